@@ -1,0 +1,38 @@
+/** The tus protocol version spoken by both sides. */
+export const TUS_VERSION = '1.0.0'
+
+/** Header names of tus 1.0 and its extensions, lower-case as Node presents them. */
+export const TusHeader = Object.freeze({
+  resumable: 'tus-resumable',
+  version: 'tus-version',
+  extension: 'tus-extension',
+  maxSize: 'tus-max-size',
+  checksumAlgorithm: 'tus-checksum-algorithm',
+  uploadOffset: 'upload-offset',
+  uploadLength: 'upload-length',
+  uploadDeferLength: 'upload-defer-length',
+  uploadMetadata: 'upload-metadata',
+  uploadConcat: 'upload-concat',
+  uploadChecksum: 'upload-checksum',
+  uploadExpires: 'upload-expires',
+  location: 'location',
+} as const)
+
+/** Header carrying a Tessera wire error code (see {@link WireErrorCode}) on every error response. */
+export const TESSERA_ERROR_HEADER = 'tessera-error-code'
+
+/** The tus extensions, by their protocol names. */
+export type TusExtension =
+  | 'creation'
+  | 'creation-with-upload'
+  | 'creation-defer-length'
+  | 'termination'
+  | 'expiration'
+  | 'checksum'
+  | 'concatenation'
+
+/** The only `Content-Type` a PATCH may carry. */
+export const PATCH_CONTENT_TYPE = 'application/offset+octet-stream'
+
+/** Non-standard status the checksum extension uses for a body whose checksum does not match. */
+export const STATUS_CHECKSUM_MISMATCH = 460
