@@ -1,1 +1,6 @@
-export {}
+export { ReedSolomon, MAX_TOTAL_BLOCKS } from './reed-solomon.js'
+export type { ReedSolomonOptions, ReconstructOptions } from './reed-solomon.js'
+export { createBlockChecksum } from './checksum.js'
+export type { BlockChecksum } from './checksum.js'
+export { ErasureError } from './errors.js'
+export type { ErasureErrorCode } from './errors.js'
