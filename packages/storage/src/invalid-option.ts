@@ -1,0 +1,27 @@
+import { StorageError } from './errors.js'
+
+/**
+ * `STORAGE_ERR_INVALID_ARGUMENT` in p-queue's words:
+ * ``Expected `latencyMs` to be a number from 0 and up, got `-1` (number)``.
+ */
+export function invalidOption(name: string, expected: string, actual: unknown): StorageError {
+  return new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`${name}\` to be ${expected}, got \`${show(actual)}\` (${kind(actual)})`)
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'object' && value !== null) {
+    try {
+      return JSON.stringify(value)
+    } catch {
+      return Object.prototype.toString.call(value)
+    }
+  }
+  return String(value)
+}
+
+function kind(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'array'
+  return typeof value
+}
