@@ -5,3 +5,5 @@ export type { Backend, BackendCallOptions, BackendCapacity, BlockBody, BlockStat
 export { assertBlockKey, assertBlockKeyPrefix } from './block-key.js'
 export { FsBackend, defaultFsBackendOptions, resolveFsBackendOptions } from './fs-backend.js'
 export type { FsBackendOptions, FsyncPolicy, ResolvedFsBackendOptions } from './fs-backend.js'
+export { FaultyBackend, defaultFaults, resolveFaults } from './faulty-backend.js'
+export type { BackendOp, FaultStats, Faults, FaultyBackendOptions, InjectedErrorCode, LatencyRange, Sleep } from './faulty-backend.js'
