@@ -102,7 +102,7 @@ export class FsBackend implements Backend {
       if (!(await stat(backend.root)).isDirectory()) throw new Error('not a directory')
       await backend.#sweep(backend.root)
     } catch (err) {
-      throw new StorageError('STORAGE_ERR_IO', `Cannot open backend ${backend.id} at ${backend.root}: ${describe(err)}`, { cause: err })
+      throw new StorageError('STORAGE_ERR_IO', `Cannot open backend ${backend.id} at ${backend.root}: ${messageOf(err)}`, { cause: err })
     }
     return backend
   }
@@ -399,7 +399,7 @@ function toStorageError(err: unknown, what: string, signal: AbortSignal | undefi
     return new StorageError(absent, `${what} failed: no such block`, { cause: err })
   }
   if (code === 'ENAMETOOLONG') return new StorageError('STORAGE_ERR_INVALID_KEY', `${what} failed: key too long for the file system`, { cause: err })
-  return new StorageError('STORAGE_ERR_IO', `${what} failed: ${describe(err)}`, { cause: err })
+  return new StorageError('STORAGE_ERR_IO', `${what} failed: ${messageOf(err)}`, { cause: err })
 }
 
 function errno(err: unknown): string | undefined {
@@ -407,6 +407,6 @@ function errno(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined
 }
 
-function describe(err: unknown): string {
+function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }

@@ -60,6 +60,24 @@ describe('FsBackend', () => {
     })
   })
 
+  test('puts and deletes racing in one directory (deletes prune it) lose no put', async () => {
+    await withBackend({}, async (backend) => {
+      for (let round = 1; round <= 20; round++) {
+        const ops = []
+        for (let i = 0; i < 6; i++) {
+          // Each delete may empty and remove `race/` while the puts need it.
+          ops.push(backend.put(`race/p${i}`, bytesOf(8, round + i)), backend.delete(`race/p${i}`).then(() => undefined))
+        }
+        await Promise.all(ops)
+        for (const key of await listAll(backend)) await backend.delete(key)
+        await backend.put('race/last', bytesOf(8, round))
+        assertBytes(await backend.read('race/last'), bytesOf(8, round))
+        await backend.delete('race/last')
+      }
+      assert.deepEqual(await listAll(backend), [])
+    })
+  })
+
   test('open() removes temp files a crash left behind, and list never shows them', async () => {
     await withBackend({}, async (first, root) => {
       await first.put('u1/0-0', bytesOf(5))
