@@ -112,6 +112,9 @@ export class FsBackend implements Backend {
     assertBlockKey(key)
     const { signal } = options
     const what = `put ${JSON.stringify(key)} on ${this.id}`
+    if (!(body instanceof Uint8Array) && typeof (body as Partial<AsyncIterable<unknown>>)?.[Symbol.asyncIterator] !== 'function') {
+      throw invalidOption('body', 'a Uint8Array or an async iterable of Uint8Array', body)
+    }
     throwIfAborted(signal, what)
     const file = this.#pathOf(key)
     const dir = dirname(file)
@@ -340,9 +343,6 @@ async function writeBody(handle: FileHandle, body: BlockBody, signal: AbortSigna
   if (body instanceof Uint8Array) {
     await writeAll(handle, body)
     return body.byteLength
-  }
-  if (typeof (body as Partial<AsyncIterable<unknown>>)?.[Symbol.asyncIterator] !== 'function') {
-    throw invalidOption('body', 'a Uint8Array or an async iterable of Uint8Array', body)
   }
   const chunks = body[Symbol.asyncIterator]()
   let bytes = 0

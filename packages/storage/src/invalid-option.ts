@@ -8,7 +8,14 @@ export function invalidOption(name: string, expected: string, actual: unknown): 
   return new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`${name}\` to be ${expected}, got \`${show(actual)}\` (${kind(actual)})`)
 }
 
+const MAX_SHOWN = 80
+
 function show(value: unknown): string {
+  const text = render(value)
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text
+}
+
+function render(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (typeof value === 'object' && value !== null) {
     try {

@@ -195,6 +195,17 @@ export function describeBackend(name: string, factory: () => Promise<BackendFixt
       await assertNoLeftovers([])
     })
 
+    test('a body that is neither bytes nor an async iterable rejects INVALID_ARGUMENT and stores nothing', async () => {
+      for (const body of ['text', 42, null, [new Uint8Array(1)]]) {
+        await assert.rejects(backend.put('b/k', body as unknown as Uint8Array), code('STORAGE_ERR_INVALID_ARGUMENT'))
+      }
+      async function* strings(): AsyncGenerator<string> {
+        yield 'not bytes'
+      }
+      await assert.rejects(backend.put('b/k', strings() as unknown as AsyncIterable<Uint8Array>), code('STORAGE_ERR_INVALID_ARGUMENT'))
+      await assertNoLeftovers([])
+    })
+
     test('an already-aborted signal rejects every op with ABORTED and the reason as cause', async () => {
       await backend.put('k', bytesOf(4))
       const reason = new Error('caller gave up')
