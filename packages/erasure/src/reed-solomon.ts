@@ -11,8 +11,9 @@ export interface ReedSolomonOptions {
   /** Parity blocks per stripe (m): an integer from 0; dataBlocks + parityBlocks ≤ 256. */
   parityBlocks: number
   /**
-   * Which GF(2^8) kernel to run. `'auto'` (default): WebAssembly SIMD where available, else the
-   * scalar one. `'scalar'`: always the plain TypeScript kernel (~100× slower; for tests and debugging).
+   * Which GF(2^8) kernel to run. `'auto'` (default): WebAssembly relaxed SIMD, else SIMD, else the
+   * scalar one, whichever the engine supports first. `'scalar'`: always the plain TypeScript
+   * kernel (~50× slower; for tests and debugging).
    */
   kernel?: 'auto' | 'scalar'
 }
@@ -62,8 +63,11 @@ export class ReedSolomon {
   readonly parityBlocks: number
   /** k + m. */
   readonly totalBlocks: number
-  /** The kernel in use: `'simd'` (WebAssembly SIMD) or `'scalar'` (plain TypeScript fallback). */
-  readonly kernel: 'simd' | 'scalar'
+  /**
+   * The kernel in use: `'relaxed-simd'` (WebAssembly relaxed SIMD: Chrome 114+, Node 22+),
+   * `'simd'` (WebAssembly SIMD: Node 20, every current browser) or `'scalar'` (plain TypeScript).
+   */
+  readonly kernel: 'relaxed-simd' | 'simd' | 'scalar'
 
   readonly #kernel: Kernel
   readonly #matrix: Matrix

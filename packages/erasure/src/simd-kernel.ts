@@ -1,6 +1,6 @@
 import type { CodingPlan } from './coding-plan.js'
 import { decodeBase64 } from './base64.js'
-import { KERNEL_MAX_OUTPUTS, KERNEL_STEP_BYTES, kernelWasmBase64 } from './generated/kernel-wasm.js'
+import { KERNEL_MAX_OUTPUTS, KERNEL_STEP_BYTES, kernelWasmBase64, relaxedKernelWasmBase64 } from './generated/kernel-wasm.js'
 
 type MulFunction = (inPointers: number, inputCount: number, tables: number, outPointers: number, length: number) => void
 type DiffersFunction = (a: number, b: number, length: number) => number
@@ -25,7 +25,8 @@ const align = (n: number, to: number) => Math.ceil(n / to) * to
  * a call needs more, and views are re-derived after a grow (growing detaches the old buffer).
  */
 export class SimdKernel {
-  readonly name = 'simd' as const
+  /** `'relaxed-simd'` when running the relaxed-SIMD build (bare PSHUFB/TBL shuffles). */
+  readonly name: 'simd' | 'relaxed-simd'
   readonly #memory: WebAssembly.Memory
   readonly #mul: MulFunction[]
   readonly #differs: DiffersFunction
@@ -33,7 +34,8 @@ export class SimdKernel {
   #pointers: Uint32Array
 
   /** `exports`: of an instance of the generated module (typed loosely so no emitted .d.ts names WebAssembly). */
-  constructor(exports: Record<string, unknown>) {
+  constructor(exports: Record<string, unknown>, relaxed: boolean) {
+    this.name = relaxed ? 'relaxed-simd' : 'simd'
     this.#memory = exports['memory'] as WebAssembly.Memory
     this.#mul = Array.from({ length: KERNEL_MAX_OUTPUTS }, (_, n) => exports[`mul${n + 1}`] as MulFunction)
     this.#differs = exports['differs'] as DiffersFunction
@@ -120,16 +122,19 @@ export class SimdKernel {
 let kernelPromise: Promise<SimdKernel | undefined> | undefined
 
 /**
- * The process-wide SIMD kernel, compiled once; undefined where WebAssembly or its SIMD proposal is
- * unavailable. One instance serves every encoder: calls are synchronous, so they never interleave.
+ * The process-wide SIMD kernel, compiled once: the relaxed-SIMD build where the engine has it, else
+ * the standard SIMD one; undefined where WebAssembly or its SIMD proposal is unavailable. One instance serves every encoder: calls are synchronous, so they never interleave.
  */
 export function loadSimdKernel(): Promise<SimdKernel | undefined> {
   kernelPromise ??= (async () => {
     if (typeof WebAssembly !== 'object') return undefined
-    const bytes = decodeBase64(kernelWasmBase64)
-    if (!WebAssembly.validate(bytes)) return undefined
-    const module = await WebAssembly.compile(bytes)
-    return new SimdKernel((await WebAssembly.instantiate(module)).exports)
+    for (const [base64, relaxed] of [[relaxedKernelWasmBase64, true], [kernelWasmBase64, false]] as const) {
+      const bytes = decodeBase64(base64)
+      if (!WebAssembly.validate(bytes)) continue
+      const module = await WebAssembly.compile(bytes)
+      return new SimdKernel((await WebAssembly.instantiate(module)).exports, relaxed)
+    }
+    return undefined
   })()
   return kernelPromise
 }

@@ -26,7 +26,7 @@ describe('round trip: any ≤ m erasures reconstruct the original bytes', () => 
   for (const [k, m] of CONFIGS) {
     test(`${k}+${m}`, async () => {
       const rs = await ReedSolomon.create({ dataBlocks: k, parityBlocks: m })
-      assert.equal(rs.kernel, 'simd')
+      assert.notEqual(rs.kernel, 'scalar')
       assert.equal(rs.totalBlocks, k + m)
       const random = seededRandom(k * 1000 + m)
       const n = k + m
