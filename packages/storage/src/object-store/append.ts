@@ -1,0 +1,223 @@
+import { StorageError } from '../errors.js'
+import type { CodecPool } from './codec-pool.js'
+import type { StripeRecord } from './manifest.js'
+import type { ResolvedObjectStoreOptions } from './object-store-options.js'
+import { placeStripe } from './placement.js'
+import { deleteBlocks, writeStripeBlocks } from './stripe-writer.js'
+
+/** Options of `ObjectStore.append`. */
+export interface AppendOptions {
+  /**
+   * Stops reading the source. In `'progressive'` mode the bytes received so far are stored and
+   * committed before `append` resolves; in `'atomic'` mode nothing of this append is committed.
+   */
+  readonly signal?: AbortSignal
+  /**
+   * `'progressive'` (default): every stripe is committed as soon as its blocks are stored, so a
+   * crash keeps everything stored before it. `'atomic'`: stripes are stored as bytes arrive but
+   * committed together at the end, and only if `beforeCommit` approves (checksummed requests).
+   */
+  readonly commit?: 'progressive' | 'atomic'
+  /** Atomic mode: called after the source ended; `false` discards this append's stripes. */
+  readonly beforeCommit?: () => boolean | Promise<boolean>
+  /** Called after each commit with the object's new committed length, bytes. */
+  readonly onCommit?: (length: number) => void
+}
+
+/** What `ObjectStore.append` did. */
+export interface AppendResult {
+  /** Committed length of the object afterwards, bytes. */
+  readonly length: number
+  /** Bytes of this append that were committed. */
+  readonly appended: number
+  /** `false` when the append was discarded (atomic mode: refused by `beforeCommit`, aborted, or the source failed). */
+  readonly committed: boolean
+  /** Why reading stopped before the source's end, if it did. */
+  readonly stopped?: 'aborted' | 'source-error'
+  /** The source's error when `stopped` is `'source-error'`. */
+  readonly sourceError?: unknown
+}
+
+interface Env {
+  readonly options: ResolvedObjectStoreOptions
+  readonly codecs: CodecPool
+}
+
+const STOP = Symbol('stop')
+
+/**
+ * Cuts `source` into stripes as bytes arrive, encodes and stores each on k+m backends while the
+ * next one fills (`pipelineDepth` stripes in flight, so memory is bounded by depth × stripe size
+ * whatever the object size), and commits them to the manifest in order. See {@link AppendOptions}
+ * for when bytes are committed.
+ */
+export async function appendStripes(
+  env: Env,
+  objectId: string,
+  startLength: number,
+  startStripe: number,
+  source: AsyncIterable<Uint8Array>,
+  options: AppendOptions,
+): Promise<AppendResult> {
+  const { dataBlocks: k, parityBlocks: m, blockBytes, pipelineDepth, manifests } = env.options
+  const atomic = options.commit === 'atomic'
+  const codec = await env.codecs.codec(k, m)
+  const stripeCap = k * blockBytes
+  const free: Buffer[] = []
+  const pending: { record: Promise<StripeRecord> }[] = []
+  const staged: StripeRecord[] = []
+  let length = startLength
+  let appended = 0
+  let stripeIndex = startStripe
+  let failure: unknown
+
+  const store = async (buf: Buffer, fill: number): Promise<StripeRecord> => {
+    try {
+      const bb = fill === stripeCap ? blockBytes : Math.ceil(fill / k)
+      buf.fill(0, fill, k * bb)
+      const blocks: Uint8Array[] = []
+      for (let i = 0; i < k; i++) blocks.push(buf.subarray(i * bb, (i + 1) * bb))
+      const parity: Uint8Array[] = []
+      for (let j = 0; j < m; j++) parity.push(buf.subarray(stripeCap + j * bb, stripeCap + (j + 1) * bb))
+      codec.encode(blocks, parity)
+      const all = [...blocks, ...parity]
+      const checksums = all.map((b) => env.codecs.checksum(b))
+      const refs = await writeStripeBlocks(all, checksums, {
+        objectId,
+        placement: placeStripe(env.options.backends, objectId, stripeIndex++),
+        writeQuorum: env.options.writeQuorum,
+        blockTimeoutMs: env.options.blockTimeoutMs,
+        logger: env.options.logger,
+      })
+      return { bytes: fill, blockBytes: bb, dataBlocks: k, parityBlocks: m, blocks: refs }
+    } finally {
+      free.push(buf)
+    }
+  }
+
+  // Commits (or stages) the oldest in-flight stripe; after a failure, only cleans up.
+  const drainOne = async (): Promise<void> => {
+    const head = pending.shift()!
+    let record: StripeRecord
+    try {
+      record = await head.record
+    } catch (err) {
+      failure ??= err
+      return
+    }
+    if (failure !== undefined) {
+      await deleteBlocks(env.options.backends, refsOf([record]))
+      return
+    }
+    if (atomic) {
+      staged.push(record)
+      return
+    }
+    try {
+      await manifests.appendStripes(objectId, [record])
+    } catch (err) {
+      failure = err
+      await deleteBlocks(env.options.backends, refsOf([record]))
+      return
+    }
+    length += record.bytes
+    appended += record.bytes
+    options.onCommit?.(length)
+  }
+
+  const takeBuffer = async (): Promise<Buffer> => {
+    while (pending.length >= pipelineDepth) await drainOne()
+    if (failure !== undefined) throw failure
+    const buf = free.pop()
+    if (buf) return buf
+    return Buffer.allocUnsafe((k + m) * blockBytes)
+  }
+
+  const dispatch = (buf: Buffer, fill: number): void => {
+    const record = store(buf, fill)
+    record.catch(() => undefined)
+    pending.push({ record })
+  }
+
+  let stopped: AppendResult['stopped']
+  let sourceError: unknown
+  const signal = options.signal
+  const stop = new Promise<typeof STOP>((resolve) => {
+    if (signal?.aborted) resolve(STOP)
+    signal?.addEventListener('abort', () => resolve(STOP), { once: true })
+  })
+  const it = source[Symbol.asyncIterator]()
+  let buf: Buffer | undefined
+  let fill = 0
+  try {
+    buf = await takeBuffer()
+    for (;;) {
+      const next = it.next()
+      next.catch(() => undefined)
+      let step: IteratorResult<Uint8Array> | typeof STOP
+      try {
+        step = signal ? await Promise.race([next, stop]) : await next
+      } catch (err) {
+        stopped = 'source-error'
+        sourceError = err
+        break
+      }
+      if (step === STOP) {
+        stopped = 'aborted'
+        void Promise.resolve(it.return?.()).catch(() => undefined)
+        break
+      }
+      if (step.done) break
+      const chunk = step.value
+      let off = 0
+      while (off < chunk.length) {
+        const n = Math.min(chunk.length - off, stripeCap - fill)
+        buf.set(chunk.subarray(off, off + n), fill)
+        fill += n
+        off += n
+        if (fill === stripeCap) {
+          dispatch(buf, fill)
+          buf = undefined
+          fill = 0
+          buf = await takeBuffer()
+        }
+      }
+    }
+    const discard = atomic && stopped !== undefined
+    if (fill > 0 && buf && !discard) {
+      dispatch(buf, fill)
+      buf = undefined
+    }
+  } catch (err) {
+    failure ??= err
+  }
+  while (pending.length > 0) await drainOne()
+
+  if (failure !== undefined) {
+    await deleteBlocks(env.options.backends, refsOf(staged))
+    throw failure instanceof StorageError ? failure : new StorageError('STORAGE_ERR_IO', `append to ${objectId} failed`, { cause: failure })
+  }
+  if (!atomic) return { length, appended, committed: true, ...(stopped && { stopped, sourceError }) }
+
+  const approved = stopped === undefined && (await (options.beforeCommit?.() ?? true))
+  if (!approved) {
+    await deleteBlocks(env.options.backends, refsOf(staged))
+    return { length, appended: 0, committed: false, ...(stopped && { stopped, sourceError }) }
+  }
+  if (staged.length > 0) {
+    try {
+      await manifests.appendStripes(objectId, staged)
+    } catch (err) {
+      await deleteBlocks(env.options.backends, refsOf(staged))
+      throw err
+    }
+  }
+  const bytes = staged.reduce((sum, s) => sum + s.bytes, 0)
+  length += bytes
+  if (bytes > 0) options.onCommit?.(length)
+  return { length, appended: bytes, committed: true }
+}
+
+function refsOf(records: readonly StripeRecord[]) {
+  return records.flatMap((r) => r.blocks.filter((b) => b !== null))
+}

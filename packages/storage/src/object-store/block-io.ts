@@ -1,0 +1,44 @@
+import type { Backend } from '../backend.js'
+import { StorageError, isStorageError } from '../errors.js'
+
+/**
+ * Stores one block with a deadline. A backend that stalls past `timeoutMs` rejects
+ * `STORAGE_ERR_TIMEOUT` even if the backend itself ignores the signal.
+ */
+export async function putBlock(backend: Backend, key: string, bytes: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  await withDeadline(timeoutMs, signal, (s) => backend.put(key, bytes, { signal: s }))
+}
+
+/** Reads one whole block with a deadline (see {@link putBlock}). */
+export function readBlock(backend: Backend, key: string, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+  return withDeadline(timeoutMs, signal, (s) => backend.read(key, { signal: s }))
+}
+
+async function withDeadline<T>(timeoutMs: number, parent: AbortSignal | undefined, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  parent?.throwIfAborted()
+  const controller = new AbortController()
+  const signal = parent ? AbortSignal.any([parent, controller.signal]) : controller.signal
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort()
+      reject(new StorageError('STORAGE_ERR_TIMEOUT', `block operation exceeded ${timeoutMs} ms`))
+    }, timeoutMs)
+  })
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new StorageError('STORAGE_ERR_ABORTED', 'aborted', { cause: parent?.reason }))
+    parent?.addEventListener('abort', onAbort, { once: true })
+  })
+  const work = op(signal)
+  try {
+    return await Promise.race([work, expired, aborted])
+  } catch (err) {
+    work.catch(() => undefined)
+    if (isStorageError(err)) throw err
+    throw new StorageError('STORAGE_ERR_IO', `block operation failed: ${(err as Error).message}`, { cause: err })
+  } finally {
+    clearTimeout(timer)
+    if (onAbort) parent?.removeEventListener('abort', onAbort)
+  }
+}

@@ -1,0 +1,82 @@
+import type { Backend } from '../backend.js'
+import { StorageError } from '../errors.js'
+import { silentLogger, type Logger } from '../logger.js'
+import type { ManifestStore } from './manifest-store.js'
+
+/** Options of {@link ObjectStore.open}. */
+export interface ObjectStoreOptions {
+  /** Where blocks go; at least `dataBlocks + parityBlocks`, with distinct ids. */
+  readonly backends: readonly Backend[]
+  /** Where manifests go. */
+  readonly manifests: ManifestStore
+  /** Data blocks per stripe (k). Default 4. */
+  readonly dataBlocks?: number
+  /** Parity blocks per stripe (m): any m blocks of a stripe may be lost. Default 2. */
+  readonly parityBlocks?: number
+  /** Size of each block of a full stripe, bytes; a multiple of 64. Default 256 KiB. */
+  readonly blockBytes?: number
+  /**
+   * Blocks of a stripe that must be stored before it is acknowledged. Default
+   * `dataBlocks + min(1, parityBlocks)`: a dead backend does not stop uploads, and a stripe is
+   * never acknowledged without a spare block. Blocks that could not be stored are recorded as
+   * missing for repair.
+   */
+  readonly writeQuorum?: number
+  /** Deadline of one block read or write, ms: a stalled backend counts as failed after it. Default 15000. */
+  readonly blockTimeoutMs?: number
+  /** Stripes of one append being stored concurrently (memory per append ≈ depth × stripe). Default 2. */
+  readonly pipelineDepth?: number
+  /** Structural pino-style logger; default silent. */
+  readonly logger?: Logger
+}
+
+export type ResolvedObjectStoreOptions = Required<ObjectStoreOptions>
+
+export const defaultObjectStoreOptions = Object.freeze({
+  dataBlocks: 4,
+  parityBlocks: 2,
+  blockBytes: 256 * 1024,
+  blockTimeoutMs: 15_000,
+  pipelineDepth: 2,
+})
+
+function describe(value: unknown): string {
+  return `\`${String(value)}\` (${typeof value})`
+}
+
+function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(value)}`)
+  }
+  return value
+}
+
+/** Validates options and fills defaults; never mutates `options`. */
+export function resolveObjectStoreOptions(options: ObjectStoreOptions): ResolvedObjectStoreOptions {
+  const dataBlocks = integer('dataBlocks', options.dataBlocks ?? defaultObjectStoreOptions.dataBlocks, 1, 128)
+  const parityBlocks = integer('parityBlocks', options.parityBlocks ?? defaultObjectStoreOptions.parityBlocks, 0, 128)
+  const width = dataBlocks + parityBlocks
+  const blockBytes = integer('blockBytes', options.blockBytes ?? defaultObjectStoreOptions.blockBytes, 64, 64 * 1024 * 1024)
+  if (blockBytes % 64 !== 0) {
+    throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`blockBytes\` to be a multiple of 64, got ${describe(blockBytes)}`)
+  }
+  const backends = options.backends
+  if (!Array.isArray(backends) || backends.length < width) {
+    throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`backends\` to hold at least dataBlocks + parityBlocks = ${width} backends, got ${Array.isArray(backends) ? backends.length : describe(backends)}`)
+  }
+  const ids = new Set(backends.map((b) => b.id))
+  if (ids.size !== backends.length) {
+    throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`backends\` to have distinct ids, got ${backends.map((b) => b.id).join(', ')}`)
+  }
+  return {
+    backends,
+    manifests: options.manifests,
+    dataBlocks,
+    parityBlocks,
+    blockBytes,
+    writeQuorum: integer('writeQuorum', options.writeQuorum ?? dataBlocks + Math.min(1, parityBlocks), dataBlocks, width),
+    blockTimeoutMs: integer('blockTimeoutMs', options.blockTimeoutMs ?? defaultObjectStoreOptions.blockTimeoutMs, 1),
+    pipelineDepth: integer('pipelineDepth', options.pipelineDepth ?? defaultObjectStoreOptions.pipelineDepth, 1, 64),
+    logger: options.logger ?? silentLogger,
+  }
+}

@@ -1,0 +1,187 @@
+import type { Backend } from '../backend.js'
+import { StorageError, isStorageError } from '../errors.js'
+import { appendStripes, type AppendOptions, type AppendResult } from './append.js'
+import { CodecPool } from './codec-pool.js'
+import { manifestBytes, type Manifest, type StripeRecord } from './manifest.js'
+import { assertObjectId } from './object-id.js'
+import { resolveObjectStoreOptions, type ObjectStoreOptions, type ResolvedObjectStoreOptions } from './object-store-options.js'
+import { readRange } from './read-range.js'
+import type { BlockFault } from './stripe-reader.js'
+import { deleteBlocks } from './stripe-writer.js'
+
+/** What {@link ObjectStore.stat} reports. */
+export interface ObjectStat {
+  /** Committed bytes. */
+  readonly length: number
+  readonly stripes: number
+  /** Stripes with at least one block recorded as missing. */
+  readonly degradedStripes: number
+  /** Objects this one concatenates, in order (empty for a plain object). */
+  readonly sources: readonly string[]
+}
+
+/** Options of {@link ObjectStore.read}. */
+export interface ReadOptions {
+  /** First byte, inclusive. Default 0. */
+  readonly start?: number
+  /** Last byte, exclusive. Default the object's length. */
+  readonly end?: number
+  readonly signal?: AbortSignal
+  /** Told of every block that had to be read around (missing, unreadable, corrupt). */
+  readonly onFault?: (fault: BlockFault) => void
+}
+
+/**
+ * Objects stored erasure-coded across independent backends: each stripe of k data blocks gets m
+ * parity blocks on k+m distinct backends, each block with its own checksum, described by a
+ * manifest per object. Any m blocks of a stripe may be lost or corrupt without losing a byte.
+ *
+ * Invariants (see docs/object-store.md): a committed byte is never lost to a process crash; a
+ * block referenced by a live manifest is never deleted; reads never return unverified bytes.
+ */
+export class ObjectStore {
+  readonly #backendsById: ReadonlyMap<string, Backend>
+
+  private constructor(
+    readonly options: ResolvedObjectStoreOptions,
+    private readonly codecs: CodecPool,
+  ) {
+    this.#backendsById = new Map(options.backends.map((b) => [b.id, b]))
+  }
+
+  /** Validates options (`STORAGE_ERR_INVALID_ARGUMENT`) and loads the codec. */
+  static async open(options: ObjectStoreOptions): Promise<ObjectStore> {
+    const resolved = resolveObjectStoreOptions(options)
+    const codecs = await CodecPool.create()
+    await codecs.codec(resolved.dataBlocks, resolved.parityBlocks)
+    return new ObjectStore(resolved, codecs)
+  }
+
+  /** Creates an empty object. Rejects `STORAGE_ERR_CONFLICT` when `id` exists. */
+  async create(id: string): Promise<void> {
+    assertObjectId(id)
+    await this.options.manifests.update(id, 0, { stripes: [], sources: [], referrers: [], deleted: false })
+  }
+
+  /** Length and shape of an object, or `undefined` when it does not exist (or was deleted). */
+  async stat(id: string): Promise<ObjectStat | undefined> {
+    const manifest = await this.#live(id)
+    if (!manifest) return undefined
+    return {
+      length: manifestBytes(manifest),
+      stripes: manifest.stripes.length,
+      degradedStripes: manifest.stripes.filter((s) => s.blocks.some((b) => b === null)).length,
+      sources: manifest.sources,
+    }
+  }
+
+  /**
+   * Appends the bytes of `source` to the object (see {@link AppendOptions} for when they are
+   * committed). Rejects `STORAGE_ERR_NOT_FOUND` for an unknown object, `STORAGE_ERR_WRITE_QUORUM`
+   * when too few backends take a stripe (stripes committed before stay committed).
+   */
+  async append(id: string, source: AsyncIterable<Uint8Array>, options: AppendOptions = {}): Promise<AppendResult> {
+    const manifest = await this.#live(id)
+    if (!manifest) throw new StorageError('STORAGE_ERR_NOT_FOUND', `no object ${id}`)
+    if (manifest.sources.length > 0) throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `object ${id} is a concatenation and cannot be appended to`)
+    return appendStripes({ options: this.options, codecs: this.codecs }, id, manifestBytes(manifest), manifest.stripes.length, source, options)
+  }
+
+  /**
+   * Streams bytes `[start, end)` of an object. The manifest is read once, when called; blocks are
+   * verified and read around as needed. Rejects `STORAGE_ERR_NOT_FOUND`, or
+   * `STORAGE_ERR_INVALID_ARGUMENT` for a range outside the object; the stream fails
+   * `STORAGE_ERR_UNRECOVERABLE` where more than m blocks of a stripe are lost.
+   */
+  async read(id: string, options: ReadOptions = {}): Promise<AsyncGenerator<Uint8Array>> {
+    const manifest = await this.#live(id)
+    if (!manifest) throw new StorageError('STORAGE_ERR_NOT_FOUND', `no object ${id}`)
+    const length = manifestBytes(manifest)
+    const start = options.start ?? 0
+    const end = options.end ?? length
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end && end <= length)) {
+      throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `range [${start}, ${end}) is outside object ${id} of ${length} bytes`)
+    }
+    return readRange(manifest.stripes, start, end, {
+      objectId: id,
+      backends: this.#backendsById,
+      codecs: this.codecs,
+      blockTimeoutMs: this.options.blockTimeoutMs,
+      logger: this.options.logger,
+      ...(options.onFault && { onFault: options.onFault }),
+      ...(options.signal && { signal: options.signal }),
+    })
+  }
+
+  /**
+   * Creates `id` as the concatenation of `sources` without copying data: its manifest lists their
+   * stripes. The sources' blocks then live until both they and `id` are deleted. Rejects
+   * `STORAGE_ERR_CONFLICT` when `id` exists, `STORAGE_ERR_NOT_FOUND` for an unknown source.
+   */
+  async concat(id: string, sources: readonly string[]): Promise<void> {
+    assertObjectId(id)
+    const stripes: StripeRecord[] = []
+    for (const source of sources) {
+      const manifest = await this.#live(source)
+      if (!manifest) throw new StorageError('STORAGE_ERR_NOT_FOUND', `no object ${source} to concatenate`)
+      stripes.push(...manifest.stripes)
+    }
+    // Referrers first: a crash before the final manifest exists leaks blocks, never loses them.
+    for (const source of new Set(sources)) await this.#editReferrers(source, (r) => (r.includes(id) ? r : [...r, id]))
+    await this.options.manifests.update(id, 0, { stripes, sources: [...sources], referrers: [], deleted: false })
+  }
+
+  /**
+   * Deletes an object. Its blocks are removed unless a concatenation still reads them, in which
+   * case it disappears for callers and its blocks go when the last referrer is deleted. Idempotent.
+   */
+  async delete(id: string): Promise<void> {
+    assertObjectId(id)
+    const manifest = await this.options.manifests.get(id)
+    if (!manifest) return
+    if (manifest.referrers.length > 0) {
+      if (!manifest.deleted) await this.options.manifests.update(id, manifest.version, { ...manifest, deleted: true })
+      return
+    }
+    await this.#purge(id, manifest)
+  }
+
+  async #purge(id: string, manifest: Manifest): Promise<void> {
+    const owned = manifest.stripes.flatMap((s) => s.blocks.filter((b) => b !== null && b.key.startsWith(`${id}/`)))
+    await deleteBlocks(this.options.backends, owned as { backend: string; key: string; checksum: string }[])
+    // Blocks staged by an append that never committed (a crash) sit under the same prefix.
+    await Promise.all(
+      this.options.backends.map(async (backend) => {
+        try {
+          for await (const key of backend.list(`${id}/`)) await backend.delete(key).catch(() => undefined)
+        } catch {
+          // An unavailable backend keeps its orphans; they are unreferenced and harmless.
+        }
+      }),
+    )
+    await this.options.manifests.delete(id)
+    for (const source of new Set(manifest.sources)) {
+      const after = await this.#editReferrers(source, (r) => r.filter((x) => x !== id))
+      if (after && after.deleted && after.referrers.length === 0) await this.#purge(source, after)
+    }
+  }
+
+  /** Applies `edit` to a manifest's referrers with optimistic concurrency (retried on conflict). */
+  async #editReferrers(id: string, edit: (referrers: readonly string[]) => readonly string[]): Promise<Manifest | undefined> {
+    for (;;) {
+      const manifest = await this.options.manifests.get(id)
+      if (!manifest) return undefined
+      try {
+        return await this.options.manifests.update(id, manifest.version, { ...manifest, referrers: edit(manifest.referrers) })
+      } catch (err) {
+        if (!isStorageError(err, 'STORAGE_ERR_CONFLICT')) throw err
+      }
+    }
+  }
+
+  async #live(id: string): Promise<Manifest | undefined> {
+    assertObjectId(id)
+    const manifest = await this.options.manifests.get(id)
+    return manifest && !manifest.deleted ? manifest : undefined
+  }
+}
