@@ -53,7 +53,7 @@ export interface FailureModelState {
   readonly failures: number
   /** Decayed count of observed successes (the evidence added to β0). */
   readonly successes: number
-  /** Model clock in ms (the caller's clock, e.g. `Date.now()`) of the latest observation, or null before the first. */
+  /** Model clock in ms (the caller's clock, e.g. epoch ms) of the latest observation, or null before the first. */
   readonly lastObservedMs: number | null
 }
 
