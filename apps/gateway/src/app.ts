@@ -1,0 +1,71 @@
+import { TUS_VERSION } from '@tessera/protocol'
+import express, { type NextFunction, type Request, type Response } from 'express'
+import { cors } from './cors.js'
+import { sendError } from './error-response.js'
+import { GatewayError } from './errors.js'
+import { TusContext, type TusDeps } from './tus/context.js'
+import { handleDelete } from './tus/delete-handler.js'
+import { handleGet } from './tus/get-handler.js'
+import { handleHead } from './tus/head-handler.js'
+import { handleOptions } from './tus/options-handler.js'
+import { handlePatch } from './tus/patch-handler.js'
+import { handlePost } from './tus/post-handler.js'
+
+/** The express app and the tus context behind it (shutdown and the expiry sweep use it). */
+export interface GatewayApp {
+  readonly app: express.Express
+  readonly context: TusContext
+}
+
+type Handler = (ctx: TusContext, req: Request, res: Response) => Promise<void> | void
+
+/**
+ * Builds the gateway's HTTP surface over its dependencies: a plain function tests call with real
+ * stores; only `main.ts` listens. tus handlers are the gateway's own (docs/protocol-core.md).
+ */
+export function createApp(deps: TusDeps): GatewayApp {
+  const ctx = new TusContext(deps)
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+
+  // tus 1.0: clients that cannot send PATCH/DELETE tunnel them through POST.
+  app.use((req, _res, next) => {
+    const override = req.get('x-http-method-override')
+    if (req.method === 'POST' && override) req.method = override.toUpperCase()
+    next()
+  })
+  app.use(cors)
+  app.use((req, res, next) => {
+    res.set('Tus-Resumable', TUS_VERSION)
+    const tus = req.method !== 'OPTIONS' && req.method !== 'GET'
+    const version = req.get('tus-resumable')
+    if (tus && version !== TUS_VERSION) {
+      return sendError(res, new GatewayError('GATEWAY_ERR_UNSUPPORTED_VERSION', `Tus-Resumable must be ${TUS_VERSION}, got ${JSON.stringify(version ?? null)}`), deps.log, { method: req.method, url: req.originalUrl })
+    }
+    next()
+  })
+
+  const route = (handler: Handler) => async (req: Request, res: Response) => {
+    try {
+      await handler(ctx, req, res)
+    } catch (err) {
+      sendError(res, err, deps.log, { method: req.method, url: req.originalUrl })
+    }
+  }
+  const base = deps.config.basePath
+  app.options([base, `${base}/:id`], route(handleOptions))
+  app.post(base, route(handlePost))
+  app.head(`${base}/:id`, route(handleHead))
+  app.patch(`${base}/:id`, route(handlePatch))
+  app.delete(`${base}/:id`, route(handleDelete))
+  app.get(`${base}/:id`, route(handleGet))
+  app.all([base, `${base}/:id`], route(() => {
+    throw new GatewayError('GATEWAY_ERR_METHOD_NOT_ALLOWED', 'method not allowed on this resource')
+  }))
+  app.use((req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, new GatewayError('GATEWAY_ERR_NOT_FOUND', `nothing at ${req.path}`), deps.log, { method: req.method, url: req.originalUrl })
+  })
+
+  return { app, context: ctx }
+}

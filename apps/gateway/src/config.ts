@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { parseDuration, parseSize } from './config-values.js'
+import { GatewayError } from './errors.js'
+
+/** Everything the gateway process is configured with. */
+export interface GatewayConfig {
+  /** TCP port; 0 picks a free one. Default 1080. */
+  readonly port: number
+  /** Interface to listen on. Default 127.0.0.1. */
+  readonly host: string
+  /** Root of the embedded default's state: backends, manifests, upload records. Default ./data. */
+  readonly dataDir: string
+  /** Backend directories; default `dataBlocks + parityBlocks` directories under `<dataDir>/backends`. */
+  readonly backendDirs: readonly string[]
+  /** Data blocks per stripe (k). Default 4. */
+  readonly dataBlocks: number
+  /** Parity blocks per stripe (m). Default 2. */
+  readonly parityBlocks: number
+  /** Size of one block of a full stripe, bytes. Default 256 KiB. */
+  readonly blockBytes: number
+  /** Largest upload accepted, bytes; `undefined` = no limit. */
+  readonly maxSize: number | undefined
+  /** Unfinished uploads are removed this long after their last write, ms. Default 24 h. */
+  readonly expireAfterMs: number
+  /** `'always'` fsyncs blocks and manifests (survives power loss); `'never'` (default) survives process crashes. */
+  readonly fsync: 'never' | 'always'
+  /** pino level. Default info. */
+  readonly logLevel: string
+  /** URL path of the upload endpoint. Default /files. */
+  readonly basePath: string
+}
+
+const OPTIONS = {
+  port: { flag: 'port', env: 'TESSERA_PORT', help: 'TCP port, 0 = any free port (default 1080)' },
+  host: { flag: 'host', env: 'TESSERA_HOST', help: 'interface to listen on (default 127.0.0.1)' },
+  data: { flag: 'data', env: 'TESSERA_DATA', help: 'state directory (default ./data)' },
+  backends: { flag: 'backends', env: 'TESSERA_BACKENDS', help: 'comma-separated backend directories (default k+m dirs under DATA/backends)' },
+  dataBlocks: { flag: 'data-blocks', env: 'TESSERA_DATA_BLOCKS', help: 'data blocks per stripe, k (default 4)' },
+  parityBlocks: { flag: 'parity-blocks', env: 'TESSERA_PARITY_BLOCKS', help: 'parity blocks per stripe, m (default 2)' },
+  blockSize: { flag: 'block-size', env: 'TESSERA_BLOCK_SIZE', help: 'block size, e.g. 256KiB (default 256KiB)' },
+  maxSize: { flag: 'max-size', env: 'TESSERA_MAX_SIZE', help: 'largest upload, e.g. 10GiB (default: no limit)' },
+  expireAfter: { flag: 'expire-after', env: 'TESSERA_EXPIRE_AFTER', help: 'remove unfinished uploads after, e.g. 24h (default 24h)' },
+  fsync: { flag: 'fsync', env: 'TESSERA_FSYNC', help: "'never' (survives crashes) or 'always' (survives power loss)" },
+  logLevel: { flag: 'log-level', env: 'TESSERA_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  basePath: { flag: 'base-path', env: 'TESSERA_BASE_PATH', help: 'URL path of the endpoint (default /files)' },
+} as const
+
+type Key = keyof typeof OPTIONS
+
+/** Usage text for `--help`. */
+export function usage(): string {
+  const lines = Object.values(OPTIONS).map((o) => `  --${o.flag.padEnd(15)} ${o.env.padEnd(22)} ${o.help}`)
+  return [
+    'Usage: npm start -- [options]',
+    '',
+    'Every option is also an environment variable and a field of the JSON file given by',
+    '--config FILE (TESSERA_CONFIG); flags win over the environment, which wins over the file.',
+    '',
+    `  --${'config'.padEnd(15)} ${'TESSERA_CONFIG'.padEnd(22)} JSON config file`,
+    ...lines,
+  ].join('\n')
+}
+
+/**
+ * Builds the configuration from flags, environment and an optional JSON file.
+ * @throws GatewayError `GATEWAY_ERR_INVALID_CONFIG` listing every problem at once, one per line.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): GatewayConfig {
+  const problems: string[] = []
+  let flags: Record<string, string | boolean | undefined> = {}
+  try {
+    flags = parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string' },
+        ...Object.fromEntries(Object.values(OPTIONS).map((o) => [o.flag, { type: 'string' as const }])),
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values
+  } catch (err) {
+    problems.push((err as Error).message)
+  }
+
+  let file: Record<string, unknown> = {}
+  const configPath = (flags['config'] as string | undefined) ?? env['TESSERA_CONFIG']
+  if (configPath) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(resolve(cwd, configPath), 'utf8'))
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object')
+      file = parsed as Record<string, unknown>
+      for (const key of Object.keys(file)) {
+        if (!(key in OPTIONS)) problems.push(`config file ${configPath}: unknown field "${key}" (known: ${Object.keys(OPTIONS).join(', ')})`)
+      }
+    } catch (err) {
+      problems.push(`config file ${configPath}: ${(err as Error).message}`)
+    }
+  }
+
+  // Each raw value remembers where it came from, so a problem names the flag, variable or field.
+  const raw = (key: Key): { value: string; from: string } | undefined => {
+    const o = OPTIONS[key]
+    const flag = flags[o.flag]
+    if (typeof flag === 'string') return { value: flag, from: `--${o.flag}` }
+    const fromEnv = env[o.env]
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: o.env }
+    const fromFile = file[key]
+    if (fromFile !== undefined) return { value: Array.isArray(fromFile) ? fromFile.join(',') : String(fromFile), from: `config field "${key}"` }
+    return undefined
+  }
+  const int = (key: Key, fallback: number, min: number, max: number): number => {
+    const r = raw(key)
+    if (!r) return fallback
+    const n = Number(r.value)
+    if (!/^\d+$/.test(r.value.trim()) || n < min || n > max) {
+      problems.push(`${r.from}: expected an integer from ${min} to ${max}, got ${JSON.stringify(r.value)}`)
+      return fallback
+    }
+    return n
+  }
+  const parsed = <T>(key: Key, fallback: T, parse: (s: string) => T | undefined, expected: string): T => {
+    const r = raw(key)
+    if (!r) return fallback
+    const v = parse(r.value)
+    if (v === undefined) {
+      problems.push(`${r.from}: expected ${expected}, got ${JSON.stringify(r.value)}`)
+      return fallback
+    }
+    return v
+  }
+
+  const port = int('port', 1080, 0, 65535)
+  const host = raw('host')?.value ?? '127.0.0.1'
+  const dataDir = resolve(cwd, raw('data')?.value ?? 'data')
+  const dataBlocks = int('dataBlocks', 4, 1, 128)
+  const parityBlocks = int('parityBlocks', 2, 0, 128)
+  if (dataBlocks + parityBlocks > 256) problems.push(`data blocks + parity blocks must be at most 256, got ${dataBlocks + parityBlocks}`)
+  const blockBytes = parsed('blockSize', 256 * 1024, parseSize, 'a size such as 256KiB')
+  if (blockBytes % 64 !== 0 || blockBytes < 64) problems.push(`block size must be a positive multiple of 64 bytes, got ${blockBytes}`)
+  const maxSize = parsed<number | undefined>('maxSize', undefined, parseSize, 'a size such as 10GiB')
+  const expireAfterMs = parsed('expireAfter', 24 * 3600e3, parseDuration, 'a duration such as 24h, 30m or 90s')
+  if (expireAfterMs <= 0) problems.push(`expire-after must be positive, got ${expireAfterMs} ms`)
+  const fsync = parsed('fsync', 'never' as const, (s) => (s === 'never' || s === 'always' ? s : undefined), "'never' or 'always'")
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+  const logLevel = parsed('logLevel', 'info', (s) => (levels.includes(s) ? s : undefined), levels.join('|'))
+  const basePath = parsed('basePath', '/files', (s) => (/^\/[A-Za-z0-9._~/-]*[^/]$/.test(s) ? s : undefined), 'a path such as /files')
+
+  const backendsRaw = raw('backends')
+  const width = dataBlocks + parityBlocks
+  let backendDirs: string[]
+  if (backendsRaw) {
+    backendDirs = backendsRaw.value.split(',').map((s) => s.trim()).filter(Boolean).map((d) => resolve(cwd, d))
+    if (backendDirs.length < width) problems.push(`${backendsRaw.from}: ${width} backend directories needed for ${dataBlocks}+${parityBlocks}, got ${backendDirs.length}`)
+    if (new Set(backendDirs).size !== backendDirs.length) problems.push(`${backendsRaw.from}: backend directories must be distinct`)
+  } else {
+    backendDirs = Array.from({ length: width }, (_, i) => resolve(dataDir, 'backends', `b${i}`))
+  }
+
+  if (problems.length > 0) {
+    throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  }
+  return { port, host, dataDir, backendDirs, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath }
+}

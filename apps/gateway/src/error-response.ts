@@ -1,0 +1,60 @@
+import { STATUS_CHECKSUM_MISMATCH, TESSERA_ERROR_HEADER, TUS_VERSION, WireErrorCode } from '@tessera/protocol'
+import { isStorageError, type Logger } from '@tessera/storage'
+import type { Response } from 'express'
+import { GatewayError, type GatewayErrorCode } from './errors.js'
+
+type Wire = (typeof WireErrorCode)[keyof typeof WireErrorCode]
+
+/** The one map from gateway error codes to HTTP status and wire code. */
+const STATUS: Record<GatewayErrorCode, readonly [number, Wire]> = {
+  GATEWAY_ERR_UNSUPPORTED_VERSION: [412, WireErrorCode.unsupportedVersion],
+  GATEWAY_ERR_INVALID_HEADER: [400, WireErrorCode.invalidHeader],
+  GATEWAY_ERR_UNSUPPORTED_CHECKSUM: [400, WireErrorCode.unsupportedChecksum],
+  GATEWAY_ERR_OFFSET_MISMATCH: [409, WireErrorCode.offsetMismatch],
+  GATEWAY_ERR_INVALID_CONCAT: [400, WireErrorCode.invalidConcat],
+  GATEWAY_ERR_FORBIDDEN: [403, WireErrorCode.forbidden],
+  GATEWAY_ERR_TOO_LARGE: [413, WireErrorCode.tooLarge],
+  GATEWAY_ERR_UNSUPPORTED_MEDIA_TYPE: [415, WireErrorCode.unsupportedMediaType],
+  GATEWAY_ERR_NOT_FOUND: [404, WireErrorCode.notFound],
+  GATEWAY_ERR_GONE: [410, WireErrorCode.gone],
+  GATEWAY_ERR_CHECKSUM_MISMATCH: [STATUS_CHECKSUM_MISMATCH, WireErrorCode.checksumMismatch],
+  GATEWAY_ERR_RANGE_NOT_SATISFIABLE: [416, WireErrorCode.rangeNotSatisfiable],
+  GATEWAY_ERR_NOT_FINISHED: [409, WireErrorCode.forbidden],
+  GATEWAY_ERR_LOCKED: [423, WireErrorCode.locked],
+  GATEWAY_ERR_METHOD_NOT_ALLOWED: [405, WireErrorCode.methodNotAllowed],
+  GATEWAY_ERR_SHUTTING_DOWN: [503, WireErrorCode.shuttingDown],
+  GATEWAY_ERR_INVALID_CONFIG: [500, WireErrorCode.internal],
+}
+
+/** Status and wire code of any error a handler let escape. */
+export function classify(err: unknown): { status: number; wire: Wire; message: string } {
+  if (err instanceof GatewayError) {
+    const [status, wire] = STATUS[err.code]
+    return { status, wire, message: err.message }
+  }
+  if (isStorageError(err, 'STORAGE_ERR_UNRECOVERABLE', 'STORAGE_ERR_WRITE_QUORUM', 'STORAGE_ERR_UNAVAILABLE', 'STORAGE_ERR_TIMEOUT')) {
+    return { status: 503, wire: WireErrorCode.unavailable, message: `storage unavailable: ${err.message}` }
+  }
+  return { status: 500, wire: WireErrorCode.internal, message: 'internal error' }
+}
+
+/**
+ * Answers a failed request: the status, `Tessera-Error-Code`, and a plain-text body that says what
+ * was wrong. 5xx are logged at error (a broken invariant or a failing backend), 4xx at info.
+ */
+export function sendError(res: Response, err: unknown, log: Logger, context: object): void {
+  const { status, wire, message } = classify(err)
+  if (status >= 500) log.error({ ...context, err, status, code: wire }, 'request failed')
+  else log.info({ ...context, status, code: wire, reason: message }, 'request rejected')
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  // An unread body would otherwise be drained (or block) before the connection could be reused.
+  if (!res.req.complete) res.set('Connection', 'close')
+  res.status(status)
+  res.set('Tus-Resumable', TUS_VERSION)
+  res.set(TESSERA_ERROR_HEADER, wire)
+  if (status === 412) res.set('Tus-Version', TUS_VERSION)
+  res.type('text/plain').send(`${message}\n`)
+}

@@ -1,0 +1,31 @@
+/** Stable codes of {@link GatewayError}; each has one HTTP status and wire code in `error-response.ts`. */
+export type GatewayErrorCode =
+  | 'GATEWAY_ERR_UNSUPPORTED_VERSION'
+  | 'GATEWAY_ERR_INVALID_HEADER'
+  | 'GATEWAY_ERR_UNSUPPORTED_CHECKSUM'
+  | 'GATEWAY_ERR_OFFSET_MISMATCH'
+  | 'GATEWAY_ERR_INVALID_CONCAT'
+  | 'GATEWAY_ERR_FORBIDDEN'
+  | 'GATEWAY_ERR_TOO_LARGE'
+  | 'GATEWAY_ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'GATEWAY_ERR_NOT_FOUND'
+  | 'GATEWAY_ERR_GONE'
+  | 'GATEWAY_ERR_CHECKSUM_MISMATCH'
+  | 'GATEWAY_ERR_RANGE_NOT_SATISFIABLE'
+  | 'GATEWAY_ERR_NOT_FINISHED'
+  | 'GATEWAY_ERR_LOCKED'
+  | 'GATEWAY_ERR_METHOD_NOT_ALLOWED'
+  | 'GATEWAY_ERR_SHUTTING_DOWN'
+  | 'GATEWAY_ERR_INVALID_CONFIG'
+
+/** The one error class of the gateway. Handlers throw it; `sendError` turns it into a tus response. */
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError'
+  constructor(
+    readonly code: GatewayErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}

@@ -1,0 +1,32 @@
+import type { TusContext } from './tus/context.js'
+
+/**
+ * One pass of the expiration extension's cleanup: removes unfinished uploads whose `expiresAt`
+ * passed, and forgets tombstones one more `expireAfter` later (their ids then answer 404, not 410).
+ */
+export async function sweepExpired(ctx: TusContext): Promise<void> {
+  const { records, config, now } = ctx.deps
+  if (!records.list) return
+  for (const id of await records.list()) {
+    const record = await records.get(id)
+    if (!record?.expiresAt) continue
+    const expiry = Date.parse(record.expiresAt)
+    if (record.gone && expiry + config.expireAfterMs <= now()) await records.delete(id)
+    else if (!record.gone && expiry <= now()) await ctx.expire(record)
+  }
+}
+
+/** Runs {@link sweepExpired} every quarter of `expireAfter` (1 s to 1 min), never keeping the process alive. */
+export function startExpirySweep(ctx: TusContext): { stop: () => void } {
+  const everyMs = Math.max(1000, Math.min(60_000, ctx.deps.config.expireAfterMs / 4))
+  let running = false
+  const timer = setInterval(() => {
+    if (running) return
+    running = true
+    sweepExpired(ctx)
+      .catch((err: unknown) => ctx.deps.log.warn({ err }, 'expiry sweep failed; retrying next round'))
+      .finally(() => (running = false))
+  }, everyMs)
+  timer.unref()
+  return { stop: () => clearInterval(timer) }
+}

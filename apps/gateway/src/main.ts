@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// The gateway process: configuration, logger, listening, signals. Everything else is createGateway.
+import type { AddressInfo } from 'node:net'
+import { pino } from 'pino'
+import { loadConfig, usage } from './config.js'
+import { GatewayError } from './errors.js'
+import { createGateway } from './gateway.js'
+
+const SHUTDOWN_GRACE_MS = 10_000
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2)
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage())
+    return
+  }
+  let config
+  try {
+    config = loadConfig(argv, process.env)
+  } catch (err) {
+    if (!(err instanceof GatewayError)) throw err
+    console.error(`tessera gateway: ${err.message}\n\nRun with --help for the options.`)
+    process.exitCode = 2
+    return
+  }
+  const log = pino({
+    level: config.logLevel,
+    redact: { paths: ['req.headers.authorization', 'metadata', '*.metadata'], censor: '[redacted]' },
+  })
+  const gateway = await createGateway(config, log)
+  const server = gateway.app.listen(config.port, config.host)
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve)
+    server.once('error', reject)
+  })
+  // Node's default request timeout (5 min) would cut long uploads; stalls are the client's to detect.
+  server.requestTimeout = 0
+  const { port } = server.address() as AddressInfo
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  console.log(`Tessera gateway listening: http://${host}:${port}${config.basePath}`)
+  log.info({ port, host: config.host, backends: config.backendDirs, dataBlocks: config.dataBlocks, parityBlocks: config.parityBlocks }, 'gateway started')
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal, inflight: gateway.context.inflight.size }, 'shutting down')
+    server.close(() => {
+      void gateway.close().then(() => {
+        log.info({}, 'stopped')
+        process.exit(0)
+      })
+    })
+    server.closeIdleConnections()
+    gateway.context.shutdown()
+    setTimeout(() => {
+      log.warn({}, 'connections still open after the grace period; exiting')
+      process.exit(0)
+    }, SHUTDOWN_GRACE_MS).unref()
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+main().catch((err: unknown) => {
+  console.error('tessera gateway failed to start:', err)
+  process.exit(1)
+})

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto'
+import type { Logger, ObjectStore } from '@tessera/storage'
+import type { KvStore, Locker } from '@tus/utils'
+import type { Request } from 'express'
+import type { GatewayConfig } from '../config.js'
+import { GatewayError } from '../errors.js'
+import type { UploadRecord } from '../upload-record.js'
+
+/** What every handler works with; built once per gateway by `createApp`. */
+export interface TusDeps {
+  readonly config: GatewayConfig
+  readonly store: ObjectStore
+  readonly records: KvStore<UploadRecord>
+  readonly locker: Locker
+  readonly log: Logger
+  /** Current time, ms since the epoch (injectable for expiration tests). */
+  readonly now: () => number
+}
+
+const ID = /^[A-Za-z0-9_-]{1,200}$/
+
+/** Waiting longer than this for a lock answers 423: the holder did not release when asked. */
+const LOCK_TIMEOUT_MS = 20_000
+
+/**
+ * Shared helpers of the tus handlers: record lookup with 404/410, locking with release-on-request,
+ * URLs, and the set of in-flight writes that shutdown stops.
+ */
+export class TusContext {
+  /** Stop signals of requests holding a lock; shutdown aborts them so they commit and answer. */
+  readonly inflight = new Set<AbortController>()
+  #shuttingDown = false
+
+  constructor(readonly deps: TusDeps) {}
+
+  get shuttingDown(): boolean {
+    return this.#shuttingDown
+  }
+
+  /** A fresh upload id: 128 random bits, URL- and path-safe. */
+  newId(): string {
+    return randomBytes(16).toString('hex')
+  }
+
+  /** The upload record of `id`: 404 when unknown (or not an id at all), 410 when terminated or expired. */
+  async record(id: string): Promise<UploadRecord> {
+    if (!ID.test(id)) throw new GatewayError('GATEWAY_ERR_NOT_FOUND', `no upload ${JSON.stringify(id)}`)
+    const record = await this.deps.records.get(id)
+    if (!record) throw new GatewayError('GATEWAY_ERR_NOT_FOUND', `no upload ${id}`)
+    if (record.gone) throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was ${record.gone}`)
+    if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.deps.now()) {
+      await this.expire(record)
+      throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} expired at ${record.expiresAt}`)
+    }
+    return record
+  }
+
+  /** Committed bytes of an upload. */
+  async offset(id: string): Promise<number> {
+    const stat = await this.deps.store.stat(id)
+    if (!stat) throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} has no stored data`)
+    return stat.length
+  }
+
+  /** Removes an unfinished upload whose time ran out; its id answers 410 afterwards. */
+  async expire(record: UploadRecord): Promise<void> {
+    await this.deps.store.delete(record.id)
+    await this.deps.records.set(record.id, tombstone(record, 'expired', this.deps.now()))
+    this.deps.log.info({ uploadId: record.id, expiresAt: record.expiresAt }, 'upload expired')
+  }
+
+  /** When an unfinished upload written to now expires (ISO), per `--expire-after`. */
+  expiresAt(): string {
+    return new Date(this.deps.now() + this.deps.config.expireAfterMs).toISOString()
+  }
+
+  /**
+   * Runs `fn` holding the upload's lock. A later request for the same upload asks this one to
+   * release: `stop` then aborts, and `fn` must finish promptly (a write commits what it has).
+   */
+  async withLock<T>(id: string, req: Request, fn: (stop: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.#shuttingDown) throw new GatewayError('GATEWAY_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry shortly')
+    const stop = new AbortController()
+    const lock = this.deps.locker.newLock(id)
+    const gaveUp = new AbortController()
+    const onClose = (): void => gaveUp.abort(new Error('client went away'))
+    req.once('close', onClose)
+    try {
+      await lock.lock(AbortSignal.any([gaveUp.signal, AbortSignal.timeout(LOCK_TIMEOUT_MS)]), () => stop.abort())
+    } catch (err) {
+      req.off('close', onClose)
+      throw new GatewayError('GATEWAY_ERR_LOCKED', `upload ${id} is busy with another request that did not release it`, { cause: err })
+    }
+    req.off('close', onClose)
+    this.inflight.add(stop)
+    try {
+      return await fn(stop.signal)
+    } finally {
+      this.inflight.delete(stop)
+      await lock.unlock()
+    }
+  }
+
+  /** Stops taking locks and asks every request holding one to finish now. */
+  shutdown(): void {
+    this.#shuttingDown = true
+    for (const stop of this.inflight) stop.abort(new GatewayError('GATEWAY_ERR_SHUTTING_DOWN', 'shutting down'))
+  }
+
+  /** Path of an upload, as used in `Location` and `Upload-Concat`. */
+  path(id: string): string {
+    return `${this.deps.config.basePath}/${id}`
+  }
+
+  /** Absolute URL of an upload for `Location`, from the request's own scheme and host. */
+  url(req: Request, id: string): string {
+    return `${req.protocol}://${req.get('host') ?? `${this.deps.config.host}:${this.deps.config.port}`}${this.path(id)}`
+  }
+
+  /** The upload id a concatenation URL (absolute or path) names; 400 when it is not one of ours. */
+  idFromUrl(url: string): string {
+    let pathname: string
+    try {
+      pathname = new URL(url, 'http://placeholder').pathname
+    } catch {
+      throw new GatewayError('GATEWAY_ERR_INVALID_CONCAT', `Upload-Concat names ${JSON.stringify(url)}, which is not a URL`)
+    }
+    const prefix = `${this.deps.config.basePath}/`
+    const id = pathname.startsWith(prefix) ? pathname.slice(prefix.length) : ''
+    if (!ID.test(id)) throw new GatewayError('GATEWAY_ERR_INVALID_CONCAT', `Upload-Concat names ${JSON.stringify(url)}, which is not an upload of this server`)
+    return id
+  }
+}
+
+/** The record kept for a removed upload so its id answers 410, not 404. */
+export function tombstone(record: UploadRecord, gone: 'terminated' | 'expired', now: number): UploadRecord {
+  return { id: record.id, metadata: {}, createdAt: record.createdAt, expiresAt: new Date(now).toISOString(), gone }
+}

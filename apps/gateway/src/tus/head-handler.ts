@@ -1,0 +1,19 @@
+import type { Request, Response } from 'express'
+import type { TusContext } from './context.js'
+import { setUploadHeaders } from './upload-headers.js'
+
+/**
+ * HEAD: the upload's offset. Takes the upload's lock, so a client resuming after a dropped
+ * connection first makes the stalled PATCH commit what it received, and learns the true offset.
+ */
+export async function handleHead(ctx: TusContext, req: Request, res: Response): Promise<void> {
+  const id = req.params['id'] as string
+  await ctx.record(id)
+  await ctx.withLock(id, req, async () => {
+    const record = await ctx.record(id)
+    const offset = await ctx.offset(id)
+    setUploadHeaders(ctx, res, record, offset)
+  })
+  res.set('Cache-Control', 'no-store')
+  res.status(200).end()
+}

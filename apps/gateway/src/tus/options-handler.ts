@@ -1,0 +1,24 @@
+import { CHECKSUM_ALGORITHMS, TUS_VERSION, type TusExtension } from '@tessera/protocol'
+import type { Request, Response } from 'express'
+import type { TusContext } from './context.js'
+
+/** Every extension the gateway implements, as advertised in `Tus-Extension`. */
+export const EXTENSIONS: readonly TusExtension[] = [
+  'creation',
+  'creation-with-upload',
+  'creation-defer-length',
+  'termination',
+  'expiration',
+  'checksum',
+  'concatenation',
+]
+
+/** OPTIONS: the server's capabilities. No `Tus-Resumable` needed (tus 1.0 §5.2). */
+export function handleOptions(ctx: TusContext, _req: Request, res: Response): void {
+  res.set('Tus-Resumable', TUS_VERSION)
+  res.set('Tus-Version', TUS_VERSION)
+  res.set('Tus-Extension', EXTENSIONS.join(','))
+  res.set('Tus-Checksum-Algorithm', Object.keys(CHECKSUM_ALGORITHMS).join(','))
+  if (ctx.deps.config.maxSize !== undefined) res.set('Tus-Max-Size', String(ctx.deps.config.maxSize))
+  res.status(204).end()
+}

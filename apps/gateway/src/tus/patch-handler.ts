@@ -1,0 +1,59 @@
+import type { Request, Response } from 'express'
+import { GatewayError } from '../errors.js'
+import type { UploadRecord } from '../upload-record.js'
+import type { TusContext } from './context.js'
+import { assertOctetStream, checksumHeader, integerHeader } from './request-body.js'
+import { setExpires } from './upload-headers.js'
+import { writeBody } from './write-body.js'
+
+/** PATCH: appends the body at `Upload-Offset` (core, checksum, creation-defer-length). */
+export async function handlePatch(ctx: TusContext, req: Request, res: Response): Promise<void> {
+  const id = req.params['id'] as string
+  assertOctetStream(req)
+  const claimed = integerHeader(req, 'upload-offset')
+  if (claimed === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Upload-Offset is required')
+  const declaredLength = integerHeader(req, 'upload-length')
+  checksumHeader(req)
+  await ctx.record(id)
+
+  const { record, offset } = await ctx.withLock(id, req, async (stop) => {
+    let record = await ctx.record(id)
+    if (record.concat?.type === 'final') throw new GatewayError('GATEWAY_ERR_FORBIDDEN', `upload ${id} is a final concatenation and cannot be patched`)
+    const current = await ctx.offset(id)
+    if (claimed !== current) throw new GatewayError('GATEWAY_ERR_OFFSET_MISMATCH', `Upload-Offset is ${claimed} but the upload is at ${current}`)
+    record = await settleLength(ctx, record, declaredLength, current)
+    // Written to now: a long request must not expire under the sweep while it runs.
+    record = { ...record, expiresAt: ctx.expiresAt() }
+    await ctx.deps.records.set(id, record)
+    const { offset } = await writeBody(ctx, req, record, current, stop)
+    const finished = record.length !== undefined && offset === record.length
+    const next: UploadRecord = finished ? withoutExpiry(record) : { ...record, expiresAt: ctx.expiresAt() }
+    await ctx.deps.records.set(id, next)
+    if (finished) ctx.deps.log.info({ uploadId: id, length: offset }, 'upload finished')
+    return { record: next, offset }
+  })
+  res.set('Upload-Offset', String(offset))
+  setExpires(res, record, offset)
+  if (!req.readableEnded) res.set('Connection', 'close')
+  res.status(204).end()
+}
+
+/** Applies a deferred length sent with a PATCH (creation-defer-length); 400 when it contradicts. */
+async function settleLength(ctx: TusContext, record: UploadRecord, declared: number | undefined, offset: number): Promise<UploadRecord> {
+  if (declared === undefined) return record
+  if (record.length !== undefined) {
+    if (declared !== record.length) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', `Upload-Length ${declared} differs from the upload's length ${record.length}`)
+    return record
+  }
+  if (declared < offset) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', `Upload-Length ${declared} is less than the bytes already received (${offset})`)
+  const { maxSize } = ctx.deps.config
+  if (maxSize !== undefined && declared > maxSize) throw new GatewayError('GATEWAY_ERR_TOO_LARGE', `Upload-Length ${declared} exceeds the maximum upload size ${maxSize}`)
+  const next = { ...record, length: declared }
+  await ctx.deps.records.set(record.id, next)
+  return next
+}
+
+function withoutExpiry(record: UploadRecord): UploadRecord {
+  const { expiresAt: _, ...rest } = record
+  return rest
+}

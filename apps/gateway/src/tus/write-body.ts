@@ -1,0 +1,42 @@
+import type { AppendResult } from '@tessera/storage'
+import type { Request } from 'express'
+import { GatewayError } from '../errors.js'
+import type { UploadRecord } from '../upload-record.js'
+import type { TusContext } from './context.js'
+import { checksumHeader, checksummed, integerHeader, limitBytes } from './request-body.js'
+
+/**
+ * Stores a PATCH (or creation-with-upload POST) body at the upload's current offset, holding its
+ * lock. Without `Upload-Checksum` every stripe is committed as it is stored, so an interrupted
+ * request keeps what arrived; with it, nothing is committed unless the digest matches (460).
+ * Resolves the upload's new offset.
+ */
+export async function writeBody(ctx: TusContext, req: Request, record: UploadRecord, offset: number, stop: AbortSignal): Promise<{ offset: number; result: AppendResult }> {
+  const { maxSize } = ctx.deps.config
+  const limit = record.length ?? maxSize ?? Number.MAX_SAFE_INTEGER
+  const what = record.length !== undefined ? `Upload-Length (${record.length})` : `the maximum upload size (${limit})`
+  const contentLength = integerHeader(req, 'content-length')
+  if (contentLength !== undefined && offset + contentLength > limit) {
+    throw new GatewayError('GATEWAY_ERR_TOO_LARGE', `${contentLength} bytes at offset ${offset} go past ${what}`)
+  }
+  const checksum = checksumHeader(req)
+  let body: AsyncIterable<Uint8Array> = limitBytes(req, limit - offset, what)
+  let matches: (() => boolean) | undefined
+  if (checksum) ({ body, matches } = checksummed(body, checksum))
+
+  const result = await ctx.deps.store.append(record.id, body, {
+    signal: stop,
+    commit: checksum ? 'atomic' : 'progressive',
+    ...(matches && { beforeCommit: matches }),
+  })
+  if (result.sourceError instanceof GatewayError) throw result.sourceError
+  if (checksum && !result.committed && result.stopped === undefined) {
+    throw new GatewayError('GATEWAY_ERR_CHECKSUM_MISMATCH', `the body does not match Upload-Checksum ${checksum.algorithm}; none of its bytes were stored`)
+  }
+  if (result.stopped === 'aborted') {
+    ctx.deps.log.info({ uploadId: record.id, offset: result.length, reason: String(stop.reason) }, 'write stopped early')
+  } else if (result.stopped === 'source-error') {
+    ctx.deps.log.info({ uploadId: record.id, offset: result.length, err: String(result.sourceError) }, 'client stopped sending')
+  }
+  return { offset: result.length, result }
+}
