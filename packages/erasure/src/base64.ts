@@ -1,6 +1,6 @@
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 
-/** Decodes standard padded base64. Hand-rolled because `atob`/`Buffer` are not in both runtimes' types. */
+/** Decodes standard padded base64. Hand-rolled: `atob` is not declared by lib ES2023 and `Buffer` is Node-only. */
 export function decodeBase64(text: string): Uint8Array {
   const values = new Uint8Array(128)
   for (let i = 0; i < ALPHABET.length; i++) values[ALPHABET.charCodeAt(i)] = i

@@ -23,6 +23,10 @@ export interface CodingPlan {
   readonly groups: readonly OutputGroup[]
 }
 
+/**
+ * Prepares `rows` (n rows of `inputCount` coefficients) for the kernels: splits the outputs into
+ * groups of at most KERNEL_MAX_OUTPUTS and lays out the nibble tables of every coefficient.
+ */
 export function createCodingPlan(rows: Matrix, inputCount: number): CodingPlan {
   const outputCount = rows.length
   // Balanced groups (9 outputs → 5 + 4, not 8 + 1): every pass re-reads all inputs, so each should

@@ -38,8 +38,9 @@ export function gfExp(a: number, n: number): number {
   return expTable[(logTable[a]! * n) % 255]!
 }
 
-/** mulTable[c << 8 | x] = c · x: the scalar kernel's lookup (64 KiB, built on first use). */
 let mulTableCache: Uint8Array | undefined
+
+/** The scalar kernel's full product table, t[c << 8 | x] = c · x (64 KiB, built on first use). */
 export function mulTable(): Uint8Array {
   if (mulTableCache === undefined) {
     const t = new Uint8Array(65536)
