@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The built gateway entry point (`npm run build` first). */
+export const GATEWAY_MAIN = fileURLToPath(new URL('../../apps/gateway/dist/main.js', import.meta.url))
+
+const LISTENING = /^Tessera gateway listening: (http:\/\/\S+)$/m
+const START_TIMEOUT_MS = 20_000
+
+/** One pino log line of the gateway (what it printed as JSON on stdout). */
+export interface LogLine {
+  readonly level: number
+  readonly msg: string
+  readonly [field: string]: unknown
+}
+
+/** A gateway running as a child process. */
+export interface GatewayProcess {
+  /** The upload endpoint, e.g. `http://127.0.0.1:40123/files`. */
+  readonly url: string
+  readonly pid: number
+  readonly child: ChildProcess
+  /** Every JSON log line seen so far. */
+  readonly logs: LogLine[]
+  /** Everything printed on stderr so far. */
+  readonly stderr: () => string
+  /** Resolves the exit code (or the signal's name) once the process has exited. */
+  readonly exited: Promise<number | string>
+  /** Sends `signal` (default SIGTERM) and resolves how the process exited. */
+  readonly stop: (signal?: NodeJS.Signals) => Promise<number | string>
+}
+
+/** Options of {@link startGateway}. */
+export interface StartGatewayOptions {
+  /** `--data` directory. */
+  readonly dataDir: string
+  /** More command-line arguments (`--parity-blocks 1`, …). */
+  readonly args?: readonly string[]
+}
+
+/**
+ * Spawns `node apps/gateway/dist/main.js --port 0 --data DIR` and resolves once it printed the URL
+ * it listens on. Rejects (after killing it) if it exits or stays silent for 20 s.
+ */
+export async function startGateway(options: StartGatewayOptions): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [GATEWAY_MAIN, '--port', '0', '--data', options.dataDir, ...(options.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logs: LogLine[] = []
+  let stderr = ''
+  let pending = ''
+  let url: string | undefined
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'))
+  })
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway printed no URL within ${START_TIMEOUT_MS} ms; stderr: ${stderr}`)), START_TIMEOUT_MS)
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+      pending += text
+      const lines = pending.split('\n')
+      pending = lines.pop()!
+      for (const line of lines) {
+        if (line.startsWith('{')) {
+          try {
+            logs.push(JSON.parse(line) as LogLine)
+          } catch {
+            // a line that only looks like JSON is not a log line; ignore it
+          }
+          continue
+        }
+        const match = LISTENING.exec(line)
+        if (match && url === undefined) {
+          url = match[1]!
+          clearTimeout(timer)
+          resolve(url)
+        }
+      }
+    })
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text))
+    void exited.then((how) => {
+      clearTimeout(timer)
+      reject(new Error(`gateway exited (${how}) before listening; stderr: ${stderr}`))
+    })
+  })
+  try {
+    await ready
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw err
+  }
+  return {
+    url: url!,
+    pid: child.pid!,
+    child,
+    logs,
+    stderr: () => stderr,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    },
+  }
+}
+
+/** Kills a gateway hard if it still runs (for `after` hooks: never throws). */
+export async function killGateway(gateway: GatewayProcess | undefined): Promise<void> {
+  if (!gateway) return
+  await gateway.stop('SIGKILL').catch(() => undefined)
+}
+
+/** A fresh temp directory under the OS temp dir. */
+export function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `tessera-${prefix}-`))
+}
+
+/** Removes a temp directory and everything under it (never throws). */
+export async function removeDir(dir: string | undefined): Promise<void> {
+  if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+}
+
+/** Peak resident set size of a live process, bytes (`VmHWM` of `/proc/<pid>/status`, Linux). */
+export async function peakRssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status)
+  if (!match) throw new Error(`no VmHWM in /proc/${pid}/status`)
+  return Number(match[1]) * 1024
+}
