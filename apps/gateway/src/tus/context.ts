@@ -114,21 +114,31 @@ export class TusContext {
 
   /** Absolute URL of an upload for `Location`, from the request's own scheme and host. */
   url(req: Request, id: string): string {
-    return `${req.protocol}://${req.get('host') ?? `${this.deps.config.host}:${this.deps.config.port}`}${this.path(id)}`
+    return `${this.#origin(req)}${this.path(id)}`
   }
 
-  /** The upload id a concatenation URL (absolute or path) names; 400 when it is not one of ours. */
-  idFromUrl(url: string): string {
-    let pathname: string
+  /**
+   * The upload id a concatenation URL (absolute or path) names; 400 when it is not one of ours —
+   * an absolute URL must name the host the request was sent to.
+   */
+  idFromUrl(url: string, req: Request): string {
+    let own: URL
+    let parsed: URL
     try {
-      pathname = new URL(url, 'http://placeholder').pathname
+      own = new URL(this.#origin(req))
+      parsed = new URL(url, own)
     } catch {
       throw new GatewayError('GATEWAY_ERR_INVALID_CONCAT', `Upload-Concat names ${JSON.stringify(url)}, which is not a URL`)
     }
     const prefix = `${this.deps.config.basePath}/`
-    const id = pathname.startsWith(prefix) ? pathname.slice(prefix.length) : ''
+    const id = parsed.host === own.host && parsed.pathname.startsWith(prefix) ? parsed.pathname.slice(prefix.length) : ''
     if (!ID.test(id)) throw new GatewayError('GATEWAY_ERR_INVALID_CONCAT', `Upload-Concat names ${JSON.stringify(url)}, which is not an upload of this server`)
     return id
+  }
+
+  #origin(req: Request): string {
+    const { host, port } = this.deps.config
+    return `${req.protocol}://${req.get('host') ?? `${host.includes(':') ? `[${host}]` : host}:${port}`}`
   }
 }
 

@@ -56,7 +56,7 @@ export async function handlePost(ctx: TusContext, req: Request, res: Response): 
 }
 
 async function createFinal(ctx: TusContext, req: Request, res: Response, concat: Extract<UploadConcat, { type: 'final' }>, metadata: UploadRecord['metadata']): Promise<void> {
-  const parts = concat.uploads.map((url) => ctx.idFromUrl(url))
+  const parts = concat.uploads.map((url) => ctx.idFromUrl(url, req))
   let total = 0
   for (const part of parts) {
     const record = await ctx.record(part).catch((err: unknown) => {
