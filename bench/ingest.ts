@@ -1,0 +1,322 @@
+// Ingest throughput, CPU and memory: stock tus-js-client 4.3.1 uploading one file to
+//   baseline          @tus/server 2.x + @tus/file-store (one stream; it has no concatenation)
+//   tessera           our gateway, default config (4+2), one stream — the like-for-like figure
+//   tessera-parallel  our gateway, tus-js-client `parallelUploads: 4` (concatenation)
+//   raw-put           node:http piping one PUT body into one file — the ceiling
+// Every server and every client runs in a child process of its own, restarted each round (fresh
+// peak RSS, fresh data dir). Variants are interleaved round by round, in a rotating order, and
+// compared only within the run as per-round ratios: this machine is shared and noisy.
+//
+//   node --import tsx bench/ingest.ts [--quick] [--size 1GiB] [--rounds N]
+//
+// Writes bench/results/ingest.json and bench/results/ingest.md (see bench/README.md).
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { compileChild } from './lib/compile-child.js'
+import { cpuSeconds, peakRssMiB, runJsonChild, type Started, startChild, stopChild } from './lib/proc.js'
+import { sha256File, sha256Url, writeSeededFile } from './lib/seeded-file.js'
+import { formatBytes, median, parseBytes, round } from './lib/stats.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = resolve(here, '..')
+const GATEWAY = join(root, 'apps/gateway/dist/main.js')
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    size: { type: 'string' },
+    rounds: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+})
+const quick = values.quick
+const size = parseBytes(values.size ?? (quick ? '128MiB' : '1GiB'))
+const rounds = Number(values.rounds ?? (quick ? 4 : 6))
+const GiB = 2 ** 30
+const child = {
+  tusServer: compileChild('tus-server'),
+  rawPutServer: compileChild('raw-put-server'),
+  tusClient: compileChild('tus-client'),
+  rawPutClient: compileChild('raw-put-client'),
+}
+
+type VariantName = 'baseline' | 'tessera' | 'tessera-parallel' | 'raw-put'
+
+interface ClientResult {
+  wallMs: number
+  url?: string
+  watchdogFires?: number
+  peakRssMiB: number
+  cpuSeconds: number
+}
+
+interface Variant {
+  readonly name: VariantName
+  readonly describe: string
+  start(data: string): Promise<{ server: Started; endpoint: string }>
+  upload(endpoint: string, file: string): Promise<ClientResult>
+  /** SHA-256 of what the server stored, read while the server still runs. */
+  stored(endpoint: string, data: string, result: ClientResult): Promise<string>
+}
+
+const tusClient = (parallel: number) => (endpoint: string, file: string) =>
+  runJsonChild<ClientResult>(process.execPath, [child.tusClient, '--endpoint', endpoint, '--file', file, '--parallel', String(parallel)])
+
+const startGateway = async (data: string) => {
+  const server = await startChild(process.execPath, [GATEWAY, '--port', '0', '--data', data], /listening: (http:\/\/\S+)/)
+  return { server, endpoint: server.match[1]! }
+}
+const downloadHash = async (_endpoint: string, _data: string, result: ClientResult) => {
+  const got = await sha256Url(result.url!)
+  if (got.status !== 200 || got.bytes !== size) throw new Error(`GET ${result.url} answered ${got.status} with ${got.bytes} bytes`)
+  return got.sha256
+}
+
+const variants: Variant[] = [
+  {
+    name: 'baseline',
+    describe: 'tus-js-client → @tus/server + FileStore, one PATCH',
+    async start(data) {
+      const server = await startChild(process.execPath, [child.tusServer, '--data', data], /listening: (http:\/\/\S+)/)
+      return { server, endpoint: server.match[1]! }
+    },
+    upload: tusClient(1),
+    // Not over GET: @tus/server's GET handler can kill its process (see get-crash.ts).
+    stored: (_endpoint, data, result) => sha256File(join(data, result.url!.split('/').pop()!)),
+  },
+  {
+    name: 'tessera',
+    describe: 'tus-js-client → Tessera gateway 4+2, one PATCH',
+    start: startGateway,
+    upload: tusClient(1),
+    stored: downloadHash,
+  },
+  {
+    name: 'tessera-parallel',
+    describe: 'tus-js-client parallelUploads: 4 → Tessera gateway 4+2 (concatenation)',
+    start: startGateway,
+    upload: tusClient(4),
+    stored: downloadHash,
+  },
+  {
+    name: 'raw-put',
+    describe: 'node:http PUT → node:http server piping into one file',
+    async start(data) {
+      const server = await startChild(process.execPath, [child.rawPutServer, '--data', data], /listening: (http:\/\/\S+)/)
+      return { server, endpoint: `${server.match[1]!}/upload` }
+    },
+    upload: (endpoint, file) => runJsonChild<ClientResult>(process.execPath, [child.rawPutClient, '--url', endpoint, '--file', file]),
+    stored: (_endpoint, data) => sha256File(join(data, 'upload')),
+  },
+]
+
+interface Sample {
+  round: number
+  variant: VariantName
+  mbPerSecond: number
+  wallMs: number
+  serverCpuSeconds: number
+  serverCpuSecondsPerGiB: number
+  serverPeakRssMiB: number
+  clientPeakRssMiB: number
+  clientCpuSeconds: number
+  watchdogFires: number
+}
+
+async function runOne(variant: Variant, round: number, work: string, file: string, verify: string | undefined): Promise<Sample> {
+  const data = await mkdtemp(join(work, `${variant.name}-r${round}-`))
+  const { server, endpoint } = await variant.start(data)
+  try {
+    const cpu0 = cpuSeconds(server.pid)
+    const result = await variant.upload(endpoint, file)
+    const serverCpu = cpuSeconds(server.pid) - cpu0
+    const serverPeak = peakRssMiB(server.pid)
+    if (verify !== undefined) {
+      const got = await variant.stored(endpoint, data, result)
+      if (got !== verify) throw new Error(`${variant.name}: stored bytes hash ${got}, expected ${verify}`)
+      console.error(`  ${variant.name}: stored bytes verified (sha256 ${got.slice(0, 16)}…)`)
+    }
+    return {
+      round,
+      variant: variant.name,
+      mbPerSecond: size / 1e6 / (result.wallMs / 1000),
+      wallMs: result.wallMs,
+      serverCpuSeconds: serverCpu,
+      serverCpuSecondsPerGiB: serverCpu / (size / GiB),
+      serverPeakRssMiB: serverPeak,
+      clientPeakRssMiB: result.peakRssMiB,
+      clientCpuSeconds: result.cpuSeconds,
+      watchdogFires: result.watchdogFires ?? 0,
+    }
+  } finally {
+    await stopChild(server)
+    // Drops this round's data (and its dirty pages) before the next server starts.
+    await rm(data, { recursive: true, force: true })
+  }
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'tessera-ingest-'))
+  const file = join(work, 'source.bin')
+  const startedAt = new Date()
+  const loadBefore = loadavg()
+  console.error(`generating ${formatBytes(size)} of seeded bytes in ${file}`)
+  const sha256 = await writeSeededFile(file, size, 0x7e55e7a)
+  const samples: Sample[] = []
+  const verified = new Set<VariantName>()
+  try {
+    for (let r = 1; r <= rounds; r++) {
+      // Rotate the order so no variant always runs first (or right after the heaviest one).
+      const order = variants.map((_, i) => variants[(i + r - 1) % variants.length]!)
+      for (const variant of order) {
+        const sample = await runOne(variant, r, work, file, verified.has(variant.name) ? undefined : sha256)
+        verified.add(variant.name)
+        samples.push(sample)
+        console.error(`round ${r} ${variant.name.padEnd(16)} ${sample.mbPerSecond.toFixed(0).padStart(5)} MB/s  server ${sample.serverCpuSecondsPerGiB.toFixed(2)} CPU-s/GiB, peak RSS ${sample.serverPeakRssMiB.toFixed(0)} MiB; client peak RSS ${sample.clientPeakRssMiB.toFixed(0)} MiB${sample.watchdogFires ? `; watchdog fired ${sample.watchdogFires}×` : ''}`)
+      }
+    }
+  } finally {
+    if (!values.keep) await rm(work, { recursive: true, force: true })
+  }
+  const report = summarize(samples, { startedAt, loadBefore, sha256 })
+  mkdirSync(join(here, 'results'), { recursive: true })
+  writeFileSync(join(here, 'results/ingest.json'), `${JSON.stringify(report, null, 2)}\n`)
+  writeFileSync(join(here, 'results/ingest.md'), markdown(report))
+  console.log(markdown(report))
+}
+
+interface VariantSummary {
+  describe: string
+  mbPerSecond: number
+  mbPerSecondRounds: number[]
+  serverCpuSecondsPerGiB: number
+  serverPeakRssMiB: number
+  clientPeakRssMiB: number
+  clientCpuSecondsPerGiB: number
+  watchdogFires: number
+}
+
+function summarize(samples: Sample[], run: { startedAt: Date; loadBefore: number[]; sha256: string }) {
+  const of = (v: VariantName) => samples.filter((s) => s.variant === v)
+  const stat = (v: VariantName, key: keyof Sample) => round(median(of(v).map((s) => s[key] as number)))
+  const ratios = (num: VariantName, den: VariantName) => {
+    const perRound: number[] = []
+    for (let r = 1; r <= rounds; r++) {
+      const a = samples.find((s) => s.round === r && s.variant === num)
+      const b = samples.find((s) => s.round === r && s.variant === den)
+      if (a && b) perRound.push(round(a.mbPerSecond / b.mbPerSecond, 3))
+    }
+    return { median: round(median(perRound), 3), perRound }
+  }
+  const perVariant = Object.fromEntries(
+    variants.map((v): [VariantName, VariantSummary] => [
+      v.name,
+      {
+        describe: v.describe,
+        mbPerSecond: stat(v.name, 'mbPerSecond'),
+        mbPerSecondRounds: of(v.name).map((s) => round(s.mbPerSecond)),
+        serverCpuSecondsPerGiB: stat(v.name, 'serverCpuSecondsPerGiB'),
+        serverPeakRssMiB: stat(v.name, 'serverPeakRssMiB'),
+        clientPeakRssMiB: stat(v.name, 'clientPeakRssMiB'),
+        clientCpuSecondsPerGiB: round(median(of(v.name).map((s) => s.clientCpuSeconds / (size / GiB)))),
+        watchdogFires: of(v.name).reduce((n, s) => n + s.watchdogFires, 0),
+      },
+    ]),
+  ) as Record<VariantName, VariantSummary>
+  const ratio = ratios('tessera', 'baseline')
+  return {
+    benchmark: 'ingest',
+    command: `node --import tsx bench/ingest.ts${quick ? ' --quick' : ''}${values.size ? ` --size ${values.size}` : ''}${values.rounds ? ` --rounds ${values.rounds}` : ''}`,
+    units: {
+      mb_s: 'file bytes / 1e6 / wall seconds, from the client calling start() to the server answering its last request; median of rounds',
+      cpu_s_per_gib: 'server process user+system CPU seconds (from /proc/<pid>/stat) during the upload, per GiB uploaded',
+      rss_mib: 'peak resident set size (VmHWM) of the process, MiB; every process is fresh each round',
+      ratio: 'median over rounds of the same-round MB/s ratio',
+    },
+    ingest: {
+      baseline_mb_s: perVariant.baseline.mbPerSecond,
+      tessera_mb_s: perVariant.tessera.mbPerSecond,
+      tessera_parallel_mb_s: perVariant['tessera-parallel'].mbPerSecond,
+      raw_put_mb_s: perVariant['raw-put'].mbPerSecond,
+      ratio: ratio.median,
+      ratio_rounds: ratio.perRound,
+      cpu_s_per_gib: {
+        baseline: perVariant.baseline.serverCpuSecondsPerGiB,
+        tessera: perVariant.tessera.serverCpuSecondsPerGiB,
+        tessera_parallel: perVariant['tessera-parallel'].serverCpuSecondsPerGiB,
+        raw_put: perVariant['raw-put'].serverCpuSecondsPerGiB,
+      },
+      server_peak_rss_mib: {
+        baseline: perVariant.baseline.serverPeakRssMiB,
+        tessera: perVariant.tessera.serverPeakRssMiB,
+        tessera_parallel: perVariant['tessera-parallel'].serverPeakRssMiB,
+        raw_put: perVariant['raw-put'].serverPeakRssMiB,
+      },
+      client_peak_rss_mib: {
+        baseline: perVariant.baseline.clientPeakRssMiB,
+        tessera: perVariant.tessera.clientPeakRssMiB,
+        tessera_parallel: perVariant['tessera-parallel'].clientPeakRssMiB,
+        raw_put: perVariant['raw-put'].clientPeakRssMiB,
+      },
+      other_ratios: {
+        tessera_parallel_over_baseline: ratios('tessera-parallel', 'baseline'),
+        raw_put_over_baseline: ratios('raw-put', 'baseline'),
+        tessera_over_raw_put: ratios('tessera', 'raw-put'),
+      },
+      watchdog_fires: Object.fromEntries(variants.map((v) => [v.name, perVariant[v.name].watchdogFires])),
+    },
+    variants: perVariant,
+    samples: samples.map((s) => ({ ...s, mbPerSecond: round(s.mbPerSecond), wallMs: round(s.wallMs, 0), serverCpuSeconds: round(s.serverCpuSeconds), serverCpuSecondsPerGiB: round(s.serverCpuSecondsPerGiB), serverPeakRssMiB: round(s.serverPeakRssMiB, 1), clientPeakRssMiB: round(s.clientPeakRssMiB, 1), clientCpuSeconds: round(s.clientCpuSeconds) })),
+    run: {
+      sizeBytes: size,
+      rounds,
+      quick,
+      sourceSha256: run.sha256,
+      verified: 'once per variant (round 1): SHA-256 of the stored file (baseline, raw-put) or of a GET download (tessera) equals the source',
+    },
+    machine: {
+      nproc: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: round(totalmem() / GiB, 1),
+      freeMemoryGiB: round(freemem() / GiB, 1),
+      node: process.version,
+      loadAverageBefore: run.loadBefore.map((x) => round(x)),
+      loadAverageAfter: loadavg().map((x) => round(x)),
+      note: 'shared machine: other engineers were building and running tests during the run; compare only the ratios within this run',
+    },
+    date: run.startedAt.toISOString(),
+  }
+}
+
+function markdown(report: ReturnType<typeof summarize>): string {
+  const { ingest, variants: v, run, machine } = report
+  const row = (name: VariantName) =>
+    `| ${name} | ${v[name].mbPerSecond} | ${v[name].mbPerSecondRounds.join(', ')} | ${v[name].serverCpuSecondsPerGiB} | ${v[name].serverPeakRssMiB.toFixed(0)} | ${v[name].clientPeakRssMiB.toFixed(0)} | ${v[name].watchdogFires} |`
+  return [
+    `# Ingest: ${formatBytes(run.sizeBytes)}, ${run.rounds} interleaved rounds`,
+    '',
+    `\`${report.command}\` — ${report.date}, ${machine.nproc} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}; load average ${machine.loadAverageBefore.join(' ')} before, ${machine.loadAverageAfter.join(' ')} after. ${machine.note}.`,
+    '',
+    '| variant | MB/s (median) | MB/s per round | server CPU-s/GiB | server peak RSS MiB | client peak RSS MiB | watchdog fires |',
+    '|---|---:|---|---:|---:|---:|---:|',
+    row('baseline'),
+    row('tessera'),
+    row('tessera-parallel'),
+    row('raw-put'),
+    '',
+    `**tessera / baseline** (one stream each, median of per-round ratios): **${ingest.ratio}** — rounds ${ingest.ratio_rounds.join(', ')}`,
+    '',
+    `- tessera-parallel / baseline: ${ingest.other_ratios.tessera_parallel_over_baseline.median} (rounds ${ingest.other_ratios.tessera_parallel_over_baseline.perRound.join(', ')})`,
+    `- raw-put / baseline: ${ingest.other_ratios.raw_put_over_baseline.median} (rounds ${ingest.other_ratios.raw_put_over_baseline.perRound.join(', ')})`,
+    `- tessera / raw-put: ${ingest.other_ratios.tessera_over_raw_put.median} (rounds ${ingest.other_ratios.tessera_over_raw_put.perRound.join(', ')})`,
+    '',
+    'baseline = tus-js-client 4.3.1 → @tus/server 2.4.5 + @tus/file-store (one PATCH); tessera = tus-js-client → gateway 4+2 (one PATCH; it writes 1.5× the bytes: 4 data + 2 parity blocks per stripe); tessera-parallel = `parallelUploads: 4` + concatenation; raw-put = node:http PUT piped into one file. MB/s = 1e6 bytes/s, start() to the last response. Stored bytes verified by SHA-256 once per variant.',
+    '',
+  ].join('\n')
+}
+
+await main()

@@ -1,0 +1,112 @@
+// Child processes for the benches: start one and wait for the line that says it is ready, read its
+// CPU time and memory from /proc, stop it. Linux only (the benches read /proc/<pid>/*).
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+
+/** Clock ticks per second of /proc/<pid>/stat (`getconf CLK_TCK`; 100 on every Linux we run on). */
+const CLK_TCK = 100
+
+/** A started child process and the first stdout line that matched its ready pattern. */
+export interface Started {
+  readonly child: ChildProcess
+  readonly pid: number
+  readonly match: RegExpMatchArray
+  /** Everything the child wrote to stderr so far (for error messages). */
+  readonly stderr: () => string
+  /** Resolves with the exit code (or signal name) once the child has exited. */
+  readonly exited: Promise<number | string>
+}
+
+/**
+ * Spawns `command args` and resolves once a stdout line matches `ready`.
+ * Rejects when the child exits first or `timeoutMs` passes.
+ */
+export function startChild(command: string, args: readonly string[], ready: RegExp, options: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Started> {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  child.stderr!.setEncoding('utf8')
+  child.stderr!.on('data', (s: string) => {
+    err = (err + s).slice(-20_000)
+  })
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')))
+  const lines = createInterface({ input: child.stdout! })
+  return new Promise<Started>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${command} ${args.join(' ')}: not ready within ${options.timeoutMs ?? 30_000} ms\n${err}`))
+    }, options.timeoutMs ?? 30_000)
+    lines.on('line', (line) => {
+      const match = line.match(ready)
+      if (match) {
+        clearTimeout(timer)
+        resolve({ child, pid: child.pid!, match, stderr: () => err, exited })
+      }
+    })
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`${command} ${args.join(' ')} exited (${code}) before it was ready\n${err}`))
+    })
+  })
+}
+
+/** Runs a child to completion and parses the last stdout line as JSON. */
+export async function runJsonChild<T>(command: string, args: readonly string[], options: { timeoutMs?: number } = {}): Promise<T> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s))
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err = (err + s).slice(-20_000)))
+  const timeoutMs = options.timeoutMs ?? 600_000
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const code = await new Promise<number | string>((resolve) => child.once('exit', (c, s) => resolve(c ?? s ?? 'unknown')))
+  clearTimeout(timer)
+  const last = out.trim().split('\n').pop() ?? ''
+  if (code !== 0) throw new Error(`${args.join(' ')} exited (${code})\n${out.slice(-2000)}\n${err}`)
+  return JSON.parse(last) as T
+}
+
+/** Stops a child: SIGTERM, then SIGKILL after `graceMs`. Resolves when it has exited. */
+export async function stopChild(started: Started, graceMs = 5_000): Promise<void> {
+  if (started.child.exitCode !== null || started.child.signalCode !== null) return
+  started.child.kill('SIGTERM')
+  const timer = setTimeout(() => started.child.kill('SIGKILL'), graceMs)
+  await started.exited
+  clearTimeout(timer)
+}
+
+/** User + system CPU seconds the process has used so far (all its threads). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+}
+
+function statusKiB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const m = status.match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'))
+  if (!m) throw new Error(`no ${key} in /proc/${pid}/status`)
+  return Number(m[1])
+}
+
+/** Peak resident set size of a live process, MiB (VmHWM). */
+export function peakRssMiB(pid: number): number {
+  return statusKiB(pid, 'VmHWM') / 1024
+}
+
+/** Current resident set size of a live process, MiB (VmRSS). */
+export function rssMiB(pid: number): number {
+  return statusKiB(pid, 'VmRSS') / 1024
+}
+
+/** Whether a process with this pid still exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+

@@ -1,0 +1,32 @@
+// Small helpers the benches share: medians, rounding, byte sizes.
+
+/** Median of a list (mean of the middle two for an even count); NaN for an empty one. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/** Rounds to `digits` decimals (for JSON that humans read). */
+export function round(x: number, digits = 2): number {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+
+const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 }
+
+/** Parses `1GiB`, `128MiB`, `500MB`, `1048576` into bytes; throws naming the value otherwise. */
+export function parseBytes(text: string): number {
+  const m = text.trim().match(/^(\d+(?:\.\d+)?)\s*([a-z]*)$/i)
+  const unit = UNITS[(m?.[2] || 'b').toLowerCase()]
+  if (!m || unit === undefined) throw new Error(`Expected a size such as 1GiB or 128MiB, got ${JSON.stringify(text)}`)
+  return Math.round(Number(m[1]) * unit)
+}
+
+/** `1 GiB`, `128 MiB`, or bytes. */
+export function formatBytes(bytes: number): string {
+  if (bytes % 2 ** 30 === 0) return `${bytes / 2 ** 30} GiB`
+  if (bytes % 2 ** 20 === 0) return `${bytes / 2 ** 20} MiB`
+  return `${bytes} B`
+}
