@@ -25,11 +25,7 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
     // Written to now: a long request must not expire under the sweep while it runs.
     record = { ...record, expiresAt: ctx.expiresAt() }
     await ctx.deps.records.set(id, record)
-    const { offset } = await writeBody(ctx, req, record, current, stop)
-    const finished = record.length !== undefined && offset === record.length
-    const next: UploadRecord = finished ? withoutExpiry(record) : { ...record, expiresAt: ctx.expiresAt() }
-    await ctx.deps.records.set(id, next)
-    if (finished) ctx.deps.log.info({ uploadId: id, length: offset }, 'upload finished')
+    const { offset, record: next } = await writeBody(ctx, req, record, current, stop)
     return { record: next, offset }
   })
   res.set('Upload-Offset', String(offset))
@@ -51,9 +47,4 @@ async function settleLength(ctx: TusContext, record: UploadRecord, declared: num
   const next = { ...record, length: declared }
   await ctx.deps.records.set(record.id, next)
   return next
-}
-
-function withoutExpiry(record: UploadRecord): UploadRecord {
-  const { expiresAt: _, ...rest } = record
-  return rest
 }

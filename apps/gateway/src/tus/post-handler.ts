@@ -49,9 +49,9 @@ export async function handlePost(ctx: TusContext, req: Request, res: Response): 
     res.status(201).end()
     return
   }
-  const offset = await ctx.withLock(id, req, async (stop) => (await writeBody(ctx, req, record, 0, stop)).offset)
-  res.set('Upload-Offset', String(offset))
-  setExpires(res, record, offset)
+  const written = await ctx.withLock(id, req, async (stop) => writeBody(ctx, req, record, 0, stop))
+  res.set('Upload-Offset', String(written.offset))
+  setExpires(res, written.record, written.offset)
   res.status(201).end()
 }
 

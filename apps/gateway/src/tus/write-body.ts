@@ -9,9 +9,9 @@ import { checksumHeader, checksummed, integerHeader, limitBytes } from './reques
  * Stores a PATCH (or creation-with-upload POST) body at the upload's current offset, holding its
  * lock. Without `Upload-Checksum` every stripe is committed as it is stored, so an interrupted
  * request keeps what arrived; with it, nothing is committed unless the digest matches (460).
- * Resolves the upload's new offset.
+ * Saves the upload's record (finished or not) and resolves its new offset and record.
  */
-export async function writeBody(ctx: TusContext, req: Request, record: UploadRecord, offset: number, stop: AbortSignal): Promise<{ offset: number; result: AppendResult }> {
+export async function writeBody(ctx: TusContext, req: Request, record: UploadRecord, offset: number, stop: AbortSignal): Promise<{ offset: number; result: AppendResult; record: UploadRecord }> {
   const { maxSize } = ctx.deps.config
   const limit = record.length ?? maxSize ?? Number.MAX_SAFE_INTEGER
   const what = record.length !== undefined ? `Upload-Length (${record.length})` : `the maximum upload size (${limit})`
@@ -29,6 +29,8 @@ export async function writeBody(ctx: TusContext, req: Request, record: UploadRec
     commit: checksum ? 'atomic' : 'progressive',
     ...(matches && { beforeCommit: matches }),
   })
+  // Recorded before any error is thrown: a body cut at Upload-Length (413) may have finished the upload.
+  const written = await recordWrite(ctx, record, result.length)
   if (result.sourceError instanceof GatewayError) throw result.sourceError
   if (checksum && !result.committed && result.stopped === undefined) {
     throw new GatewayError('GATEWAY_ERR_CHECKSUM_MISMATCH', `the body does not match Upload-Checksum ${checksum.algorithm}; none of its bytes were stored`)
@@ -38,5 +40,19 @@ export async function writeBody(ctx: TusContext, req: Request, record: UploadRec
   } else if (result.stopped === 'source-error') {
     ctx.deps.log.info({ uploadId: record.id, offset: result.length, err: String(result.sourceError) }, 'client stopped sending')
   }
-  return { offset: result.length, result }
+  return { offset: result.length, result, record: written }
+}
+
+/** Saves the record after a write: a finished upload no longer expires, an unfinished one expires later. */
+async function recordWrite(ctx: TusContext, record: UploadRecord, offset: number): Promise<UploadRecord> {
+  const finished = record.length !== undefined && offset === record.length
+  const next: UploadRecord = finished ? withoutExpiry(record) : { ...record, expiresAt: ctx.expiresAt() }
+  await ctx.deps.records.set(record.id, next)
+  if (finished) ctx.deps.log.info({ uploadId: record.id, length: offset }, 'upload finished')
+  return next
+}
+
+function withoutExpiry(record: UploadRecord): UploadRecord {
+  const { expiresAt: _, ...rest } = record
+  return rest
 }
