@@ -11,6 +11,8 @@ export interface ByteRange {
  */
 export function parseRange(header: string | undefined, length: number): ByteRange | 'unsatisfiable' | undefined {
   if (header === undefined) return undefined
+  // RFC 9110 §14.2: a range unit the server does not understand is ignored.
+  if (!/^\s*bytes\s*=/i.test(header)) return undefined
   const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header)
   if (!match) return /^\s*bytes\s*=.*,/.test(header) ? undefined : 'unsatisfiable'
   const [, first, last] = match as unknown as [string, string, string]
