@@ -1,0 +1,224 @@
+// Durability of stored bytes against backend loss and corruption, on the gateway process and its
+// real backend directories: ≤ m lost or corrupt blocks per stripe never change a byte served; more
+// than m answer 503 (or cut the body short), never wrong bytes.
+import assert from 'node:assert/strict'
+import { createReadStream } from 'node:fs'
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, describe, test } from 'node:test'
+import { dataBuffer, sha256Data, writeDataFile } from './helpers/data.js'
+import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
+import { download } from './helpers/http.js'
+import { uploadAll } from './helpers/tus-client.js'
+
+const KiB = 1024
+const MiB = 1024 * KiB
+/** The gateway's defaults: 4 data + 2 parity blocks of 256 KiB, one directory per block. */
+const K = 4
+const M = 2
+const STRIPE = K * 256 * KiB
+
+const dirs: string[] = []
+const running = new Set<GatewayProcess>()
+
+after(async () => {
+  await Promise.all([...running].map(killGateway))
+  await Promise.all(dirs.map(removeDir))
+})
+
+async function start(dataDir: string): Promise<GatewayProcess> {
+  const gateway = await startGateway({ dataDir })
+  running.add(gateway)
+  void gateway.exited.then(() => running.delete(gateway))
+  return gateway
+}
+
+async function newDataDir(name: string): Promise<string> {
+  const dir = await tempDir(name)
+  dirs.push(dir)
+  return dir
+}
+
+const backendDir = (dataDir: string, i: number): string => join(dataDir, 'backends', `b${i}`)
+const on = (gateway: GatewayProcess, url: string): string => new URL(new URL(url).pathname, gateway.url).href
+
+interface Stored {
+  readonly seed: string
+  readonly size: number
+  readonly path: string
+}
+
+/** Sizes around stripe boundaries: sub-block, exactly one stripe, several stripes and a ragged tail. */
+const SIZES = [100, STRIPE, 5 * STRIPE + 12_345, 3 * MiB]
+
+async function uploadFiles(gateway: GatewayProcess, tag: string): Promise<Stored[]> {
+  const stored: Stored[] = []
+  for (const size of SIZES) {
+    const seed = `${tag}-${size}`
+    const url = await uploadAll(dataBuffer(size, seed), { endpoint: gateway.url, chunkSize: MiB })
+    stored.push({ seed, size, path: new URL(url).pathname })
+  }
+  return stored
+}
+
+/** Ranges of a `size`-byte object: first byte, across a stripe boundary, inside a later block, a suffix. */
+function rangesOf(size: number): { header: string; start: number; end: number }[] {
+  const ranges = [{ header: 'bytes=0-0', start: 0, end: 1 }]
+  if (size > STRIPE + 10) ranges.push({ header: `bytes=${STRIPE - 10}-${STRIPE + 9}`, start: STRIPE - 10, end: STRIPE + 10 })
+  if (size > 3 * STRIPE) ranges.push({ header: `bytes=${2 * STRIPE + 300 * KiB}-${3 * STRIPE - 1}`, start: 2 * STRIPE + 300 * KiB, end: 3 * STRIPE })
+  const suffix = Math.min(size, 70_000)
+  ranges.push({ header: `bytes=-${suffix}`, start: size - suffix, end: size })
+  return ranges
+}
+
+/** Full and Range downloads of every stored file are byte-identical. */
+async function assertAllIdentical(gateway: GatewayProcess, stored: readonly Stored[]): Promise<void> {
+  for (const file of stored) {
+    const url = new URL(file.path, gateway.url).href
+    const full = await download(url)
+    assert.equal(full.status, 200, `${file.seed}: ${full.text}`)
+    assert.equal(full.complete, true, file.seed)
+    assert.equal(full.sha256, sha256Data(file.seed, file.size), file.seed)
+    for (const range of rangesOf(file.size)) {
+      const part = await download(url, { range: range.header })
+      assert.equal(part.status, 206, `${file.seed} ${range.header}: ${part.text}`)
+      assert.equal(part.complete, true)
+      assert.equal(part.headers['content-range'], `bytes ${range.start}-${range.end - 1}/${file.size}`)
+      assert.equal(part.sha256, sha256Data(file.seed, file.size, range.start, range.end), `${file.seed} ${range.header}`)
+    }
+  }
+}
+
+interface ManifestLine {
+  readonly stripes?: { blocks: ({ backend: string; key: string } | null)[] }[]
+  readonly append?: { blocks: ({ backend: string; key: string } | null)[] }[]
+}
+
+/** Backend directory by the id written in it (manifests name blocks by backend id). */
+async function backendRootsById(dataDir: string): Promise<Map<string, string>> {
+  const roots = new Map<string, string>()
+  for (let i = 0; i < K + M; i++) roots.set((await readFile(join(backendDir(dataDir, i), '.tessera-backend-id'), 'utf8')).trim(), backendDir(dataDir, i))
+  return roots
+}
+
+/** Every block file (`~blk`) under one backend directory. */
+async function blockFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true })
+  return entries.filter((e) => e.isFile() && e.name.endsWith('~blk')).map((e) => join(e.parentPath, e.name))
+}
+
+describe('backend loss and corruption', () => {
+  test(`m = ${M} backend directories removed: full and Range downloads identical, before and after a restart; m + 1 gone: 503, never wrong bytes`, async () => {
+    const dataDir = join(await newDataDir('loss'), 'data')
+    let gateway = await start(dataDir)
+    const stored = await uploadFiles(gateway, 'loss')
+    await assertAllIdentical(gateway, stored)
+
+    await rm(backendDir(dataDir, 1), { recursive: true, force: true })
+    await rm(backendDir(dataDir, 4), { recursive: true, force: true })
+    await assertAllIdentical(gateway, stored)
+    assert.ok(gateway.logs.some((l) => l.level === 40 && l.msg === 'block unusable, reading around it'), 'reading around lost blocks is logged at warn')
+
+    assert.equal(await gateway.stop('SIGTERM'), 0)
+    gateway = await start(dataDir)
+    await assertAllIdentical(gateway, stored)
+
+    // A third directory: more than m blocks of every stripe are gone, at least one of them a data
+    // block, so no whole object can be served; a Range over surviving data blocks still can.
+    await rm(backendDir(dataDir, 2), { recursive: true, force: true })
+    for (const file of stored) {
+      const url = new URL(file.path, gateway.url).href
+      const full = await download(url)
+      assert.ok(!(full.status < 300 && full.complete), `${file.seed}: a complete ${full.status} body after losing m + 1 blocks of every stripe`)
+      // Stripe 0 is read before the status line, and it is unrecoverable: a clean 503.
+      assert.equal(full.status, 503, file.seed)
+      assert.equal(full.headers['tessera-error-code'], 'TESSERA_ERR_UNAVAILABLE', file.seed)
+      for (const range of rangesOf(file.size)) {
+        const got = await download(url, { range: range.header })
+        const what = `${file.seed} ${range.header}`
+        if (got.complete && got.status === 206) assert.equal(got.sha256, sha256Data(file.seed, file.size, range.start, range.end), `${what}: wrong bytes`)
+        else if (got.status >= 500) assert.equal(got.headers['tessera-error-code'], 'TESSERA_ERR_UNAVAILABLE', what)
+      }
+    }
+  })
+
+  test('one flipped byte in a data block: download identical, checksum caught it, warning logged', async () => {
+    const dataDir = join(await newDataDir('corrupt'), 'data')
+    const gateway = await start(dataDir)
+    const size = 2 * STRIPE + 999
+    const seed = 'corrupt'
+    const url = await uploadAll(dataBuffer(size, seed), { endpoint: gateway.url })
+    // Block keys are `<uploadId>/<nonce>-<index>`: flip a byte in the middle of a data block (index < k).
+    const candidates = (await Promise.all(Array.from({ length: K + M }, (_, i) => blockFiles(backendDir(dataDir, i))))).flat()
+    const target = candidates.find((f) => Number(/-(\d+)~blk$/.exec(f)?.[1]) < K)
+    assert.ok(target, 'a data block file exists')
+    const bytes = await readFile(target)
+    bytes[bytes.length >> 1]! ^= 0x01
+    await writeFile(target, bytes)
+
+    const got = await download(url)
+    assert.equal(got.status, 200, got.text)
+    assert.equal(got.complete, true)
+    assert.equal(got.sha256, sha256Data(seed, size))
+    const warning = gateway.logs.find((l) => l.level === 40 && l.kind === 'corrupt')
+    assert.ok(warning, 'the corrupt block is logged at warn')
+    assert.equal(warning.code, 'STORAGE_ERR_CORRUPT')
+  })
+
+  test('m + 1 corrupt blocks in a later stripe: the body is cut short against Content-Length, never wrong bytes', async () => {
+    const dataDir = join(await newDataDir('cut'), 'data')
+    const gateway = await start(dataDir)
+    const size = 5 * STRIPE + 4321
+    const seed = 'cut'
+    const url = await uploadAll(dataBuffer(size, seed), { endpoint: gateway.url })
+    const id = new URL(url).pathname.split('/').pop()!
+    const manifest = (await readFile(join(dataDir, 'meta', 'manifests', `${id}.manifest`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as ManifestLine)
+    const stripes = manifest.flatMap((l) => l.stripes ?? l.append ?? [])
+    assert.equal(stripes.length, 6)
+    const backendRoots = await backendRootsById(dataDir)
+    // Stripe 3 loses three blocks (two of them data) to corruption; stripes 0–2 stay intact.
+    for (const index of [0, 2, 5]) {
+      const ref = stripes[3]!.blocks[index]!
+      const path = join(backendRoots.get(ref.backend)!, `${ref.key}~blk`)
+      const bytes = await readFile(path)
+      bytes[7]! ^= 0xff
+      await writeFile(path, bytes)
+    }
+    const got = await download(url)
+    assert.equal(got.status, 200)
+    assert.equal(got.headers['content-length'], String(size))
+    assert.equal(got.complete, false)
+    assert.ok(got.bytes <= 3 * STRIPE, `${got.bytes} bytes served; only the 3 intact stripes may be`)
+    const range = await download(url, { range: `bytes=${STRIPE}-${4 * STRIPE - 1}` })
+    assert.ok(!(range.complete && range.status === 206), 'a Range over the corrupt stripe cannot complete')
+    const intact = await download(url, { range: `bytes=0-${3 * STRIPE - 1}` })
+    assert.equal(intact.status, 206)
+    assert.equal(intact.sha256, sha256Data(seed, size, 0, 3 * STRIPE))
+    assert.ok(gateway.logs.some((l) => l.level === 50 && l.msg === 'download aborted by a storage failure'))
+  })
+
+  test('a backend directory removed during an upload: the upload completes, download identical', async () => {
+    const dir = await newDataDir('during')
+    const dataDir = join(dir, 'data')
+    const gateway = await start(dataDir)
+    const size = 24 * MiB + 77
+    const file = join(dir, 'source.bin')
+    const expected = await writeDataFile(file, size, 'during')
+    let removed: Promise<void> | undefined
+    const url = await uploadAll(createReadStream(file), {
+      endpoint: gateway.url,
+      chunkSize: 4 * MiB,
+      onChunkComplete: (_chunk, accepted) => {
+        // After the first acknowledged chunk, while the next PATCH streams.
+        if (accepted >= 4 * MiB && !removed) removed = rm(backendDir(dataDir, 3), { recursive: true, force: true })
+      },
+    })
+    assert.ok(removed, 'the directory was removed mid-upload')
+    await removed
+    const got = await download(url)
+    assert.equal(got.status, 200, got.text)
+    assert.equal(got.complete, true)
+    assert.equal(got.sha256, expected)
+    assert.ok(gateway.logs.some((l) => l.level === 40 && l.msg === 'block write failed'), 'writes to the lost backend failed and were logged')
+  })
+})
