@@ -45,6 +45,13 @@ export function createApp(deps: TusDeps): GatewayApp {
     }
     next()
   })
+  // Once shutting down, new requests are refused (and their connections closed) so the process drains;
+  // requests already holding a lock are told to finish by `shutdown()` itself.
+  app.use((req, res, next) => {
+    if (!ctx.shuttingDown || req.method === 'OPTIONS') return next()
+    res.set('Connection', 'close')
+    sendError(res, new GatewayError('GATEWAY_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry shortly'), deps.log, { method: req.method, url: req.originalUrl })
+  })
 
   const route = (handler: Handler) => async (req: Request, res: Response) => {
     try {

@@ -39,7 +39,8 @@ class LocalLock implements Lock {
   ) {}
 
   lock(signal: AbortSignal, requestRelease: RequestRelease): Promise<void> {
-    signal.throwIfAborted()
+    // A rejection, not a throw: callers may chain on the promise.
+    if (signal.aborted) return Promise.reject(signal.reason as Error)
     const entry = this.entries.get(this.id)
     if (!entry) {
       this.entries.set(this.id, { holder: requestRelease, releaseRequested: false, waiters: [] })

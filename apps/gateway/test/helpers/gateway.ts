@@ -1,7 +1,7 @@
 // Starts the real gateway in-process on a free port over fresh temp directories, and the small
 // HTTP helpers the tests share. No mocks: real stores, real sockets.
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http'
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -51,6 +51,8 @@ export interface TestGateway {
   readonly deps: TusDeps | undefined
   readonly log: RecordingLogger
   readonly server: Server
+  /** Every request the server received, as Node presents it (to see how much of a body it has read). */
+  readonly requests: IncomingMessage[]
   /** Stops the server (dropping open connections) and removes the temp directory. */
   close(): Promise<void>
 }
@@ -78,6 +80,8 @@ export async function startGateway(flags: readonly string[] = [], options: Start
     stop = gateway.close
   }
   const server = createServer(app.app)
+  const requests: IncomingMessage[] = []
+  server.on('request', (req: IncomingMessage) => requests.push(req))
   server.requestTimeout = 0
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
@@ -92,6 +96,7 @@ export async function startGateway(flags: readonly string[] = [], options: Start
     deps,
     log,
     server,
+    requests,
     async close() {
       await stop()
       server.closeAllConnections()
@@ -215,6 +220,8 @@ export function rawRequest(port: number, method: string, path: string, headers: 
 /** A PATCH on a raw socket that sends its headers and `sent` bytes, then stalls until told. */
 export interface StalledPatch {
   readonly socket: Socket
+  /** Bytes written to the socket: request head plus the body bytes sent. */
+  readonly sentBytes: number
   /** Resolves the raw response text once the server answers (and closes or ends the response). */
   readonly response: Promise<string>
 }
@@ -237,6 +244,7 @@ export async function stalledPatch(port: number, path: string, offset: number, c
   const text = [`PATCH ${path} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n')
   socket.write(text)
   socket.write(sent)
+  const sentBytes = Buffer.byteLength(text, 'latin1') + sent.length
   const response = new Promise<string>((resolve) => {
     const chunks: Buffer[] = []
     socket.on('data', (c: Buffer) => {
@@ -248,7 +256,7 @@ export async function stalledPatch(port: number, path: string, offset: number, c
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
     socket.on('error', () => undefined)
   })
-  return { socket, response }
+  return { socket, sentBytes, response }
 }
 
 /** Status and headers of a raw response text. */
@@ -270,4 +278,18 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, ti
     if (Date.now() > deadline) throw new Error('condition not met before the hang guard')
     await new Promise((r) => setTimeout(r, 20))
   }
+}
+
+/**
+ * Waits until the gateway has taken the upload's lock for a stalled PATCH and has read every byte
+ * the client sent into the write (nothing left in the socket or the request's buffer).
+ */
+export async function waitForStalledWrite(gw: TestGateway, stalled: StalledPatch): Promise<void> {
+  const port = stalled.socket.localPort
+  await eventually(() => {
+    const req = gw.requests.find((r) => r.method === 'PATCH' && r.socket?.remotePort === port)
+    return req !== undefined && gw.app.context.inflight.size > 0 && req.socket.bytesRead >= stalled.sentBytes && req.readableLength === 0
+  })
+  // Chunks handed to the body iterator reach the stripe buffer within microtasks; let them run.
+  await new Promise((r) => setImmediate(r))
 }
