@@ -19,8 +19,8 @@ describe('LocalLocker', () => {
   test('different ids do not contend', async () => {
     const locker = new LocalLocker()
     let asked = 0
-    await locker.newLock('a').lock(never, () => asked++)
-    await locker.newLock('b').lock(never, () => asked++)
+    await locker.newLock('a').lock(never, () => void asked++)
+    await locker.newLock('b').lock(never, () => void asked++)
     assert.equal(locker.held, 2)
     await tick()
     assert.equal(asked, 0)
@@ -52,7 +52,7 @@ describe('LocalLocker', () => {
     const locker = new LocalLocker()
     let asked = 0
     const holder = locker.newLock('x')
-    await holder.lock(never, () => asked++)
+    await holder.lock(never, () => void asked++)
     const waiters = [1, 2, 3].map(() => locker.newLock('x'))
     const granted = waiters.map((w) => w.lock(never, () => undefined))
     await tick()
@@ -70,11 +70,11 @@ describe('LocalLocker', () => {
     const locker = new LocalLocker()
     const asked: string[] = []
     const a = locker.newLock('x')
-    await a.lock(never, () => asked.push('a'))
+    await a.lock(never, () => void asked.push('a'))
     const b = locker.newLock('x')
     const c = locker.newLock('x')
-    const gotB = b.lock(never, () => asked.push('b'))
-    const gotC = c.lock(never, () => asked.push('c'))
+    const gotB = b.lock(never, () => void asked.push('b'))
+    const gotC = c.lock(never, () => void asked.push('c'))
     await tick()
     assert.deepEqual(asked, ['a'])
     await a.unlock()
