@@ -1,0 +1,32 @@
+// Portable entry (`@tessera/client/core`): no node:* and no undici. A platform entry binds the
+// ports; this one exports the machinery for a custom binding (and, later, the browser entry).
+export { ClientError, isRetriable } from './errors.js'
+export type { ClientErrorCode } from './errors.js'
+export { defaultUploadOptions, resolveUploadOptions } from './options.js'
+export type { ResolvedUploadOptions, UploadOptions, UploadPriority } from './options.js'
+export type { Clock, Hash, HashFactory, HttpRequest, HttpResponse, HttpTransport, RandomAccessSource, SequentialSource, StateStore, UploadSource } from './ports.js'
+export { Partitioner } from './partitioner.js'
+export type { LinkEstimate, PartitionSizing, PartitionerOptions } from './partitioner.js'
+export { ConcurrencyController } from './concurrency-controller.js'
+export type { ConcurrencyControllerOptions } from './concurrency-controller.js'
+export { TusClient } from './tus-client.js'
+export type { CreateRequest, PatchRequest, ServerCapabilities } from './tus-client.js'
+export { Upload } from './upload.js'
+export type { EndpointModels, UploadPorts, UploadResult } from './upload.js'
+export { UploadEmitter } from './upload-events.js'
+export type {
+  AttemptDoneEvent,
+  AttemptFailedEvent,
+  AttemptRef,
+  AttemptStartEvent,
+  CapabilitiesEvent,
+  ConcurrencyEvent,
+  PartitionEvent,
+  ProgressEvent,
+  ResumeEvent,
+  StallEvent,
+  UploadEventMap,
+  UploadEventName,
+} from './upload-events.js'
+export { parseResumeState, stateKey } from './resume-state.js'
+export type { PartitionRecord, ResumeState } from './resume-state.js'

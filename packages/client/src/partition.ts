@@ -1,0 +1,118 @@
+import { ClientError } from './errors.js'
+import type { RandomAccessSource, SequentialSource } from './ports.js'
+
+/** A contiguous run of a partition's bytes, and whether it reaches the partition's end. */
+export interface Chunk {
+  readonly bytes: Uint8Array
+  readonly last: boolean
+}
+
+/** Where a partition's bytes come from; `chunk()` may be called again for bytes to re-send. */
+export interface PartitionData {
+  /** Length in bytes, or undefined while unknown (a stream sent as one deferred-length upload). */
+  readonly length: number | undefined
+  /**
+   * The bytes [from, from + maxBytes) clipped to the partition, in one buffer.
+   * @throws ClientError `CLIENT_ERR_SOURCE_SHORT` when the source ends before the partition does.
+   */
+  chunk(from: number, maxBytes: number): Promise<Chunk>
+}
+
+/** One partition of the upload and what the server acknowledged of it. */
+export interface Partition {
+  readonly index: number
+  /** Offset within the whole source, bytes. */
+  readonly offset: number
+  readonly data: PartitionData
+  /** base64 SHA-256 of the partition's bytes, when known before sending (parallel mode). */
+  readonly sha256: string | undefined
+  /** Endpoint index the partition was assigned to (round-robin). */
+  readonly home: number
+  /** URL of the partial upload once created. */
+  url: string | undefined
+  /** Bytes of this partition the server acknowledged. */
+  acked: number
+  done: boolean
+}
+
+/** A range of a random-access source. */
+export class RangeData implements PartitionData {
+  constructor(
+    private readonly source: RandomAccessSource,
+    private readonly start: number,
+    readonly length: number,
+  ) {}
+
+  async chunk(from: number, maxBytes: number): Promise<Chunk> {
+    const end = Math.min(this.length, from + maxBytes)
+    const bytes = await readRange(this.source, this.start + from, this.start + end)
+    return { bytes, last: end === this.length }
+  }
+}
+
+/** Reads [start, end) of a random-access source into one buffer. */
+export async function readRange(source: RandomAccessSource, start: number, end: number): Promise<Uint8Array> {
+  const out = new Uint8Array(end - start)
+  let at = 0
+  for await (const piece of source.read(start, end)) {
+    if (at + piece.length > out.length) throw new ClientError('CLIENT_ERR_SOURCE', `the source yielded more than the ${end - start} bytes asked for at ${start}`)
+    out.set(piece, at)
+    at += piece.length
+  }
+  if (at < out.length) throw short(start + at, end)
+  return out
+}
+
+/** A partition held in memory (cut from a stream). */
+export class MemoryData implements PartitionData {
+  constructor(private readonly bytes: Uint8Array) {}
+
+  get length(): number {
+    return this.bytes.length
+  }
+
+  async chunk(from: number, maxBytes: number): Promise<Chunk> {
+    const end = Math.min(this.bytes.length, from + maxBytes)
+    return { bytes: this.bytes.subarray(from, end), last: end === this.bytes.length }
+  }
+}
+
+/**
+ * A whole stream sent as one upload (sequential mode). Keeps the last chunk handed out so a failed
+ * PATCH can be re-sent from any offset within it; going further back is impossible (the server
+ * would have lost acknowledged bytes). Memory: one chunk.
+ */
+export class StreamData implements PartitionData {
+  #kept: { from: number; bytes: Uint8Array; last: boolean } | undefined
+  #position = 0
+
+  constructor(
+    private readonly source: SequentialSource,
+    /** Declared size, or undefined (deferred length). */
+    readonly length: number | undefined,
+  ) {}
+
+  async chunk(from: number, maxBytes: number): Promise<Chunk> {
+    const kept = this.#kept
+    if (kept && from >= kept.from && from < kept.from + kept.bytes.length) {
+      const bytes = kept.bytes.subarray(from - kept.from, Math.min(kept.bytes.length, from - kept.from + maxBytes))
+      return { bytes, last: kept.last && from - kept.from + bytes.length === kept.bytes.length }
+    }
+    if (from !== this.#position) {
+      throw new ClientError('CLIENT_ERR_SOURCE', `a stream cannot be read again from offset ${from} (it is at ${this.#position}); the server's offset went back`)
+    }
+    const want = this.length === undefined ? maxBytes : Math.min(maxBytes, this.length - from)
+    const bytes = want === 0 ? new Uint8Array(0) : await this.source.next(want)
+    if (this.length !== undefined && bytes.length < want) throw short(from + bytes.length, this.length)
+    // Unknown length: a short read is the end; an exact one is followed by an empty last chunk.
+    const last = this.length !== undefined ? from + bytes.length === this.length : bytes.length < want
+    this.#position = from + bytes.length
+    this.#kept = { from, bytes, last }
+    return { bytes, last }
+  }
+}
+
+/** The error for a source that ended at `at` though `declared` bytes were expected. */
+export function short(at: number, declared: number): ClientError {
+  return new ClientError('CLIENT_ERR_SOURCE_SHORT', `the source ended after ${at} bytes, before its declared size of ${declared} bytes`)
+}

@@ -1,0 +1,105 @@
+// The platform ports. Portable code (everything outside src/node/) sees only these interfaces;
+// the Node entry binds undici, node:fs and node:crypto implementations, a browser entry will bind
+// fetch/XHR, Blob and IndexedDB ones.
+
+/** One HTTP request of the tus protocol. */
+export interface HttpRequest {
+  readonly method: 'OPTIONS' | 'HEAD' | 'POST' | 'PATCH' | 'DELETE'
+  /** Absolute URL. */
+  readonly url: string
+  /** Request headers, lower-case names. */
+  readonly headers: Readonly<Record<string, string>>
+  /**
+   * Request body. A `Uint8Array` is sent with its `Content-Length`; an async iterable is sent with
+   * the `Content-Length` given in `headers` (or chunked without one). The transport pulls the
+   * iterable only as fast as the socket drains, so bytes pulled ≈ bytes handed to the kernel.
+   */
+  readonly body?: Uint8Array | AsyncIterable<Uint8Array>
+  /** Called with the running count of body bytes sent, at most every few KiB. */
+  readonly onUploadProgress?: (bytesSent: number) => void
+  /**
+   * No progress (a body byte sent, the response head, a response byte) for this long → the request
+   * is aborted with `CLIENT_ERR_STALLED`. ms.
+   */
+  readonly stallTimeoutMs: number
+  readonly signal?: AbortSignal
+}
+
+/** The answer to an {@link HttpRequest}. The response body is read whole (tus bodies are small). */
+export interface HttpResponse {
+  readonly status: number
+  /** Response headers, lower-case names; repeated headers joined with `, `. */
+  readonly headers: Readonly<Record<string, string>>
+  /** The response body as text (error messages), at most a few KiB kept. */
+  readonly body: string
+}
+
+/**
+ * Sends HTTP requests. Implementations throw {@link ClientError} only: `CLIENT_ERR_STALLED` (the
+ * progress timer fired), `CLIENT_ERR_UNREACHABLE` (connect failed or timed out), `CLIENT_ERR_NETWORK`
+ * (the connection broke mid-request), `CLIENT_ERR_ABORTED` (the request's signal aborted).
+ * Any HTTP status is a response, not an error.
+ */
+export interface HttpTransport {
+  request(req: HttpRequest): Promise<HttpResponse>
+  /** Closes idle connections; pending requests are not affected. */
+  close(): Promise<void>
+}
+
+/**
+ * A source whose bytes can be read at any offset, any number of times (a file, a Buffer, a Blob).
+ * Memory: a read holds at most one chunk of the underlying reader at a time.
+ */
+export interface RandomAccessSource {
+  readonly kind: 'random'
+  /** Size in bytes, fixed for the upload. */
+  readonly size: number
+  /** Identifies the content for resume (e.g. path + size + mtime), or undefined when it cannot. */
+  readonly fingerprint: string | undefined
+  /**
+   * Yields the bytes [start, end). Yields fewer only if the source shrank: the caller turns a short
+   * read into `CLIENT_ERR_SOURCE_SHORT`.
+   */
+  read(start: number, end: number): AsyncIterable<Uint8Array>
+  close(): Promise<void>
+}
+
+/** A source that can only be read once, front to back (a Node Readable, a web ReadableStream). */
+export interface SequentialSource {
+  readonly kind: 'sequential'
+  /** Declared size in bytes, or undefined when unknown (deferred length). */
+  readonly size: number | undefined
+  readonly fingerprint: string | undefined
+  /**
+   * The next bytes, at most `maxBytes` of them; fewer only when the source ended, an empty array
+   * after the end. Buffers at most `maxBytes` beyond what the underlying stream hands over.
+   */
+  next(maxBytes: number): Promise<Uint8Array>
+  close(): Promise<void>
+}
+
+/** Where the bytes of an upload come from. */
+export type UploadSource = RandomAccessSource | SequentialSource
+
+/**
+ * Persists resume state, one JSON-able document per upload key. `set` must be atomic (a crash
+ * leaves the old or the new document, never a torn one).
+ */
+export interface StateStore {
+  get(key: string): Promise<unknown | undefined>
+  set(key: string, value: unknown): Promise<void>
+  delete(key: string): Promise<void>
+}
+
+/** An incremental hash (SHA-256 is what the client asks for). */
+export interface Hash {
+  update(bytes: Uint8Array): void
+  /** The digest; the hash must not be used afterwards. */
+  digest(): Uint8Array
+}
+
+/** Creates incremental SHA-256 hashes (Node: node:crypto; browsers: a JS implementation). */
+export type HashFactory = () => Hash
+
+/** A monotonic-enough clock, ms. */
+export type Clock = () => number

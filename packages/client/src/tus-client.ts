@@ -1,0 +1,179 @@
+import {
+  PATCH_CONTENT_TYPE,
+  STATUS_CHECKSUM_MISMATCH,
+  TESSERA_ERROR_HEADER,
+  TUS_VERSION,
+  TusHeader,
+  formatConcat,
+  formatMetadata,
+  parseNonNegativeInteger,
+  type UploadMetadata,
+} from '@tessera/protocol'
+import { ClientError } from './errors.js'
+import type { HttpRequest, HttpResponse, HttpTransport } from './ports.js'
+
+/** What an endpoint's OPTIONS told. */
+export interface ServerCapabilities {
+  readonly extensions: readonly string[]
+  readonly checksumAlgorithms: readonly string[]
+  /** `Tus-Max-Size`, bytes. */
+  readonly maxSize: number | undefined
+  /** Partials + final concatenation are possible. */
+  readonly concatenation: boolean
+  /** `Upload-Checksum: sha256` is understood. */
+  readonly sha256: boolean
+  readonly deferLength: boolean
+  readonly termination: boolean
+}
+
+/** How to create an upload. */
+export interface CreateRequest {
+  /** `Upload-Length`; undefined sends `Upload-Defer-Length: 1`. */
+  readonly length: number | undefined
+  readonly metadata: UploadMetadata
+  readonly concat?: { readonly type: 'partial' } | { readonly type: 'final'; readonly uploads: readonly string[] }
+}
+
+/** A PATCH. */
+export interface PatchRequest {
+  readonly offset: number
+  readonly body: Uint8Array
+  /** base64 SHA-256 of `body`, sent as `Upload-Checksum` when given. */
+  readonly sha256Base64?: string
+  /** Declares the length of a deferred-length upload with this PATCH. */
+  readonly uploadLength?: number
+  readonly onProgress?: (bytesSent: number) => void
+}
+
+const PROGRESS_SLICE = 64 * 1024
+
+/**
+ * The tus 1.0 requests the client makes, over an {@link HttpTransport}. Turns answers into values
+ * and statuses into {@link ClientError}s: 409 → `CLIENT_ERR_OFFSET_MISMATCH`, 460 →
+ * `CLIENT_ERR_CHECKSUM_MISMATCH`, any other unexpected status → `CLIENT_ERR_SERVER_REJECTED`
+ * (with `status` and the gateway's `wireCode`).
+ */
+export class TusClient {
+  constructor(
+    private readonly transport: HttpTransport,
+    private readonly options: { readonly headers: Readonly<Record<string, string>>; readonly stallTimeoutMs: number; readonly signal: () => AbortSignal },
+  ) {}
+
+  /** OPTIONS: the server's extensions, checksum algorithms and maximum size. */
+  async capabilities(endpoint: string): Promise<ServerCapabilities> {
+    const res = await this.#send({ method: 'OPTIONS', url: endpoint, headers: {} })
+    if (res.status !== 200 && res.status !== 204) throw rejected('OPTIONS', endpoint, res)
+    if (res.headers[TusHeader.resumable] === undefined && res.headers[TusHeader.version] === undefined) {
+      throw new ClientError('CLIENT_ERR_UNSUPPORTED_SERVER', `OPTIONS ${endpoint} answered without Tus-Resumable or Tus-Version: not a tus server`, { status: res.status })
+    }
+    const list = (name: string): string[] =>
+      (res.headers[name] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    const extensions = list(TusHeader.extension)
+    const checksumAlgorithms = list(TusHeader.checksumAlgorithm)
+    const max = res.headers[TusHeader.maxSize]
+    if (!extensions.includes('creation')) {
+      throw new ClientError('CLIENT_ERR_UNSUPPORTED_SERVER', `${endpoint} does not support the tus creation extension (Tus-Extension: ${extensions.join(',') || 'none'})`)
+    }
+    return {
+      extensions,
+      checksumAlgorithms,
+      maxSize: max === undefined ? undefined : integer(TusHeader.maxSize, max),
+      concatenation: extensions.includes('concatenation'),
+      sha256: extensions.includes('checksum') && checksumAlgorithms.includes('sha256'),
+      deferLength: extensions.includes('creation-defer-length'),
+      termination: extensions.includes('termination'),
+    }
+  }
+
+  /** POST: creates an upload; resolves its absolute URL. */
+  async create(endpoint: string, req: CreateRequest): Promise<string> {
+    const headers: Record<string, string> = {}
+    if (req.concat?.type !== 'final') {
+      if (req.length === undefined) headers[TusHeader.uploadDeferLength] = '1'
+      else headers[TusHeader.uploadLength] = String(req.length)
+    }
+    if (Object.keys(req.metadata).length > 0) headers[TusHeader.uploadMetadata] = formatMetadata(req.metadata)
+    if (req.concat) headers[TusHeader.uploadConcat] = formatConcat(req.concat)
+    const res = await this.#send({ method: 'POST', url: endpoint, headers })
+    if (res.status !== 201) throw rejected('POST', endpoint, res)
+    const location = res.headers[TusHeader.location]
+    if (!location) throw new ClientError('CLIENT_ERR_SERVER_REJECTED', `POST ${endpoint} answered 201 without Location`, { status: res.status })
+    return new URL(location, endpoint).href
+  }
+
+  /** HEAD: the upload's offset and length (undefined while deferred). */
+  async head(url: string): Promise<{ offset: number; length: number | undefined }> {
+    const res = await this.#send({ method: 'HEAD', url, headers: {} })
+    if (res.status !== 200 && res.status !== 204) throw rejected('HEAD', url, res)
+    const offset = res.headers[TusHeader.uploadOffset]
+    if (offset === undefined) throw new ClientError('CLIENT_ERR_SERVER_REJECTED', `HEAD ${url} answered without Upload-Offset`, { status: res.status })
+    const length = res.headers[TusHeader.uploadLength]
+    return { offset: integer(TusHeader.uploadOffset, offset), length: length === undefined ? undefined : integer(TusHeader.uploadLength, length) }
+  }
+
+  /**
+   * PATCH: appends `body` at `offset`; resolves the new offset, which must be `offset + body.length`.
+   * @throws ClientError `CLIENT_ERR_OFFSET_MISMATCH` (409, or an answer with another offset).
+   */
+  async patch(url: string, req: PatchRequest): Promise<number> {
+    const headers: Record<string, string> = {
+      'content-type': PATCH_CONTENT_TYPE,
+      'content-length': String(req.body.length),
+      [TusHeader.uploadOffset]: String(req.offset),
+    }
+    if (req.sha256Base64 !== undefined) headers[TusHeader.uploadChecksum] = `sha256 ${req.sha256Base64}`
+    if (req.uploadLength !== undefined) headers[TusHeader.uploadLength] = String(req.uploadLength)
+    const res = await this.#send({ method: 'PATCH', url, headers, body: slices(req.body), ...(req.onProgress && { onUploadProgress: req.onProgress }) })
+    if (res.status !== 204 && res.status !== 200) throw rejected('PATCH', url, res)
+    const raw = res.headers[TusHeader.uploadOffset]
+    const next = raw === undefined ? undefined : integer(TusHeader.uploadOffset, raw)
+    if (next !== req.offset + req.body.length) {
+      throw new ClientError('CLIENT_ERR_OFFSET_MISMATCH', `PATCH ${url} of ${req.body.length} bytes at ${req.offset} answered Upload-Offset ${raw ?? 'missing'}`, { status: res.status })
+    }
+    return next
+  }
+
+  /** DELETE (termination). Resolves false when the server does not have it any more. */
+  async terminate(url: string): Promise<boolean> {
+    const res = await this.#send({ method: 'DELETE', url, headers: {} })
+    if (res.status === 204 || res.status === 200) return true
+    if (res.status === 404 || res.status === 410) return false
+    throw rejected('DELETE', url, res)
+  }
+
+  #send(req: Omit<HttpRequest, 'stallTimeoutMs' | 'signal'>): Promise<HttpResponse> {
+    return this.transport.request({
+      ...req,
+      headers: { ...this.options.headers, [TusHeader.resumable]: TUS_VERSION, ...req.headers },
+      stallTimeoutMs: this.options.stallTimeoutMs,
+      signal: this.options.signal(),
+    })
+  }
+}
+
+/** Yields `body` in slices so the transport reports progress and honours backpressure per slice. */
+async function* slices(body: Uint8Array): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < body.length; i += PROGRESS_SLICE) yield body.subarray(i, Math.min(body.length, i + PROGRESS_SLICE))
+}
+
+function integer(name: string, value: string): number {
+  try {
+    return parseNonNegativeInteger(name, value)
+  } catch (err) {
+    throw new ClientError('CLIENT_ERR_SERVER_REJECTED', `the server sent an invalid ${name}: ${JSON.stringify(value)}`, { cause: err })
+  }
+}
+
+/** The error for an unexpected status. */
+function rejected(method: string, url: string, res: HttpResponse): ClientError {
+  const wireCode = res.headers[TESSERA_ERROR_HEADER]
+  const text = res.body.trim().slice(0, 300)
+  const message = `${method} ${url} answered ${res.status}${wireCode ? ` ${wireCode}` : ''}${text ? `: ${text}` : ''}`
+  const options = { status: res.status, ...(wireCode !== undefined && { wireCode }) }
+  if (res.status === 409) return new ClientError('CLIENT_ERR_OFFSET_MISMATCH', message, options)
+  if (res.status === STATUS_CHECKSUM_MISMATCH) return new ClientError('CLIENT_ERR_CHECKSUM_MISMATCH', message, options)
+  return new ClientError('CLIENT_ERR_SERVER_REJECTED', message, options)
+}

@@ -1,0 +1,137 @@
+import type { ClientErrorCode } from './errors.js'
+import type { PartitionSizing } from './partitioner.js'
+
+/** `progress`: bytes acknowledged by the server so far. */
+export interface ProgressEvent {
+  /** Bytes the server acknowledged (counted once per partition, also those acked in an earlier run). */
+  readonly bytesAcked: number
+  /** Size of the upload, or undefined while a stream's length is unknown. */
+  readonly bytesTotal: number | undefined
+  /** Acknowledgement rate of this run, bytes/s (EWMA over ~1 s). */
+  readonly rateBps: number
+}
+
+/** `partition`: a partition was cut (or replayed from resume state). */
+export interface PartitionEvent {
+  readonly index: number
+  /** Offset in the source, bytes. */
+  readonly offset: number
+  readonly length: number
+  /** `new`: sized now; `resumed`: taken from the resume state. */
+  readonly origin: 'new' | 'resumed'
+  /** Why this size (undefined for resumed partitions). */
+  readonly sizing: PartitionSizing | undefined
+  /** Partitions allowed in flight when it was cut. */
+  readonly concurrency: number
+}
+
+/** Identity of one attempt at a partition. */
+export interface AttemptRef {
+  readonly partition: number
+  /** Attempt number of this partition in this run, from 0. */
+  readonly attempt: number
+  readonly endpoint: string
+}
+
+/** `attempt-start`: an attempt begins at `offset` within the partition (after HEAD on a retry). */
+export interface AttemptStartEvent extends AttemptRef {
+  readonly offset: number
+  readonly length: number
+  /** Partial upload URL (undefined until created). */
+  readonly url: string | undefined
+}
+
+/** `attempt-done`: the partition is complete on the server. */
+export interface AttemptDoneEvent extends AttemptRef {
+  readonly url: string
+  /** Bytes this attempt sent and had acknowledged. */
+  readonly bytesSent: number
+  readonly durationMs: number
+  readonly rateBps: number
+}
+
+/** `attempt-failed`: an attempt ended in an error. */
+export interface AttemptFailedEvent extends AttemptRef {
+  readonly code: ClientErrorCode
+  readonly status: number | undefined
+  readonly message: string
+  /** Whether the partition will be retried, after `retryInMs`. */
+  readonly willRetry: boolean
+  readonly retryInMs: number | undefined
+}
+
+/** `stall`: a request moved no byte for `stallTimeoutMs` and was aborted. */
+export interface StallEvent extends AttemptRef {
+  readonly stallTimeoutMs: number
+  /** Offset within the partition that the server had acknowledged before the stall. */
+  readonly offset: number
+}
+
+/** `resume`: state of an earlier run was found and will be continued. */
+export interface ResumeEvent {
+  readonly key: string
+  /** Partitions already complete on the server; they are not sent again. */
+  readonly partitionsDone: number
+  /** Partitions started earlier, resumed from the server's offset. */
+  readonly partitionsStarted: number
+}
+
+/** `concurrency`: the adaptive concurrency changed. */
+export interface ConcurrencyEvent {
+  readonly from: number
+  readonly to: number
+  readonly reason: 'throughput' | 'failure'
+}
+
+/** `capabilities`: what an endpoint's OPTIONS answered, and the mode chosen. */
+export interface CapabilitiesEvent {
+  readonly endpoint: string
+  readonly extensions: readonly string[]
+  readonly checksumAlgorithms: readonly string[]
+  readonly maxSize: number | undefined
+  /** `parallel`: partials + final concatenation; `sequential`: one plain tus upload. */
+  readonly mode: 'parallel' | 'sequential'
+}
+
+/** Events of an {@link Upload}, by name. */
+export interface UploadEventMap {
+  progress: ProgressEvent
+  partition: PartitionEvent
+  'attempt-start': AttemptStartEvent
+  'attempt-done': AttemptDoneEvent
+  'attempt-failed': AttemptFailedEvent
+  stall: StallEvent
+  resume: ResumeEvent
+  concurrency: ConcurrencyEvent
+  capabilities: CapabilitiesEvent
+}
+
+export type UploadEventName = keyof UploadEventMap
+
+/** A minimal typed emitter (no node:events, so it runs in browsers). Listener errors are swallowed. */
+export class UploadEmitter {
+  readonly #listeners = new Map<UploadEventName, Set<(event: never) => void>>()
+
+  on<K extends UploadEventName>(name: K, listener: (event: UploadEventMap[K]) => void): this {
+    let set = this.#listeners.get(name)
+    if (!set) this.#listeners.set(name, (set = new Set()))
+    set.add(listener as (event: never) => void)
+    return this
+  }
+
+  off<K extends UploadEventName>(name: K, listener: (event: UploadEventMap[K]) => void): this {
+    this.#listeners.get(name)?.delete(listener as (event: never) => void)
+    return this
+  }
+
+  /** @internal */
+  emit<K extends UploadEventName>(name: K, event: UploadEventMap[K]): void {
+    for (const listener of this.#listeners.get(name) ?? []) {
+      try {
+        ;(listener as (event: UploadEventMap[K]) => void)(event)
+      } catch {
+        // A listener's bug must not break the upload.
+      }
+    }
+  }
+}

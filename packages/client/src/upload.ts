@@ -1,0 +1,507 @@
+import { encodeBase64, TesseraMetadataKey, type UploadMetadata } from '@tessera/protocol'
+import { FailureModel, ThroughputModel } from '@tessera/predict'
+import PQueue from 'p-queue'
+import { ConcurrencyController } from './concurrency-controller.js'
+import { ClientError, isRetriable } from './errors.js'
+import type { ResolvedUploadOptions } from './options.js'
+import { MemoryData, RangeData, StreamData, short, type Partition } from './partition.js'
+import { partitionMetadata, runPartition, type RunnerContext } from './partition-runner.js'
+import { Partitioner } from './partitioner.js'
+import type { Clock, Hash, HashFactory, HttpTransport, SequentialSource, StateStore, UploadSource } from './ports.js'
+import { parseResumeState, stateKey, toHex, type ResumeState } from './resume-state.js'
+import { TusClient, type ServerCapabilities } from './tus-client.js'
+import { UploadEmitter } from './upload-events.js'
+
+/** What `done` resolves. */
+export interface UploadResult {
+  /** URL of the finished upload (the final concatenation, or the one upload in sequential mode). */
+  readonly url: string
+  /** Bytes uploaded. */
+  readonly size: number
+  /** SHA-256 of the whole source, lower-case hex. */
+  readonly sha256: string
+}
+
+/** The platform ports an {@link Upload} runs on; entry points bind them. */
+export interface UploadPorts {
+  readonly transport: HttpTransport
+  readonly hash: HashFactory
+  /** Null: no resume state. */
+  readonly stateStore: StateStore | null
+  readonly clock: Clock
+}
+
+/** Per-endpoint models, fed with every finished attempt (hedging reads them). */
+export interface EndpointModels {
+  readonly failures: FailureModel
+  readonly throughput: ThroughputModel
+}
+
+const RATE_WINDOW_MS = 1000
+
+/**
+ * One upload: discovery, partitioning, scheduling, final concatenation, resume state. Created and
+ * started by `upload()`; `done` settles once. Events: see {@link UploadEventMap}.
+ */
+export class Upload extends UploadEmitter implements RunnerContext {
+  /** Resolves when the server has the whole upload; rejects with a {@link ClientError}. */
+  readonly done: Promise<UploadResult>
+  readonly tus: TusClient
+  readonly clock: Clock
+  readonly hash: HashFactory
+  endpoints: readonly string[]
+  checksum = false
+  concat: 'partial' | undefined = 'partial'
+  sessionId = ''
+
+  readonly #ports: UploadPorts
+  readonly #abort = new AbortController()
+  #pause = new AbortController()
+  #stop = new AbortController()
+  #signal: AbortSignal
+  #paused: { promise: Promise<void>; resolve: () => void } | undefined
+  #fatal: unknown
+  #failFast: ((err: unknown) => void) | undefined
+  #queue: PQueue | undefined
+  readonly #partitioner: Partitioner
+  readonly #concurrency: ConcurrencyController
+  readonly #models = new Map<string, EndpointModels>()
+  #partitions: Partition[] = []
+  #key: string | undefined
+  #fingerprint = ''
+  #size: number | undefined
+  /** Size as declared at the start (undefined for a stream of unknown length); part of the state's identity. */
+  #declaredSize: number | undefined
+  #mode: 'parallel' | 'sequential' = 'parallel'
+  #bytesAcked = 0
+  #rate = { bps: 0, at: 0 }
+  #dirty = false
+  #writing: Promise<void> | undefined
+  // Sequential mode: the whole-file hash advances as bytes are acknowledged in order.
+  #seqHash: Hash | undefined
+  #hashedUpTo = 0
+
+  private constructor(
+    private readonly openSource: () => Promise<UploadSource>,
+    readonly options: ResolvedUploadOptions,
+    ports: UploadPorts,
+  ) {
+    super()
+    this.#ports = ports
+    this.clock = ports.clock
+    this.hash = ports.hash
+    this.endpoints = options.endpoints
+    this.#signal = this.#combined()
+    this.tus = new TusClient(ports.transport, { headers: options.headers, stallTimeoutMs: options.stallTimeoutMs, signal: () => this.#signal })
+    this.#partitioner = new Partitioner(options)
+    this.#concurrency = new ConcurrencyController({ initial: options.initialConcurrency, min: options.minConcurrency, max: options.maxConcurrency })
+    const external = options.signal
+    if (external) {
+      if (external.aborted) this.abort()
+      else external.addEventListener('abort', () => this.abort(), { once: true })
+    }
+    this.done = Promise.resolve().then(() => this.#run())
+    this.done.catch(() => {}) // the caller may attach later; never an unhandled rejection
+  }
+
+  /** Creates and starts an upload. */
+  static start(openSource: () => Promise<UploadSource>, options: ResolvedUploadOptions, ports: UploadPorts): Upload {
+    return new Upload(openSource, options, ports)
+  }
+
+  /** Stops sending: in-flight requests are aborted (what they had acknowledged stays). */
+  pause(): void {
+    if (this.#paused || this.#abort.signal.aborted) return
+    let resolve!: () => void
+    const promise = new Promise<void>((r) => (resolve = r))
+    this.#paused = { promise, resolve }
+    this.#queue?.pause()
+    this.#pause.abort(new ClientError('CLIENT_ERR_ABORTED', 'paused'))
+  }
+
+  /** Continues after `pause()`: in-flight partitions resume from the server's offset. */
+  resume(): void {
+    const paused = this.#paused
+    if (!paused) return
+    this.#paused = undefined
+    this.#pause = new AbortController()
+    this.#signal = this.#combined()
+    this.#queue?.start()
+    paused.resolve()
+  }
+
+  /** Aborts: `done` rejects with `CLIENT_ERR_ABORTED`; the resume state is kept for a later run. */
+  abort(): void {
+    if (this.#abort.signal.aborted) return
+    this.#abort.abort(new ClientError('CLIENT_ERR_ABORTED', 'the upload was aborted'))
+    this.#paused?.resolve()
+    this.#queue?.clear()
+  }
+
+  /** Bytes acknowledged so far (including those of an earlier run). */
+  get bytesAcked(): number {
+    return this.#bytesAcked
+  }
+
+  /** Snapshot of the per-endpoint models. */
+  endpointModels(): ReadonlyMap<string, EndpointModels> {
+    return new Map(this.#models)
+  }
+
+  // ---- RunnerContext -------------------------------------------------------------------------
+
+  metadataFor(p: Partition, attempt: number): UploadMetadata {
+    return this.#mode === 'parallel' ? partitionMetadata(this.sessionId, p, attempt) : { ...this.options.metadata }
+  }
+
+  acknowledged(p: Partition, from: number, bytes: Uint8Array): void {
+    const delta = p.acked - from
+    if (this.#seqHash && from === this.#hashedUpTo && bytes.length === delta) {
+      this.#seqHash.update(bytes)
+      this.#hashedUpTo += delta
+    }
+    this.#bytesAcked += delta
+    const now = this.clock()
+    const dt = Math.max(1, now - this.#rate.at)
+    const w = 1 - Math.exp(-dt / RATE_WINDOW_MS)
+    this.#rate = { bps: this.#rate.at === 0 ? 0 : this.#rate.bps + w * ((delta * 1000) / dt - this.#rate.bps), at: now }
+    this.emit('progress', { bytesAcked: this.#bytesAcked, bytesTotal: this.#size, rateBps: this.#rate.bps })
+  }
+
+  async beforeSend(p: Partition, from: number): Promise<void> {
+    if (!this.#seqHash) return
+    while (this.#hashedUpTo < from) {
+      const { bytes } = await p.data.chunk(this.#hashedUpTo, Math.min(this.options.chunkBytes, from - this.#hashedUpTo))
+      if (bytes.length === 0) throw short(this.#hashedUpTo, from)
+      this.#seqHash.update(bytes)
+      this.#hashedUpTo += bytes.length
+    }
+  }
+
+  persist(): Promise<void> {
+    if (!this.#key || !this.#ports.stateStore) return Promise.resolve()
+    this.#dirty = true
+    this.#writing ??= this.#flush(this.#ports.stateStore, this.#key)
+    return this.#writing
+  }
+
+  observe(endpoint: string, outcome: { ok: true; bytes: number; durationMs: number } | { ok: false; stalled: boolean }): void {
+    const now = this.clock()
+    const m = this.#models.get(endpoint) ?? { failures: FailureModel.create(), throughput: ThroughputModel.create() }
+    if (outcome.ok) {
+      const throughput = outcome.bytes > 0 ? m.throughput.observe((outcome.bytes * 1000) / outcome.durationMs, now) : m.throughput
+      this.#models.set(endpoint, { failures: m.failures.observe('success', now), throughput })
+    } else {
+      this.#models.set(endpoint, { failures: m.failures.observe('failure', now), throughput: m.throughput })
+      this.#partitioner.observeFailure()
+      this.#setConcurrency(this.#concurrency.onFailure(), 'failure')
+    }
+  }
+
+  observeRequest(kind: 'rtt' | 'transfer', durationMs: number, bytes: number): void {
+    if (kind === 'rtt') this.#partitioner.observeRtt(durationMs)
+    else this.#partitioner.observeTransfer(bytes, durationMs)
+  }
+
+  async gate(): Promise<void> {
+    for (;;) {
+      const err = this.abortError()
+      if (err) throw err
+      if (!this.#paused) return
+      await this.#paused.promise
+    }
+  }
+
+  pausedDuring(err: unknown): boolean {
+    return err instanceof ClientError && err.code === 'CLIENT_ERR_ABORTED' && !this.#abort.signal.aborted && !this.#stop.signal.aborted
+  }
+
+  abortError(): ClientError | undefined {
+    if (this.#abort.signal.aborted) return this.#abort.signal.reason as ClientError
+    if (this.#stop.signal.aborted) return this.#stop.signal.reason as ClientError
+    return undefined
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const signal = AbortSignal.any([this.#abort.signal, this.#stop.signal])
+      if (signal.aborted) return reject(this.abortError())
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }, ms)
+      const onAbort = (): void => {
+        clearTimeout(timer)
+        reject(this.abortError())
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  // ---- the run -------------------------------------------------------------------------------
+
+  async #run(): Promise<UploadResult> {
+    const source = await this.openSource()
+    try {
+      const result = await this.#upload(source)
+      if (this.#key && this.#ports.stateStore) {
+        await this.#writing
+        await this.#ports.stateStore.delete(this.#key)
+      }
+      return result
+    } catch (err) {
+      this.#stopAll(err)
+      // What was acknowledged is on disk so a re-run resumes it.
+      await this.#writing?.catch(() => {})
+      throw this.#abort.signal.aborted ? this.abortError() : err
+    } finally {
+      await source.close().catch(() => {})
+    }
+  }
+
+  async #upload(source: UploadSource): Promise<UploadResult> {
+    const o = this.options
+    this.#size = source.kind === 'random' ? source.size : (o.size ?? source.size)
+    this.#declaredSize = this.#size
+    const caps = await this.#discover()
+    this.#mode = caps.every((c) => c.capabilities.concatenation) ? 'parallel' : 'sequential'
+    this.endpoints = this.#mode === 'parallel' ? caps.map((c) => c.endpoint) : [caps[0]!.endpoint]
+    const used = this.#mode === 'parallel' ? caps : caps.slice(0, 1)
+    this.checksum = o.checksum && used.every((c) => c.capabilities.sha256)
+    this.concat = this.#mode === 'parallel' ? 'partial' : undefined
+    if (this.#mode === 'sequential' && this.#size === undefined && !caps[0]!.capabilities.deferLength) {
+      throw new ClientError('CLIENT_ERR_UNSUPPORTED_SERVER', `${caps[0]!.endpoint} supports neither concatenation nor creation-defer-length: a stream of unknown size cannot be uploaded; pass \`size\``)
+    }
+    for (const c of caps) {
+      const { extensions, checksumAlgorithms, maxSize } = c.capabilities
+      this.emit('capabilities', { endpoint: c.endpoint, extensions, checksumAlgorithms, maxSize, mode: this.#mode })
+    }
+
+    const fingerprint = o.fingerprint ?? source.fingerprint
+    const store = this.#ports.stateStore
+    let state: ResumeState | undefined
+    if (store && fingerprint !== undefined) {
+      this.#fingerprint = fingerprint
+      this.#key = stateKey(this.hash, fingerprint, o.endpoints)
+      state = await this.#load(store, this.#key)
+      if (state && state.mode !== this.#mode) state = undefined
+    }
+    this.sessionId = state?.sessionId ?? randomId()
+    if (state && this.#key) {
+      this.emit('resume', {
+        key: this.#key,
+        partitionsDone: state.partitions.filter((p) => p.done).length,
+        partitionsStarted: state.partitions.filter((p) => !p.done && p.url !== undefined).length,
+      })
+    }
+    return this.#mode === 'parallel' ? this.#parallel(source, state) : this.#sequential(source, state)
+  }
+
+  async #discover(): Promise<{ endpoint: string; capabilities: ServerCapabilities }[]> {
+    const results = await Promise.allSettled(this.options.endpoints.map((e) => this.#retrying(() => this.tus.capabilities(e))))
+    const ok = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ endpoint: this.options.endpoints[i]!, capabilities: r.value }] : []))
+    if (ok.length === 0) throw (results[0] as PromiseRejectedResult).reason
+    return ok
+  }
+
+  /** Runs `fn` with the retry delays for retriable errors (discovery, final). */
+  async #retrying<T>(fn: () => Promise<T>): Promise<T> {
+    for (let failures = 0; ; failures++) {
+      await this.gate()
+      try {
+        return await fn()
+      } catch (err) {
+        const aborted = this.abortError()
+        if (aborted) throw aborted
+        if (this.pausedDuring(err)) continue
+        if (!isRetriable(err) || failures >= this.options.retryDelaysMs.length) throw err
+        await this.sleep(this.options.retryDelaysMs[failures]!)
+      }
+    }
+  }
+
+  async #parallel(source: UploadSource, state: ResumeState | undefined): Promise<UploadResult> {
+    const o = this.options
+    const whole = this.hash()
+    const queue = new PQueue({ concurrency: this.#concurrency.level })
+    this.#queue = queue
+    if (this.#paused) queue.pause()
+    const failed = new Promise<never>((_, reject) => (this.#failFast = reject))
+    failed.catch(() => {})
+    const tasks: Promise<void>[] = []
+    let offset = 0
+    for (let index = 0; ; index++) {
+      const stop = this.abortError()
+      if (stop) throw stop
+      if (this.#size !== undefined && offset >= this.#size && index > 0) break
+      const stored = state?.partitions[index]
+      const sizing = stored ? undefined : this.#partitioner.next(this.#size === undefined ? undefined : this.#size - offset, this.#concurrency.level)
+      let length = stored?.length ?? (this.#size === undefined ? Math.min(sizing!.bytes, o.streamPartitionMaxBytes) : sizing!.bytes)
+      const hash = this.hash()
+      let data: Partition['data']
+      let ended = false
+      if (source.kind === 'random') {
+        let n = 0
+        for await (const piece of source.read(offset, offset + length)) {
+          hash.update(piece)
+          whole.update(piece)
+          n += piece.length
+        }
+        if (n < length) throw short(offset + n, source.size)
+        data = new RangeData(source, offset, length)
+      } else {
+        const bytes = await readFull(source, length)
+        if (bytes.length < length) {
+          if (this.#size !== undefined) throw short(offset + bytes.length, this.#size)
+          if (stored) throw new ClientError('CLIENT_ERR_SOURCE', `the stream is shorter than in the earlier run (partition ${index} has ${bytes.length} of ${length} bytes)`)
+          ended = true
+          length = bytes.length
+          if (length === 0 && index > 0) break
+        }
+        hash.update(bytes)
+        whole.update(bytes)
+        data = new MemoryData(bytes)
+      }
+      const sha256 = encodeBase64(hash.digest())
+      if (stored && stored.sha256 !== sha256) {
+        throw new ClientError('CLIENT_ERR_SOURCE', `the source changed since the earlier run: partition ${index} (${length} bytes at ${offset}) has another SHA-256`)
+      }
+      const p: Partition = { index, offset, data, sha256, home: index % this.endpoints.length, url: stored?.url, acked: stored?.done ? length : 0, done: stored?.done ?? false }
+      this.#partitions.push(p)
+      if (p.done) this.#bytesAcked += length
+      this.emit('partition', { index, offset, length, origin: stored ? 'resumed' : 'new', sizing, concurrency: this.#concurrency.level })
+      if (!stored) await this.persist()
+      if (!p.done) {
+        await queue.onSizeLessThan(1)
+        const task = queue.add(() => runPartition(this, p)).then(
+          () => this.#partitionDone(),
+          (err: unknown) => this.#stopAll(err),
+        )
+        tasks.push(task)
+      }
+      offset += length
+      if (ended) break
+    }
+    if (source.kind === 'sequential' && this.#size !== undefined && (await source.next(1)).length > 0) {
+      throw new ClientError('CLIENT_ERR_SOURCE', `the stream is longer than its declared size of ${this.#size} bytes`)
+    }
+    this.#size = offset
+    await Promise.race([Promise.all(tasks), failed])
+    const stop = this.abortError() ?? (this.#fatal as Error | undefined)
+    if (stop) throw stop
+    this.emit('progress', { bytesAcked: this.#bytesAcked, bytesTotal: this.#size, rateBps: this.#rate.bps })
+
+    const digest = whole.digest()
+    const metadata = { ...o.metadata, [TesseraMetadataKey.sha256]: encodeBase64(digest) }
+    const uploads = this.#partitions.map((p) => p.url!)
+    let attempt = 0
+    const url = await this.#retrying(() =>
+      this.tus.create(this.endpoints[attempt++ % this.endpoints.length]!, { length: undefined, metadata, concat: { type: 'final', uploads } }),
+    )
+    return { url, size: offset, sha256: toHex(digest) }
+  }
+
+  async #sequential(source: UploadSource, state: ResumeState | undefined): Promise<UploadResult> {
+    const stored = state?.partitions[0]
+    const size = this.#size
+    const data = source.kind === 'random' ? new RangeData(source, 0, source.size) : new StreamData(source, size)
+    const p: Partition = { index: 0, offset: 0, data, sha256: undefined, home: 0, url: stored?.url, acked: 0, done: false }
+    this.#partitions = [p]
+    this.#seqHash = this.hash()
+    this.emit('partition', { index: 0, offset: 0, length: size ?? -1, origin: stored ? 'resumed' : 'new', sizing: undefined, concurrency: 1 })
+    if (!stored) await this.persist()
+    await runPartition(this, p)
+    const total = size ?? p.acked
+    await this.beforeSend(p, total)
+    if (source.kind === 'sequential' && size !== undefined && (await source.next(1)).length > 0) {
+      throw new ClientError('CLIENT_ERR_SOURCE', `the stream is longer than its declared size of ${size} bytes`)
+    }
+    this.#size = total
+    return { url: p.url!, size: total, sha256: toHex(this.#seqHash.digest()) }
+  }
+
+  #partitionDone(): void {
+    this.#setConcurrency(this.#concurrency.onCompleted(this.#rate.bps), 'throughput')
+  }
+
+  #setConcurrency(level: number, reason: 'throughput' | 'failure'): void {
+    const queue = this.#queue
+    if (!queue || queue.concurrency === level) return
+    this.emit('concurrency', { from: queue.concurrency, to: level, reason })
+    queue.concurrency = level
+  }
+
+  /** The first fatal error stops everything: queued partitions are dropped, in-flight requests aborted. */
+  #stopAll(err: unknown): void {
+    if (this.#fatal !== undefined) return
+    this.#fatal = err
+    this.#queue?.clear()
+    this.#stop.abort(err instanceof ClientError ? err : new ClientError('CLIENT_ERR_NETWORK', String(err), { cause: err }))
+    this.#paused?.resolve()
+    this.#failFast?.(err)
+  }
+
+  #combined(): AbortSignal {
+    return AbortSignal.any([this.#abort.signal, this.#pause.signal, this.#stop.signal])
+  }
+
+  async #load(store: StateStore, key: string): Promise<ResumeState | undefined> {
+    try {
+      return parseResumeState(await store.get(key), { fingerprint: this.#fingerprint, size: this.#declaredSize })
+    } catch (err) {
+      throw new ClientError('CLIENT_ERR_STATE', `cannot read the resume state ${key}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  async #flush(store: StateStore, key: string): Promise<void> {
+    try {
+      while (this.#dirty) {
+        this.#dirty = false
+        await store.set(key, this.#snapshot())
+      }
+    } catch (err) {
+      throw new ClientError('CLIENT_ERR_STATE', `cannot write the resume state ${key}: ${(err as Error).message}`, { cause: err })
+    } finally {
+      this.#writing = undefined
+    }
+  }
+
+  #snapshot(): ResumeState {
+    return {
+      version: 1,
+      fingerprint: this.#fingerprint,
+      sessionId: this.sessionId,
+      size: this.#declaredSize,
+      mode: this.#mode,
+      endpoints: this.options.endpoints,
+      partitions: this.#partitions.map((p) => ({ index: p.index, offset: p.offset, length: p.data.length, url: p.url, sha256: p.sha256, acked: p.acked, done: p.done })),
+      updatedAt: new Date(this.clock()).toISOString(),
+    }
+  }
+}
+
+/** Reads up to `length` bytes of a sequential source (fewer only at its end). */
+async function readFull(source: SequentialSource, length: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  let n = 0
+  while (n < length) {
+    const piece = await source.next(length - n)
+    if (piece.length === 0) break
+    parts.push(piece)
+    n += piece.length
+  }
+  if (parts.length === 1) return parts[0]!
+  const out = new Uint8Array(n)
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
+}
+
+function randomId(): string {
+  const bytes = new Uint8Array(12)
+  globalThis.crypto.getRandomValues(bytes)
+  return toHex(bytes)
+}
