@@ -69,23 +69,25 @@ export function usage(): string {
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): GatewayConfig {
   const problems: string[] = []
-  let flags: Record<string, string | boolean | undefined> = {}
-  try {
-    flags = parseArgs({
-      args: [...argv],
-      options: {
-        config: { type: 'string' },
-        ...Object.fromEntries(Object.values(OPTIONS).map((o) => [o.flag, { type: 'string' as const }])),
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values
-  } catch (err) {
-    problems.push((err as Error).message)
+  // Not strict: parseArgs would stop at the first bad argument, and every problem is to be reported at once.
+  const known = { config: { type: 'string' as const }, ...Object.fromEntries(Object.values(OPTIONS).map((o) => [o.flag, { type: 'string' as const }])) }
+  const { values: flags, tokens } = parseArgs({ args: [...argv], options: known, strict: false, allowPositionals: true, tokens: true })
+  let afterUnknown = false // an unknown option's value is not a stray argument of its own
+  for (const token of tokens) {
+    const valueOfUnknown = afterUnknown
+    afterUnknown = false
+    if (token.kind === 'option' && !Object.hasOwn(known, token.name)) {
+      problems.push(`unknown option ${token.rawName}`)
+      afterUnknown = token.inlineValue !== true
+    } else if (token.kind === 'option' && typeof token.value !== 'string') {
+      problems.push(`${token.rawName} needs a value`)
+    } else if (token.kind === 'positional' && !valueOfUnknown) {
+      problems.push(`unexpected argument ${JSON.stringify(token.value)}`)
+    }
   }
 
   let file: Record<string, unknown> = {}
-  const configPath = (flags['config'] as string | undefined) ?? env['TESSERA_CONFIG']
+  const configPath = typeof flags['config'] === 'string' ? flags['config'] : env['TESSERA_CONFIG']
   if (configPath) {
     try {
       const parsed: unknown = JSON.parse(readFileSync(resolve(cwd, configPath), 'utf8'))

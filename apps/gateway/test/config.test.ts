@@ -1,0 +1,151 @@
+// loadConfig: defaults, precedence, and every problem reported at once.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { loadConfig } from '../src/config.js'
+import { GatewayError } from '../src/errors.js'
+
+/** The problems of an invalid configuration, one per line of the error. */
+function problems(fn: () => unknown): string[] {
+  try {
+    fn()
+  } catch (err) {
+    assert.ok(err instanceof GatewayError)
+    assert.equal(err.code, 'GATEWAY_ERR_INVALID_CONFIG')
+    return err.message.split('\n').filter((l) => l.trim().startsWith('- '))
+  }
+  assert.fail('expected GATEWAY_ERR_INVALID_CONFIG')
+}
+
+describe('loadConfig', () => {
+  let dir: string
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-config-'))
+  })
+  after(() => rm(dir, { recursive: true, force: true }))
+
+  test('defaults: 127.0.0.1:1080, 4+2, ./data with 6 backend dirs, 256 KiB blocks, 24 h expiry', () => {
+    const c = loadConfig([], {}, dir)
+    assert.equal(c.port, 1080)
+    assert.equal(c.host, '127.0.0.1')
+    assert.equal(c.dataBlocks, 4)
+    assert.equal(c.parityBlocks, 2)
+    assert.equal(c.dataDir, resolve(dir, 'data'))
+    assert.equal(c.backendDirs.length, 6)
+    assert.equal(new Set(c.backendDirs).size, 6)
+    for (const b of c.backendDirs) assert.ok(b.startsWith(`${resolve(dir, 'data')}/`), b)
+    assert.equal(c.blockBytes, 256 * 1024)
+    assert.equal(c.maxSize, undefined)
+    assert.equal(c.expireAfterMs, 24 * 3600e3)
+    assert.equal(c.fsync, 'never')
+    assert.equal(c.basePath, '/files')
+  })
+
+  test('backend dirs follow k+m', () => {
+    assert.equal(loadConfig(['--data-blocks', '6', '--parity-blocks', '3'], {}, dir).backendDirs.length, 9)
+  })
+
+  test('sizes and durations with units', () => {
+    const c = loadConfig(['--block-size', '4KiB', '--max-size', '1.5GB', '--expire-after', '90s'], {}, dir)
+    assert.equal(c.blockBytes, 4096)
+    assert.equal(c.maxSize, 1.5e9)
+    assert.equal(c.expireAfterMs, 90_000)
+  })
+
+  test('precedence: flag > environment > file', async () => {
+    const file = join(dir, 'precedence.json')
+    await writeFile(file, JSON.stringify({ port: 1111, host: '10.0.0.1', dataBlocks: 3, parityBlocks: 1, logLevel: 'warn' }))
+    const env = { TESSERA_CONFIG: file, TESSERA_PORT: '2222', TESSERA_HOST: '10.0.0.2', TESSERA_DATA_BLOCKS: '5' }
+    const c = loadConfig(['--port', '3333'], env, dir)
+    assert.equal(c.port, 3333) // flag over env over file
+    assert.equal(c.host, '10.0.0.2') // env over file
+    assert.equal(c.dataBlocks, 5) // env over file
+    assert.equal(c.parityBlocks, 1) // file only
+    assert.equal(c.logLevel, 'warn')
+    // --config wins over TESSERA_CONFIG.
+    const other = join(dir, 'other.json')
+    await writeFile(other, JSON.stringify({ parityBlocks: 3 }))
+    assert.equal(loadConfig(['--config', other], env, dir).parityBlocks, 3)
+  })
+
+  test('an empty environment variable does not count as set', () => {
+    assert.equal(loadConfig([], { TESSERA_PORT: '' }, dir).port, 1080)
+  })
+
+  test('the config file may list backends as an array; relative paths resolve against cwd', async () => {
+    const file = join(dir, 'backends.json')
+    await writeFile(file, JSON.stringify({ dataBlocks: 2, parityBlocks: 1, backends: ['a', 'b', 'c'] }))
+    const c = loadConfig(['--config', 'backends.json'], {}, dir)
+    assert.deepEqual(c.backendDirs, ['a', 'b', 'c'].map((d) => resolve(dir, d)))
+  })
+
+  test('every bad value is reported at once, each naming where it came from', () => {
+    const found = problems(() =>
+      loadConfig(
+        ['--port', '70000', '--data-blocks', '0', '--parity-blocks', 'x', '--block-size', '100', '--max-size', 'big', '--expire-after', 'soon', '--fsync', 'sometimes', '--log-level', 'loud', '--base-path', 'files/'],
+        { TESSERA_HOST: '0.0.0.0' },
+        dir,
+      ),
+    )
+    for (const needle of ['--port', '--data-blocks', '--parity-blocks', 'block size', '--max-size', '--expire-after', '--fsync', '--log-level', '--base-path']) {
+      assert.ok(found.some((p) => p.includes(needle)), `${needle} not reported in:\n${found.join('\n')}`)
+    }
+    assert.ok(found.length >= 9)
+  })
+
+  test('values from the environment and the file are reported with their source', async () => {
+    const file = join(dir, 'bad-values.json')
+    await writeFile(file, JSON.stringify({ dataBlocks: -1 }))
+    const found = problems(() => loadConfig(['--config', file], { TESSERA_PORT: 'eighty' }, dir))
+    assert.ok(found.some((p) => p.includes('TESSERA_PORT')))
+    assert.ok(found.some((p) => p.includes('dataBlocks')))
+  })
+
+  test('an unknown config-file field is a problem, reported with the others', async () => {
+    const file = join(dir, 'unknown.json')
+    await writeFile(file, JSON.stringify({ prot: 1080, dataBlocks: 0 }))
+    const found = problems(() => loadConfig(['--config', file], {}, dir))
+    assert.ok(found.some((p) => p.includes('"prot"')))
+    assert.ok(found.some((p) => p.includes('dataBlocks')))
+  })
+
+  test('a config file that is missing, not JSON, or not an object is a problem', async () => {
+    await writeFile(join(dir, 'broken.json'), '{ nope')
+    await writeFile(join(dir, 'array.json'), '[1]')
+    for (const f of ['missing.json', 'broken.json', 'array.json']) {
+      const found = problems(() => loadConfig(['--config', f], {}, dir))
+      assert.ok(found.some((p) => p.includes(f)), f)
+    }
+  })
+
+  test('too few --backends for k+m, or the same directory twice, is a problem', () => {
+    let found = problems(() => loadConfig(['--backends', 'a,b,c'], {}, dir))
+    assert.ok(found.some((p) => p.includes('--backends')))
+    found = problems(() => loadConfig(['--data-blocks', '2', '--parity-blocks', '1', '--backends', 'a,b,./a'], {}, dir))
+    assert.ok(found.some((p) => p.includes('--backends')))
+  })
+
+  test('an unknown flag, a flag without value and a positional are reported together with bad values', () => {
+    const found = problems(() => loadConfig(['--bogus', '1', '--port', 'abc', '--data-blocks', '0', 'stray'], {}, dir))
+    assert.ok(found.some((p) => p.includes('--bogus')), found.join('\n'))
+    assert.ok(found.some((p) => p.includes('--port')), found.join('\n'))
+    assert.ok(found.some((p) => p.includes('--data-blocks')), found.join('\n'))
+    assert.ok(found.some((p) => p.includes('stray')), found.join('\n'))
+    const mixed = problems(() => loadConfig(['--bogus', '--port', 'abc', 'stray', '--nope=1', 'stray2'], {}, dir))
+    for (const needle of ['--bogus', '--port', 'stray', '--nope', 'stray2']) assert.ok(mixed.some((p) => p.includes(needle)), `${needle}:\n${mixed.join('\n')}`)
+    const missing = problems(() => loadConfig(['--port'], {}, dir))
+    assert.ok(missing.some((p) => p.includes('--port')), missing.join('\n'))
+  })
+
+  test('k+m above 256 is a problem; expire-after must be positive', () => {
+    assert.ok(problems(() => loadConfig(['--data-blocks', '128', '--parity-blocks', '129'], {}, dir)).length >= 1)
+    assert.ok(problems(() => loadConfig(['--expire-after', '0s'], {}, dir)).some((p) => p.includes('expire')))
+  })
+
+  test('the caller’s env object is not mutated', () => {
+    const env = Object.freeze({ TESSERA_PORT: '1234' })
+    assert.equal(loadConfig([], env, dir).port, 1234)
+  })
+})
