@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { compileChild } from './lib/compile-child.js'
-import { cpuSeconds, peakRssMiB, runJsonChild, type Started, startChild, stopChild } from './lib/proc.js'
+import { cpuTimes, peakRssMiB, runJsonChild, type Started, startChild, stopChild } from './lib/proc.js'
 import { sha256File, sha256Url, writeSeededFile } from './lib/seeded-file.js'
 import { formatBytes, median, parseBytes, round } from './lib/stats.js'
 
@@ -121,6 +121,8 @@ interface Sample {
   wallMs: number
   serverCpuSeconds: number
   serverCpuSecondsPerGiB: number
+  serverUserSecondsPerGiB: number
+  serverSystemSecondsPerGiB: number
   serverPeakRssMiB: number
   clientPeakRssMiB: number
   clientCpuSeconds: number
@@ -131,9 +133,12 @@ async function runOne(variant: Variant, round: number, work: string, file: strin
   const data = await mkdtemp(join(work, `${variant.name}-r${round}-`))
   const { server, endpoint } = await variant.start(data)
   try {
-    const cpu0 = cpuSeconds(server.pid)
+    const cpu0 = cpuTimes(server.pid)
     const result = await variant.upload(endpoint, file)
-    const serverCpu = cpuSeconds(server.pid) - cpu0
+    const cpu1 = cpuTimes(server.pid)
+    const serverUser = cpu1.user - cpu0.user
+    const serverSystem = cpu1.system - cpu0.system
+    const serverCpu = serverUser + serverSystem
     const serverPeak = peakRssMiB(server.pid)
     if (verify !== undefined) {
       const got = await variant.stored(endpoint, data, result)
@@ -147,6 +152,8 @@ async function runOne(variant: Variant, round: number, work: string, file: strin
       wallMs: result.wallMs,
       serverCpuSeconds: serverCpu,
       serverCpuSecondsPerGiB: serverCpu / (size / GiB),
+      serverUserSecondsPerGiB: serverUser / (size / GiB),
+      serverSystemSecondsPerGiB: serverSystem / (size / GiB),
       serverPeakRssMiB: serverPeak,
       clientPeakRssMiB: result.peakRssMiB,
       clientCpuSeconds: result.cpuSeconds,
@@ -194,6 +201,8 @@ interface VariantSummary {
   mbPerSecond: number
   mbPerSecondRounds: number[]
   serverCpuSecondsPerGiB: number
+  serverUserSecondsPerGiB: number
+  serverSystemSecondsPerGiB: number
   serverPeakRssMiB: number
   clientPeakRssMiB: number
   clientCpuSecondsPerGiB: number
@@ -220,6 +229,8 @@ function summarize(samples: Sample[], run: { startedAt: Date; loadBefore: number
         mbPerSecond: stat(v.name, 'mbPerSecond'),
         mbPerSecondRounds: of(v.name).map((s) => round(s.mbPerSecond)),
         serverCpuSecondsPerGiB: stat(v.name, 'serverCpuSecondsPerGiB'),
+        serverUserSecondsPerGiB: stat(v.name, 'serverUserSecondsPerGiB'),
+        serverSystemSecondsPerGiB: stat(v.name, 'serverSystemSecondsPerGiB'),
         serverPeakRssMiB: stat(v.name, 'serverPeakRssMiB'),
         clientPeakRssMiB: stat(v.name, 'clientPeakRssMiB'),
         clientCpuSecondsPerGiB: round(median(of(v.name).map((s) => s.clientCpuSeconds / (size / GiB)))),
@@ -233,7 +244,7 @@ function summarize(samples: Sample[], run: { startedAt: Date; loadBefore: number
     command: `node --import tsx bench/ingest.ts${quick ? ' --quick' : ''}${values.size ? ` --size ${values.size}` : ''}${values.rounds ? ` --rounds ${values.rounds}` : ''}`,
     units: {
       mb_s: 'file bytes / 1e6 / wall seconds, from the client calling start() to the server answering its last request; median of rounds',
-      cpu_s_per_gib: 'server process user+system CPU seconds (from /proc/<pid>/stat) during the upload, per GiB uploaded',
+      cpu_s_per_gib: 'server process user+system CPU seconds (from /proc/<pid>/stat, all threads) during the upload, per GiB uploaded; medians of rounds (user and sys medians are taken separately, so they need not add up)',
       rss_mib: 'peak resident set size (VmHWM) of the process, MiB; every process is fresh each round',
       ratio: 'median over rounds of the same-round MB/s ratio',
     },
@@ -270,7 +281,7 @@ function summarize(samples: Sample[], run: { startedAt: Date; loadBefore: number
       watchdog_fires: Object.fromEntries(variants.map((v) => [v.name, perVariant[v.name].watchdogFires])),
     },
     variants: perVariant,
-    samples: samples.map((s) => ({ ...s, mbPerSecond: round(s.mbPerSecond), wallMs: round(s.wallMs, 0), serverCpuSeconds: round(s.serverCpuSeconds), serverCpuSecondsPerGiB: round(s.serverCpuSecondsPerGiB), serverPeakRssMiB: round(s.serverPeakRssMiB, 1), clientPeakRssMiB: round(s.clientPeakRssMiB, 1), clientCpuSeconds: round(s.clientCpuSeconds) })),
+    samples: samples.map((s) => ({ ...s, mbPerSecond: round(s.mbPerSecond), wallMs: round(s.wallMs, 0), serverCpuSeconds: round(s.serverCpuSeconds), serverCpuSecondsPerGiB: round(s.serverCpuSecondsPerGiB), serverUserSecondsPerGiB: round(s.serverUserSecondsPerGiB), serverSystemSecondsPerGiB: round(s.serverSystemSecondsPerGiB), serverPeakRssMiB: round(s.serverPeakRssMiB, 1), clientPeakRssMiB: round(s.clientPeakRssMiB, 1), clientCpuSeconds: round(s.clientCpuSeconds) })),
     run: {
       sizeBytes: size,
       rounds,
@@ -295,13 +306,13 @@ function summarize(samples: Sample[], run: { startedAt: Date; loadBefore: number
 function markdown(report: ReturnType<typeof summarize>): string {
   const { ingest, variants: v, run, machine } = report
   const row = (name: VariantName) =>
-    `| ${name} | ${v[name].mbPerSecond} | ${v[name].mbPerSecondRounds.join(', ')} | ${v[name].serverCpuSecondsPerGiB} | ${v[name].serverPeakRssMiB.toFixed(0)} | ${v[name].clientPeakRssMiB.toFixed(0)} | ${v[name].watchdogFires} |`
+    `| ${name} | ${v[name].mbPerSecond} | ${v[name].mbPerSecondRounds.join(', ')} | ${v[name].serverCpuSecondsPerGiB} (${v[name].serverUserSecondsPerGiB} + ${v[name].serverSystemSecondsPerGiB}) | ${v[name].serverPeakRssMiB.toFixed(0)} | ${v[name].clientPeakRssMiB.toFixed(0)} | ${v[name].watchdogFires} |`
   return [
     `# Ingest: ${formatBytes(run.sizeBytes)}, ${run.rounds} interleaved rounds`,
     '',
     `\`${report.command}\` — ${report.date}, ${machine.nproc} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}; load average ${machine.loadAverageBefore.join(' ')} before, ${machine.loadAverageAfter.join(' ')} after. ${machine.note}.`,
     '',
-    '| variant | MB/s (median) | MB/s per round | server CPU-s/GiB | server peak RSS MiB | client peak RSS MiB | watchdog fires |',
+    '| variant | MB/s (median) | MB/s per round | server CPU-s/GiB (user + sys) | server peak RSS MiB | client peak RSS MiB | watchdog fires |',
     '|---|---:|---|---:|---:|---:|---:|',
     row('baseline'),
     row('tessera'),

@@ -75,12 +75,18 @@ export async function stopChild(started: Started, graceMs = 5_000): Promise<void
   clearTimeout(timer)
 }
 
-/** User + system CPU seconds the process has used so far (all its threads). */
-export function cpuSeconds(pid: number): number {
+/** User and system CPU seconds the process has used so far (all its threads, libuv's pool too). */
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK }
+}
+
+/** User + system CPU seconds the process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuTimes(pid)
+  return user + system
 }
 
 function statusKiB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
