@@ -5,7 +5,7 @@ import { ConcurrencyController } from './concurrency-controller.js'
 import { ClientError, isRetriable } from './errors.js'
 import type { ResolvedUploadOptions } from './options.js'
 import { MemoryData, RangeData, StreamData, short, type Partition } from './partition.js'
-import { partitionMetadata, runPartition, type RunnerContext } from './partition-runner.js'
+import { partitionMetadata, rebase, runPartition, type RunnerContext } from './partition-runner.js'
 import { Partitioner } from './partitioner.js'
 import type { Clock, Hash, HashFactory, HttpTransport, SequentialSource, StateStore, UploadSource } from './ports.js'
 import { parseResumeState, stateKey, toHex, type ResumeState } from './resume-state.js'
@@ -393,11 +393,13 @@ export class Upload extends UploadEmitter implements RunnerContext {
 
     const digest = whole.digest()
     const metadata = { ...o.metadata, [TesseraMetadataKey.sha256]: encodeBase64(digest) }
-    const uploads = this.#partitions.map((p) => p.url!)
     let attempt = 0
-    const url = await this.#retrying(() =>
-      this.tus.create(this.endpoints[attempt++ % this.endpoints.length]!, { length: undefined, metadata, concat: { type: 'final', uploads } }),
-    )
+    const url = await this.#retrying(() => {
+      const endpoint = this.endpoints[attempt++ % this.endpoints.length]!
+      // Partials are named on the final's own endpoint: a gateway resolves only URLs of its own origin.
+      const uploads = this.#partitions.map((p) => rebase(p.url!, this.endpoints, endpoint))
+      return this.tus.create(endpoint, { length: undefined, metadata, concat: { type: 'final', uploads } })
+    })
     return { url, size: offset, sha256: toHex(digest) }
   }
 

@@ -16,9 +16,9 @@ export interface Gateway {
 }
 
 /** Starts `apps/gateway/dist/main.js` on port 0 with a fresh data dir. */
-export async function startGateway(): Promise<Gateway> {
+export async function startGateway(extraArgs: readonly string[] = []): Promise<Gateway> {
   const data = await mkdtemp(join(tmpdir(), 'tessera-client-gw-'))
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'apps/gateway/dist/main.js'), '--port', '0', '--data', data, '--log-level', 'warn'], {
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'apps/gateway/dist/main.js'), '--port', '0', '--data', data, '--log-level', 'warn', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = await new Promise<string>((resolve, reject) => {

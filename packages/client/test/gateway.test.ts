@@ -1,0 +1,103 @@
+// End to end against the real Tessera gateway (child process): parallel partials + final concatenation.
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { after, before, describe, test } from 'node:test'
+import { TesseraMetadataKey, parseMetadata } from '@tessera/protocol'
+import { upload, type UploadOptions, type UploadResult, type Upload } from '../src/index.js'
+import { bytes, download, sha256, startGateway, tempDir, type Gateway } from './helpers.js'
+
+const MiB = 1024 * 1024
+
+describe('upload to the Tessera gateway', () => {
+  let gw: Gateway
+  let tmp: Awaited<ReturnType<typeof tempDir>>
+  let endpoints: string[]
+  before(async () => {
+    gw = await startGateway()
+    tmp = await tempDir()
+    // One gateway reached through two URLs: partitions spread over both, the final lists both.
+    endpoints = [gw.url, gw.url.replace('127.0.0.1', 'localhost')]
+  })
+  after(async () => {
+    await gw.stop()
+    await tmp.remove()
+  })
+
+  async function check(u: Upload, data: Buffer): Promise<UploadResult> {
+    const result = await u.done
+    assert.equal(result.size, data.length)
+    assert.equal(result.sha256, sha256(data))
+    const got = await download(result.url)
+    assert.deepEqual(got, { sha256: sha256(data), size: data.length })
+    return result
+  }
+
+  const options = (extra: Partial<UploadOptions> = {}): UploadOptions => ({ endpoints, stateStore: null, metadata: { filename: 'f.bin' }, ...extra })
+
+  for (const size of [0, 1, 5 * MiB]) {
+    test(`${size} B from a Buffer`, async () => {
+      const data = bytes(size, size + 7)
+      const u = upload(data, options())
+      const modes: string[] = []
+      u.on('capabilities', (e) => modes.push(e.mode))
+      await check(u, data)
+      assert.deepEqual(modes, ['parallel', 'parallel'])
+    })
+  }
+
+  test('64 MiB from a path: partitions spread over both endpoints, checksummed, final carries the SHA-256', async () => {
+    const data = bytes(64 * MiB, 3)
+    const path = join(tmp.dir, 'big.bin')
+    await writeFile(path, data)
+    const u = upload(path, options())
+    const partitions: { offset: number; length: number }[] = []
+    const endpointsUsed = new Set<string>()
+    const urls: string[] = []
+    u.on('partition', (e) => partitions.push({ offset: e.offset, length: e.length }))
+    u.on('attempt-done', (e) => {
+      endpointsUsed.add(e.endpoint)
+      urls.push(e.url)
+    })
+    const result = await check(u, data)
+    assert.ok(partitions.length >= 2)
+    assert.equal(partitions.reduce((n, p) => n + p.length, 0), data.length)
+    assert.equal(endpointsUsed.size, 2)
+
+    // The final carries the whole-file SHA-256; each partial its identity and its own SHA-256.
+    const head = await fetch(result.url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } })
+    const meta = parseMetadata(head.headers.get('upload-metadata') ?? '')
+    assert.equal(meta['filename'], 'f.bin')
+    assert.equal(Buffer.from(meta[TesseraMetadataKey.sha256]!, 'base64').toString('hex'), sha256(data))
+    const partial = await fetch(urls[0]!, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } })
+    const pm = parseMetadata(partial.headers.get('upload-metadata') ?? '')
+    assert.match(pm[TesseraMetadataKey.partition]!, /^[0-9a-f]+\/\d+$/)
+    const p = partitions[Number(pm[TesseraMetadataKey.partition]!.split('/')[1])]!
+    assert.equal(Number(pm[TesseraMetadataKey.partitionOffset]), p.offset)
+    assert.equal(Buffer.from(pm[TesseraMetadataKey.sha256]!, 'base64').toString('hex'), sha256(data.subarray(p.offset, p.offset + p.length)))
+  })
+
+  test('64 MiB from a Readable of unknown length', async () => {
+    const data = bytes(64 * MiB, 4)
+    // Odd-sized chunks, so partitions straddle them.
+    const stream = Readable.from((function* () {
+      for (let i = 0; i < data.length; i += 1_000_003) yield data.subarray(i, Math.min(data.length, i + 1_000_003))
+    })())
+    const u = upload(stream, options())
+    const totals = new Set<number | undefined>()
+    u.on('progress', (e) => totals.add(e.bytesTotal))
+    await check(u, data)
+    assert.ok(totals.has(undefined)) // unknown until the end
+  })
+
+  test('5 MiB from a web ReadableStream with a declared size, urgent priority', async () => {
+    const data = bytes(5 * MiB, 5)
+    const stream = new Blob([data]).stream()
+    const u = upload(stream, options({ size: data.length, priority: 'urgent' }))
+    const lengths: number[] = []
+    u.on('partition', (e) => lengths.push(e.length))
+    await check(u, data)
+    assert.ok(lengths.every((l) => l <= 2 * MiB), `urgent partitions are small: ${lengths}`)
+  })
+})
