@@ -192,6 +192,14 @@ describe('bad input', () => {
       assert.equal(await offsetOf(url), 0)
     })
 
+    test('a final concatenation over --max-size → 413', async () => {
+      const a = await upload(gw, bytes(60_000, 1), { 'Upload-Concat': 'partial' })
+      const b = await upload(gw, bytes(60_000, 2), { 'Upload-Concat': 'partial' })
+      const res = await fetch(gw.endpoint, { method: 'POST', headers: { ...TUS, 'Upload-Concat': `final;${a} ${b}` } })
+      await expectError(res, 413, 'TESSERA_ERR_TOO_LARGE')
+      assert.equal((await fetch(gw.endpoint, { method: 'POST', headers: { ...TUS, 'Upload-Concat': `final;${a}` } })).status, 201)
+    })
+
     test('creation-with-upload past Upload-Length → 413', async () => {
       const res = await fetch(gw.endpoint, { method: 'POST', headers: { ...TUS, 'Upload-Length': '10', 'Content-Type': OCTET }, body: bytes(11) })
       await expectError(res, 413, 'TESSERA_ERR_TOO_LARGE')
