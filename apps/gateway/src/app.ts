@@ -73,6 +73,13 @@ export function createApp(deps: TusDeps): GatewayApp {
   app.use((req: Request, res: Response, _next: NextFunction) => {
     sendError(res, new GatewayError('GATEWAY_ERR_NOT_FOUND', `nothing at ${req.path}`), deps.log, { method: req.method, url: req.originalUrl })
   })
+  // What express itself raises before a handler runs — a path whose id does not percent-decode (400
+  // from the router) names no upload. Without this, express's default handler answers HTML with a stack.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: unknown }).status
+    const notFound = typeof status === 'number' && status >= 400 && status < 500
+    sendError(res, notFound ? new GatewayError('GATEWAY_ERR_NOT_FOUND', `nothing at ${req.path}`, { cause: err }) : err, deps.log, { method: req.method, url: req.originalUrl })
+  })
 
   return { app, context: ctx }
 }

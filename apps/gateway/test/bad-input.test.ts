@@ -247,6 +247,9 @@ describe('bad input', () => {
           'abc%5Cdef',
           '~root',
           '%252e%252e',
+          '%zz',
+          '%',
+          '%E0%A4%A',
         ]
         for (const id of ids) {
           const path = `/files/${id}`
@@ -260,6 +263,8 @@ describe('bad input', () => {
             }
             assert.equal(res.status, 404, `${method} ${path}`)
             assert.equal(res.headers['tessera-error-code'], 'TESSERA_ERR_NOT_FOUND', `${method} ${path}`)
+            assert.match(String(res.headers['content-type']), /^text\/plain/, `${method} ${path}`)
+            assert.doesNotMatch(res.body, /\n\s+at /, `${method} ${path}: no stack trace in the body`)
           }
         }
         // Upload-Concat naming the same tricks cannot reach outside either.
