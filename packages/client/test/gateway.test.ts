@@ -93,7 +93,7 @@ describe('upload to the Tessera gateway', () => {
 
   test('5 MiB from a web ReadableStream with a declared size, urgent priority', async () => {
     const data = bytes(5 * MiB, 5)
-    const stream = new Blob([data]).stream()
+    const stream = new Blob([new Uint8Array(data)]).stream()
     const u = upload(stream, options({ size: data.length, priority: 'urgent' }))
     const lengths: number[] = []
     u.on('partition', (e) => lengths.push(e.length))

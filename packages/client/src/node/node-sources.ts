@@ -45,11 +45,11 @@ export function bytesSource(bytes: Uint8Array): RandomAccessSource {
 }
 
 /**
- * A Node Readable or a web ReadableStream, read once front to back. Holds at most one chunk of the
- * stream beyond what `next()` handed out. No fingerprint (pass `fingerprint` to resume a stream).
+ * A Node Readable or a web ReadableStream, read once front to back. `next(n)` gathers up to n
+ * bytes; at most one chunk of the stream is held beyond that. No fingerprint (pass `fingerprint` to resume a stream).
  */
 export function streamSource(stream: Readable | ReadableStream<Uint8Array>, size?: number): SequentialSource {
-  const iterator = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
+  const iterator = (stream as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]()
   let rest: Uint8Array | undefined
   let ended = false
   return {
@@ -57,22 +57,36 @@ export function streamSource(stream: Readable | ReadableStream<Uint8Array>, size
     size,
     fingerprint: undefined,
     async next(maxBytes: number): Promise<Uint8Array> {
-      if (!rest || rest.length === 0) {
-        if (ended) return new Uint8Array(0)
-        let r: IteratorResult<Uint8Array>
-        try {
-          r = await iterator.next()
-        } catch (err) {
-          throw new ClientError('CLIENT_ERR_SOURCE', `the source stream failed: ${(err as Error).message}`, { cause: err })
+      // Fills up to maxBytes across stream chunks: fewer only at the end (the port's contract).
+      const parts: Uint8Array[] = []
+      let n = 0
+      while (n < maxBytes) {
+        if (!rest || rest.length === 0) {
+          if (ended) break
+          let r: IteratorResult<Uint8Array | string>
+          try {
+            r = await iterator.next()
+          } catch (err) {
+            throw new ClientError('CLIENT_ERR_SOURCE', `the source stream failed: ${(err as Error).message}`, { cause: err })
+          }
+          if (r.done) {
+            ended = true
+            break
+          }
+          rest = typeof r.value === 'string' ? new TextEncoder().encode(r.value) : r.value
         }
-        if (r.done) {
-          ended = true
-          return new Uint8Array(0)
-        }
-        rest = typeof r.value === 'string' ? new TextEncoder().encode(r.value) : r.value
+        const piece = rest.subarray(0, maxBytes - n)
+        rest = rest.subarray(piece.length)
+        parts.push(piece)
+        n += piece.length
       }
-      const out = rest.subarray(0, maxBytes)
-      rest = rest.subarray(out.length)
+      if (parts.length === 1) return parts[0]!
+      const out = new Uint8Array(n)
+      let at = 0
+      for (const part of parts) {
+        out.set(part, at)
+        at += part.length
+      }
       return out
     },
     close: async () => {
