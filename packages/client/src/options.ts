@@ -145,6 +145,10 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
     return url.href.replace(/\/+$/, '')
   })
   const metadata = stringRecord('metadata', o.metadata)
+  for (const key of Object.keys(metadata)) {
+    if (!/^[\x21-\x2b\x2d-\x7e]+$/.test(key)) throw invalid('metadata', 'an object whose keys are ASCII without spaces or commas', key)
+    if (key.startsWith('tessera-')) throw invalid('metadata', 'an object without `tessera-*` keys (the client sets those)', key)
+  }
   const headers = stringRecord('headers', o.headers)
   if (o.fingerprint !== undefined && (typeof o.fingerprint !== 'string' || o.fingerprint === '')) throw invalid('fingerprint', 'a non-empty string', o.fingerprint)
   const size = o.size === undefined ? undefined : integer('size', o.size, 0)
