@@ -6,9 +6,10 @@ import { createReadStream } from 'node:fs'
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { dataBuffer, sha256Data, writeDataFile } from './helpers/data.js'
+import { dataBuffer, dataChunks, sha256Data, writeDataFile } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
-import { download } from './helpers/http.js'
+import { createUpload, download, headOffset, tusRequest } from './helpers/http.js'
+import { rawPatch } from './helpers/raw-patch.js'
 import { uploadAll } from './helpers/tus-client.js'
 
 const KiB = 1024
@@ -220,5 +221,63 @@ describe('backend loss and corruption', () => {
     assert.equal(got.complete, true)
     assert.equal(got.sha256, expected)
     assert.ok(gateway.logs.some((l) => l.level === 40 && l.msg === 'block write failed'), 'writes to the lost backend failed and were logged')
+  })
+
+  test('m backends gone before an upload: the PATCH answers 503 UNAVAILABLE (write quorum k + 1), commits nothing, leaves no blocks; resumes after a restart', async () => {
+    const dataDir = join(await newDataDir('quorum'), 'data')
+    let gateway = await start(dataDir)
+    await rm(backendDir(dataDir, 0), { recursive: true, force: true })
+    await rm(backendDir(dataDir, 5), { recursive: true, force: true })
+    const size = 3 * STRIPE + 5
+    const seed = 'quorum'
+    const url = await createUpload(gateway.url, size)
+    const refused = await rawPatch(url, 0, size, dataChunks(size, seed)).outcome
+    assert.equal(refused.kind, 'response')
+    assert.equal(refused.status, 503, refused.text)
+    assert.equal(refused.headers['tessera-error-code'], 'TESSERA_ERR_UNAVAILABLE')
+    assert.equal((await headOffset(url)).offset, 0)
+    for (let i = 1; i < K + M - 1; i++) assert.deepEqual(await blockFiles(backendDir(dataDir, i)), [], `b${i} keeps no block of a refused stripe`)
+
+    assert.equal(await gateway.stop('SIGTERM'), 0)
+    gateway = await start(dataDir)
+    const resumed = on(gateway, url)
+    assert.equal((await headOffset(resumed)).offset, 0)
+    const done = await rawPatch(resumed, 0, size, dataChunks(size, seed)).outcome
+    assert.equal(done.kind, 'response')
+    assert.equal(done.status, 204, done.text)
+    const got = await download(resumed)
+    assert.equal(got.complete, true)
+    assert.equal(got.sha256, sha256Data(seed, size))
+  })
+
+  test('a concatenation (parallelUploads) outlives its deleted partials and m lost backends; deleting it frees every block', async () => {
+    const dataDir = join(await newDataDir('concat'), 'data')
+    let gateway = await start(dataDir)
+    const size = 3 * STRIPE + 17
+    const seed = 'concat'
+    const url = await uploadAll(dataBuffer(size, seed), { endpoint: gateway.url, parallelUploads: 4 })
+    const parts = String((await headOffset(url)).headers['upload-concat']).slice('final;'.length).split(' ')
+    assert.equal(parts.length, 4)
+    // Ranges across the partials' boundaries (each partial ends in a short stripe of its own).
+    const quarter = Math.floor(size / 4)
+    for (const [start, end] of [[quarter - 5, quarter + 5], [2 * quarter - 1000, 3 * quarter + 1000], [size - 3, size]] as const) {
+      const part = await download(url, { range: `bytes=${start}-${end - 1}` })
+      assert.equal(part.status, 206)
+      assert.equal(part.sha256, sha256Data(seed, size, start, end), `bytes ${start}-${end - 1}`)
+    }
+    for (const part of parts) assert.equal((await tusRequest('DELETE', new URL(part, gateway.url).href)).status, 204)
+    await rm(backendDir(dataDir, 2), { recursive: true, force: true })
+    await rm(backendDir(dataDir, 3), { recursive: true, force: true })
+    assert.equal((await download(url)).sha256, sha256Data(seed, size))
+
+    assert.equal(await gateway.stop('SIGTERM'), 0)
+    gateway = await start(dataDir)
+    const final = on(gateway, url)
+    const got = await download(final)
+    assert.equal(got.complete, true)
+    assert.equal(got.sha256, sha256Data(seed, size))
+    assert.equal((await tusRequest('DELETE', final)).status, 204)
+    for (let i = 0; i < K + M; i++) assert.deepEqual(await blockFiles(backendDir(dataDir, i)), [], `b${i} is empty once the final is deleted`)
+    assert.deepEqual(await readdir(join(dataDir, 'meta', 'manifests')), [])
   })
 })

@@ -10,7 +10,7 @@ export type PatchOutcome =
  * iterable controls the pace (it may pause, which keeps the request open mid-body). Resolves how
  * the request ended and never rejects. `sent()` counts bytes handed to the socket.
  */
-export function rawPatch(url: string, offset: number, length: number, body: AsyncIterable<Uint8Array>): { sent: () => number; outcome: Promise<PatchOutcome> } {
+export function rawPatch(url: string, offset: number, length: number, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): { sent: () => number; outcome: Promise<PatchOutcome> } {
   let sent = 0
   const outcome = new Promise<PatchOutcome>((resolve) => {
     const req = http.request(url, {
