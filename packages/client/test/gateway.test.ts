@@ -100,4 +100,24 @@ describe('upload to the Tessera gateway', () => {
     await check(u, data)
     assert.ok(lengths.every((l) => l <= 2 * MiB), `urgent partitions are small: ${lengths}`)
   })
+
+  test('pause stops acknowledgements; resume continues and completes identical', async () => {
+    const data = bytes(16 * MiB, 6)
+    const u = upload(data, options({ chunkBytes: 1 * MiB }))
+    const paused = new Promise<void>((resolve) => {
+      const onProgress = (): void => {
+        u.off('progress', onProgress)
+        u.pause()
+        resolve()
+      }
+      u.on('progress', onProgress)
+    })
+    await paused
+    const at = u.bytesAcked
+    assert.ok(at < data.length)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.equal(u.bytesAcked, at, 'nothing acknowledged while paused')
+    u.resume()
+    await check(u, data)
+  })
 })
