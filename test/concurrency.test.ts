@@ -9,6 +9,9 @@ import { type GatewayProcess, killGateway, peakRssBytes, removeDir, startGateway
 import { download, headOffset } from './helpers/http.js'
 import { uploadAll } from './helpers/tus-client.js'
 
+/** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
+const HANG_GUARD = { timeout: 120_000 }
+
 const KiB = 1024
 const MiB = 1024 * KiB
 const UPLOADS = 20
@@ -28,7 +31,7 @@ after(async () => {
   await removeDir(dir)
 })
 
-test(`${UPLOADS} concurrent tus-js-client uploads (0–8 MiB, some parallelUploads): all identical, peak RSS bounded`, async () => {
+test(`${UPLOADS} concurrent tus-js-client uploads (0–8 MiB, some parallelUploads): all identical, peak RSS bounded`, HANG_GUARD, async () => {
   const rng = seededRandom(20)
   const jobs = Array.from({ length: UPLOADS }, (_, i) => {
     // Edge sizes first (empty, one byte, exactly one 1 MiB stripe), then seeded sizes up to 8 MiB.

@@ -10,6 +10,9 @@ import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } fr
 import { createUpload, download, headOffset } from './helpers/http.js'
 import { type PatchOutcome, rawPatch } from './helpers/raw-patch.js'
 
+/** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
+const HANG_GUARD = { timeout: 120_000 }
+
 const MiB = 1024 * 1024
 const SIZE = 96 * MiB + 4321
 
@@ -87,7 +90,7 @@ describe('gateway crash durability', () => {
   // Seed 3 sends the whole file as one long PATCH (nothing acknowledged before the kill); the others
   // send seeded 2–16 MiB PATCHes, so some are acknowledged first.
   for (const seed of [1, 2, 3]) {
-    test(`SIGKILL mid-PATCH at a seeded point (seed ${seed}) keeps every acknowledged byte`, async () => {
+    test(`SIGKILL mid-PATCH at a seeded point (seed ${seed}) keeps every acknowledged byte`, HANG_GUARD, async () => {
       const rng = seededRandom(seed)
       const killAt = Math.floor((0.1 + 0.8 * rng()) * SIZE)
       const patchBytes = (): number => (seed === 3 ? SIZE : Math.floor((2 + 14 * rng()) * MiB))
@@ -129,7 +132,7 @@ describe('gateway crash durability', () => {
     })
   }
 
-  test('SIGTERM mid-PATCH: exit 0, received bytes committed and answered (or cleanly rejected), resume works', async () => {
+  test('SIGTERM mid-PATCH: exit 0, received bytes committed and answered (or cleanly rejected), resume works', HANG_GUARD, async () => {
     const dataDir = join(dir, 'term')
     let gateway = await start(dataDir)
     const url = await createUpload(gateway.url, SIZE)

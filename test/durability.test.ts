@@ -12,6 +12,9 @@ import { createUpload, download, headOffset, tusRequest } from './helpers/http.j
 import { rawPatch } from './helpers/raw-patch.js'
 import { uploadAll } from './helpers/tus-client.js'
 
+/** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
+const HANG_GUARD = { timeout: 60_000 }
+
 const KiB = 1024
 const MiB = 1024 * KiB
 /** The gateway's defaults: 4 data + 2 parity blocks of 256 KiB, one directory per block. */
@@ -109,7 +112,7 @@ async function blockFiles(root: string): Promise<string[]> {
 }
 
 describe('backend loss and corruption', () => {
-  test(`m = ${M} backend directories removed: full and Range downloads identical, before and after a restart; m + 1 gone: 503, never wrong bytes`, async () => {
+  test(`m = ${M} backend directories removed: full and Range downloads identical, before and after a restart; m + 1 gone: 503, never wrong bytes`, HANG_GUARD, async () => {
     const dataDir = join(await newDataDir('loss'), 'data')
     let gateway = await start(dataDir)
     const stored = await uploadFiles(gateway, 'loss')
@@ -143,7 +146,7 @@ describe('backend loss and corruption', () => {
     }
   })
 
-  test('one flipped byte in a data block: download identical, checksum caught it, warning logged', async () => {
+  test('one flipped byte in a data block: download identical, checksum caught it, warning logged', HANG_GUARD, async () => {
     const dataDir = join(await newDataDir('corrupt'), 'data')
     const gateway = await start(dataDir)
     const size = 2 * STRIPE + 999
@@ -166,7 +169,7 @@ describe('backend loss and corruption', () => {
     assert.equal(warning.code, 'STORAGE_ERR_CORRUPT')
   })
 
-  test('m + 1 corrupt blocks in a later stripe: the body is cut short against Content-Length, never wrong bytes', async () => {
+  test('m + 1 corrupt blocks in a later stripe: the body is cut short against Content-Length, never wrong bytes', HANG_GUARD, async () => {
     const dataDir = join(await newDataDir('cut'), 'data')
     const gateway = await start(dataDir)
     const size = 5 * STRIPE + 4321
@@ -198,7 +201,7 @@ describe('backend loss and corruption', () => {
     assert.ok(gateway.logs.some((l) => l.level === 50 && l.msg === 'download aborted by a storage failure'))
   })
 
-  test('a backend directory removed during an upload: the upload completes, download identical', async () => {
+  test('a backend directory removed during an upload: the upload completes, download identical', HANG_GUARD, async () => {
     const dir = await newDataDir('during')
     const dataDir = join(dir, 'data')
     const gateway = await start(dataDir)
@@ -223,7 +226,7 @@ describe('backend loss and corruption', () => {
     assert.ok(gateway.logs.some((l) => l.level === 40 && l.msg === 'block write failed'), 'writes to the lost backend failed and were logged')
   })
 
-  test('m backends gone before an upload: the PATCH answers 503 UNAVAILABLE (write quorum k + 1), commits nothing, leaves no blocks; resumes after a restart', async () => {
+  test('m backends gone before an upload: the PATCH answers 503 UNAVAILABLE (write quorum k + 1), commits nothing, leaves no blocks; resumes after a restart', HANG_GUARD, async () => {
     const dataDir = join(await newDataDir('quorum'), 'data')
     let gateway = await start(dataDir)
     await rm(backendDir(dataDir, 0), { recursive: true, force: true })
@@ -250,7 +253,7 @@ describe('backend loss and corruption', () => {
     assert.equal(got.sha256, sha256Data(seed, size))
   })
 
-  test('a concatenation (parallelUploads) outlives its deleted partials and m lost backends; deleting it frees every block', async () => {
+  test('a concatenation (parallelUploads) outlives its deleted partials and m lost backends; deleting it frees every block', HANG_GUARD, async () => {
     const dataDir = join(await newDataDir('concat'), 'data')
     let gateway = await start(dataDir)
     const size = 3 * STRIPE + 17

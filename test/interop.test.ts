@@ -13,6 +13,9 @@ import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } fr
 import { download, headOffset } from './helpers/http.js'
 import { tusUpload, uploadAll } from './helpers/tus-client.js'
 
+/** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
+const HANG_GUARD = { timeout: 30_000 }
+
 const KiB = 1024
 const MiB = 1024 * KiB
 
@@ -66,14 +69,14 @@ after(async () => {
 
 for (const target of targets) {
   describe(`tus-js-client helper against ${target.name}`, () => {
-    test('1 MiB upload', async () => {
+    test('1 MiB upload', HANG_GUARD, async () => {
       const bytes = dataBuffer(MiB, 'interop-upload')
       const url = await uploadAll(bytes, { endpoint: target.endpoint, chunkSize: 256 * KiB })
       assert.equal((await headOffset(url)).offset, MiB)
       assert.equal(await target.stored(url), createHash('sha256').update(bytes).digest('hex'))
     })
 
-    test('abort after 512 KiB, resume on the upload URL from the server offset', async () => {
+    test('abort after 512 KiB, resume on the upload URL from the server offset', HANG_GUARD, async () => {
       const bytes = dataBuffer(MiB + 3, 'interop-resume')
       let accepted = 0
       const first = tusUpload(bytes, {

@@ -12,6 +12,9 @@ import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } fr
 import { download, headOffset } from './helpers/http.js'
 import { resumeFromStorage, tusUpload, uploadAll } from './helpers/tus-client.js'
 
+/** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
+const HANG_GUARD = { timeout: 120_000 }
+
 const KiB = 1024
 const MiB = 1024 * KiB
 
@@ -41,7 +44,7 @@ async function assertDownload(url: string, expected: string, length: number): Pr
 
 describe('tus-js-client against the gateway', () => {
   for (const size of [0, 1, MiB]) {
-    test(`a ${size}-byte Buffer`, async () => {
+    test(`a ${size}-byte Buffer`, HANG_GUARD, async () => {
       const bytes = dataBuffer(size, `buffer-${size}`)
       const url = await uploadAll(bytes, { endpoint: gateway.url, metadata: { filename: `b${size}.bin` } })
       const head = await headOffset(url)
@@ -52,7 +55,7 @@ describe('tus-js-client against the gateway', () => {
     })
   }
 
-  test('256 MiB streamed from disk by fs.createReadStream (size from the path, one streamed PATCH)', async () => {
+  test('256 MiB streamed from disk by fs.createReadStream (size from the path, one streamed PATCH)', HANG_GUARD, async () => {
     const size = 256 * MiB
     const file = join(dir, 'big.bin')
     const expected = await writeDataFile(file, size, 'big')
@@ -63,7 +66,7 @@ describe('tus-js-client against the gateway', () => {
     await assertDownload(url, expected, size)
   })
 
-  test('a generic Readable with a known size needs `uploadSize`', async () => {
+  test('a generic Readable with a known size needs `uploadSize`', HANG_GUARD, async () => {
     const size = MiB + 7
     const file = join(dir, 'known.bin')
     const expected = await writeDataFile(file, size, 'known')
@@ -74,7 +77,7 @@ describe('tus-js-client against the gateway', () => {
     await assertDownload(url, expected, size)
   })
 
-  test('parallelUploads: 4 from a file: partials and a final concatenation', async () => {
+  test('parallelUploads: 4 from a file: partials and a final concatenation', HANG_GUARD, async () => {
     const size = 3 * MiB + 17
     const file = join(dir, 'parallel.bin')
     const expected = await writeDataFile(file, size, 'parallel')
@@ -89,14 +92,14 @@ describe('tus-js-client against the gateway', () => {
     await assertDownload(url, expected, size)
   })
 
-  test('parallelUploads: 4 from a Buffer with a chunkSize', async () => {
+  test('parallelUploads: 4 from a Buffer with a chunkSize', HANG_GUARD, async () => {
     const bytes = dataBuffer(2 * MiB + 3, 'parallel-buffer')
     const url = await uploadAll(bytes, { endpoint: gateway.url, parallelUploads: 4, chunkSize: 200 * KiB })
     assert.match(String((await headOffset(url)).headers['upload-concat']), /^final;/)
     await assertDownload(url, sha256(bytes), bytes.length)
   })
 
-  test('deferred length from a stream (Upload-Defer-Length, length sent with the last PATCH)', async () => {
+  test('deferred length from a stream (Upload-Defer-Length, length sent with the last PATCH)', HANG_GUARD, async () => {
     const size = 5 * MiB + 123
     const file = join(dir, 'deferred.bin')
     const expected = await writeDataFile(file, size, 'deferred')
@@ -121,7 +124,7 @@ describe('tus-js-client against the gateway', () => {
     await assertDownload(url, expected, size)
   })
 
-  test('abort mid-PATCH, then resume with a new Upload on the previous uploadUrl', async () => {
+  test('abort mid-PATCH, then resume with a new Upload on the previous uploadUrl', HANG_GUARD, async () => {
     const size = 24 * MiB + 5
     const file = join(dir, 'abort.bin')
     const expected = await writeDataFile(file, size, 'abort')
@@ -157,7 +160,7 @@ describe('tus-js-client against the gateway', () => {
     await assertDownload(url, expected, size)
   })
 
-  test('abort between chunks, then findPreviousUploads + resumeFromPreviousUpload', async () => {
+  test('abort between chunks, then findPreviousUploads + resumeFromPreviousUpload', HANG_GUARD, async () => {
     const size = 6 * MiB + 1
     const file = join(dir, 'previous.bin')
     const expected = await writeDataFile(file, size, 'previous')
