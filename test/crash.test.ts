@@ -2,13 +2,14 @@
 // byte and the upload resumes to a byte-identical object; SIGTERM mid-PATCH exits 0 and commits or
 // cleanly rejects what it received.
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { seededRandom, writeDataFile } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset } from './helpers/http.js'
-import { type PatchOutcome, rawPatch } from './helpers/raw-patch.js'
+import { rawPatch } from './helpers/raw-patch.js'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
 const HANG_GUARD = { timeout: 120_000 }
@@ -86,6 +87,45 @@ async function resumeAndVerify(url: string, offset: number): Promise<void> {
   assert.equal(got.sha256, expected)
 }
 
+/**
+ * Sends the file from `from` in PATCHes of `patchBytes()` bytes, each acknowledged (204) before the
+ * next, until the body reaches `killAt`; there, mid-PATCH, waits a seeded moment and SIGKILLs the
+ * gateway. Resolves the highest offset the server acknowledged.
+ */
+async function sendAndKill(gateway: GatewayProcess, url: string, from: number, killAt: number, patchBytes: () => number, rng: () => number): Promise<number> {
+  let acked = from
+  for (;;) {
+    const to = Math.min(SIZE, acked + patchBytes())
+    const body = to >= killAt ? pausingSlice(acked, to, killAt) : { body: slice(acked, to), paused: new Promise<void>(() => undefined), release: () => undefined }
+    const { outcome } = rawPatch(url, acked, to - acked, body.body)
+    const first = await Promise.race([outcome, body.paused.then(() => 'paused' as const)])
+    if (first === 'paused') {
+      // Give the gateway a seeded moment to store part of what is in flight, then kill it hard.
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(200 * rng())))
+      assert.equal(await gateway.stop('SIGKILL'), 'SIGKILL')
+      body.release()
+      const cut = await outcome
+      assert.equal(cut.kind, 'error', 'a PATCH cut by SIGKILL cannot have been answered')
+      return acked
+    }
+    assert.equal(first.kind, 'response', first.kind === 'error' ? first.error.message : '')
+    assert.equal(first.status, 204, first.text)
+    assert.equal(first.offset, to)
+    acked = first.offset
+  }
+}
+
+/** Restarts on `dataDir` and checks HEAD against what was acknowledged and what was sent. */
+async function restartAndCheck(dataDir: string, url: string, acked: number, sent: number): Promise<{ gateway: GatewayProcess; url: string; offset: number }> {
+  const gateway = await start(dataDir)
+  const resumed = on(gateway, url)
+  const head = await headOffset(resumed)
+  assert.equal(head.status, 200)
+  assert.ok(head.offset >= acked, `HEAD offset ${head.offset} < acknowledged ${acked} (kill at ${sent})`)
+  assert.ok(head.offset <= sent, `HEAD offset ${head.offset} > the ${sent} bytes sent`)
+  return { gateway, url: resumed, offset: head.offset }
+}
+
 describe('gateway crash durability', () => {
   // Seed 3 sends the whole file as one long PATCH (nothing acknowledged before the kill); the others
   // send seeded 2–16 MiB PATCHes, so some are acknowledged first.
@@ -95,42 +135,53 @@ describe('gateway crash durability', () => {
       const killAt = Math.floor((0.1 + 0.8 * rng()) * SIZE)
       const patchBytes = (): number => (seed === 3 ? SIZE : Math.floor((2 + 14 * rng()) * MiB))
       const dataDir = join(dir, `kill-${seed}`)
-      let gateway = await start(dataDir)
-      const url = await createUpload(gateway.url, SIZE)
-
-      let acked = 0
-      let paused: { outcome: Promise<PatchOutcome>; release: () => void } | undefined
-      while (!paused) {
-        const to = Math.min(SIZE, acked + patchBytes())
-        const body = to >= killAt ? pausingSlice(acked, to, killAt) : { body: slice(acked, to), paused: new Promise<void>(() => undefined), release: () => undefined }
-        const { outcome } = rawPatch(url, acked, to - acked, body.body)
-        const first = await Promise.race([outcome, body.paused.then(() => 'paused' as const)])
-        if (first === 'paused') {
-          paused = { outcome, release: body.release }
-          break
-        }
-        assert.equal(first.kind, 'response', first.kind === 'error' ? first.error.message : '')
-        assert.equal(first.status, 204, first.text)
-        assert.equal(first.offset, to)
-        acked = first.offset
-      }
-      // Give the gateway a seeded moment to store part of what is in flight, then kill it hard.
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(200 * rng())))
-      assert.equal(await gateway.stop('SIGKILL'), 'SIGKILL')
-      paused.release()
-      const cut = await paused.outcome
-      assert.equal(cut.kind, 'error', 'a PATCH cut by SIGKILL cannot have been answered')
-
-      gateway = await start(dataDir)
-      const resumed = on(gateway, url)
-      const head = await headOffset(resumed)
-      assert.equal(head.status, 200)
-      assert.ok(head.offset >= acked, `HEAD offset ${head.offset} < acknowledged ${acked} (kill at ${killAt})`)
-      assert.ok(head.offset <= killAt, `HEAD offset ${head.offset} > the ${killAt} bytes sent`)
-      await resumeAndVerify(resumed, head.offset)
+      const first = await start(dataDir)
+      const url = await createUpload(first.url, SIZE)
+      const acked = await sendAndKill(first, url, 0, killAt, patchBytes, rng)
+      const { gateway, url: resumed, offset } = await restartAndCheck(dataDir, url, acked, killAt)
+      await resumeAndVerify(resumed, offset)
       assert.equal(await gateway.stop('SIGTERM'), 0)
     })
   }
+
+  test('three SIGKILLs on one upload (seed 4), each restart resuming from HEAD', HANG_GUARD, async () => {
+    const rng = seededRandom(4)
+    const dataDir = join(dir, 'kill-thrice')
+    let gateway = await start(dataDir)
+    let url = await createUpload(gateway.url, SIZE)
+    let offset = 0
+    for (let round = 1; round <= 3; round++) {
+      const killAt = offset + Math.floor((0.05 + 0.2 * rng()) * (SIZE - offset))
+      const acked = await sendAndKill(gateway, url, offset, killAt, () => Math.floor((1 + 7 * rng()) * MiB), rng)
+      ;({ gateway, url, offset } = await restartAndCheck(dataDir, url, acked, killAt))
+    }
+    await resumeAndVerify(url, offset)
+    assert.equal(await gateway.stop('SIGTERM'), 0)
+  })
+
+  test('SIGKILL mid-PATCH with Upload-Checksum: the checksummed PATCH commits nothing, earlier ones stay', HANG_GUARD, async () => {
+    const dataDir = join(dir, 'kill-checksum')
+    const first = await start(dataDir)
+    const url = await createUpload(first.url, SIZE)
+    const acked = 8 * MiB + 3
+    const plain = await rawPatch(url, 0, acked, slice(0, acked)).outcome
+    assert.equal(plain.kind === 'response' && plain.status, 204)
+    const to = acked + 24 * MiB
+    const digest = createHash('sha256')
+    for await (const chunk of slice(acked, to)) digest.update(chunk)
+    const body = pausingSlice(acked, to, acked + 20 * MiB)
+    const { outcome } = rawPatch(url, acked, to - acked, body.body, { 'Upload-Checksum': `sha256 ${digest.digest('base64')}` })
+    await body.paused
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(await first.stop('SIGKILL'), 'SIGKILL')
+    body.release()
+    assert.equal((await outcome).kind, 'error')
+
+    const { gateway, url: resumed, offset } = await restartAndCheck(dataDir, url, acked, acked + 20 * MiB)
+    assert.equal(offset, acked, 'an unverified checksummed body is never committed')
+    await resumeAndVerify(resumed, offset)
+    assert.equal(await gateway.stop('SIGTERM'), 0)
+  })
 
   test('SIGTERM mid-PATCH: exit 0, received bytes committed and answered (or cleanly rejected), resume works', HANG_GUARD, async () => {
     const dataDir = join(dir, 'term')

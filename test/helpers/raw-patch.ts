@@ -8,9 +8,9 @@ export type PatchOutcome =
 /**
  * Sends one tus PATCH of `length` bytes at `offset`, writing `body` with backpressure; the body
  * iterable controls the pace (it may pause, which keeps the request open mid-body). Resolves how
- * the request ended and never rejects. `sent()` counts bytes handed to the socket.
+ * the request ended and never rejects. `headers` adds or overrides request headers. `sent()` counts bytes handed to the socket.
  */
-export function rawPatch(url: string, offset: number, length: number, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): { sent: () => number; outcome: Promise<PatchOutcome> } {
+export function rawPatch(url: string, offset: number, length: number, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, headers: Record<string, string> = {}): { sent: () => number; outcome: Promise<PatchOutcome> } {
   let sent = 0
   const outcome = new Promise<PatchOutcome>((resolve) => {
     const req = http.request(url, {
@@ -21,6 +21,7 @@ export function rawPatch(url: string, offset: number, length: number, body: Asyn
         'Upload-Offset': String(offset),
         'Content-Type': 'application/offset+octet-stream',
         'Content-Length': String(length),
+        ...headers,
       },
     })
     req.on('response', (res) => {
