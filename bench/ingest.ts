@@ -117,6 +117,8 @@ const variants: Variant[] = [
 interface Sample {
   round: number
   variant: VariantName
+  /** Set when the upload did not complete; such a round has no figures. */
+  failed?: { error: string; serverExited: number | string | null; serverStderr: string; serverLog: string[] }
   mbPerSecond: number
   wallMs: number
   serverCpuSeconds: number
@@ -134,7 +136,21 @@ async function runOne(variant: Variant, round: number, work: string, file: strin
   const { server, endpoint } = await variant.start(data)
   try {
     const cpu0 = cpuTimes(server.pid)
-    const result = await variant.upload(endpoint, file)
+    let result: ClientResult
+    try {
+      result = await variant.upload(endpoint, file)
+    } catch (err) {
+      // A failed upload is a result too: record it (with what the server said) and go on.
+      const dead = server.child.exitCode !== null || server.child.signalCode !== null
+      const failure = {
+        error: String((err as Error).message).split('\n').find((l) => /Error|error/.test(l))?.slice(0, 500) ?? String(err).slice(0, 500),
+        serverExited: dead ? (server.child.exitCode ?? server.child.signalCode) : null,
+        serverStderr: server.stderr().slice(-3000),
+        serverLog: server.stdout().split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-10),
+      }
+      console.error(`  ${variant.name} round ${round}: upload FAILED — ${failure.error}; server ${dead ? `exited (${failure.serverExited})` : 'alive'}\n${failure.serverStderr}\n${failure.serverLog.join('\n')}`)
+      return { round, variant: variant.name, failed: failure } as unknown as Sample
+    }
     const cpu1 = cpuTimes(server.pid)
     const serverUser = cpu1.user - cpu0.user
     const serverSystem = cpu1.system - cpu0.system
@@ -181,8 +197,9 @@ async function main(): Promise<void> {
       const order = variants.map((_, i) => variants[(i + r - 1) % variants.length]!)
       for (const variant of order) {
         const sample = await runOne(variant, r, work, file, verified.has(variant.name) ? undefined : sha256)
-        verified.add(variant.name)
         samples.push(sample)
+        if (sample.failed) continue
+        verified.add(variant.name)
         console.error(`round ${r} ${variant.name.padEnd(16)} ${sample.mbPerSecond.toFixed(0).padStart(5)} MB/s  server ${sample.serverCpuSecondsPerGiB.toFixed(2)} CPU-s/GiB, peak RSS ${sample.serverPeakRssMiB.toFixed(0)} MiB; client peak RSS ${sample.clientPeakRssMiB.toFixed(0)} MiB${sample.watchdogFires ? `; watchdog fired ${sample.watchdogFires}×` : ''}`)
       }
     }
@@ -210,13 +227,14 @@ interface VariantSummary {
 }
 
 function summarize(samples: Sample[], run: { startedAt: Date; loadBefore: number[]; sha256: string }) {
-  const of = (v: VariantName) => samples.filter((s) => s.variant === v)
+  const of = (v: VariantName) => samples.filter((s) => s.variant === v && !s.failed)
+  const failures = samples.filter((s) => s.failed)
   const stat = (v: VariantName, key: keyof Sample) => round(median(of(v).map((s) => s[key] as number)))
   const ratios = (num: VariantName, den: VariantName) => {
     const perRound: number[] = []
     for (let r = 1; r <= rounds; r++) {
-      const a = samples.find((s) => s.round === r && s.variant === num)
-      const b = samples.find((s) => s.round === r && s.variant === den)
+      const a = samples.find((s) => s.round === r && s.variant === num && !s.failed)
+      const b = samples.find((s) => s.round === r && s.variant === den && !s.failed)
       if (a && b) perRound.push(round(a.mbPerSecond / b.mbPerSecond, 3))
     }
     return { median: round(median(perRound), 3), perRound }
@@ -279,9 +297,11 @@ function summarize(samples: Sample[], run: { startedAt: Date; loadBefore: number
         tessera_over_raw_put: ratios('tessera', 'raw-put'),
       },
       watchdog_fires: Object.fromEntries(variants.map((v) => [v.name, perVariant[v.name].watchdogFires])),
+      failed_uploads: Object.fromEntries(variants.map((v) => [v.name, failures.filter((s) => s.variant === v.name).length])),
     },
+    failures: failures.map((s) => ({ round: s.round, variant: s.variant, ...s.failed })),
     variants: perVariant,
-    samples: samples.map((s) => ({ ...s, mbPerSecond: round(s.mbPerSecond), wallMs: round(s.wallMs, 0), serverCpuSeconds: round(s.serverCpuSeconds), serverCpuSecondsPerGiB: round(s.serverCpuSecondsPerGiB), serverUserSecondsPerGiB: round(s.serverUserSecondsPerGiB), serverSystemSecondsPerGiB: round(s.serverSystemSecondsPerGiB), serverPeakRssMiB: round(s.serverPeakRssMiB, 1), clientPeakRssMiB: round(s.clientPeakRssMiB, 1), clientCpuSeconds: round(s.clientCpuSeconds) })),
+    samples: samples.filter((s) => !s.failed).map((s) => ({ ...s, mbPerSecond: round(s.mbPerSecond), wallMs: round(s.wallMs, 0), serverCpuSeconds: round(s.serverCpuSeconds), serverCpuSecondsPerGiB: round(s.serverCpuSecondsPerGiB), serverUserSecondsPerGiB: round(s.serverUserSecondsPerGiB), serverSystemSecondsPerGiB: round(s.serverSystemSecondsPerGiB), serverPeakRssMiB: round(s.serverPeakRssMiB, 1), clientPeakRssMiB: round(s.clientPeakRssMiB, 1), clientCpuSeconds: round(s.clientCpuSeconds) })),
     run: {
       sizeBytes: size,
       rounds,
@@ -324,6 +344,7 @@ function markdown(report: ReturnType<typeof summarize>): string {
     `- tessera-parallel / baseline: ${ingest.other_ratios.tessera_parallel_over_baseline.median} (rounds ${ingest.other_ratios.tessera_parallel_over_baseline.perRound.join(', ')})`,
     `- raw-put / baseline: ${ingest.other_ratios.raw_put_over_baseline.median} (rounds ${ingest.other_ratios.raw_put_over_baseline.perRound.join(', ')})`,
     `- tessera / raw-put: ${ingest.other_ratios.tessera_over_raw_put.median} (rounds ${ingest.other_ratios.tessera_over_raw_put.perRound.join(', ')})`,
+    `- failed uploads (not in the figures; details in ingest.json \`failures\`): ${Object.entries(ingest.failed_uploads).map(([k, n]) => `${k} ${n}`).join(', ')}`,
     '',
     'baseline = tus-js-client 4.3.1 → @tus/server 2.4.5 + @tus/file-store (one PATCH); tessera = tus-js-client → gateway 4+2 (one PATCH; it writes 1.5× the bytes: 4 data + 2 parity blocks per stripe); tessera-parallel = `parallelUploads: 4` + concatenation; raw-put = node:http PUT piped into one file. MB/s = 1e6 bytes/s, start() to the last response. Stored bytes verified by SHA-256 once per variant.',
     '',

@@ -12,8 +12,10 @@ export interface Started {
   readonly child: ChildProcess
   readonly pid: number
   readonly match: RegExpMatchArray
-  /** Everything the child wrote to stderr so far (for error messages). */
+  /** The last ~20 kB the child wrote to stderr (for error messages). */
   readonly stderr: () => string
+  /** The last ~20 kB the child wrote to stdout after its ready line (logs). */
+  readonly stdout: () => string
   /** Resolves with the exit code (or signal name) once the child has exited. */
   readonly exited: Promise<number | string>
 }
@@ -31,16 +33,23 @@ export function startChild(command: string, args: readonly string[], ready: RegE
   })
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')))
   const lines = createInterface({ input: child.stdout! })
+  let out = ''
   return new Promise<Started>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`${command} ${args.join(' ')}: not ready within ${options.timeoutMs ?? 30_000} ms\n${err}`))
     }, options.timeoutMs ?? 30_000)
+    let started = false
     lines.on('line', (line) => {
+      if (started) {
+        out = (out + line + '\n').slice(-20_000)
+        return
+      }
       const match = line.match(ready)
       if (match) {
+        started = true
         clearTimeout(timer)
-        resolve({ child, pid: child.pid!, match, stderr: () => err, exited })
+        resolve({ child, pid: child.pid!, match, stderr: () => err, stdout: () => out, exited })
       }
     })
     void exited.then((code) => {
