@@ -10,6 +10,7 @@ import { seededRandom, writeDataFile } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
+import { uploadAll } from './helpers/tus-client.js'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
 const HANG_GUARD = { timeout: 120_000 }
@@ -180,6 +181,42 @@ describe('gateway crash durability', () => {
     const { gateway, url: resumed, offset } = await restartAndCheck(dataDir, url, acked, acked + 20 * MiB)
     assert.equal(offset, acked, 'an unverified checksummed body is never committed')
     await resumeAndVerify(resumed, offset)
+    assert.equal(await gateway.stop('SIGTERM'), 0)
+  })
+
+  test('tus-js-client (parallelUploads: 2, retryDelays) rides through a SIGKILL and a restart on the same port', HANG_GUARD, async () => {
+    const dataDir = join(dir, 'kill-client')
+    let gateway = await start(dataDir)
+    // The same port, so the URLs the client holds stay valid across the restart.
+    const port = Number(new URL(gateway.url).port)
+    let restarted: Promise<GatewayProcess> | undefined
+    let retries = 0
+    const url = await uploadAll(createReadStream(file), {
+      endpoint: gateway.url,
+      parallelUploads: 2,
+      chunkSize: 4 * MiB,
+      retryDelays: [100, 300, 600, 1000, 2000, 4000],
+      onShouldRetry: () => {
+        retries++
+        return true
+      },
+      onChunkComplete: (_chunk, accepted) => {
+        if (restarted || accepted < 24 * MiB) return
+        restarted = (async () => {
+          assert.equal(await gateway.stop('SIGKILL'), 'SIGKILL')
+          gateway = await startGateway({ dataDir, port })
+          running.add(gateway)
+          return gateway
+        })()
+      },
+    })
+    assert.ok(restarted, 'the gateway was killed mid-upload')
+    await restarted
+    assert.ok(retries > 0, 'the client saw the kill and retried')
+    assert.match(String((await headOffset(url)).headers['upload-concat']), /^final;/)
+    const got = await download(url)
+    assert.equal(got.complete, true)
+    assert.equal(got.sha256, expected)
     assert.equal(await gateway.stop('SIGTERM'), 0)
   })
 

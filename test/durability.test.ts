@@ -7,7 +7,7 @@ import { readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { dataBuffer, dataChunks, sha256Data, writeDataFile } from './helpers/data.js'
-import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
+import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir, waitForLog } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset, tusRequest } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
 import { uploadAll } from './helpers/tus-client.js'
@@ -121,7 +121,7 @@ describe('backend loss and corruption', () => {
     await rm(backendDir(dataDir, 1), { recursive: true, force: true })
     await rm(backendDir(dataDir, 4), { recursive: true, force: true })
     await assertAllIdentical(gateway, stored)
-    assert.ok(gateway.logs.some((l) => l.level === 40 && l.msg === 'block unusable, reading around it'), 'reading around lost blocks is logged at warn')
+    await waitForLog(gateway, (l) => l.level === 40 && l.msg === 'block unusable, reading around it')
 
     assert.equal(await gateway.stop('SIGTERM'), 0)
     gateway = await start(dataDir)
@@ -164,8 +164,7 @@ describe('backend loss and corruption', () => {
     assert.equal(got.status, 200, got.text)
     assert.equal(got.complete, true)
     assert.equal(got.sha256, sha256Data(seed, size))
-    const warning = gateway.logs.find((l) => l.level === 40 && l.kind === 'corrupt')
-    assert.ok(warning, 'the corrupt block is logged at warn')
+    const warning = await waitForLog(gateway, (l) => l.level === 40 && l.kind === 'corrupt')
     assert.equal(warning.code, 'STORAGE_ERR_CORRUPT')
   })
 
@@ -198,7 +197,7 @@ describe('backend loss and corruption', () => {
     const intact = await download(url, { range: `bytes=0-${3 * STRIPE - 1}` })
     assert.equal(intact.status, 206)
     assert.equal(intact.sha256, sha256Data(seed, size, 0, 3 * STRIPE))
-    assert.ok(gateway.logs.some((l) => l.level === 50 && l.msg === 'download aborted by a storage failure'))
+    await waitForLog(gateway, (l) => l.level === 50 && l.msg === 'download aborted by a storage failure')
   })
 
   test('a backend directory removed during an upload: the upload completes, download identical', HANG_GUARD, async () => {
@@ -223,7 +222,7 @@ describe('backend loss and corruption', () => {
     assert.equal(got.status, 200, got.text)
     assert.equal(got.complete, true)
     assert.equal(got.sha256, expected)
-    assert.ok(gateway.logs.some((l) => l.level === 40 && l.msg === 'block write failed'), 'writes to the lost backend failed and were logged')
+    await waitForLog(gateway, (l) => l.level === 40 && l.msg === 'block write failed')
   })
 
   test('m backends gone before an upload: the PATCH answers 503 UNAVAILABLE (write quorum k + 1), commits nothing, leaves no blocks; resumes after a restart', HANG_GUARD, async () => {

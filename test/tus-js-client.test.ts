@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test'
 import * as tus from 'tus-js-client'
 import { dataBuffer, writeDataFile } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
-import { download, headOffset } from './helpers/http.js'
+import { createUpload, download, headOffset } from './helpers/http.js'
+import { rawPatch } from './helpers/raw-patch.js'
 import { resumeFromStorage, tusUpload, uploadAll } from './helpers/tus-client.js'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
@@ -183,6 +184,41 @@ describe('tus-js-client against the gateway', () => {
     assert.equal(resumed.url, first.upload.url)
     assert.equal(resumed.resumedAt, accepted)
     await assertDownload(resumed.url, expected, size)
+  })
+
+  test('a stalled PATCH (client silent mid-body) does not block tus-js-client resuming on its URL', HANG_GUARD, async () => {
+    const bytes = dataBuffer(8 * MiB + 11, 'stalled')
+    const url = await createUpload(gateway.url, bytes.length)
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    const sentBeforeStall = 3 * MiB + 4000
+    const stalled = rawPatch(url, 0, bytes.length, (async function* () {
+      yield bytes.subarray(0, sentBeforeStall)
+      await released
+    })())
+    try {
+      await waitFor(() => stalled.sent() === sentBeforeStall)
+      // The resuming client's HEAD asks the stalled request to release its lock: that one commits
+      // what it received and is answered; the HEAD then reports it.
+      let resumedAt = -1
+      const done = await uploadAll(bytes, {
+        endpoint: gateway.url,
+        uploadUrl: url,
+        chunkSize: MiB,
+        onProgress: (sent) => {
+          if (resumedAt < 0) resumedAt = sent
+        },
+      })
+      assert.equal(done, url)
+      const answer = await stalled.outcome
+      assert.equal(answer.kind, 'response')
+      assert.equal(answer.status, 204)
+      assert.equal(resumedAt, answer.offset)
+      assert.ok(answer.offset <= sentBeforeStall)
+      await assertDownload(url, sha256(bytes), bytes.length)
+    } finally {
+      release()
+    }
   })
 })
 

@@ -37,16 +37,18 @@ export interface GatewayProcess {
 export interface StartGatewayOptions {
   /** `--data` directory. */
   readonly dataDir: string
+  /** `--port`; default 0 (any free port). A restart may reuse the previous port so stored URLs stay valid. */
+  readonly port?: number
   /** More command-line arguments (`--parity-blocks 1`, …). */
   readonly args?: readonly string[]
 }
 
 /**
- * Spawns `node apps/gateway/dist/main.js --port 0 --data DIR` and resolves once it printed the URL
+ * Spawns `node apps/gateway/dist/main.js --port 0 --data DIR` (or the given port) and resolves once it printed the URL
  * it listens on. Rejects (after killing it) if it exits or stays silent for 20 s.
  */
 export async function startGateway(options: StartGatewayOptions): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [GATEWAY_MAIN, '--port', '0', '--data', options.dataDir, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [GATEWAY_MAIN, '--port', String(options.port ?? 0), '--data', options.dataDir, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: LogLine[] = []
@@ -127,4 +129,18 @@ export async function peakRssBytes(pid: number): Promise<number> {
   const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status)
   if (!match) throw new Error(`no VmHWM in /proc/${pid}/status`)
   return Number(match[1]) * 1024
+}
+
+/**
+ * Resolves the first log line matching `predicate`, waiting for it: pino writes asynchronously, so
+ * a line may arrive after the response it describes. Rejects after `timeoutMs` (a hang guard).
+ */
+export async function waitForLog(gateway: GatewayProcess, predicate: (line: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const line = gateway.logs.find(predicate)
+    if (line) return line
+    if (Date.now() > deadline) throw new Error(`no matching log line within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }
