@@ -1,6 +1,7 @@
-// Crash durability of the gateway process: SIGKILL mid-PATCH at seeded points loses no acknowledged
-// byte and the upload resumes to a byte-identical object; SIGTERM mid-PATCH exits 0 and commits or
-// cleanly rejects what it received.
+// Crash durability of the gateway process: SIGKILL mid-PATCH at seeded points (once or three times
+// on one upload, or mid checksummed PATCH) loses no acknowledged byte, and the upload resumes from
+// HEAD to a byte-identical object — also by tus-js-client's own retries; SIGTERM mid-PATCH exits 0
+// and commits or cleanly rejects what it received. Acknowledged = a 204's Upload-Offset.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
