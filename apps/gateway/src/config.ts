@@ -18,7 +18,7 @@ export interface GatewayConfig {
   readonly dataBlocks: number
   /** Parity blocks per stripe (m). Default 2. */
   readonly parityBlocks: number
-  /** Size of one block of a full stripe, bytes. Default 256 KiB. */
+  /** Size of one block of a full stripe, bytes. Default 1 MiB. */
   readonly blockBytes: number
   /** Largest upload accepted, bytes; `undefined` = no limit. */
   readonly maxSize: number | undefined
@@ -39,7 +39,7 @@ const OPTIONS = {
   backends: { flag: 'backends', env: 'TESSERA_BACKENDS', help: 'comma-separated backend directories (default k+m dirs under DATA/backends)' },
   dataBlocks: { flag: 'data-blocks', env: 'TESSERA_DATA_BLOCKS', help: 'data blocks per stripe, k (default 4)' },
   parityBlocks: { flag: 'parity-blocks', env: 'TESSERA_PARITY_BLOCKS', help: 'parity blocks per stripe, m (default 2)' },
-  blockSize: { flag: 'block-size', env: 'TESSERA_BLOCK_SIZE', help: 'block size, e.g. 256KiB (default 256KiB)' },
+  blockSize: { flag: 'block-size', env: 'TESSERA_BLOCK_SIZE', help: 'block size, e.g. 1MiB (default 1MiB)' },
   maxSize: { flag: 'max-size', env: 'TESSERA_MAX_SIZE', help: 'largest upload, e.g. 10GiB (default: no limit)' },
   expireAfter: { flag: 'expire-after', env: 'TESSERA_EXPIRE_AFTER', help: 'remove unfinished uploads after, e.g. 24h (default 24h)' },
   fsync: { flag: 'fsync', env: 'TESSERA_FSYNC', help: "'never' (survives crashes) or 'always' (survives power loss)" },
@@ -139,7 +139,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const dataBlocks = int('dataBlocks', 4, 1, 128)
   const parityBlocks = int('parityBlocks', 2, 0, 128)
   if (dataBlocks + parityBlocks > 256) problems.push(`data blocks + parity blocks must be at most 256, got ${dataBlocks + parityBlocks}`)
-  const blockBytes = parsed('blockSize', 256 * 1024, parseSize, 'a size such as 256KiB')
+  const blockBytes = parsed('blockSize', 1024 * 1024, parseSize, 'a size such as 1MiB')
   if (blockBytes % 64 !== 0 || blockBytes < 64) problems.push(`block size must be a positive multiple of 64 bytes, got ${blockBytes}`)
   const maxSize = parsed<number | undefined>('maxSize', undefined, parseSize, 'a size such as 10GiB')
   const expireAfterMs = parsed('expireAfter', 24 * 3600e3, parseDuration, 'a duration such as 24h, 30m or 90s')

@@ -36,7 +36,7 @@ describe('loadConfig', () => {
     assert.equal(c.backendDirs.length, 6)
     assert.equal(new Set(c.backendDirs).size, 6)
     for (const b of c.backendDirs) assert.ok(b.startsWith(`${resolve(dir, 'data')}/`), b)
-    assert.equal(c.blockBytes, 256 * 1024)
+    assert.equal(c.blockBytes, 1024 * 1024)
     assert.equal(c.maxSize, undefined)
     assert.equal(c.expireAfterMs, 24 * 3600e3)
     assert.equal(c.fsync, 'never')

@@ -142,10 +142,6 @@ export async function appendStripes(
   let stopped: AppendResult['stopped']
   let sourceError: unknown
   const signal = options.signal
-  const stop = new Promise<typeof STOP>((resolve) => {
-    if (signal?.aborted) resolve(STOP)
-    signal?.addEventListener('abort', () => resolve(STOP), { once: true })
-  })
   const it = source[Symbol.asyncIterator]()
   let buf: Buffer | undefined
   let fill = 0
@@ -156,7 +152,7 @@ export async function appendStripes(
       next.catch(() => undefined)
       let step: IteratorResult<Uint8Array> | typeof STOP
       try {
-        step = signal ? await Promise.race([next, stop]) : await next
+        step = signal ? await untilAborted(next, signal) : await next
       } catch (err) {
         stopped = 'source-error'
         sourceError = err
@@ -216,6 +212,29 @@ export async function appendStripes(
   length += bytes
   if (bytes > 0) options.onCommit?.(length)
   return { length, appended: bytes, committed: true }
+}
+
+/**
+ * `next`, or {@link STOP} once `signal` aborts. A fresh listener per call, removed when `next`
+ * settles: racing every read against one long-lived promise would keep every chunk reachable from
+ * that promise's reactions until the request ends (memory growing with the upload's size).
+ */
+function untilAborted<T>(next: Promise<T>, signal: AbortSignal): Promise<T | typeof STOP> {
+  if (signal.aborted) return Promise.resolve(STOP)
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(STOP)
+    signal.addEventListener('abort', onAbort, { once: true })
+    next.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
 }
 
 function refsOf(records: readonly StripeRecord[]) {

@@ -30,12 +30,15 @@ const SUFFIX = '.manifest'
  * version) followed by append lines (one stripe batch each, one version each). An append is one
  * `write(2)` with `O_APPEND`, hence atomic against a process crash; a line torn by a power cut has
  * no trailing newline and is dropped (and truncated away before the next append). `update`
- * rewrites the file through a temp file and a rename.
+ * rewrites the file through a temp file and a rename. One process writes a directory at a time:
+ * the store remembers each manifest's version, so an append costs one `write(2)`, not a re-read.
  */
 export class FileManifestStore implements ManifestStore {
   /** Per-id promise chain: one writer at a time per manifest within this process. */
   readonly #queues = new Map<string, Promise<unknown>>()
   readonly #checkedTail = new Set<string>()
+  /** Version of each manifest this process has read or written: appends need not re-read the file. */
+  readonly #versions = new Map<string, number>()
 
   private constructor(
     readonly dir: string,
@@ -60,8 +63,8 @@ export class FileManifestStore implements ManifestStore {
   appendStripes(id: string, stripes: readonly StripeRecord[]): Promise<number> {
     assertObjectId(id)
     return this.#serial(id, async () => {
-      const current = await this.#read(id)
-      if (current === undefined) {
+      const version = this.#versions.get(id) ?? (await this.#read(id))?.version
+      if (version === undefined) {
         await this.#writeWhole(id, { version: 1, stripes: [...stripes], sources: [], referrers: [], deleted: false })
         return 1
       }
@@ -74,7 +77,8 @@ export class FileManifestStore implements ManifestStore {
       } finally {
         await fh.close()
       }
-      return current.version + 1
+      this.#versions.set(id, version + 1)
+      return version + 1
     })
   }
 
@@ -97,6 +101,7 @@ export class FileManifestStore implements ManifestStore {
     return this.#serial(id, async () => {
       await rm(this.#path(id), { force: true })
       this.#checkedTail.delete(id)
+      this.#versions.delete(id)
     })
   }
 
@@ -115,7 +120,10 @@ export class FileManifestStore implements ManifestStore {
     try {
       text = await readFile(this.#path(id), 'utf8')
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#versions.delete(id)
+        return undefined
+      }
       throw new StorageError('STORAGE_ERR_IO', `cannot read manifest ${id}`, { cause: err })
     }
     // Only newline-terminated lines were ever acknowledged; a torn tail is dropped.
@@ -126,7 +134,9 @@ export class FileManifestStore implements ManifestStore {
       const header = JSON.parse(head) as Header
       const stripes = [...header.stripes]
       for (const line of appends) stripes.push(...(JSON.parse(line) as AppendLine).append)
-      return { ...header, stripes, version: header.version + appends.length }
+      const version = header.version + appends.length
+      this.#versions.set(id, version)
+      return { ...header, stripes, version }
     } catch (err) {
       throw new StorageError('STORAGE_ERR_CORRUPT', `manifest ${id} is not valid JSON lines`, { cause: err })
     }
@@ -142,6 +152,7 @@ export class FileManifestStore implements ManifestStore {
       throw new StorageError('STORAGE_ERR_IO', `cannot write manifest ${id}`, { cause: err })
     }
     this.#checkedTail.add(id)
+    this.#versions.set(id, manifest.version)
     if (this.fsync) await syncDir(this.dir)
   }
 

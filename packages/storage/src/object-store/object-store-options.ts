@@ -13,7 +13,7 @@ export interface ObjectStoreOptions {
   readonly dataBlocks?: number
   /** Parity blocks per stripe (m): any m blocks of a stripe may be lost. Default 2. */
   readonly parityBlocks?: number
-  /** Size of each block of a full stripe, bytes; a multiple of 64. Default 256 KiB. */
+  /** Size of each block of a full stripe, bytes; a multiple of 64. Default 1 MiB: fewer, larger block files (one file per block on `FsBackend`). */
   readonly blockBytes?: number
   /**
    * Blocks of a stripe that must be stored before it is acknowledged. Default
@@ -24,7 +24,7 @@ export interface ObjectStoreOptions {
   readonly writeQuorum?: number
   /** Deadline of one block read or write, ms: a stalled backend counts as failed after it. Default 15000. */
   readonly blockTimeoutMs?: number
-  /** Stripes of one append being stored concurrently (memory per append ≈ depth × stripe). Default 2. */
+  /** Stripes of one append being stored concurrently (memory per append ≈ depth × (k+m) × blockBytes: 24 MiB at the defaults). Default 4. */
   readonly pipelineDepth?: number
   /** Structural pino-style logger; default silent. */
   readonly logger?: Logger
@@ -35,9 +35,9 @@ export type ResolvedObjectStoreOptions = Required<ObjectStoreOptions>
 export const defaultObjectStoreOptions = Object.freeze({
   dataBlocks: 4,
   parityBlocks: 2,
-  blockBytes: 256 * 1024,
+  blockBytes: 1024 * 1024,
   blockTimeoutMs: 15_000,
-  pipelineDepth: 2,
+  pipelineDepth: 4,
 })
 
 function describe(value: unknown): string {
