@@ -17,10 +17,12 @@ const HANG_GUARD = { timeout: 60_000 }
 
 const KiB = 1024
 const MiB = 1024 * KiB
-/** The gateway's defaults: 4 data + 2 parity blocks of 256 KiB, one directory per block. */
+/** Geometry pinned on the command line (the tests reason about stripe boundaries): 4 + 2 blocks of 256 KiB, one directory each. */
 const K = 4
 const M = 2
-const STRIPE = K * 256 * KiB
+const BLOCK = 256 * KiB
+const STRIPE = K * BLOCK
+const GEOMETRY = ['--data-blocks', String(K), '--parity-blocks', String(M), '--block-size', String(BLOCK)]
 
 const dirs: string[] = []
 const running = new Set<GatewayProcess>()
@@ -31,7 +33,7 @@ after(async () => {
 })
 
 async function start(dataDir: string): Promise<GatewayProcess> {
-  const gateway = await startGateway({ dataDir })
+  const gateway = await startGateway({ dataDir, args: GEOMETRY })
   running.add(gateway)
   void gateway.exited.then(() => running.delete(gateway))
   return gateway
