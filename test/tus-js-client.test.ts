@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
@@ -187,17 +188,19 @@ describe('tus-js-client against the gateway', () => {
   })
 
   test('a stalled PATCH (client silent mid-body) does not block tus-js-client resuming on its URL', HANG_GUARD, async () => {
-    const bytes = dataBuffer(8 * MiB + 11, 'stalled')
+    const bytes = dataBuffer(12 * MiB + 11, 'stalled')
     const url = await createUpload(gateway.url, bytes.length)
     let release!: () => void
     const released = new Promise<void>((resolve) => (release = resolve))
-    const sentBeforeStall = 3 * MiB + 4000
+    const sentBeforeStall = 9 * MiB + 4000
     const stalled = rawPatch(url, 0, bytes.length, (async function* () {
       yield bytes.subarray(0, sentBeforeStall)
       await released
     })())
     try {
-      await waitFor(() => stalled.sent() === sentBeforeStall)
+      // Block files of this upload on disk: the gateway is storing the stalled PATCH, so it holds the lock.
+      const id = new URL(url).pathname.split('/').pop()!
+      await waitForAsync(async () => (await readdir(join(dir, 'data', 'backends'), { recursive: true })).some((p) => p.startsWith(`b0/${id}/`) && p.endsWith('~blk')))
       // The resuming client's HEAD asks the stalled request to release its lock: that one commits
       // what it received and is answered; the HEAD then reports it.
       let resumedAt = -1
@@ -221,6 +224,14 @@ describe('tus-js-client against the gateway', () => {
     }
   })
 })
+
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time (hang guard)')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
