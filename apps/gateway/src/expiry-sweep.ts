@@ -2,7 +2,8 @@ import type { TusContext } from './tus/context.js'
 
 /**
  * One pass of the expiration extension's cleanup: removes unfinished uploads whose `expiresAt`
- * passed, and forgets tombstones one more `expireAfter` later (their ids then answer 404, not 410).
+ * passed, unless a request holds their lock (a PATCH longer than `expireAfter` is being written to
+ * now), and forgets tombstones one more `expireAfter` later (their ids then answer 404, not 410).
  */
 export async function sweepExpired(ctx: TusContext): Promise<void> {
   const { records, config, now } = ctx.deps
@@ -12,7 +13,7 @@ export async function sweepExpired(ctx: TusContext): Promise<void> {
     if (!record?.expiresAt) continue
     const expiry = Date.parse(record.expiresAt)
     if (record.gone && expiry + config.expireAfterMs <= now()) await records.delete(id)
-    else if (!record.gone && expiry <= now()) await ctx.expire(record)
+    else if (!record.gone && expiry <= now() && !ctx.isLocked(id)) await ctx.expire(record)
   }
 }
 

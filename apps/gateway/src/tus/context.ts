@@ -29,6 +29,8 @@ const LOCK_TIMEOUT_MS = 20_000
 export class TusContext {
   /** Stop signals of requests holding a lock; shutdown aborts them so they commit and answer. */
   readonly inflight = new Set<AbortController>()
+  /** Ids whose lock a request holds: being written to now, so expiration must not remove them. */
+  readonly #locked = new Set<string>()
   #shuttingDown = false
 
   constructor(readonly deps: TusDeps) {}
@@ -48,7 +50,7 @@ export class TusContext {
     const record = await this.deps.records.get(id)
     if (!record) throw new GatewayError('GATEWAY_ERR_NOT_FOUND', `no upload ${id}`)
     if (record.gone) throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was ${record.gone}`)
-    if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.deps.now()) {
+    if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.deps.now() && !this.#locked.has(id)) {
       await this.expire(record)
       throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} expired at ${record.expiresAt}`)
     }
@@ -60,6 +62,11 @@ export class TusContext {
     const stat = await this.deps.store.stat(id)
     if (!stat) throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} has no stored data`)
     return stat.length
+  }
+
+  /** Whether a request holds the lock of `id`: a PATCH longer than `--expire-after` is not expired under it. */
+  isLocked(id: string): boolean {
+    return this.#locked.has(id)
   }
 
   /** Removes an unfinished upload whose time ran out; its id answers 410 afterwards. */
@@ -93,10 +100,12 @@ export class TusContext {
     }
     req.off('close', onClose)
     this.inflight.add(stop)
+    this.#locked.add(id)
     try {
       return await fn(stop.signal)
     } finally {
       this.inflight.delete(stop)
+      this.#locked.delete(id)
       await lock.unlock()
     }
   }
