@@ -284,4 +284,30 @@ describe('backend loss and corruption', () => {
     for (let i = 0; i < K + M; i++) assert.deepEqual(await blockFiles(backendDir(dataDir, i)), [], `b${i} is empty once the final is deleted`)
     assert.deepEqual(await readdir(join(dataDir, 'meta', 'manifests')), [])
   })
+
+  test('a PATCH that outlasts --expire-after keeps every byte: the upload is not expired under it', HANG_GUARD, async () => {
+    const dataDir = join(await newDataDir('expiry'), 'data')
+    // Sweeps every second; the body below takes ~5 s, stripes committing along the way.
+    const gateway = await startGateway({ dataDir, args: [...GEOMETRY, '--expire-after', '2s'] })
+    running.add(gateway)
+    const size = 8 * STRIPE
+    const seed = 'expiry'
+    const bytes = dataBuffer(size, seed)
+    const url = await createUpload(gateway.url, size)
+    const slow = async function* (): AsyncGenerator<Uint8Array> {
+      for (let offset = 0; offset < size; offset += STRIPE) {
+        yield bytes.subarray(offset, offset + STRIPE)
+        await new Promise((resolve) => setTimeout(resolve, 600))
+      }
+    }
+    const done = await rawPatch(url, 0, size, slow()).outcome
+    assert.equal(done.kind, 'response')
+    assert.equal(done.status, 204, done.text)
+    assert.equal(done.offset, size)
+    assert.equal((await headOffset(url)).offset, size, 'HEAD agrees with the acknowledged offset')
+    const got = await download(url)
+    assert.equal(got.status, 200, got.text)
+    assert.equal(got.sha256, sha256Data(seed, size))
+    assert.ok(!gateway.logs.some((l) => l.msg === 'upload expired'))
+  })
 })
