@@ -7,7 +7,7 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const roots = ['packages', 'apps'].flatMap((d) => readdirSync(join(root, d)).map((p) => join(root, d, p, 'test')))
+const roots = ['packages', 'apps', 'tools'].flatMap((d) => readdirSync(join(root, d)).map((p) => join(root, d, p, 'test')))
 roots.push(join(root, 'test'))
 
 function walk(dir) {
