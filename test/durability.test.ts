@@ -95,9 +95,29 @@ async function assertAllIdentical(gateway: GatewayProcess, stored: readonly Stor
   }
 }
 
+interface BlockRefLine {
+  readonly backend: string
+  readonly key: string
+  /** Offset of the block within the segment file `key` (absent for a block stored whole). */
+  readonly offset?: number
+}
 interface ManifestLine {
-  readonly stripes?: { blocks: ({ backend: string; key: string } | null)[] }[]
-  readonly append?: { blocks: ({ backend: string; key: string } | null)[] }[]
+  readonly stripes?: { blockBytes: number; blocks: (BlockRefLine | null)[] }[]
+  readonly append?: { blockBytes: number; blocks: (BlockRefLine | null)[] }[]
+}
+
+/** The stripes of an upload, from its manifest file (JSON lines: a header, then appends). */
+async function stripesOf(dataDir: string, id: string) {
+  const lines = (await readFile(join(dataDir, 'meta', 'manifests', `${id}.manifest`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as ManifestLine)
+  return lines.flatMap((l) => l.stripes ?? l.append ?? [])
+}
+
+/** Flips one byte at `at` within a block, wherever the layout put it (its own file or a segment). */
+async function corruptBlock(dataDir: string, ref: BlockRefLine, at: number): Promise<void> {
+  const path = join((await backendRootsById(dataDir)).get(ref.backend)!, `${ref.key}~blk`)
+  const bytes = await readFile(path)
+  bytes[(ref.offset ?? 0) + at]! ^= 0xff
+  await writeFile(path, bytes)
 }
 
 /** Backend directory by the id written in it (manifests name blocks by backend id). */
@@ -154,13 +174,9 @@ describe('backend loss and corruption', () => {
     const size = 2 * STRIPE + 999
     const seed = 'corrupt'
     const url = await uploadAll(dataBuffer(size, seed), { endpoint: gateway.url })
-    // Block keys are `<uploadId>/<nonce>-<index>`: flip a byte in the middle of a data block (index < k).
-    const candidates = (await Promise.all(Array.from({ length: K + M }, (_, i) => blockFiles(backendDir(dataDir, i))))).flat()
-    const target = candidates.find((f) => Number(/-(\d+)~blk$/.exec(f)?.[1]) < K)
-    assert.ok(target, 'a data block file exists')
-    const bytes = await readFile(target)
-    bytes[bytes.length >> 1]! ^= 0x01
-    await writeFile(target, bytes)
+    // Flip a byte in the middle of a data block (index < k) of the first stripe, found through the manifest.
+    const [first] = await stripesOf(dataDir, new URL(url).pathname.split('/').pop()!)
+    await corruptBlock(dataDir, first!.blocks[1]!, first!.blockBytes >> 1)
 
     const got = await download(url)
     assert.equal(got.status, 200, got.text)
@@ -177,18 +193,10 @@ describe('backend loss and corruption', () => {
     const seed = 'cut'
     const url = await uploadAll(dataBuffer(size, seed), { endpoint: gateway.url })
     const id = new URL(url).pathname.split('/').pop()!
-    const manifest = (await readFile(join(dataDir, 'meta', 'manifests', `${id}.manifest`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as ManifestLine)
-    const stripes = manifest.flatMap((l) => l.stripes ?? l.append ?? [])
+    const stripes = await stripesOf(dataDir, id)
     assert.equal(stripes.length, 6)
-    const backendRoots = await backendRootsById(dataDir)
     // Stripe 3 loses three blocks (two of them data) to corruption; stripes 0–2 stay intact.
-    for (const index of [0, 2, 5]) {
-      const ref = stripes[3]!.blocks[index]!
-      const path = join(backendRoots.get(ref.backend)!, `${ref.key}~blk`)
-      const bytes = await readFile(path)
-      bytes[7]! ^= 0xff
-      await writeFile(path, bytes)
-    }
+    for (const index of [0, 2, 5]) await corruptBlock(dataDir, stripes[3]!.blocks[index]!, 7)
     const got = await download(url)
     assert.equal(got.status, 200)
     assert.equal(got.headers['content-length'], String(size))

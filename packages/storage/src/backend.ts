@@ -20,6 +20,20 @@ export interface BackendCapacity {
   readonly freeBytes: number | undefined
 }
 
+/**
+ * A segment being written: one stored object that many blocks are packed into by positional
+ * writes, so a store pays one object creation per segment instead of one per block.
+ */
+export interface SegmentWriter {
+  /**
+   * Writes `bytes` at `offset`. Writes to disjoint ranges may run concurrently. Once it resolves,
+   * `readRange` of that range returns these bytes, and they survive a crash of this process.
+   */
+  write(offset: number, bytes: Uint8Array, options?: BackendCallOptions): Promise<void>
+  /** Releases the segment's resources; what was written stays. Idempotent. */
+  close(): Promise<void>
+}
+
 /** Bytes to store: a whole buffer, or a stream of chunks (Node Readable or any async iterable). */
 export type BlockBody = Uint8Array | AsyncIterable<Uint8Array>
 
@@ -50,6 +64,22 @@ export interface Backend {
   list(prefix: string, options?: BackendCallOptions): AsyncIterable<string>
   /** Space used and free on the medium. */
   capacity(options?: BackendCallOptions): Promise<BackendCapacity>
+  /**
+   * Optional capability (with `readRange`): creates the segment `key`, which must not exist
+   * (`STORAGE_ERR_CONFLICT`). Unlike `put`, a segment is visible while it is written: callers
+   * only reference ranges whose write resolved. It is listed, stat'ed and deleted like a block.
+   */
+  createSegment?(key: string, options?: BackendCallOptions): Promise<SegmentWriter>
+  /**
+   * Optional capability (with `createSegment`): `length` bytes at `offset` of a block or segment;
+   * fewer when it ends before. `STORAGE_ERR_NOT_FOUND` when absent.
+   */
+  readRange?(key: string, offset: number, length: number, options?: BackendCallOptions): Promise<Uint8Array>
+}
+
+/** Whether a backend packs blocks into segments (see {@link Backend.createSegment}). */
+export function supportsSegments(backend: Backend): backend is Backend & Required<Pick<Backend, 'createSegment' | 'readRange'>> {
+  return typeof backend.createSegment === 'function' && typeof backend.readRange === 'function'
 }
 
 /** The grammar of block keys (see {@link Backend}). */

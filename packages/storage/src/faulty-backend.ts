@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { Transform, pipeline } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
 import { abortedError, raceAbort, throwIfAborted } from './abort.js'
-import type { Backend, BackendCallOptions, BackendCapacity, BlockBody, BlockStat } from './backend.js'
+import { supportsSegments, type Backend, type BackendCallOptions, type BackendCapacity, type BlockBody, type BlockStat, type SegmentWriter } from './backend.js'
 import { assertBlockKey, assertBlockKeyPrefix } from './block-key.js'
 import { StorageError } from './errors.js'
 import { invalidOption } from './invalid-option.js'
@@ -118,6 +118,10 @@ export class FaultyBackend implements Backend {
   readonly #sleep: Sleep
   #faults: Faults
   #stats = { ops: 0, errors: 0, stalls: 0, corruptions: 0, delayedMs: 0 }
+  /** Present when `inner` packs blocks into segments: creation and each write count as `put`. */
+  readonly createSegment?: (key: string, options?: BackendCallOptions) => Promise<SegmentWriter>
+  /** Present with `createSegment`: counts as `read`, and may be corrupted like one. */
+  readonly readRange?: (key: string, offset: number, length: number, options?: BackendCallOptions) => Promise<Uint8Array>
 
   /** @throws StorageError `STORAGE_ERR_INVALID_ARGUMENT` for an invalid option. */
   constructor(inner: Backend, options: FaultyBackendOptions = {}) {
@@ -131,6 +135,10 @@ export class FaultyBackend implements Backend {
     this.#random = mulberry32(seed)
     this.#sleep = sleep
     this.#faults = resolveFaults(faults)
+    if (supportsSegments(inner)) {
+      this.createSegment = (key, opts) => this.#createSegment(inner, key, opts)
+      this.readRange = (key, offset, length, opts) => this.#readRange(inner, key, offset, length, opts)
+    }
   }
 
   /** The faults in force. */
@@ -205,6 +213,30 @@ export class FaultyBackend implements Backend {
     return this.inner.capacity(options)
   }
 
+  async #createSegment(inner: SegmentBackend, key: string, options: BackendCallOptions = {}): Promise<SegmentWriter> {
+    assertBlockKey(key)
+    await this.#inject('put', key, options.signal)
+    const writer = await inner.createSegment(key, options)
+    return {
+      write: async (offset, bytes, opts = {}) => {
+        await this.#inject('put', key, opts.signal)
+        return writer.write(offset, bytes, opts)
+      },
+      close: () => writer.close(),
+    }
+  }
+
+  async #readRange(inner: SegmentBackend, key: string, offset: number, length: number, options: BackendCallOptions = {}): Promise<Uint8Array> {
+    assertBlockKey(key)
+    const corrupt = await this.#inject('read', key, options.signal)
+    const bytes = await inner.readRange(key, offset, length, options)
+    if (!corrupt || bytes.byteLength === 0) return bytes
+    const altered = Uint8Array.from(bytes)
+    flip(altered, corrupt)
+    this.#stats.corruptions++
+    return altered
+  }
+
   // Decides and applies this call's faults; resolves with where to corrupt, if at all.
   async #inject(op: BackendOp, key: string | undefined, signal: AbortSignal | undefined): Promise<Corruption | undefined> {
     // Always draw the same count, so one fault's rate does not shift the others' sequence.
@@ -259,6 +291,7 @@ export class FaultyBackend implements Backend {
 }
 
 type Draws = [number, number, number, number, number, number, number]
+type SegmentBackend = Backend & Required<Pick<Backend, 'createSegment' | 'readRange'>>
 
 /** Where to flip: `at` in [0, 1) scales to a byte index; `mask` in 1..255 is XORed in. */
 interface Corruption {

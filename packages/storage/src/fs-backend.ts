@@ -3,7 +3,8 @@ import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, sta
 import { dirname, join, resolve } from 'node:path'
 import { PassThrough, type Readable, pipeline } from 'node:stream'
 import { abortedError, raceAbort, throwIfAborted } from './abort.js'
-import type { Backend, BackendCallOptions, BackendCapacity, BlockBody, BlockStat } from './backend.js'
+import type { Backend, BackendCallOptions, BackendCapacity, BlockBody, BlockStat, SegmentWriter } from './backend.js'
+import { FsSegmentWriter, readFileRange } from './fs-segment.js'
 import { assertBlockKey, assertBlockKeyPrefix, isBlockKeySegment } from './block-key.js'
 import { StorageError, isStorageError } from './errors.js'
 import { invalidOption } from './invalid-option.js'
@@ -139,6 +140,37 @@ export class FsBackend implements Backend {
       if (err instanceof SourceFailure) throw err.error
       if (errno(err) === 'ENOENT' && !(await this.#rootExists())) throw this.#gone(what, err)
       throw toStorageError(err, what, signal, 'STORAGE_ERR_IO')
+    }
+  }
+
+  /**
+   * See {@link Backend.createSegment}: the segment is the block file itself (listed, stat'ed and
+   * deleted like one), written in place with positional writes; `fsync: 'always'` syncs each write.
+   */
+  async createSegment(key: string, options: BackendCallOptions = {}): Promise<SegmentWriter> {
+    assertBlockKey(key)
+    const what = `segment ${JSON.stringify(key)} on ${this.id}`
+    throwIfAborted(options.signal, what)
+    try {
+      const handle = await this.#createTemp(key, this.#pathOf(key))
+      if (this.fsync === 'always') await fsyncDirectory(dirname(this.#pathOf(key)))
+      return new FsSegmentWriter(handle, what, this.fsync === 'always')
+    } catch (err) {
+      if (errno(err) === 'EEXIST') throw new StorageError('STORAGE_ERR_CONFLICT', `${what} already exists`, { cause: err })
+      if (errno(err) === 'ENOENT' && !(await this.#rootExists())) throw this.#gone(what, err)
+      throw toStorageError(err, what, options.signal, 'STORAGE_ERR_IO')
+    }
+  }
+
+  /** See {@link Backend.readRange}. */
+  async readRange(key: string, offset: number, length: number, options: BackendCallOptions = {}): Promise<Uint8Array> {
+    assertBlockKey(key)
+    const what = `read ${length} bytes at ${offset} of ${JSON.stringify(key)} on ${this.id}`
+    throwIfAborted(options.signal, what)
+    try {
+      return await readFileRange(this.#pathOf(key), offset, length)
+    } catch (err) {
+      throw toStorageError(err, what, options.signal, 'STORAGE_ERR_NOT_FOUND')
     }
   }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, test } from 'node:test'
-import type { Backend, StorageErrorCode } from '../src/index.js'
+import { supportsSegments, type Backend, type StorageErrorCode } from '../src/index.js'
 
 /** What a factory hands the suite: a fresh, empty backend and how to dispose of it. */
 export interface BackendFixture {
@@ -292,5 +292,32 @@ export function describeBackend(name: string, factory: () => Promise<BackendFixt
       }
       if (totalBytes !== undefined && freeBytes !== undefined) assert.ok(freeBytes <= totalBytes)
     })
+
+    // The optional segment capability: checked only where the adapter offers it.
+    test('segments: concurrent positional writes read back by range; listed, stat\'ed, deleted like a block', async (t) => {
+      const seg = backend
+      if (!supportsSegments(seg)) return t.skip('this backend stores whole blocks only')
+      const blocks = [0, 1, 2, 3].map((i) => bytesOf(70_000 + i, i + 11))
+      const offsets = [0, 70_000, 140_001, 210_003]
+      const writer = await seg.createSegment('obj/seg-1')
+      await Promise.all(blocks.map((b, i) => writer.write(offsets[i]!, b)))
+      await writer.close()
+      await writer.close()
+      for (const [i, b] of blocks.entries()) assertBytes(await seg.readRange('obj/seg-1', offsets[i]!, b.length), b, `block ${i}`)
+      assert.equal((await seg.readRange('obj/seg-1', 280_000, 100)).length, 6, 'a range past the end is short')
+      assert.equal((await seg.stat('obj/seg-1'))?.bytes, 280_006)
+      assert.deepEqual(await collectKeys(seg.list('obj/')), ['obj/seg-1'])
+      await assert.rejects(seg.createSegment('obj/seg-1'), code('STORAGE_ERR_CONFLICT'))
+      await seg.delete('obj/seg-1')
+      await assert.rejects(seg.readRange('obj/seg-1', 0, 10), code('STORAGE_ERR_NOT_FOUND'))
+      await assert.rejects(seg.createSegment('../escape'), code('STORAGE_ERR_INVALID_KEY'))
+      await assert.rejects(seg.readRange('a//b', 0, 1), code('STORAGE_ERR_INVALID_KEY'))
+    })
   })
+}
+
+async function collectKeys(keys: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = []
+  for await (const key of keys) out.push(key)
+  return out.sort()
 }

@@ -34,11 +34,25 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts)
 }
 
-async function setup(options: Partial<ObjectStoreOptions> = {}, width = 6) {
+/** A backend that hides the segment capability of the one it wraps (an S3-like store). */
+function wholeBlocksOnly(inner: Backend): Backend {
+  return {
+    id: inner.id,
+    put: (k, b, o) => inner.put(k, b, o),
+    get: (k, o) => inner.get(k, o),
+    read: (k, o) => inner.read(k, o),
+    delete: (k, o) => inner.delete(k, o),
+    stat: (k, o) => inner.stat(k, o),
+    list: (p, o) => inner.list(p, o),
+    capacity: (o) => inner.capacity(o),
+  }
+}
+
+async function setup(options: Partial<ObjectStoreOptions> = {}, width = 6, plain: readonly number[] = []) {
   const root = await mkdtemp(join(tmpdir(), 'tessera-os-'))
   dirs.push(root)
   const fs = await Promise.all(Array.from({ length: width }, (_, i) => FsBackend.open({ id: `b${i}`, root: join(root, `b${i}`) })))
-  const faulty = fs.map((b, i) => new FaultyBackend(b, { seed: i + 1 }))
+  const faulty = fs.map((b, i) => new FaultyBackend(plain.includes(i) ? wholeBlocksOnly(b) : b, { seed: i + 1 }))
   const manifests = await FileManifestStore.open({ dir: join(root, 'meta') })
   const store = await ObjectStore.open({ backends: faulty, manifests, dataBlocks: 4, parityBlocks: 2, blockBytes: BLOCK, blockTimeoutMs: 2000, ...options })
   return { store, faulty, manifests, root }
@@ -203,6 +217,30 @@ describe('ObjectStore', () => {
     await assert.rejects(ObjectStore.open({ backends: faulty, manifests, blockBytes: 100 }), /blockBytes/)
     await store.create('dup')
     await assert.rejects(store.create('dup'), { code: 'STORAGE_ERR_CONFLICT' })
+  })
+
+  test('blocks are packed into one segment per backend per append, and purged with the object', async () => {
+    const { store, faulty } = await setup()
+    const data = bytes(STRIPE * 6 + 3, 23)
+    await store.create('p')
+    await store.append('p', chunks(data, 9000))
+    await store.append('p', chunks(data, 9000))
+    const keys = await keysOn(faulty, 'p/')
+    assert.equal(keys.length, 6 * 2, `one segment per backend per append: ${keys.join(' ')}`)
+    assert.ok((await collect(await store.read('p'))).equals(Buffer.concat([data, data])))
+    await store.delete('p')
+    assert.deepEqual(await keysOn(faulty, 'p/'), [])
+  })
+
+  test('a backend without segments gets whole blocks, side by side with segment backends', async () => {
+    const { store, faulty } = await setup({}, 6, [2])
+    const data = bytes(STRIPE * 3, 29)
+    await store.create('m')
+    await store.append('m', chunks(data, 7000))
+    assert.ok((await keysOn([faulty[2]!], 'm/')).length >= 3, 'whole blocks on the plain backend')
+    faulty[0]!.setFaults({ gone: true })
+    faulty[5]!.setFaults({ gone: true })
+    assert.ok((await collect(await store.read('m'))).equals(data))
   })
 
   test('bytes are the same whatever the chunking: sha256 over a larger object', async () => {

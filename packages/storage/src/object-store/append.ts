@@ -3,7 +3,8 @@ import type { CodecPool } from './codec-pool.js'
 import type { StripeRecord } from './manifest.js'
 import type { ResolvedObjectStoreOptions } from './object-store-options.js'
 import { placeStripe } from './placement.js'
-import { deleteBlocks, writeStripeBlocks } from './stripe-writer.js'
+import { SegmentSet } from './segment-set.js'
+import { deleteBlocks, wholeBlocks, writeStripeBlocks } from './stripe-writer.js'
 
 /** Options of `ObjectStore.append`. */
 export interface AppendOptions {
@@ -70,6 +71,7 @@ export async function appendStripes(
   let appended = 0
   let stripeIndex = startStripe
   let failure: unknown
+  const segments = new SegmentSet(objectId)
 
   const store = async (buf: Buffer, fill: number): Promise<StripeRecord> => {
     try {
@@ -88,6 +90,7 @@ export async function appendStripes(
         writeQuorum: env.options.writeQuorum,
         blockTimeoutMs: env.options.blockTimeoutMs,
         logger: env.options.logger,
+        segments,
       })
       return { bytes: fill, blockBytes: bb, dataBlocks: k, parityBlocks: m, blocks: refs }
     } finally {
@@ -188,26 +191,37 @@ export async function appendStripes(
     failure ??= err
   }
   while (pending.length > 0) await drainOne()
+  // Nothing of this append reached the manifest: its segments can go whole.
+  const discard = async (): Promise<void> => {
+    await deleteBlocks(env.options.backends, refsOf(staged))
+    await segments.discard(env.options.backends)
+  }
 
   if (failure !== undefined) {
-    await deleteBlocks(env.options.backends, refsOf(staged))
+    if (appended === 0) await discard()
+    else await segments.close()
     throw failure instanceof StorageError ? failure : new StorageError('STORAGE_ERR_IO', `append to ${objectId} failed`, { cause: failure })
   }
-  if (!atomic) return { length, appended, committed: true, ...(stopped && { stopped, sourceError }) }
+  if (!atomic) {
+    if (appended === 0) await discard()
+    else await segments.close()
+    return { length, appended, committed: true, ...(stopped && { stopped, sourceError }) }
+  }
 
   const approved = stopped === undefined && (await (options.beforeCommit?.() ?? true))
   if (!approved) {
-    await deleteBlocks(env.options.backends, refsOf(staged))
+    await discard()
     return { length, appended: 0, committed: false, ...(stopped && { stopped, sourceError }) }
   }
   if (staged.length > 0) {
     try {
       await manifests.appendStripes(objectId, staged)
     } catch (err) {
-      await deleteBlocks(env.options.backends, refsOf(staged))
+      await discard()
       throw err
     }
   }
+  await segments.close()
   const bytes = staged.reduce((sum, s) => sum + s.bytes, 0)
   length += bytes
   if (bytes > 0) options.onCommit?.(length)
@@ -237,6 +251,7 @@ function untilAborted<T>(next: Promise<T>, signal: AbortSignal): Promise<T | typ
   })
 }
 
+/** The whole blocks of `records` (segment ranges go with their segment, see {@link SegmentSet}). */
 function refsOf(records: readonly StripeRecord[]) {
-  return records.flatMap((r) => r.blocks.filter((b) => b !== null))
+  return wholeBlocks(records.flatMap((r) => r.blocks.filter((b) => b !== null)))
 }

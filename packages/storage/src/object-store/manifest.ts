@@ -2,8 +2,10 @@
 export interface BlockRef {
   /** `Backend.id` of the backend holding the block. */
   readonly backend: string
-  /** Block key on that backend. */
+  /** Block key on that backend: the block itself, or the segment holding it (then `offset` is set). */
   readonly key: string
+  /** Byte offset of the block within the segment `key`; absent for a block stored whole. */
+  readonly offset?: number
   /** xxhash64 of the stored (padded) block, 16 hex chars. */
   readonly checksum: string
 }

@@ -52,7 +52,7 @@ export async function readStripeData(stripe: StripeRecord, first: number, last: 
     if (!backend) return fault('missing', 'STORAGE_ERR_UNAVAILABLE')
     let bytes: Uint8Array
     try {
-      bytes = await readBlock(backend, ref.key, ctx.blockTimeoutMs, ctx.signal)
+      bytes = await readBlock(backend, ref, stripe.blockBytes, ctx.blockTimeoutMs, ctx.signal)
     } catch (err) {
       if (ctx.signal?.aborted) throw err
       const code = (err as StorageError).code

@@ -4,6 +4,7 @@ import { StorageError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { putBlock } from './block-io.js'
 import type { BlockRef } from './manifest.js'
+import type { SegmentSet } from './segment-set.js'
 
 /** What {@link writeStripeBlocks} needs besides the blocks. */
 export interface StripeWriteContext {
@@ -13,6 +14,8 @@ export interface StripeWriteContext {
   readonly writeQuorum: number
   readonly blockTimeoutMs: number
   readonly logger: Logger
+  /** Where blocks go on backends that pack them into segments; others get one `put` per block. */
+  readonly segments?: SegmentSet
   readonly signal?: AbortSignal
 }
 
@@ -34,6 +37,10 @@ export async function writeStripeBlocks(blocks: readonly Uint8Array[], checksums
       let backend = ctx.placement[index]!
       for (;;) {
         try {
+          if (ctx.segments?.accepts(backend)) {
+            const at = await ctx.segments.write(backend, bytes, ctx.blockTimeoutMs, ctx.signal)
+            return { backend: backend.id, key: at.key, offset: at.offset, checksum: checksums[index]! }
+          }
           await putBlock(backend, key, bytes, ctx.blockTimeoutMs, ctx.signal)
           return { backend: backend.id, key, checksum: checksums[index]! }
         } catch (err) {
@@ -48,14 +55,24 @@ export async function writeStripeBlocks(blocks: readonly Uint8Array[], checksums
   )
   const stored = results.filter((r): r is BlockRef => r !== null)
   if (stored.length < ctx.writeQuorum) {
-    await deleteBlocks(ctx.placement, stored)
+    await deleteBlocks(ctx.placement, wholeBlocks(stored))
     throw new StorageError('STORAGE_ERR_WRITE_QUORUM', `only ${stored.length} of ${blocks.length} blocks of a stripe of ${ctx.objectId} were stored; ${ctx.writeQuorum} are required`)
   }
   return results
 }
 
-/** Best-effort removal of blocks (cleanup paths: a failure here only leaves garbage, never loss). */
+/**
+ * Best-effort removal of the stored objects behind `refs` (cleanup paths: a failure here only
+ * leaves garbage, never loss). A segment holds other blocks too: pass segment refs only when the
+ * whole segment goes (purging its object); {@link wholeBlocks} picks the others.
+ */
 export async function deleteBlocks(backends: readonly Backend[], refs: readonly BlockRef[]): Promise<void> {
   const byId = new Map(backends.map((b) => [b.id, b]))
-  await Promise.all(refs.map((ref) => byId.get(ref.backend)?.delete(ref.key).catch(() => undefined)))
+  const keys = new Map(refs.map((ref) => [`${ref.backend}\n${ref.key}`, ref]))
+  await Promise.all([...keys.values()].map((ref) => byId.get(ref.backend)?.delete(ref.key).catch(() => undefined)))
+}
+
+/** The refs that are whole blocks (deletable one by one), not ranges of a segment. */
+export function wholeBlocks(refs: readonly BlockRef[]): BlockRef[] {
+  return refs.filter((ref) => ref.offset === undefined)
 }
