@@ -1,0 +1,92 @@
+import { ClientError } from '../errors.js'
+import type { HashFactory, RandomAccessSource, SequentialSource } from '../ports.js'
+import { toHex } from '../resume-state.js'
+
+const READ_PIECE_BYTES = 1024 * 1024
+
+/**
+ * A `File` or `Blob`, read by `slice(start, end).arrayBuffer()` in pieces of 1 MiB (memory holds one
+ * piece per read). Fingerprint of a File: name, size, lastModified and type (what a reload of the
+ * same file picks again); a plain Blob has none (pass `fingerprint` to resume it).
+ */
+export function blobSource(blob: Blob): RandomAccessSource {
+  const fingerprint = typeof File !== 'undefined' && blob instanceof File ? `file:${blob.name}:${blob.size}:${blob.lastModified}:${blob.type}` : undefined
+  return {
+    kind: 'random',
+    size: blob.size,
+    fingerprint,
+    async *read(start: number, end: number): AsyncIterable<Uint8Array> {
+      for (let at = start; at < end; ) {
+        let piece: Uint8Array
+        try {
+          piece = new Uint8Array(await blob.slice(at, Math.min(end, at + READ_PIECE_BYTES)).arrayBuffer())
+        } catch (err) {
+          throw new ClientError('CLIENT_ERR_SOURCE', `cannot read the file at ${at}: ${(err as Error).message}`, { cause: err })
+        }
+        if (piece.length === 0) return // shrank: the engine reports the short read
+        yield piece
+        at += piece.length
+      }
+    },
+    close: async () => {},
+  }
+}
+
+/** Bytes in memory. Fingerprint: their SHA-256 (so `hash` must be ready). */
+export function bytesSource(bytes: Uint8Array, hash: HashFactory): RandomAccessSource {
+  const h = hash()
+  h.update(bytes)
+  return {
+    kind: 'random',
+    size: bytes.length,
+    fingerprint: `sha256:${toHex(h.digest())}`,
+    async *read(start: number, end: number): AsyncIterable<Uint8Array> {
+      if (end > start) yield bytes.subarray(start, Math.min(end, bytes.length))
+    },
+    close: async () => {},
+  }
+}
+
+/**
+ * A web `ReadableStream`, read once front to back (unknown length unless `size` is given). `next(n)`
+ * gathers up to n bytes; at most one chunk of the stream is held beyond that. No fingerprint.
+ */
+export function streamSource(stream: ReadableStream<Uint8Array>, size?: number): SequentialSource {
+  const reader = stream.getReader()
+  let rest: Uint8Array | undefined
+  let ended = false
+  return {
+    kind: 'sequential',
+    size,
+    fingerprint: undefined,
+    async next(maxBytes: number): Promise<Uint8Array> {
+      const out = new Uint8Array(maxBytes)
+      let n = 0
+      while (n < maxBytes) {
+        if (!rest || rest.length === 0) {
+          if (ended) break
+          let r: ReadableStreamReadResult<Uint8Array>
+          try {
+            r = await reader.read()
+          } catch (err) {
+            throw new ClientError('CLIENT_ERR_SOURCE', `the source stream failed: ${(err as Error).message}`, { cause: err })
+          }
+          if (r.done) {
+            ended = true
+            break
+          }
+          rest = r.value
+        }
+        const piece = rest.subarray(0, maxBytes - n)
+        rest = rest.subarray(piece.length)
+        out.set(piece, n)
+        n += piece.length
+      }
+      return n === maxBytes ? out : out.slice(0, n)
+    },
+    close: async () => {
+      if (!ended) await reader.cancel().catch(() => {})
+      reader.releaseLock()
+    },
+  }
+}

@@ -1,0 +1,57 @@
+import { ClientError } from '../errors.js'
+import { resolveUploadOptions, type UploadOptions } from '../options.js'
+import type { HashFactory, UploadSource } from '../ports.js'
+import { Upload } from '../upload.js'
+import { blobSource, bytesSource, streamSource } from './blob-sources.js'
+import { FetchTransport } from './fetch-transport.js'
+import { defaultBrowserStateStore } from './local-storage-state-store.js'
+import { loadWasmSha256 } from './wasm-sha256.js'
+
+/** What a browser can upload: a File or Blob, bytes, a web ReadableStream, or any {@link UploadSource}. */
+export type BrowserUploadInput = Blob | Uint8Array | ReadableStream<Uint8Array> | UploadSource
+
+/**
+ * Default PATCH body size in browsers, bytes: each body is one Blob sent whole (see
+ * {@link FetchTransport}), so smaller bodies mean finer progress and a shorter stall window.
+ */
+export const BROWSER_CHUNK_BYTES = 2 * 1024 * 1024
+
+/**
+ * Starts an upload (browser). Ports not given in `options` are bound here: {@link FetchTransport},
+ * hash-wasm SHA-256 (loaded before the first byte is read), resume state in `localStorage`
+ * (none where it is unavailable), `Date.now`. `chunkBytes` defaults to {@link BROWSER_CHUNK_BYTES}.
+ * @throws ClientError `CLIENT_ERR_INVALID_OPTION` synchronously for invalid options; every other
+ *   error rejects `done`.
+ */
+export function upload(input: BrowserUploadInput, options: UploadOptions): Upload {
+  const o = resolveUploadOptions({ ...options, chunkBytes: options.chunkBytes ?? BROWSER_CHUNK_BYTES })
+  let sha256: HashFactory | undefined
+  // The engine asks for hashes only after the source is open, and the source opens after this loaded.
+  const hash: HashFactory =
+    o.hash ??
+    (() => {
+      if (!sha256) throw new ClientError('CLIENT_ERR_SOURCE', 'SHA-256 is not loaded yet')
+      return sha256()
+    })
+  return Upload.start(
+    async () => {
+      sha256 ??= await loadWasmSha256()
+      return openSource(input, o.size, hash)
+    },
+    o,
+    {
+      transport: o.transport ?? new FetchTransport(),
+      hash,
+      stateStore: o.stateStore === undefined ? defaultBrowserStateStore() : o.stateStore,
+      clock: o.clock ?? Date.now,
+    },
+  )
+}
+
+function openSource(input: BrowserUploadInput, size: number | undefined, hash: HashFactory): UploadSource {
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return blobSource(input)
+  if (input instanceof Uint8Array) return bytesSource(input, hash)
+  if (typeof ReadableStream !== 'undefined' && input instanceof ReadableStream) return streamSource(input, size)
+  if (typeof input === 'object' && input !== null && ((input as UploadSource).kind === 'random' || (input as UploadSource).kind === 'sequential')) return input as UploadSource
+  throw new ClientError('CLIENT_ERR_INVALID_OPTION', `Expected the source to be a File, a Blob, a Uint8Array, a ReadableStream or an UploadSource, got ${typeof input}`)
+}
