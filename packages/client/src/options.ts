@@ -1,5 +1,5 @@
 import { ClientError } from './errors.js'
-import type { Clock, HashFactory, HttpTransport, StateStore } from './ports.js'
+import type { Clock, HashFactory, HttpTransport, StateStore, Timers } from './ports.js'
 
 /** How urgent the data is: urgent data gets small partitions (fast first acknowledgement), bulk data large ones. */
 export type UploadPriority = 'urgent' | 'normal' | 'bulk'
@@ -64,6 +64,23 @@ export interface UploadOptions {
   retryDelaysMs?: readonly number[]
   /** Send `Upload-Checksum: sha256` on every PATCH when the server supports it. Default true. */
   checksum?: boolean
+  /**
+   * Hedge risky partitions: an in-flight attempt whose predicted P(fails or misses its deadline)
+   * reaches `hedgeThreshold` gets a second attempt of the same partition on the endpoint with the
+   * lowest predicted risk (with one endpoint: a fresh connection to it), before the first is
+   * declared failed; the first to complete wins, the other is aborted and DELETEd. Only in parallel
+   * mode (every endpoint supports concatenation); ignored otherwise. Default true.
+   */
+  hedging?: boolean
+  /** Hedge an attempt whose risk is at least this probability, in [0, 1]. Default 0.3. */
+  hedgeThreshold?: number
+  /**
+   * All hedges of the upload together may send at most this fraction of the upload's bytes (bytes
+   * actually sent; a running hedge reserves its partition's length until it ends), ≥ 0. Default 0.05.
+   */
+  hedgeBudget?: number
+  /** Every in-flight attempt is scored this often, ms. Default 250. */
+  hedgeIntervalMs?: number
   /** Where resume state goes; `null` disables resume. Default (Node): a JSON file per upload in `TESSERA_STATE_DIR` or `~/.tessera`. */
   stateStore?: StateStore | null
   /** HTTP transport. Default (Node): undici pools with keep-alive. */
@@ -72,13 +89,15 @@ export interface UploadOptions {
   hash?: HashFactory
   /** Clock, ms. Default `Date.now`. */
   clock?: Clock
+  /** Timers of the hedge loop. Default: the global `setTimeout`/`clearTimeout`. */
+  timers?: Timers
   /** Aborts the upload like `abort()`. */
   signal?: AbortSignal
 }
 
 /** Options after defaults and validation; ports stay optional (the entry point binds them). */
-export type ResolvedUploadOptions = Required<Omit<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'signal'>> &
-  Pick<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'signal'>
+export type ResolvedUploadOptions = Required<Omit<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'timers' | 'signal'>> &
+  Pick<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'timers' | 'signal'>
 
 /** Defaults of every optional {@link UploadOptions} field. */
 export const defaultUploadOptions = Object.freeze({
@@ -99,6 +118,10 @@ export const defaultUploadOptions = Object.freeze({
   connectTimeoutMs: 10_000,
   retryDelaysMs: Object.freeze([250, 1000, 3000, 5000, 10_000]) as readonly number[],
   checksum: true,
+  hedging: true,
+  hedgeThreshold: 0.3,
+  hedgeBudget: 0.05,
+  hedgeIntervalMs: 250,
 })
 
 function describe(value: unknown): string {
@@ -171,12 +194,17 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
     throw invalid('retryDelaysMs', 'an array of numbers from 0 and up', o.retryDelaysMs)
   }
   if (typeof o.checksum !== 'boolean') throw invalid('checksum', 'a boolean', o.checksum)
+  if (typeof o.hedging !== 'boolean') throw invalid('hedging', 'a boolean', o.hedging)
+  if (typeof o.hedgeThreshold !== 'number' || !(o.hedgeThreshold >= 0 && o.hedgeThreshold <= 1)) throw invalid('hedgeThreshold', 'a number from 0 to 1', o.hedgeThreshold)
+  if (typeof o.hedgeBudget !== 'number' || !Number.isFinite(o.hedgeBudget) || o.hedgeBudget < 0) throw invalid('hedgeBudget', 'a number from 0 and up', o.hedgeBudget)
+  const hedgeIntervalMs = integer('hedgeIntervalMs', o.hedgeIntervalMs, 1)
   if (o.stateStore !== undefined && o.stateStore !== null && (typeof o.stateStore.get !== 'function' || typeof o.stateStore.set !== 'function')) {
     throw invalid('stateStore', 'a StateStore or null', o.stateStore)
   }
   if (o.transport !== undefined && typeof o.transport.request !== 'function') throw invalid('transport', 'an HttpTransport', o.transport)
   if (o.hash !== undefined && typeof o.hash !== 'function') throw invalid('hash', 'a function', o.hash)
   if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('clock', 'a function', o.clock)
+  if (o.timers !== undefined && (typeof o.timers?.setTimeout !== 'function' || typeof o.timers?.clearTimeout !== 'function')) throw invalid('timers', 'a Timers port', o.timers)
 
   return {
     endpoints,
@@ -197,12 +225,17 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
     connectTimeoutMs,
     retryDelaysMs: Object.freeze([...o.retryDelaysMs]),
     checksum: o.checksum,
+    hedging: o.hedging,
+    hedgeThreshold: o.hedgeThreshold,
+    hedgeBudget: o.hedgeBudget,
+    hedgeIntervalMs,
     ...(o.fingerprint !== undefined && { fingerprint: o.fingerprint }),
     ...(size !== undefined && { size }),
     ...(o.stateStore !== undefined && { stateStore: o.stateStore }),
     ...(o.transport !== undefined && { transport: o.transport }),
     ...(o.hash !== undefined && { hash: o.hash }),
     ...(o.clock !== undefined && { clock: o.clock }),
+    ...(o.timers !== undefined && { timers: o.timers }),
     ...(o.signal !== undefined && { signal: o.signal }),
   }
 }

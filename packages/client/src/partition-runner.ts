@@ -1,4 +1,5 @@
 import { TesseraMetadataKey, type UploadMetadata } from '@tessera/protocol'
+import { Attempt } from './attempt.js'
 import { ClientError, isRetriable } from './errors.js'
 import type { ResolvedUploadOptions } from './options.js'
 import type { Partition } from './partition.js'
@@ -6,6 +7,20 @@ import type { Clock, HashFactory } from './ports.js'
 import { sha256Base64 } from './resume-state.js'
 import type { TusClient } from './tus-client.js'
 import type { UploadEventMap } from './upload-events.js'
+
+/** How a partition run reports to the hedge loop (implemented by `HedgeController`). */
+export interface HedgeHooks {
+  track(run: PartitionRun): void
+  untrack(run: PartitionRun): void
+  /** `bytes` more body bytes of attempt `a` went to its socket. */
+  sent(a: Attempt, bytes: number): void
+  /** Attempt `a` ended (won, lost, failed, paused). */
+  ended(a: Attempt): void
+  won(a: Attempt): void
+}
+
+/** What an attempt's end tells the per-endpoint models. */
+export type AttemptOutcome = { ok: true; bytes: number; durationMs: number; maxGapMs: number } | { ok: false; stalled: boolean }
 
 /** What a {@link runPartition} needs from its upload. */
 export interface RunnerContext {
@@ -21,19 +36,25 @@ export interface RunnerContext {
   readonly concat: 'partial' | undefined
   /** Identity of this upload, for partition metadata. */
   readonly sessionId: string
+  /** The hedge loop, when hedging is on. */
+  readonly hedges?: HedgeHooks | undefined
   /** Metadata of a created upload (sequential mode: the user's). */
   metadataFor(p: Partition, attempt: number): UploadMetadata
   emit<K extends keyof UploadEventMap>(name: K, event: UploadEventMap[K]): void
-  /** `bytes` of `p` starting at `from` were acknowledged for the first time. */
+  /** `bytes` of `p` starting at `from` were acknowledged for the first time (`p.acked` is already past them). */
   acknowledged(p: Partition, from: number, bytes: Uint8Array): void
+  /** Body bytes that went to a socket (`useful`: they advanced a partition's acknowledged offset). */
+  sentBytes(bytes: number, useful: number): void
   /** Called before bytes at `from` are sent (sequential mode hashes skipped prefixes here). */
   beforeSend?(p: Partition, from: number): Promise<void>
   /** Persists the resume state; resolves once written. */
   persist(): Promise<void>
   /** Feeds an attempt's outcome to the per-endpoint models, partitioner and concurrency. */
-  observe(endpoint: string, outcome: { ok: true; bytes: number; durationMs: number } | { ok: false; stalled: boolean }): void
+  observe(endpoint: string, outcome: AttemptOutcome): void
   /** Per-request timings for the partitioner. */
   observeRequest(kind: 'rtt' | 'transfer', durationMs: number, bytes: number): void
+  /** DELETEs a partial that will not be used (best effort, in the background; never throws). */
+  terminate(a: Attempt, url: string): void
   /** Rejects with ABORTED once aborted; resolves at once unless paused. */
   gate(): Promise<void>
   /** Whether an error came from `pause()` (not a failure), after which the attempt just waits. */
@@ -43,48 +64,320 @@ export interface RunnerContext {
   sleep(ms: number): Promise<void>
 }
 
+/** A lost attempt is judged dead (counted as a failure of its endpoint) at this P(dead) of its last score. */
+const DEAD_LOSER = 0.5
+
 /**
- * Uploads one partition to completion: create (or HEAD to find the server's offset), then PATCH
- * chunks of at most `chunkBytes`, each checksummed; on a retriable failure wait per
- * `retryDelaysMs` and try again on the next endpoint (the same upload URL on another gateway of
- * the same storage). A lost partial (404/410) is created again. No acknowledged byte is re-sent.
+ * Uploads one partition to completion. See {@link PartitionRun}.
  * @throws ClientError the last error once retries are exhausted or the error is fatal.
  */
-export async function runPartition(ctx: RunnerContext, p: Partition): Promise<void> {
-  let attempt = 0
-  let failures = 0
-  while (!p.done) {
-    await ctx.gate()
-    const endpoint = ctx.endpoints[(p.home + attempt) % ctx.endpoints.length]!
-    const ackedBefore = p.acked
+export function runPartition(ctx: RunnerContext, p: Partition): Promise<void> {
+  return new PartitionRun(ctx, p).run()
+}
+
+/**
+ * One partition's attempts. A primary attempt creates the partial (or HEADs the stored one and
+ * continues), then PATCHes chunks of ≤ `chunkBytes`, each checksummed. The hedge loop may add a
+ * second attempt ({@link hedge}) — a new partial on another endpoint — while the first runs. The
+ * first attempt to reach the partition's length with every PATCH accepted (checksums verified by
+ * the server) wins: it becomes `p.url`; the others are aborted and DELETEd. When every running
+ * attempt has failed, the partition is retried per `retryDelaysMs` on the next endpoint from the
+ * failed attempt with the most acknowledged bytes (its URL, HEAD, continue); the other failed
+ * partials are DELETEd. A lost partial (404/410) is created again. No acknowledged byte of the URL
+ * being resumed is re-sent.
+ *
+ * Resume state: `p.url` is the *leader* — the attempt with the most acknowledged bytes (the winner
+ * once done) — persisted after every acknowledged PATCH; the primary's URL is persisted before its
+ * first PATCH. A hedge's URL reaches the state only once it leads: a crash may orphan a hedge
+ * partial (the gateway's expiry reclaims it), never the bytes the state points to.
+ */
+export class PartitionRun {
+  readonly running = new Set<Attempt>()
+  /** Hedges started for this partition. */
+  hedges = 0
+  #next = 0
+  #winner: Attempt | undefined
+  #leader: Attempt | undefined
+  /** Ended attempts that have a URL: resume candidates, else DELETEd. */
+  #failed: Attempt[] = []
+  #lastError: unknown
+  #wake: (() => void) | undefined
+
+  constructor(
+    private readonly ctx: RunnerContext,
+    readonly p: Partition,
+  ) {}
+
+  /** The partition's length, bytes (0 while unknown). */
+  get totalBytes(): number {
+    return this.p.data.length ?? 0
+  }
+
+  async run(): Promise<void> {
+    const { ctx, p } = this
+    let failures = 0
+    let retry = 0
+    let resume: { url: string; acked: number } | undefined = p.url === undefined ? undefined : { url: p.url, acked: 0 }
+    ctx.hedges?.track(this)
     try {
-      await runAttempt(ctx, p, attempt, endpoint)
-      return
-    } catch (caught) {
-      const aborted = ctx.abortError()
-      if (aborted) throw aborted
-      if (ctx.pausedDuring(caught)) continue
-      const err = caught instanceof ClientError ? caught : new ClientError('CLIENT_ERR_NETWORK', String(caught), { cause: caught })
-      if (p.acked > ackedBefore) failures = 0
-      failures += 1
-      const lost = err.code === 'CLIENT_ERR_SERVER_REJECTED' && (err.status === 404 || err.status === 410) && p.url !== undefined
-      if (lost) {
-        // The partial expired or was removed: start it again (its bytes must be sent again).
-        p.url = undefined
-        p.acked = 0
+      while (!p.done) {
+        await ctx.gate()
+        const endpoint = ctx.endpoints[(p.home + retry) % ctx.endpoints.length]!
+        const before = p.acked
+        this.#start(endpoint, false, resume)
+        await this.#settled()
+        if (this.#winner) return
+        const aborted = ctx.abortError()
+        if (aborted) throw aborted
+        const caught = this.#lastError
+        const from = this.#resumePoint()
+        resume = from && { url: from.url!, acked: from.acked }
+        if (ctx.pausedDuring(caught)) continue
+        const err = asClientError(caught)
+        if (p.acked > before) failures = 0
+        failures += 1
+        const lost = isGone(err)
+        const delays = ctx.options.retryDelaysMs
+        const willRetry = (lost || isRetriable(err)) && failures <= delays.length
+        const retryInMs = willRetry ? delays[failures - 1]! : undefined
+        const last = this.#lastFailed
+        ctx.emit('attempt-failed', { partition: p.index, attempt: last?.attempt ?? 0, endpoint: last?.endpoint ?? endpoint, code: err.code, status: err.status, message: err.message, willRetry, retryInMs, siblings: 0 })
+        if (!willRetry) throw err
+        await ctx.persist()
+        await ctx.sleep(retryInMs!)
+        retry += 1
       }
-      const stalled = err.code === 'CLIENT_ERR_STALLED'
-      ctx.observe(endpoint, { ok: false, stalled })
-      if (stalled) ctx.emit('stall', { partition: p.index, attempt, endpoint, stallTimeoutMs: ctx.options.stallTimeoutMs, offset: p.acked })
-      const delays = ctx.options.retryDelaysMs
-      const willRetry = (lost || isRetriable(err)) && failures <= delays.length
-      const retryInMs = willRetry ? delays[failures - 1]! : undefined
-      ctx.emit('attempt-failed', { partition: p.index, attempt, endpoint, code: err.code, status: err.status, message: err.message, willRetry, retryInMs })
-      if (!willRetry) throw err
-      await ctx.persist()
-      await ctx.sleep(retryInMs!)
-      attempt += 1
+    } finally {
+      ctx.hedges?.untrack(this)
+      for (const a of this.running) a.controller.abort(new ClientError('CLIENT_ERR_ABORTED', 'the partition stopped'))
     }
+  }
+
+  /**
+   * Starts a hedge of this partition on `endpoint` (a new partial from offset 0). Returns undefined
+   * when the partition no longer needs one (won, or no attempt running).
+   */
+  hedge(endpoint: string): Attempt | undefined {
+    if (this.#winner || this.p.done || this.running.size === 0 || this.ctx.abortError()) return undefined
+    this.hedges += 1
+    return this.#start(endpoint, true, undefined)
+  }
+
+  #lastFailed: Attempt | undefined
+
+  #start(endpoint: string, hedge: boolean, resume: { url: string; acked: number } | undefined): Attempt {
+    const a = new Attempt(this.p.index, this.#next++, endpoint, this.totalBytes, hedge, this.ctx.clock())
+    this.running.add(a)
+    this.#attempt(a, resume).then(
+      () => this.#ended(a, undefined),
+      (err: unknown) => this.#ended(a, err),
+    )
+    return a
+  }
+
+  #settled(): Promise<void> {
+    if (this.#winner || this.running.size === 0) return Promise.resolve()
+    return new Promise((resolve) => (this.#wake = resolve))
+  }
+
+  #ended(a: Attempt, err: unknown): void {
+    const { ctx, p } = this
+    this.running.delete(a)
+    ctx.hedges?.ended(a)
+    if (a.lost) {
+      if (a.url !== undefined && !a.completed) this.#terminate(a)
+    } else if (err !== undefined) {
+      const real = !ctx.pausedDuring(err) && !ctx.abortError()
+      if (real) {
+        const e = asClientError(err)
+        if (isGone(e)) {
+          // The partial expired or was removed: it cannot be resumed (its bytes must be sent again).
+          if (this.#leader === a || (a.url !== undefined && a.url === p.url)) p.url = undefined
+          if (this.#leader === a) this.#leader = undefined
+          a.url = undefined
+        }
+        const stalled = e.code === 'CLIENT_ERR_STALLED'
+        ctx.observe(a.endpoint, { ok: false, stalled })
+        if (stalled) ctx.emit('stall', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, stallTimeoutMs: ctx.options.stallTimeoutMs, offset: a.acked })
+        if (this.running.size > 0) {
+          // A sibling (hedge) carries the partition on: no retry for now.
+          ctx.emit('attempt-failed', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, code: e.code, status: e.status, message: e.message, willRetry: false, retryInMs: undefined, siblings: this.running.size })
+        }
+      }
+      this.#lastError = err
+      this.#lastFailed = a
+      if (a.url !== undefined) {
+        if (this.#winner) this.#terminate(a)
+        else this.#failed.push(a)
+      }
+    }
+    if (this.#winner || this.running.size === 0) {
+      const wake = this.#wake
+      this.#wake = undefined
+      wake?.()
+    }
+  }
+
+  /** The failed attempt to continue from (most bytes acknowledged; the leader on a tie); the other failed partials are DELETEd. */
+  #resumePoint(): Attempt | undefined {
+    let best: Attempt | undefined
+    for (const a of this.#failed) {
+      if (a.url === undefined) continue
+      if (!best || a.acked > best.acked || (a.acked === best.acked && a === this.#leader)) best = a
+    }
+    for (const a of this.#failed) if (a !== best && a.url !== undefined) this.#terminate(a)
+    this.#failed = []
+    return best
+  }
+
+  #terminate(a: Attempt): void {
+    const url = a.url
+    if (url === undefined) return
+    a.url = undefined
+    // Through the winner's endpoint when there is one: the loser's may be the sick one.
+    const via = this.#winner?.endpoint
+    this.ctx.terminate(a, via === undefined ? url : rebase(url, this.ctx.endpoints, via))
+  }
+
+  /** `a` leads if it has more acknowledged bytes than the leader (or there is none): its URL is the one persisted. */
+  #maybeLead(a: Attempt): boolean {
+    if (this.#leader && this.#leader !== a && this.#leader.url !== undefined && this.#leader.acked >= a.acked) return false
+    if (this.#leader === a && this.p.url === a.url) return false
+    this.#leader = a
+    this.p.url = a.url
+    return true
+  }
+
+  async #attempt(a: Attempt, resume: { url: string; acked: number } | undefined): Promise<void> {
+    const { ctx, p } = this
+    const signal = a.controller.signal
+    const length = p.data.length
+    let offset: number
+    let url: string
+    if (resume === undefined) {
+      const t = ctx.clock()
+      url = await ctx.tus.create(
+        a.endpoint,
+        { length, metadata: ctx.metadataFor(p, a.attempt), ...(ctx.concat && { concat: { type: ctx.concat } }) },
+        signal,
+      )
+      ctx.observeRequest('rtt', ctx.clock() - t, 0)
+      a.url = url
+      a.progress(ctx.clock())
+      offset = 0
+      // The URL must be on disk before any byte goes to it, or a crash would orphan acknowledged
+      // bytes. A hedge's URL is written once it leads (its bytes are a redundant copy).
+      if (!a.hedge || p.url === undefined) {
+        if (this.#maybeLead(a)) await ctx.persist()
+      }
+    } else {
+      url = rebase(resume.url, ctx.endpoints, a.endpoint)
+      a.url = url
+      const t = ctx.clock()
+      const head = await ctx.tus.head(url, signal)
+      ctx.observeRequest('rtt', ctx.clock() - t, 0)
+      a.progress(ctx.clock())
+      offset = head.offset
+      if (length !== undefined && offset > length) {
+        throw new ClientError('CLIENT_ERR_OFFSET_MISMATCH', `${url} is at offset ${offset}, past the partition's ${length} bytes`)
+      }
+      if (offset < resume.acked) {
+        throw new ClientError('CLIENT_ERR_OFFSET_MISMATCH', `${url} is at offset ${offset} but ${resume.acked} bytes were acknowledged: the server lost bytes`)
+      }
+      a.acked = offset
+      a.progressBytes = offset
+      this.#maybeLead(a)
+      if (offset > p.acked) {
+        // Acknowledged in an earlier run (or answered but not recorded): count them now.
+        const from = p.acked
+        p.acked = offset
+        ctx.acknowledged(p, from, new Uint8Array(0))
+      }
+      const total = length ?? head.length
+      if (total !== undefined && offset === total) return this.#win(a)
+    }
+    ctx.emit('attempt-start', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, offset, length: length ?? -1, url })
+
+    for (;;) {
+      await ctx.gate()
+      if (a.lost) return
+      await ctx.beforeSend?.(p, offset)
+      const { bytes, last } = await p.data.chunk(offset, ctx.options.chunkBytes)
+      if (bytes.length === 0 && length !== undefined) break
+      const t = ctx.clock()
+      const at = offset
+      let taken = 0
+      const take = (n: number): void => {
+        const d = n - taken
+        if (d <= 0) return
+        taken = n
+        a.sent += d
+        a.progressBytes = Math.max(a.progressBytes, at + n)
+        a.progress(ctx.clock())
+        ctx.hedges?.sent(a, d)
+        ctx.sentBytes(d, 0)
+      }
+      const next = await ctx.tus.patch(url, {
+        offset,
+        body: bytes,
+        signal,
+        onProgress: take,
+        ...(ctx.checksum && { sha256Base64: sha256Base64(ctx.hash, bytes) }),
+        ...(last && length === undefined && { uploadLength: offset + bytes.length }),
+      })
+      take(bytes.length)
+      a.progress(ctx.clock())
+      ctx.observeRequest('transfer', ctx.clock() - t, bytes.length)
+      offset = next
+      a.acked = next
+      a.progressBytes = Math.max(a.progressBytes, next)
+      if (next > p.acked) {
+        const from = p.acked
+        p.acked = next
+        ctx.sentBytes(0, next - from)
+        ctx.acknowledged(p, from, bytes.subarray(from - at))
+      }
+      this.#maybeLead(a)
+      if (last || (length !== undefined && offset >= length)) break
+      await ctx.persist()
+    }
+    await this.#win(a)
+  }
+
+  /** `a` has the whole partition on the server: the first to get here wins; a later one is a loser. */
+  async #win(a: Attempt): Promise<void> {
+    const { ctx, p } = this
+    a.completed = true
+    if (this.#winner) {
+      this.#lose(a, this.#winner)
+      this.#terminate(a)
+      return
+    }
+    this.#winner = a
+    this.#leader = a
+    p.url = a.url
+    p.done = true
+    const durationMs = Math.max(1, ctx.clock() - a.startedMs)
+    ctx.observe(a.endpoint, { ok: true, bytes: a.sent, durationMs, maxGapMs: a.maxGapMs })
+    if (a.hedge) ctx.hedges?.won(a)
+    const losers = [...this.running].filter((o) => o !== a)
+    ctx.emit('attempt-done', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, url: a.url!, bytesSent: a.sent, durationMs, rateBps: (a.sent * 1000) / durationMs })
+    ctx.emit('attempt-won', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, url: a.url!, hedge: a.hedge, losers: losers.length })
+    for (const o of losers) this.#lose(o, a)
+    for (const f of this.#failed) this.#terminate(f)
+    this.#failed = []
+    await ctx.persist()
+  }
+
+  #lose(a: Attempt, winner: Attempt): void {
+    if (a.lost) return
+    a.lost = true
+    const judgedDead = !a.completed && (a.lastRisk?.dead ?? 0) >= DEAD_LOSER
+    // A loser cut short because its twin won is censored (no outcome), unless it was silent long
+    // enough to be judged dead: that is the stall hedging exists for, and the model must learn it.
+    if (judgedDead) this.ctx.observe(a.endpoint, { ok: false, stalled: true })
+    this.ctx.emit('attempt-lost', { partition: this.p.index, attempt: a.attempt, endpoint: a.endpoint, url: a.url, winner: winner.attempt, hedge: a.hedge, bytesSent: a.sent, completed: a.completed, judgedDead })
+    a.controller.abort(new ClientError('CLIENT_ERR_ABORTED', `attempt ${a.attempt} of partition ${this.p.index} lost to attempt ${winner.attempt}`))
   }
 }
 
@@ -92,78 +385,6 @@ export async function runPartition(ctx: RunnerContext, p: Partition): Promise<vo
 export function rebase(url: string, endpoints: readonly string[], to: string): string {
   for (const e of endpoints) if (url.startsWith(`${e}/`)) return `${to}${url.slice(e.length)}`
   return url
-}
-
-async function runAttempt(ctx: RunnerContext, p: Partition, attempt: number, endpoint: string): Promise<void> {
-  const started = ctx.clock()
-  let offset: number
-  let url: string
-  if (p.url === undefined) {
-    const t = ctx.clock()
-    url = await ctx.tus.create(endpoint, {
-      length: p.data.length,
-      metadata: ctx.metadataFor(p, attempt),
-      ...(ctx.concat && { concat: { type: ctx.concat } }),
-    })
-    ctx.observeRequest('rtt', ctx.clock() - t, 0)
-    p.url = url
-    offset = 0
-    // The URL must be on disk before any byte goes to it, or a crash would orphan acknowledged bytes.
-    await ctx.persist()
-  } else {
-    url = rebase(p.url, ctx.endpoints, endpoint)
-    const t = ctx.clock()
-    const head = await ctx.tus.head(url)
-    ctx.observeRequest('rtt', ctx.clock() - t, 0)
-    offset = head.offset
-    if (p.data.length !== undefined && offset > p.data.length) {
-      throw new ClientError('CLIENT_ERR_OFFSET_MISMATCH', `${url} is at offset ${offset}, past the partition's ${p.data.length} bytes`)
-    }
-    if (offset < p.acked) {
-      throw new ClientError('CLIENT_ERR_OFFSET_MISMATCH', `${url} is at offset ${offset} but ${p.acked} bytes were acknowledged: the server lost bytes`)
-    }
-    if (offset > p.acked) {
-      // Acknowledged in an earlier run (or answered but not recorded): count them now.
-      const from = p.acked
-      p.acked = offset
-      ctx.acknowledged(p, from, new Uint8Array(0))
-    }
-    const length = p.data.length ?? head.length
-    if (length !== undefined && offset === length) {
-      p.done = true
-      await ctx.persist()
-    }
-  }
-  ctx.emit('attempt-start', { partition: p.index, attempt, endpoint, offset, length: p.data.length ?? -1, url })
-
-  let sent = 0
-  while (!p.done) {
-    await ctx.gate()
-    await ctx.beforeSend?.(p, offset)
-    const { bytes, last } = await p.data.chunk(offset, ctx.options.chunkBytes)
-    if (bytes.length === 0 && p.data.length !== undefined) break
-    const t = ctx.clock()
-    const next = await ctx.tus.patch(url, {
-      offset,
-      body: bytes,
-      ...(ctx.checksum && { sha256Base64: sha256Base64(ctx.hash, bytes) }),
-      ...(last && p.data.length === undefined && { uploadLength: offset + bytes.length }),
-    })
-    ctx.observeRequest('transfer', ctx.clock() - t, bytes.length)
-    const from = offset
-    offset = next
-    sent += bytes.length
-    if (offset > p.acked) {
-      p.acked = offset
-      ctx.acknowledged(p, from, bytes)
-    }
-    if (last) p.done = true
-    await ctx.persist()
-  }
-  p.done = true
-  const durationMs = Math.max(1, ctx.clock() - started)
-  ctx.observe(endpoint, { ok: true, bytes: sent, durationMs })
-  ctx.emit('attempt-done', { partition: p.index, attempt, endpoint, url, bytesSent: sent, durationMs, rateBps: (sent * 1000) / durationMs })
 }
 
 /** Metadata of a partial: the partition's identity, offset, attempt and SHA-256. */
@@ -174,4 +395,12 @@ export function partitionMetadata(sessionId: string, p: Partition, attempt: numb
     [TesseraMetadataKey.attempt]: String(attempt),
     ...(p.sha256 !== undefined && { [TesseraMetadataKey.sha256]: p.sha256 }),
   }
+}
+
+function asClientError(err: unknown): ClientError {
+  return err instanceof ClientError ? err : new ClientError('CLIENT_ERR_NETWORK', String(err), { cause: err })
+}
+
+function isGone(err: ClientError): boolean {
+  return err.code === 'CLIENT_ERR_SERVER_REJECTED' && (err.status === 404 || err.status === 410)
 }

@@ -103,3 +103,9 @@ export type HashFactory = () => Hash
 
 /** A monotonic-enough clock, ms. */
 export type Clock = () => number
+
+/** Timers for the hedge loop (default: the global `setTimeout`/`clearTimeout`); tests may drive time themselves. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}

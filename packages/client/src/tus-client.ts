@@ -43,6 +43,8 @@ export interface PatchRequest {
   /** Declares the length of a deferred-length upload with this PATCH. */
   readonly uploadLength?: number
   readonly onProgress?: (bytesSent: number) => void
+  /** Aborts this request alone (besides the client's own signal). */
+  readonly signal?: AbortSignal
 }
 
 const PROGRESS_SLICE = 64 * 1024
@@ -89,7 +91,7 @@ export class TusClient {
   }
 
   /** POST: creates an upload; resolves its absolute URL. */
-  async create(endpoint: string, req: CreateRequest): Promise<string> {
+  async create(endpoint: string, req: CreateRequest, signal?: AbortSignal): Promise<string> {
     const headers: Record<string, string> = {}
     if (req.concat?.type !== 'final') {
       if (req.length === undefined) headers[TusHeader.uploadDeferLength] = '1'
@@ -97,7 +99,7 @@ export class TusClient {
     }
     if (Object.keys(req.metadata).length > 0) headers[TusHeader.uploadMetadata] = formatMetadata(req.metadata)
     if (req.concat) headers[TusHeader.uploadConcat] = formatConcat(req.concat)
-    const res = await this.#send({ method: 'POST', url: endpoint, headers })
+    const res = await this.#send({ method: 'POST', url: endpoint, headers }, signal)
     if (res.status !== 201) throw rejected('POST', endpoint, res)
     const location = res.headers[TusHeader.location]
     if (!location) throw new ClientError('CLIENT_ERR_SERVER_REJECTED', `POST ${endpoint} answered 201 without Location`, { status: res.status })
@@ -105,8 +107,8 @@ export class TusClient {
   }
 
   /** HEAD: the upload's offset and length (undefined while deferred). */
-  async head(url: string): Promise<{ offset: number; length: number | undefined }> {
-    const res = await this.#send({ method: 'HEAD', url, headers: {} })
+  async head(url: string, signal?: AbortSignal): Promise<{ offset: number; length: number | undefined }> {
+    const res = await this.#send({ method: 'HEAD', url, headers: {} }, signal)
     if (res.status !== 200 && res.status !== 204) throw rejected('HEAD', url, res)
     const offset = res.headers[TusHeader.uploadOffset]
     if (offset === undefined) throw new ClientError('CLIENT_ERR_SERVER_REJECTED', `HEAD ${url} answered without Upload-Offset`, { status: res.status })
@@ -126,7 +128,7 @@ export class TusClient {
     }
     if (req.sha256Base64 !== undefined) headers[TusHeader.uploadChecksum] = `sha256 ${req.sha256Base64}`
     if (req.uploadLength !== undefined) headers[TusHeader.uploadLength] = String(req.uploadLength)
-    const res = await this.#send({ method: 'PATCH', url, headers, body: slices(req.body), ...(req.onProgress && { onUploadProgress: req.onProgress }) })
+    const res = await this.#send({ method: 'PATCH', url, headers, body: slices(req.body), ...(req.onProgress && { onUploadProgress: req.onProgress }) }, req.signal)
     if (res.status !== 204 && res.status !== 200) throw rejected('PATCH', url, res)
     const raw = res.headers[TusHeader.uploadOffset]
     const next = raw === undefined ? undefined : integer(TusHeader.uploadOffset, raw)
@@ -137,19 +139,20 @@ export class TusClient {
   }
 
   /** DELETE (termination). Resolves false when the server does not have it any more. */
-  async terminate(url: string): Promise<boolean> {
-    const res = await this.#send({ method: 'DELETE', url, headers: {} })
+  async terminate(url: string, signal?: AbortSignal): Promise<boolean> {
+    const res = await this.#send({ method: 'DELETE', url, headers: {} }, signal)
     if (res.status === 204 || res.status === 200) return true
     if (res.status === 404 || res.status === 410) return false
     throw rejected('DELETE', url, res)
   }
 
-  #send(req: Omit<HttpRequest, 'stallTimeoutMs' | 'signal'>): Promise<HttpResponse> {
+  #send(req: Omit<HttpRequest, 'stallTimeoutMs' | 'signal'>, signal?: AbortSignal): Promise<HttpResponse> {
+    const own = this.options.signal()
     return this.transport.request({
       ...req,
       headers: { ...this.options.headers, [TusHeader.resumable]: TUS_VERSION, ...req.headers },
       stallTimeoutMs: this.options.stallTimeoutMs,
-      signal: this.options.signal(),
+      signal: signal ? AbortSignal.any([own, signal]) : own,
     })
   }
 }

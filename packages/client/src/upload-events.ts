@@ -55,9 +55,86 @@ export interface AttemptFailedEvent extends AttemptRef {
   readonly code: ClientErrorCode
   readonly status: number | undefined
   readonly message: string
-  /** Whether the partition will be retried, after `retryInMs`. */
+  /**
+   * Whether the partition will be retried, after `retryInMs`. False also when another attempt of
+   * the partition (a hedge) is still running and carries on (`siblings` > 0).
+   */
   readonly willRetry: boolean
   readonly retryInMs: number | undefined
+  /** Other attempts of the partition still running (hedges), which carry it on without a retry. */
+  readonly siblings: number
+}
+
+/** `hedge-start`: a second attempt of a partition starts before the first is declared failed. */
+export interface HedgeStartEvent {
+  readonly partition: number
+  /** Attempt number of the hedge (the attempt it hedges has a lower one). */
+  readonly attempt: number
+  /** Attempt number being hedged. */
+  readonly hedged: number
+  readonly fromEndpoint: string
+  readonly toEndpoint: string
+  /** Predicted P(the hedged attempt fails or misses its deadline) that triggered the hedge. */
+  readonly risk: number
+  /** Its parts: P(connection already dead), P(a live attempt misses its deadline). */
+  readonly dead: number
+  readonly miss: number
+  /** The hedged attempt's deadline (from its start), ms. */
+  readonly deadlineMs: number
+  /** Hedge budget of the upload and what is committed to hedges including this one, bytes. */
+  readonly budgetBytes: number
+  readonly committedBytes: number
+}
+
+/** `attempt-won`: the first attempt of a partition to complete with every PATCH verified; it goes into the final. */
+export interface AttemptWonEvent extends AttemptRef {
+  readonly url: string
+  /** Whether the winner was a hedge. */
+  readonly hedge: boolean
+  /** Other attempts of the partition aborted because this one won. */
+  readonly losers: number
+}
+
+/** `attempt-lost`: an attempt was aborted (or finished too late) because another one of its partition won. */
+export interface AttemptLostEvent extends AttemptRef {
+  /** Its partial upload's URL (undefined if its POST had not answered). */
+  readonly url: string | undefined
+  readonly winner: number
+  readonly hedge: boolean
+  /** Body bytes this attempt sent. */
+  readonly bytesSent: number
+  /** The server acknowledged the whole partition on this attempt too (it finished after the winner). */
+  readonly completed: boolean
+  /** Counted as a failure of its endpoint (it was silent long enough to be judged dead), else censored. */
+  readonly judgedDead: boolean
+}
+
+/** `attempt-terminated`: the tus DELETE of a lost or abandoned attempt's partial settled (best effort). */
+export interface AttemptTerminatedEvent extends AttemptRef {
+  readonly url: string
+  /** `deleted` (204), `gone` (already 404/410), `failed` (an error; the gateway's expiry will reclaim it). */
+  readonly result: 'deleted' | 'gone' | 'failed'
+  readonly code: ClientErrorCode | undefined
+}
+
+/** `done`: the upload finished; what hedging cost and won. */
+export interface DoneEvent {
+  readonly url: string
+  readonly size: number
+  /** Hedges started, and how many of them won their partition. */
+  readonly hedgesStarted: number
+  readonly hedgesWon: number
+  /** Body bytes sent by hedges, bytes (≤ `hedgeBudgetBytes`). */
+  readonly hedgeBytes: number
+  readonly hedgeBudgetBytes: number
+  /** Body bytes sent in this run, and those that did not advance any partition (lost attempts, re-sends), bytes. */
+  readonly bytesSent: number
+  readonly extraBytes: number
+  /** extraBytes / size (0 for an empty upload). */
+  readonly extraRatio: number
+  /** Partials DELETEd (or found gone) / whose DELETE failed. */
+  readonly terminated: number
+  readonly terminateFailed: number
 }
 
 /** `stall`: a request moved no byte for `stallTimeoutMs` and was aborted. */
@@ -100,6 +177,11 @@ export interface UploadEventMap {
   'attempt-start': AttemptStartEvent
   'attempt-done': AttemptDoneEvent
   'attempt-failed': AttemptFailedEvent
+  'hedge-start': HedgeStartEvent
+  'attempt-won': AttemptWonEvent
+  'attempt-lost': AttemptLostEvent
+  'attempt-terminated': AttemptTerminatedEvent
+  done: DoneEvent
   stall: StallEvent
   resume: ResumeEvent
   concurrency: ConcurrencyEvent

@@ -5,9 +5,12 @@ import { ConcurrencyController } from './concurrency-controller.js'
 import { ClientError, isRetriable } from './errors.js'
 import type { ResolvedUploadOptions } from './options.js'
 import { MemoryData, RangeData, StreamData, short, type Partition } from './partition.js'
-import { partitionMetadata, rebase, runPartition, type RunnerContext } from './partition-runner.js'
+import type { Attempt } from './attempt.js'
+import { HedgeController } from './hedge-controller.js'
+import type { EndpointView } from './hedge-scheduler.js'
+import { partitionMetadata, rebase, runPartition, type AttemptOutcome, type HedgeHooks, type RunnerContext } from './partition-runner.js'
 import { Partitioner } from './partitioner.js'
-import type { Clock, Hash, HashFactory, HttpTransport, SequentialSource, StateStore, UploadSource } from './ports.js'
+import type { Clock, Hash, HashFactory, HttpTransport, SequentialSource, StateStore, Timers, UploadSource } from './ports.js'
 import { parseResumeState, stateKey, toHex, type ResumeState } from './resume-state.js'
 import { TusClient, type ServerCapabilities } from './tus-client.js'
 import { UploadEmitter } from './upload-events.js'
@@ -29,15 +32,27 @@ export interface UploadPorts {
   /** Null: no resume state. */
   readonly stateStore: StateStore | null
   readonly clock: Clock
+  /** Timers of the hedge loop. Default: the global `setTimeout`/`clearTimeout`. */
+  readonly timers?: Timers
 }
 
 /** Per-endpoint models, fed with every finished attempt (hedging reads them). */
 export interface EndpointModels {
   readonly failures: FailureModel
   readonly throughput: ThroughputModel
+  /** EWMA of the longest silence of a successful attempt (request waits, server work), ms; undefined until one succeeded. */
+  readonly healthyGapMs?: number | undefined
 }
 
 const RATE_WINDOW_MS = 1000
+/** Weight of the newest successful attempt in the healthy-gap EWMA. */
+const GAP_WEIGHT = 0.3
+/** A DELETE of a lost partial may take this long before it is given up (the gateway's expiry reclaims it), ms. */
+const TERMINATE_TIMEOUT_MS = 5000
+const globalTimers: Timers = {
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
+}
 
 /**
  * One upload: discovery, partitioning, scheduling, final concatenation, resume state. Created and
@@ -77,6 +92,14 @@ export class Upload extends UploadEmitter implements RunnerContext {
   #rate = { bps: 0, at: 0 }
   #dirty = false
   #writing: Promise<void> | undefined
+  #hedger: HedgeController | undefined
+  /** Bytes read from the source so far (the hedge budget of a stream of unknown size). */
+  #readBytes = 0
+  #bytesSent = 0
+  #bytesUseful = 0
+  #terminations: Promise<void>[] = []
+  #terminated = 0
+  #terminateFailed = 0
   // Sequential mode: the whole-file hash advances as bytes are acknowledged in order.
   #seqHash: Hash | undefined
   #hashedUpTo = 0
@@ -148,7 +171,32 @@ export class Upload extends UploadEmitter implements RunnerContext {
     return new Map(this.#models)
   }
 
+  /** The hedge loop (parallel mode with `hedging`), for tests and tools that drive or inspect it. */
+  get hedges(): (HedgeHooks & HedgeController) | undefined {
+    return this.#hedger
+  }
+
   // ---- RunnerContext -------------------------------------------------------------------------
+
+  sentBytes(bytes: number, useful: number): void {
+    this.#bytesSent += bytes
+    this.#bytesUseful += useful
+  }
+
+  terminate(a: Attempt, url: string): void {
+    const ref = { partition: a.partition, attempt: a.attempt, endpoint: a.endpoint, url }
+    const settled = this.tus.terminate(url, AbortSignal.timeout(TERMINATE_TIMEOUT_MS)).then(
+      (existed) => {
+        this.#terminated += 1
+        this.emit('attempt-terminated', { ...ref, result: existed ? 'deleted' : 'gone', code: undefined })
+      },
+      (err: unknown) => {
+        this.#terminateFailed += 1
+        this.emit('attempt-terminated', { ...ref, result: 'failed', code: err instanceof ClientError ? err.code : 'CLIENT_ERR_NETWORK' })
+      },
+    )
+    this.#terminations.push(settled)
+  }
 
   metadataFor(p: Partition, attempt: number): UploadMetadata {
     return this.#mode === 'parallel' ? partitionMetadata(this.sessionId, p, attempt) : { ...this.options.metadata }
@@ -185,14 +233,15 @@ export class Upload extends UploadEmitter implements RunnerContext {
     return this.#writing
   }
 
-  observe(endpoint: string, outcome: { ok: true; bytes: number; durationMs: number } | { ok: false; stalled: boolean }): void {
+  observe(endpoint: string, outcome: AttemptOutcome): void {
     const now = this.clock()
-    const m = this.#models.get(endpoint) ?? { failures: FailureModel.create(), throughput: ThroughputModel.create() }
+    const m = this.#models.get(endpoint) ?? { failures: FailureModel.create(), throughput: ThroughputModel.create(), healthyGapMs: undefined }
     if (outcome.ok) {
       const throughput = outcome.bytes > 0 ? m.throughput.observe((outcome.bytes * 1000) / outcome.durationMs, now) : m.throughput
-      this.#models.set(endpoint, { failures: m.failures.observe('success', now), throughput })
+      const healthyGapMs = m.healthyGapMs === undefined ? outcome.maxGapMs : m.healthyGapMs + GAP_WEIGHT * (outcome.maxGapMs - m.healthyGapMs)
+      this.#models.set(endpoint, { failures: m.failures.observe('success', now), throughput, healthyGapMs })
     } else {
-      this.#models.set(endpoint, { failures: m.failures.observe('failure', now), throughput: m.throughput })
+      this.#models.set(endpoint, { failures: m.failures.observe('failure', now), throughput: m.throughput, healthyGapMs: m.healthyGapMs })
       this.#partitioner.observeFailure()
       this.#setConcurrency(this.#concurrency.onFailure(), 'failure')
     }
@@ -328,6 +377,30 @@ export class Upload extends UploadEmitter implements RunnerContext {
     if (this.#paused) queue.pause()
     const failed = new Promise<never>((_, reject) => (this.#failFast = reject))
     failed.catch(() => {})
+    if (o.hedging) {
+      this.#hedger = new HedgeController({
+        clock: this.clock,
+        timers: this.#ports.timers ?? o.timers ?? globalTimers,
+        endpoints: this.endpoints,
+        threshold: o.hedgeThreshold,
+        budgetFraction: o.hedgeBudget,
+        intervalMs: o.hedgeIntervalMs,
+        models: (e, now) => this.#view(e, now),
+        uploadBytes: () => this.#size ?? this.#readBytes,
+        paused: () => this.#paused !== undefined,
+        emit: (name, event) => this.emit(name, event),
+      })
+      this.#hedger.start()
+    }
+    try {
+      return await this.#parallelRun(source, state, queue, failed, whole)
+    } finally {
+      this.#hedger?.stop()
+    }
+  }
+
+  async #parallelRun(source: UploadSource, state: ResumeState | undefined, queue: PQueue, failed: Promise<never>, whole: Hash): Promise<UploadResult> {
+    const o = this.options
     const tasks: Promise<void>[] = []
     let offset = 0
     for (let index = 0; ; index++) {
@@ -362,6 +435,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
         whole.update(bytes)
         data = new MemoryData(bytes)
       }
+      this.#readBytes = offset + length
       const sha256 = encodeBase64(hash.digest())
       if (stored && stored.sha256 !== sha256) {
         throw new ClientError('CLIENT_ERR_SOURCE', `the source changed since the earlier run: partition ${index} (${length} bytes at ${offset}) has another SHA-256`)
@@ -400,6 +474,10 @@ export class Upload extends UploadEmitter implements RunnerContext {
       const uploads = this.#partitions.map((p) => rebase(p.url!, this.endpoints, endpoint))
       return this.tus.create(endpoint, { length: undefined, metadata, concat: { type: 'final', uploads } })
     })
+    this.#hedger?.stop()
+    // DELETEs of lost partials are best effort, each bounded by TERMINATE_TIMEOUT_MS.
+    await Promise.all(this.#terminations)
+    this.#emitDone(url, offset)
     return { url, size: offset, sha256: toHex(digest) }
   }
 
@@ -419,7 +497,32 @@ export class Upload extends UploadEmitter implements RunnerContext {
       throw new ClientError('CLIENT_ERR_SOURCE', `the stream is longer than its declared size of ${size} bytes`)
     }
     this.#size = total
+    this.#emitDone(p.url!, total)
     return { url: p.url!, size: total, sha256: toHex(this.#seqHash.digest()) }
+  }
+
+  #view(endpoint: string, now: number): EndpointView {
+    const m = this.#models.get(endpoint)
+    if (!m) return { failures: FailureModel.create(), throughput: ThroughputModel.create(), healthyGapMs: undefined }
+    return { failures: m.failures.decayTo(now), throughput: m.throughput.decayTo(now), healthyGapMs: m.healthyGapMs }
+  }
+
+  #emitDone(url: string, size: number): void {
+    const h = this.#hedger
+    const extraBytes = Math.max(0, this.#bytesSent - this.#bytesUseful)
+    this.emit('done', {
+      url,
+      size,
+      hedgesStarted: h?.started ?? 0,
+      hedgesWon: h?.wonCount ?? 0,
+      hedgeBytes: h?.hedgeBytes ?? 0,
+      hedgeBudgetBytes: Math.floor(size * this.options.hedgeBudget),
+      bytesSent: this.#bytesSent,
+      extraBytes,
+      extraRatio: size === 0 ? 0 : extraBytes / size,
+      terminated: this.#terminated,
+      terminateFailed: this.#terminateFailed,
+    })
   }
 
   #partitionDone(): void {

@@ -98,7 +98,7 @@ describe('faults', () => {
     const proxy = await stallingProxy(gw.port, 1 * MiB)
     try {
       const data = bytes(6 * MiB, 21)
-      const u = upload(data, { endpoints: [`http://127.0.0.1:${proxy.port}/files`], stateStore: null, stallTimeoutMs: 1000, retryDelaysMs: [50, 100, 200] })
+      const u = upload(data, { endpoints: [`http://127.0.0.1:${proxy.port}/files`], stateStore: null, stallTimeoutMs: 1000, retryDelaysMs: [50, 100, 200], hedging: false })
       const stalls: number[] = []
       const failed: string[] = []
       u.on('stall', (e) => stalls.push(e.partition))

@@ -1,0 +1,47 @@
+import type { AttemptRisk } from '@tessera/predict'
+import type { AttemptView } from './hedge-scheduler.js'
+
+/**
+ * One attempt at a partition: one tus upload URL (a new partial, or the one resumed by HEAD) on one
+ * endpoint, driven by its own requests, cancellable on its own. A partition has one running
+ * attempt, two while hedged.
+ */
+export class Attempt implements AttemptView {
+  /** Server offset acknowledged on this attempt's URL, bytes. */
+  acked = 0
+  /** Max(acked, offset of the current PATCH + body bytes its socket took): what the hedge loop scores, bytes. */
+  progressBytes = 0
+  /** Body bytes this attempt's sockets took, bytes. */
+  sent = 0
+  /** Longest silence between progress points so far, ms. */
+  maxGapMs = 0
+  lastProgressMs: number
+  url: string | undefined
+  /** Aborted because another attempt of the partition won. */
+  lost = false
+  /** The server acknowledged the whole partition on this attempt. */
+  completed = false
+  /** Its latest score from the hedge loop. */
+  lastRisk: AttemptRisk | undefined
+  readonly controller = new AbortController()
+
+  constructor(
+    readonly partition: number,
+    /** Attempt number of the partition in this run, from 0 (`tessera-attempt` of the partials it creates). */
+    readonly attempt: number,
+    readonly endpoint: string,
+    /** The partition's length, bytes (0 while unknown: sequential deferred length). */
+    readonly totalBytes: number,
+    /** Started by the hedge loop (its bytes count against the hedge budget). */
+    readonly hedge: boolean,
+    readonly startedMs: number,
+  ) {
+    this.lastProgressMs = startedMs
+  }
+
+  /** Something moved at `now` (POST/HEAD answered, a body slice taken, a PATCH answered). */
+  progress(now: number): void {
+    this.maxGapMs = Math.max(this.maxGapMs, now - this.lastProgressMs)
+    this.lastProgressMs = Math.max(this.lastProgressMs, now)
+  }
+}

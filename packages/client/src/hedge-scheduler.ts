@@ -1,0 +1,174 @@
+import { attemptRisk, decideHedges, resolveAttemptRiskOptions, type AttemptRisk, type FailureModel, type ThroughputModel } from '@tessera/predict'
+
+/** What the scheduler knows of one endpoint: its models (fed by finished attempts) and its healthy progress gap. */
+export interface EndpointView {
+  readonly failures: FailureModel
+  readonly throughput: ThroughputModel
+  /**
+   * Learned longest silence of a healthy attempt on this endpoint (EWMA over successful attempts:
+   * request waits, server processing), ms; undefined until one succeeded.
+   */
+  readonly healthyGapMs: number | undefined
+}
+
+/** A running attempt as the scheduler sees it (a snapshot; see `Attempt`). */
+export interface AttemptView {
+  readonly partition: number
+  readonly attempt: number
+  readonly endpoint: string
+  /** The partition's length, bytes. */
+  readonly totalBytes: number
+  /** Bytes of the partition the server acknowledged on this attempt or that its socket took, bytes. */
+  readonly progressBytes: number
+  readonly startedMs: number
+  /** Clock value of its last progress (start, POST/HEAD answer, body slice taken, PATCH answer), ms. */
+  readonly lastProgressMs: number
+}
+
+/** A partition in flight: its running attempts and how many hedges it had. */
+export interface PartitionView {
+  readonly partition: number
+  readonly totalBytes: number
+  readonly running: readonly AttemptView[]
+  /** Hedges started for this partition so far (running or ended). */
+  readonly hedges: number
+}
+
+/** What a hedge decision is made against. */
+export interface HedgeInputs {
+  readonly now: number
+  readonly endpoints: readonly string[]
+  readonly models: (endpoint: string) => EndpointView
+  readonly partitions: readonly PartitionView[]
+  /** Upload bytes (known size, or bytes read so far), and hedge bytes already committed. */
+  readonly uploadBytes: number
+  readonly committedBytes: number
+  readonly threshold: number
+  readonly budgetFraction: number
+}
+
+/** One hedge to start. */
+export interface HedgePlan {
+  readonly partition: number
+  /** The attempt being hedged. */
+  readonly attempt: AttemptView
+  readonly toEndpoint: string
+  readonly risk: AttemptRisk
+  readonly deadlineMs: number
+  /** Bytes the hedge will send (the whole partition: a hedge is a new partial from offset 0). */
+  readonly hedgeBytes: number
+}
+
+/** Scores of every running attempt, and the hedges chosen. */
+export interface HedgeRound {
+  readonly scores: ReadonlyMap<AttemptView, { readonly risk: AttemptRisk; readonly deadlineMs: number }>
+  readonly plans: readonly HedgePlan[]
+  readonly budgetBytes: number
+  /** Committed hedge bytes after these plans. */
+  readonly committedBytes: number
+}
+
+/** Deadline floor: no attempt is expected faster than this (RTT + server work), ms. */
+export const DEADLINE_FLOOR_MS = 2000
+/** The deadline is the time at this quantile of the endpoint's predictive throughput (a slow-but-normal attempt). */
+export const DEADLINE_QUANTILE = 0.1
+/** At most this many hedges per partition over its life; at most one runs at a time. */
+export const MAX_HEDGES_PER_PARTITION = 2
+/** Floor of the healthy progress gap fed to the stall term (one TCP retransmission timeout), ms. */
+export const MIN_PROGRESS_GAP_MS = 200
+
+const riskOptions = resolveAttemptRiskOptions({ minProgressGapMs: MIN_PROGRESS_GAP_MS })
+
+/**
+ * An attempt's deadline, ms from its start: the time `totalBytes` take at the endpoint's
+ * {@link DEADLINE_QUANTILE} predictive throughput (slower than 90 % of what it has shown), at
+ * least {@link DEADLINE_FLOOR_MS}. With the prior (nothing learned, 1 MB/s median, wide) that is
+ * ~9 s per MiB; it tightens as attempts finish.
+ */
+export function attemptDeadlineMs(totalBytes: number, throughput: ThroughputModel): number {
+  const slow = throughput.predictiveQuantile(DEADLINE_QUANTILE)
+  return Math.max(DEADLINE_FLOOR_MS, (totalBytes * 1000) / slow)
+}
+
+/** The progress gap fed to `attemptRisk`: the endpoint's learned healthy silence, floored. */
+export function progressGapFor(view: EndpointView): number | undefined {
+  return view.healthyGapMs === undefined ? undefined : Math.max(MIN_PROGRESS_GAP_MS, view.healthyGapMs)
+}
+
+/** Risk of one running attempt now (`attemptRisk` with the client's deadline and progress gap). */
+export function scoreAttempt(a: AttemptView, view: EndpointView, now: number): { risk: AttemptRisk; deadlineMs: number } {
+  const deadlineMs = attemptDeadlineMs(a.totalBytes, view.throughput)
+  const elapsedMs = Math.max(0, now - a.startedMs)
+  const stalledMs = Math.min(elapsedMs, Math.max(0, now - a.lastProgressMs))
+  const gap = progressGapFor(view)
+  const risk = attemptRisk(
+    {
+      totalBytes: Math.max(1, a.totalBytes),
+      bytesAcked: Math.min(a.totalBytes, a.progressBytes),
+      elapsedMs,
+      deadlineMs,
+      stalledMs,
+      ...(gap !== undefined && { progressGapMs: gap }),
+    },
+    view.failures,
+    view.throughput,
+    riskOptions,
+  )
+  return { risk, deadlineMs }
+}
+
+/**
+ * Where a hedge of an attempt on `from` goes: the endpoint other than `from` whose fresh attempt of
+ * `totalBytes` has the lowest predicted risk (ties: endpoint order); `from` itself when it is the
+ * only one (a fresh connection to it).
+ */
+export function hedgeTarget(from: string, totalBytes: number, endpoints: readonly string[], models: (e: string) => EndpointView, now: number): string {
+  const others = endpoints.filter((e) => e !== from)
+  if (others.length === 0) return from
+  let best = others[0]!
+  let bestRisk = Infinity
+  for (const e of others) {
+    const fresh: AttemptView = { partition: -1, attempt: -1, endpoint: e, totalBytes, progressBytes: 0, startedMs: now, lastProgressMs: now }
+    const r = scoreAttempt(fresh, models(e), now).risk.risk
+    if (r < bestRisk) {
+      best = e
+      bestRisk = r
+    }
+  }
+  return best
+}
+
+/**
+ * One round of the hedge loop. Pure: scores every running attempt, and picks with `decideHedges`
+ * (risk ≥ threshold, highest first, within the budget) among partitions that have exactly one
+ * running attempt (so at most one hedge runs per partition) and fewer than
+ * {@link MAX_HEDGES_PER_PARTITION} hedges so far.
+ */
+export function planHedges(inputs: HedgeInputs): HedgeRound {
+  const { now } = inputs
+  const scores = new Map<AttemptView, { risk: AttemptRisk; deadlineMs: number }>()
+  const candidates: { risk: number; hedgeBytes: number; attempt: AttemptView; detail: AttemptRisk; deadlineMs: number; partition: PartitionView }[] = []
+  for (const p of inputs.partitions) {
+    for (const a of p.running) {
+      const s = scoreAttempt(a, inputs.models(a.endpoint), now)
+      scores.set(a, s)
+      if (p.running.length === 1 && p.hedges < MAX_HEDGES_PER_PARTITION) {
+        candidates.push({ risk: s.risk.risk, hedgeBytes: p.totalBytes, attempt: a, detail: s.risk, deadlineMs: s.deadlineMs, partition: p })
+      }
+    }
+  }
+  const decision = decideHedges(
+    candidates,
+    { uploadBytes: inputs.uploadBytes, spentBytes: inputs.committedBytes },
+    { riskThreshold: inputs.threshold, budgetFraction: inputs.budgetFraction },
+  )
+  const plans = decision.hedge.map((c) => ({
+    partition: c.partition.partition,
+    attempt: c.attempt,
+    toEndpoint: hedgeTarget(c.attempt.endpoint, c.partition.totalBytes, inputs.endpoints, inputs.models, now),
+    risk: c.detail,
+    deadlineMs: c.deadlineMs,
+    hedgeBytes: c.hedgeBytes,
+  }))
+  return { scores, plans, budgetBytes: decision.budgetBytes, committedBytes: decision.spentBytes }
+}
