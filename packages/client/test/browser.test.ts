@@ -1,0 +1,186 @@
+// The browser bundle (dist/browser/tessera.js) in headless Chromium (Debian's `chromium`, driven by
+// playwright-core) against a real gateway child process: a File built in the page is uploaded
+// cross-origin and downloaded in Node byte-identical; an upload stopped mid-way resumes after a
+// page reload from its localStorage state. Skips (with the reason) where /usr/bin/chromium is
+// missing, except in CI, where .ci/run installs it and a missing browser is a failure.
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import { dirname, join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
+
+const CHROMIUM = process.env['TESSERA_CHROMIUM'] ?? '/usr/bin/chromium'
+const BUNDLE = join(dirname(fileURLToPath(import.meta.url)), '../dist/browser/tessera.js')
+const MiB = 1024 * 1024
+
+const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium; .ci/run installs it in CI)`
+if (missing && process.env['CI']) throw new Error(`browser tests must run in CI: ${missing}`)
+if (missing) console.log(`browser tests skipped: ${missing}`)
+
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>tessera browser test</title>
+<script type="module">
+  import * as tessera from '/tessera.js'
+  window.tessera = tessera
+  // The bytes of test/helpers.ts bytes(size, seed): xorshift32, little-endian words, then i & 0xff.
+  window.makeFile = (size, seed, name) => {
+    const buf = new Uint8Array(size)
+    const view = new DataView(buf.buffer)
+    let x = seed >>> 0 || 1
+    let i = 0
+    for (; i + 4 <= size; i += 4) {
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      view.setUint32(i, x >>> 0, true)
+    }
+    for (; i < size; i++) buf[i] = i & 0xff
+    return new File([buf], name, { type: 'application/octet-stream', lastModified: 1700000000000 })
+  }
+  // Uploads makeFile(size, seed). stopAfterPartitions: abort once that many partitions completed
+  // (what a closed tab or a reload does), leaving the state in localStorage.
+  window.runUpload = async ({ endpoint, size, seed, stopAfterPartitions }) => {
+    const file = window.makeFile(size, seed, 'data.bin')
+    // Small partitions so an upload of a few MiB has several, and stopping after one leaves work.
+    const u = tessera.upload(file, {
+      endpoints: [endpoint],
+      metadata: { filename: file.name },
+      minPartitionBytes: 256 * 1024,
+      initialPartitionBytes: 512 * 1024,
+      maxPartitionBytes: 1024 * 1024,
+      chunkBytes: 256 * 1024,
+      initialConcurrency: 2,
+      maxConcurrency: 2,
+    })
+    let sent = 0
+    let acked = 0
+    let done = 0
+    let resume
+    u.on('progress', (e) => (acked = e.bytesAcked))
+    u.on('resume', (e) => (resume = { partitionsDone: e.partitionsDone, partitionsStarted: e.partitionsStarted }))
+    u.on('attempt-done', (e) => {
+      sent += e.bytesSent
+      if (stopAfterPartitions !== undefined && ++done >= stopAfterPartitions) u.abort()
+    })
+    const stateKeys = () => Object.keys(localStorage).filter((k) => k.startsWith('tessera:'))
+    try {
+      const r = await u.done
+      return { url: r.url, sha256: r.sha256, size: r.size, sent, acked, stateKeys: stateKeys(), resume }
+    } catch (err) {
+      return { error: err.code + ": " + err.message, sent, acked, stateKeys: stateKeys(), resume }
+    }
+  }
+  window.tesseraReady = true
+</script>`
+
+/** Serves the page and the bundle on 127.0.0.1 (another origin than the gateway's: CORS is exercised). */
+async function staticServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const bundle = await readFile(BUNDLE)
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE)
+    else if (req.url === '/tessera.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle)
+    else res.writeHead(404).end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+async function openPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage()
+  page.on('pageerror', (err) => console.log(`# page error: ${err.message}`))
+  await page.goto(url)
+  await page.waitForFunction(() => (window as unknown as { tesseraReady?: boolean }).tesseraReady === true)
+  return page
+}
+
+/** What the page's runUpload() answers. */
+interface PageResult {
+  readonly url?: string
+  readonly sha256?: string
+  readonly size?: number
+  readonly error?: string
+  readonly resume?: { partitionsDone: number; partitionsStarted: number }
+  /** Body bytes of the attempts that completed a partition in this run. */
+  readonly sent: number
+  /** Bytes acknowledged, as of the last progress event. */
+  readonly acked: number
+  readonly stateKeys: string[]
+}
+
+/**
+ * Uploads the deterministic File in the page. `stopAfterPartitions`: abort once that many
+ * partitions completed (what a closed tab or a reload does), leaving the state in localStorage.
+ */
+function uploadInPage(page: Page, args: { endpoint: string; size: number; seed: number; stopAfterPartitions?: number }): Promise<PageResult> {
+  // The logic lives in the page (PAGE): functions compiled by tsx carry helpers the page lacks.
+  return page.evaluate((a) => (window as unknown as { runUpload: (a: unknown) => Promise<PageResult> }).runUpload(a), args)
+}
+
+describe('browser bundle in headless Chromium', { skip: missing, timeout: 120_000 }, () => {
+  let gw: Gateway
+  let site: { url: string; close: () => Promise<void> }
+  let browser: Browser
+  before(async () => {
+    gw = await startGateway()
+    site = await staticServer()
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    })
+  })
+  after(async () => {
+    await browser?.close()
+    await site?.close()
+    await gw?.stop()
+  })
+
+  test('a File built in the page uploads cross-origin; the download in Node is byte-identical', async () => {
+    const size = 5 * MiB + 123
+    const page = await openPage(browser, site.url)
+    try {
+      const r = await uploadInPage(page, { endpoint: gw.url, size, seed: 21 })
+      assert.equal(r.error, undefined)
+      const expected = sha256(bytes(size, 21))
+      assert.equal(r.sha256, expected)
+      assert.equal(r.size, size)
+      assert.deepEqual(await download(r.url!), { sha256: expected, size })
+      assert.deepEqual(r.stateKeys, [], 'the state of a finished upload is removed')
+    } finally {
+      await page.close()
+    }
+  })
+
+  test('an upload stopped after one partition resumes after a page reload (localStorage): acknowledged bytes are not re-sent', async () => {
+    const size = 6 * MiB
+    const page = await openPage(browser, site.url)
+    try {
+      const first = await uploadInPage(page, { endpoint: gw.url, size, seed: 22, stopAfterPartitions: 1 })
+      assert.match(first.error ?? '', /^CLIENT_ERR_ABORTED: /)
+      assert.equal(first.stateKeys.length, 1, 'the aborted upload left its state in localStorage')
+
+      await page.reload()
+      await page.waitForFunction(() => (window as unknown as { tesseraReady?: boolean }).tesseraReady === true)
+      const second = await uploadInPage(page, { endpoint: gw.url, size, seed: 22 })
+      assert.equal(second.error, undefined)
+      assert.ok(second.resume && second.resume.partitionsDone >= 1, JSON.stringify(second.resume))
+      assert.ok(second.sent < size, `the re-run sent ${second.sent} of ${size} bytes`)
+      // No byte acknowledged before the reload is sent again.
+      assert.ok(first.acked > 0)
+      assert.ok(second.sent <= size - first.acked, `acknowledged ${first.acked} before the reload, re-sent ${second.sent} of ${size}`)
+      const expected = sha256(bytes(size, 22))
+      assert.equal(second.sha256, expected)
+      assert.deepEqual(await download(second.url!), { sha256: expected, size })
+      assert.deepEqual(second.stateKeys, [])
+    } finally {
+      await page.close()
+    }
+  })
+})
