@@ -24,6 +24,8 @@ interface AppendLine {
 }
 
 const SUFFIX = '.manifest'
+/** Manifests kept parsed in memory (each ≈ 0.5 KiB per stripe). */
+const CACHED_MANIFESTS = 64
 
 /**
  * Manifests as local files. Each file is JSON lines: a header line (the whole manifest at some
@@ -31,14 +33,18 @@ const SUFFIX = '.manifest'
  * `write(2)` with `O_APPEND`, hence atomic against a process crash; a line torn by a power cut has
  * no trailing newline and is dropped (and truncated away before the next append). `update`
  * rewrites the file through a temp file and a rename. One process writes a directory at a time:
- * the store remembers each manifest's version, so an append costs one `write(2)`, not a re-read.
+ * the store keeps recently used manifests parsed, so neither a read nor an append re-parses the file.
  */
 export class FileManifestStore implements ManifestStore {
   /** Per-id promise chain: one writer at a time per manifest within this process. */
   readonly #queues = new Map<string, Promise<unknown>>()
   readonly #checkedTail = new Set<string>()
-  /** Version of each manifest this process has read or written: appends need not re-read the file. */
-  readonly #versions = new Map<string, number>()
+  /**
+   * The manifests this process used last (a Map in LRU order): this store is the directory's one
+   * writer, so they stay exact, and a request reads a manifest without re-parsing the file (which
+   * grows with the upload), an append costs one `write(2)`.
+   */
+  readonly #cache = new Map<string, Manifest>()
 
   private constructor(
     readonly dir: string,
@@ -57,14 +63,14 @@ export class FileManifestStore implements ManifestStore {
 
   async get(id: string): Promise<Manifest | undefined> {
     assertObjectId(id)
-    return this.#read(id)
+    return this.#cached(id) ?? this.#read(id)
   }
 
   appendStripes(id: string, stripes: readonly StripeRecord[]): Promise<number> {
     assertObjectId(id)
     return this.#serial(id, async () => {
-      const version = this.#versions.get(id) ?? (await this.#read(id))?.version
-      if (version === undefined) {
+      const current = this.#cached(id) ?? (await this.#read(id))
+      if (current === undefined) {
         await this.#writeWhole(id, { version: 1, stripes: [...stripes], sources: [], referrers: [], deleted: false })
         return 1
       }
@@ -77,15 +83,15 @@ export class FileManifestStore implements ManifestStore {
       } finally {
         await fh.close()
       }
-      this.#versions.set(id, version + 1)
-      return version + 1
+      this.#remember(id, { ...current, stripes: [...current.stripes, ...stripes], version: current.version + 1 })
+      return current.version + 1
     })
   }
 
   update(id: string, expectedVersion: number, next: Omit<Manifest, 'version'>): Promise<Manifest> {
     assertObjectId(id)
     return this.#serial(id, async () => {
-      const current = await this.#read(id)
+      const current = this.#cached(id) ?? (await this.#read(id))
       const version = current?.version ?? 0
       if (version !== expectedVersion) {
         throw new StorageError('STORAGE_ERR_CONFLICT', `manifest ${id} is at version ${version}, expected ${expectedVersion}`)
@@ -101,7 +107,7 @@ export class FileManifestStore implements ManifestStore {
     return this.#serial(id, async () => {
       await rm(this.#path(id), { force: true })
       this.#checkedTail.delete(id)
-      this.#versions.delete(id)
+      this.#cache.delete(id)
     })
   }
 
@@ -109,6 +115,21 @@ export class FileManifestStore implements ManifestStore {
     for (const name of await readdir(this.dir)) {
       if (name.endsWith(SUFFIX)) yield name.slice(0, -SUFFIX.length)
     }
+  }
+
+  #cached(id: string): Manifest | undefined {
+    const manifest = this.#cache.get(id)
+    if (manifest) {
+      this.#cache.delete(id)
+      this.#cache.set(id, manifest)
+    }
+    return manifest
+  }
+
+  #remember(id: string, manifest: Manifest): void {
+    this.#cache.delete(id)
+    this.#cache.set(id, manifest)
+    if (this.#cache.size > CACHED_MANIFESTS) this.#cache.delete(this.#cache.keys().next().value!)
   }
 
   #path(id: string): string {
@@ -121,7 +142,7 @@ export class FileManifestStore implements ManifestStore {
       text = await readFile(this.#path(id), 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.#versions.delete(id)
+        this.#cache.delete(id)
         return undefined
       }
       throw new StorageError('STORAGE_ERR_IO', `cannot read manifest ${id}`, { cause: err })
@@ -134,9 +155,9 @@ export class FileManifestStore implements ManifestStore {
       const header = JSON.parse(head) as Header
       const stripes = [...header.stripes]
       for (const line of appends) stripes.push(...(JSON.parse(line) as AppendLine).append)
-      const version = header.version + appends.length
-      this.#versions.set(id, version)
-      return { ...header, stripes, version }
+      const manifest: Manifest = { ...header, stripes, version: header.version + appends.length }
+      this.#remember(id, manifest)
+      return manifest
     } catch (err) {
       throw new StorageError('STORAGE_ERR_CORRUPT', `manifest ${id} is not valid JSON lines`, { cause: err })
     }
@@ -152,7 +173,7 @@ export class FileManifestStore implements ManifestStore {
       throw new StorageError('STORAGE_ERR_IO', `cannot write manifest ${id}`, { cause: err })
     }
     this.#checkedTail.add(id)
-    this.#versions.set(id, manifest.version)
+    this.#remember(id, manifest)
     if (this.fsync) await syncDir(this.dir)
   }
 
