@@ -94,6 +94,10 @@ export class ProxyConnection {
     client.setNoDelay(true)
     client.on('error', () => this.#teardown(true))
     client.on('close', () => this.#teardown(false))
+    // A client that half-closes a stalled connection has given up on it (its timeout fired).
+    client.on('end', () => {
+      if (this.#stalled) this.destroy()
+    })
     if (this.#plan0.kind !== 'status') {
       const framer = new RequestFramer()
       this.#up = new Pump(client, this.#hooks('upload'), this.#shaping('upload'), (c) => framer.push(c))
@@ -269,16 +273,14 @@ export class ProxyConnection {
   }
 }
 
+/** The injected answer. No body: it would be a protocol error after a HEAD, whose method we may not have seen whole. */
 function cannedAnswer(status: number): Buffer {
-  const body = `fault-proxy: injected ${status}\n`
   return Buffer.from(
     `HTTP/1.1 ${status} ${REASONS[status] ?? 'Injected Fault'}\r\n` +
-      'Content-Type: text/plain; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Content-Length: 0\r\n' +
       'Connection: close\r\n' +
       'X-Fault-Proxy: status\r\n' +
-      '\r\n' +
-      body,
+      '\r\n',
     'latin1',
   )
 }

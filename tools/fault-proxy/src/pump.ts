@@ -70,18 +70,20 @@ export class Pump {
     this.#run()
   }
 
-  /** Stops forwarding without closing anything; the source is paused so the sender blocks. */
+  /**
+   * Stops forwarding without closing anything. The source is still read until the queue holds
+   * 1 MiB (then paused, so a sender of more blocks), which lets the connection notice a client that
+   * gives up on a small request and closes.
+   */
   freeze(): void {
     this.#frozen = true
     this.#clearTimer()
-    this.#src.pause()
   }
 
   /** Undoes {@link freeze}. */
   thaw(): void {
     if (!this.#frozen || this.#stopped) return
     this.#frozen = false
-    if (!this.#pausedByUs) this.#src.resume()
     this.#run()
   }
 
@@ -171,7 +173,7 @@ export class Pump {
       this.#hooks.forwarded(n)
       if (this.#pausedByUs && this.#queuedBytes < HIGH_WATER_BYTES / 2) {
         this.#pausedByUs = false
-        if (!this.#frozen) this.#src.resume()
+        this.#src.resume()
       }
       if (this.#frozen || this.#stopped) return
       if (!ok) {
