@@ -56,7 +56,7 @@ export class FaultProxy {
 /**
  * Starts a fault proxy: one listening port per endpoint, each forwarding to its upstream with the
  * faults of its options, all decisions drawn from `seed`. Resolves once every port listens.
- * Throws `FAULT_PROXY_ERR_INVALID_OPTION` (before any I/O) and rejects `FAULT_PROXY_ERR_LISTEN`.
+ * Rejects `FAULT_PROXY_ERR_INVALID_OPTION` (before any I/O) or `FAULT_PROXY_ERR_LISTEN`.
  */
 export function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   return FaultProxy.start(options)
