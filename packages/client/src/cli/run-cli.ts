@@ -22,9 +22,6 @@ export interface CliIo {
 /** Exit statuses of `tessera`. */
 export const ExitCode = Object.freeze({ ok: 0, failed: 1, usage: 2, interrupted: 130 })
 
-// The engine's event for a hedged attempt; counted when the engine emits it (0 otherwise).
-const HEDGE_EVENTS = ['hedge-start'] as const
-
 /**
  * Runs `tessera` with `argv` (no node/script prefix) and resolves its exit status. Never throws:
  * every failure becomes one line `tessera: <file>: <code>: <message>` on stderr.
@@ -105,13 +102,13 @@ async function uploadOne(
     last = { bytesAcked: e.bytesAcked, bytesTotal: e.bytesTotal, rateBps: e.rateBps }
     redraw()
   })
-  for (const name of HEDGE_EVENTS) {
-    ;(u.on as (name: string, listener: () => void) => Upload).call(u, name, () => {
-      hedges++
-      if (command.verbose) view.log(`tessera: ${file}: hedge started`)
-      redraw()
-    })
-  }
+  u.on('hedge-start', (e) => {
+    hedges++
+    if (command.verbose) {
+      view.log(`tessera: ${file}: partition ${e.partition} hedged on ${e.toEndpoint} (risk ${(100 * e.risk).toFixed(0)}%, ${formatBytes(e.committedBytes)} of ${formatBytes(e.budgetBytes)} budget)`)
+    }
+    redraw()
+  })
   u.on('attempt-done', (e) => (sentThisRun += e.bytesSent))
   if (command.verbose) {
     u.on('resume', (e) => view.log(`tessera: ${file}: resuming: ${e.partitionsDone} partitions done, ${e.partitionsStarted} started`))
