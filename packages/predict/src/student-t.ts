@@ -36,6 +36,11 @@ function erfc(x: number): number {
   return Math.exp(-x * x) / Math.sqrt(Math.PI) / f
 }
 
+/** Standard Normal CDF Φ(z), to ~1e-13 relative (erfc above). Exported for the risk models. */
+export function normalCdf(z: number): number {
+  return 0.5 * erfc(-z / Math.SQRT2)
+}
+
 function standardTCdf(t: number, dof: number): number {
   if (t === Infinity) return 1
   if (t === -Infinity) return 0
