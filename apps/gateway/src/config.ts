@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseDuration, parseSize } from './config-values.js'
 import { GatewayError } from './errors.js'
@@ -30,6 +30,8 @@ export interface GatewayConfig {
   readonly logLevel: string
   /** URL path of the upload endpoint. Default /files. */
   readonly basePath: string
+  /** JSON-lines file the reconciliation events are appended to. Default `<dataDir>/events/reconciliation.jsonl`. */
+  readonly reconciliationLog: string
 }
 
 const OPTIONS = {
@@ -45,20 +47,21 @@ const OPTIONS = {
   fsync: { flag: 'fsync', env: 'TESSERA_FSYNC', help: "'never' (survives crashes) or 'always' (survives power loss)" },
   logLevel: { flag: 'log-level', env: 'TESSERA_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
   basePath: { flag: 'base-path', env: 'TESSERA_BASE_PATH', help: 'URL path of the endpoint (default /files)' },
+  reconciliationLog: { flag: 'reconciliation-log', env: 'TESSERA_RECONCILIATION_LOG', help: 'reconciliation events, JSON lines (default DATA/events/reconciliation.jsonl)' },
 } as const
 
 type Key = keyof typeof OPTIONS
 
 /** Usage text for `--help`. */
 export function usage(): string {
-  const lines = Object.values(OPTIONS).map((o) => `  --${o.flag.padEnd(15)} ${o.env.padEnd(22)} ${o.help}`)
+  const lines = Object.values(OPTIONS).map((o) => `  --${o.flag.padEnd(18)} ${o.env.padEnd(26)} ${o.help}`)
   return [
     'Usage: npm start -- [options]',
     '',
     'Every option is also an environment variable and a field of the JSON file given by',
     '--config FILE (TESSERA_CONFIG); flags win over the environment, which wins over the file.',
     '',
-    `  --${'config'.padEnd(15)} ${'TESSERA_CONFIG'.padEnd(22)} JSON config file`,
+    `  --${'config'.padEnd(18)} ${'TESSERA_CONFIG'.padEnd(26)} JSON config file`,
     ...lines,
   ].join('\n')
 }
@@ -149,6 +152,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const logLevel = parsed('logLevel', 'info', (s) => (levels.includes(s) ? s : undefined), levels.join('|'))
   const basePath = parsed('basePath', '/files', (s) => (/^\/[A-Za-z0-9._~/-]*[^/]$/.test(s) ? s : undefined), 'a path such as /files')
 
+  const reconciliationLog = resolve(cwd, raw('reconciliationLog')?.value ?? join(dataDir, 'events', 'reconciliation.jsonl'))
+
   const backendsRaw = raw('backends')
   const width = dataBlocks + parityBlocks
   let backendDirs: string[]
@@ -163,5 +168,5 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   if (problems.length > 0) {
     throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
-  return { port, host, dataDir, backendDirs, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath }
+  return { port, host, dataDir, backendDirs, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog }
 }

@@ -9,7 +9,7 @@ const ALLOW_HEADERS = [
 const EXPOSE_HEADERS = [
   'Location', 'Tus-Checksum-Algorithm', 'Tus-Extension', 'Tus-Max-Size', 'Tus-Resumable', 'Tus-Version',
   'Upload-Concat', 'Upload-Defer-Length', 'Upload-Expires', 'Upload-Length', 'Upload-Metadata', 'Upload-Offset',
-  'Tessera-Error-Code', 'Content-Range', 'Accept-Ranges', 'Content-Disposition',
+  'Tessera-Error-Code', 'Tessera-Winner', 'Content-Range', 'Accept-Ranges', 'Content-Disposition',
 ].join(', ')
 
 /** CORS for browser clients: any origin, the tus request headers allowed, the tus response headers exposed. */

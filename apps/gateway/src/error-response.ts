@@ -17,6 +17,7 @@ const STATUS: Record<GatewayErrorCode, readonly [number, Wire]> = {
   GATEWAY_ERR_UNSUPPORTED_MEDIA_TYPE: [415, WireErrorCode.unsupportedMediaType],
   GATEWAY_ERR_NOT_FOUND: [404, WireErrorCode.notFound],
   GATEWAY_ERR_GONE: [410, WireErrorCode.gone],
+  GATEWAY_ERR_SUPERSEDED: [410, WireErrorCode.superseded],
   GATEWAY_ERR_CHECKSUM_MISMATCH: [STATUS_CHECKSUM_MISMATCH, WireErrorCode.checksumMismatch],
   GATEWAY_ERR_RANGE_NOT_SATISFIABLE: [416, WireErrorCode.rangeNotSatisfiable],
   GATEWAY_ERR_NOT_FINISHED: [409, WireErrorCode.forbidden],
@@ -56,5 +57,6 @@ export function sendError(res: Response, err: unknown, log: Logger, context: obj
   res.set('Tus-Resumable', TUS_VERSION)
   res.set(TESSERA_ERROR_HEADER, wire)
   if (status === 412) res.set('Tus-Version', TUS_VERSION)
+  if (err instanceof GatewayError) res.set(err.headers)
   res.type('text/plain').send(`${message}\n`)
 }

@@ -10,6 +10,7 @@ export type GatewayErrorCode =
   | 'GATEWAY_ERR_UNSUPPORTED_MEDIA_TYPE'
   | 'GATEWAY_ERR_NOT_FOUND'
   | 'GATEWAY_ERR_GONE'
+  | 'GATEWAY_ERR_SUPERSEDED'
   | 'GATEWAY_ERR_CHECKSUM_MISMATCH'
   | 'GATEWAY_ERR_RANGE_NOT_SATISFIABLE'
   | 'GATEWAY_ERR_NOT_FINISHED'
@@ -21,11 +22,14 @@ export type GatewayErrorCode =
 /** The one error class of the gateway. Handlers throw it; `sendError` turns it into a tus response. */
 export class GatewayError extends Error {
   override readonly name = 'GatewayError'
+  /** Extra response headers of the error answer (e.g. `Tessera-Winner` on a superseded attempt). */
+  readonly headers: Readonly<Record<string, string>>
   constructor(
     readonly code: GatewayErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options)
+    this.headers = options?.headers ?? {}
   }
 }

@@ -1,5 +1,20 @@
 import type { UploadMetadata } from '@tessera/protocol'
 
+/** What a Tessera partial says about the partition it carries (validated `tessera-*` metadata). */
+export interface AttemptInfo {
+  /** Partition identity, `<session id>/<partition index>`. */
+  readonly partition: string
+  /** Byte offset of the partition within the whole file. */
+  readonly offset: number
+  /** Attempt number the client gave (0 = first; hedges count up). */
+  readonly attempt: number
+  /** Expected SHA-256 of the partition's bytes, base64; without it the attempt wins unverified. */
+  readonly sha256?: string
+}
+
+/** Why an upload answers 410: terminated (DELETE), expired, rejected (its bytes failed `tessera-sha256`), superseded (another attempt won). */
+export type GoneReason = 'terminated' | 'expired' | 'rejected' | 'superseded'
+
 /**
  * What the gateway remembers of a tus upload besides its bytes (those, and so the offset, are the
  * object store's). Kept in a `KvStore` under the upload id.
@@ -15,6 +30,15 @@ export interface UploadRecord {
   readonly expiresAt?: string
   /** Concatenation role: a partial, or a final listing its partials' ids in order. */
   readonly concat?: { readonly type: 'partial' } | { readonly type: 'final'; readonly parts: readonly string[] }
-  /** Set when terminated or expired: the id then answers 410 Gone. */
-  readonly gone?: 'terminated' | 'expired'
+  /** Set when the upload is gone: the id then answers 410 Gone. */
+  readonly gone?: GoneReason
+  /** A Tessera partial: the partition it is an attempt of (docs/reconciliation.md). Kept in the tombstone. */
+  readonly attempt?: AttemptInfo
+  /**
+   * Running SHA-256 of an attempt's committed bytes: hash-wasm's saved state (base64) after `bytes`
+   * bytes. Absent or behind the committed offset → rebuilt by re-reading the committed bytes once.
+   */
+  readonly hash?: { readonly bytes: number; readonly state: string }
+  /** For a superseded attempt: the id of the attempt that won its partition. */
+  readonly winner?: string
 }

@@ -21,6 +21,12 @@ export const TusHeader = Object.freeze({
 /** Header carrying a Tessera wire error code (see {@link WireErrorCode}) on every error response. */
 export const TESSERA_ERROR_HEADER = 'tessera-error-code'
 
+/**
+ * Header naming the winning attempt (a path-absolute upload URL, e.g. `/files/<id>`) on the 410
+ * `TESSERA_ERR_SUPERSEDED` answer to a request on a losing attempt of the same partition.
+ */
+export const TESSERA_WINNER_HEADER = 'tessera-winner'
+
 /** The tus extensions, by their protocol names. */
 export type TusExtension =
   | 'creation'

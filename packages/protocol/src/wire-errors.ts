@@ -24,6 +24,11 @@ export const WireErrorCode = Object.freeze({
   notFound: 'TESSERA_ERR_NOT_FOUND',
   /** The upload was terminated or has expired (410). */
   gone: 'TESSERA_ERR_GONE',
+  /**
+   * Another attempt of the same Tessera partition was verified first: this attempt lost, its bytes
+   * were freed, and the client should stop sending it (410, with `Tessera-Winner` naming the winner).
+   */
+  superseded: 'TESSERA_ERR_SUPERSEDED',
   /** The request body does not match `Upload-Checksum`; none of its bytes were stored (460). */
   checksumMismatch: 'TESSERA_ERR_CHECKSUM_MISMATCH',
   /** A range outside the upload (416). */

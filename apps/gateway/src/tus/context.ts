@@ -4,13 +4,20 @@ import type { KvStore, Locker } from '@tus/utils'
 import type { Request } from 'express'
 import type { GatewayConfig } from '../config.js'
 import { GatewayError } from '../errors.js'
-import type { UploadRecord } from '../upload-record.js'
+import type { EventSink } from '../reconciliation/event-log.js'
+import type { PartitionRecord } from '../reconciliation/partition-record.js'
+import { Reconciler } from '../reconciliation/reconciler.js'
+import type { GoneReason, UploadRecord } from '../upload-record.js'
 
 /** What every handler works with; built once per gateway by `createApp`. */
 export interface TusDeps {
   readonly config: GatewayConfig
   readonly store: ObjectStore
   readonly records: KvStore<UploadRecord>
+  /** Reconciliation's index: partition id → attempts and winner (docs/reconciliation.md). */
+  readonly partitions: KvStore<PartitionRecord>
+  /** Where reconciliation events go (the JSON-lines log). */
+  readonly events: EventSink
   readonly locker: Locker
   readonly log: Logger
   /** Current time, ms since the epoch (injectable for expiration tests). */
@@ -20,7 +27,7 @@ export interface TusDeps {
 const ID = /^[A-Za-z0-9_-]{1,200}$/
 
 /** Waiting longer than this for a lock answers 423: the holder did not release when asked. */
-const LOCK_TIMEOUT_MS = 20_000
+export const LOCK_TIMEOUT_MS = 20_000
 
 /**
  * Shared helpers of the tus handlers: record lookup with 404/410, locking with release-on-request,
@@ -32,8 +39,12 @@ export class TusContext {
   /** Ids whose lock a request holds: being written to now, so expiration must not remove them. */
   readonly #locked = new Set<string>()
   #shuttingDown = false
+  /** Reconciliation of Tessera partials (hedged attempts of one partition). */
+  readonly reconciler: Reconciler
 
-  constructor(readonly deps: TusDeps) {}
+  constructor(readonly deps: TusDeps) {
+    this.reconciler = new Reconciler(this)
+  }
 
   get shuttingDown(): boolean {
     return this.#shuttingDown
@@ -49,6 +60,8 @@ export class TusContext {
     if (!ID.test(id)) throw new GatewayError('GATEWAY_ERR_NOT_FOUND', `no upload ${JSON.stringify(id)}`)
     const record = await this.deps.records.get(id)
     if (!record) throw new GatewayError('GATEWAY_ERR_NOT_FOUND', `no upload ${id}`)
+    if (record.gone === 'superseded' && record.winner !== undefined) throw this.reconciler.supersededError(id, record.winner)
+    if (record.gone === 'rejected') throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was rejected: its bytes did not match its tessera-sha256`)
     if (record.gone) throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was ${record.gone}`)
     if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.deps.now() && !this.#locked.has(id)) {
       await this.expire(record)
@@ -71,9 +84,11 @@ export class TusContext {
 
   /** Removes an unfinished upload whose time ran out; its id answers 410 afterwards. */
   async expire(record: UploadRecord): Promise<void> {
+    const bytes = record.attempt ? ((await this.deps.store.stat(record.id))?.length ?? 0) : 0
     await this.deps.store.delete(record.id)
     await this.deps.records.set(record.id, tombstone(record, 'expired', this.deps.now()))
     this.deps.log.info({ uploadId: record.id, expiresAt: record.expiresAt }, 'upload expired')
+    await this.reconciler.removed(record, 'attempt-expired', bytes)
   }
 
   /** When an unfinished upload written to now expires (ISO), per `--expire-after`. */
@@ -86,19 +101,30 @@ export class TusContext {
    * release: `stop` then aborts, and `fn` must finish promptly (a write commits what it has).
    */
   async withLock<T>(id: string, req: Request, fn: (stop: AbortSignal) => Promise<T>): Promise<T> {
-    if (this.#shuttingDown) throw new GatewayError('GATEWAY_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry shortly')
-    const stop = new AbortController()
-    const lock = this.deps.locker.newLock(id)
     const gaveUp = new AbortController()
     const onClose = (): void => gaveUp.abort(new Error('client went away'))
     req.once('close', onClose)
-    try {
-      await lock.lock(AbortSignal.any([gaveUp.signal, AbortSignal.timeout(LOCK_TIMEOUT_MS)]), () => stop.abort())
-    } catch (err) {
-      req.off('close', onClose)
-      throw new GatewayError('GATEWAY_ERR_LOCKED', `upload ${id} is busy with another request that did not release it`, { cause: err })
+    return this.withLockSignal(id, AbortSignal.any([gaveUp.signal, AbortSignal.timeout(LOCK_TIMEOUT_MS)]), fn, () => req.off('close', onClose))
+  }
+
+  /**
+   * {@link withLock} for work no request waits on (reconciliation retiring a losing attempt):
+   * gives up waiting when `signal` aborts. `onLocked` runs once the wait is over, either way.
+   */
+  async withLockSignal<T>(id: string, signal: AbortSignal, fn: (stop: AbortSignal) => Promise<T>, onLocked?: () => void): Promise<T> {
+    if (this.#shuttingDown) {
+      onLocked?.()
+      throw new GatewayError('GATEWAY_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry shortly')
     }
-    req.off('close', onClose)
+    const stop = new AbortController()
+    const lock = this.deps.locker.newLock(id)
+    try {
+      await lock.lock(signal, () => stop.abort())
+    } catch (err) {
+      throw new GatewayError('GATEWAY_ERR_LOCKED', `upload ${id} is busy with another request that did not release it`, { cause: err })
+    } finally {
+      onLocked?.()
+    }
     this.inflight.add(stop)
     this.#locked.add(id)
     try {
@@ -151,7 +177,18 @@ export class TusContext {
   }
 }
 
-/** The record kept for a removed upload so its id answers 410, not 404. */
-export function tombstone(record: UploadRecord, gone: 'terminated' | 'expired', now: number): UploadRecord {
-  return { id: record.id, metadata: {}, createdAt: record.createdAt, expiresAt: new Date(now).toISOString(), gone }
+/**
+ * The record kept for a removed upload so its id answers 410, not 404. An attempt keeps its
+ * partition (a final naming it still resolves to the winner) and, when superseded, the winner.
+ */
+export function tombstone(record: UploadRecord, gone: GoneReason, now: number, winner?: string): UploadRecord {
+  return {
+    id: record.id,
+    metadata: {},
+    createdAt: record.createdAt,
+    expiresAt: new Date(now).toISOString(),
+    gone,
+    ...(record.attempt && { attempt: record.attempt }),
+    ...(winner !== undefined && { winner }),
+  }
 }

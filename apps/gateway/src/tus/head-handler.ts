@@ -10,8 +10,9 @@ export async function handleHead(ctx: TusContext, req: Request, res: Response): 
   const id = req.params['id'] as string
   await ctx.record(id)
   await ctx.withLock(id, req, async () => {
-    const record = await ctx.record(id)
+    const found = await ctx.record(id)
     const offset = await ctx.offset(id)
+    const record = await ctx.reconciler.reconcile(found, offset)
     setUploadHeaders(ctx, res, record, offset)
   })
   res.set('Cache-Control', 'no-store')

@@ -20,6 +20,7 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
     let record = await ctx.record(id)
     if (record.concat?.type === 'final') throw new GatewayError('GATEWAY_ERR_FORBIDDEN', `upload ${id} is a final concatenation and cannot be patched`)
     const current = await ctx.offset(id)
+    record = await ctx.reconciler.reconcile(record, current)
     if (claimed !== current) throw new GatewayError('GATEWAY_ERR_OFFSET_MISMATCH', `Upload-Offset is ${claimed} but the upload is at ${current}`)
     record = await settleLength(ctx, record, declaredLength, current)
     // Written to now: a long request must not expire under the sweep while it runs.

@@ -1,6 +1,8 @@
 import { parseConcat, parseMetadata, type UploadConcat } from '@tessera/protocol'
 import type { Request, Response } from 'express'
 import { GatewayError } from '../errors.js'
+import { attemptFromMetadata, sha256FromMetadata } from '../reconciliation/attempt-metadata.js'
+import { checkCoverage, wholeFileSha256, type FinalPart } from '../reconciliation/final-check.js'
 import type { UploadRecord } from '../upload-record.js'
 import type { TusContext } from './context.js'
 import { hasUploadBody, header, integerHeader } from './request-body.js'
@@ -29,6 +31,8 @@ export async function handlePost(ctx: TusContext, req: Request, res: Response): 
     throw new GatewayError('GATEWAY_ERR_TOO_LARGE', `Upload-Length ${length} exceeds the maximum upload size ${maxSize}`)
   }
 
+  const attempt = attemptFromMetadata(metadata, concat?.type === 'partial')
+
   const id = ctx.newId()
   const record: UploadRecord = {
     id,
@@ -37,10 +41,14 @@ export async function handlePost(ctx: TusContext, req: Request, res: Response): 
     createdAt: new Date(ctx.deps.now()).toISOString(),
     expiresAt: ctx.expiresAt(),
     ...(concat && { concat }),
+    ...(attempt && { attempt }),
   }
-  // Object first: a crash between the two leaves an unreferenced empty object, never a record without data.
+  // Index, then object, then record: a crash in between leaves an index entry without a record, or an
+  // unreferenced empty object — never a record without data, nor an attempt its partition does not list.
+  await ctx.reconciler.index(record)
   await ctx.deps.store.create(id)
   await ctx.deps.records.set(id, record)
+  await ctx.reconciler.created(record)
   ctx.deps.log.info({ uploadId: id, length, deferred: length === undefined, partial: concat?.type === 'partial' }, 'upload created')
 
   res.set('Location', ctx.url(req, id))
@@ -56,9 +64,13 @@ export async function handlePost(ctx: TusContext, req: Request, res: Response): 
 }
 
 async function createFinal(ctx: TusContext, req: Request, res: Response, concat: Extract<UploadConcat, { type: 'final' }>, metadata: UploadRecord['metadata']): Promise<void> {
-  const parts = concat.uploads.map((url) => ctx.idFromUrl(url, req))
-  let total = 0
-  for (const part of parts) {
+  const expectedSha256 = sha256FromMetadata(metadata)
+  const named = concat.uploads.map((url) => ctx.idFromUrl(url, req))
+  const parts: FinalPart[] = []
+  for (const name of named) {
+    // Any attempt of a Tessera partition — a loser too, even once gone — stands for its winner.
+    const stored = await ctx.deps.records.get(name)
+    const part = stored?.attempt ? await ctx.reconciler.winnerOf(stored, req) : name
     const record = await ctx.record(part).catch((err: unknown) => {
       throw new GatewayError('GATEWAY_ERR_INVALID_CONCAT', `cannot concatenate ${ctx.path(part)}: ${(err as Error).message}`, { cause: err })
     })
@@ -69,16 +81,36 @@ async function createFinal(ctx: TusContext, req: Request, res: Response, concat:
     if (record.length === undefined || offset !== record.length) {
       throw new GatewayError('GATEWAY_ERR_INVALID_CONCAT', `partial upload ${ctx.path(part)} is not finished (${offset} of ${record.length ?? 'unknown'} bytes)`)
     }
-    total += record.length
+    parts.push({ record, length: record.length })
   }
+  const reconciled = parts.some((p) => p.record.attempt !== undefined)
+  if (reconciled) checkCoverage(parts, (id) => ctx.path(id))
+  const total = parts.reduce((sum, p) => sum + p.length, 0)
   const { maxSize } = ctx.deps.config
   if (maxSize !== undefined && total > maxSize) {
     throw new GatewayError('GATEWAY_ERR_TOO_LARGE', `the concatenation is ${total} bytes, more than the maximum upload size ${maxSize}`)
   }
+  const ids = parts.map((p) => p.record.id)
   const id = ctx.newId()
-  await ctx.deps.store.concat(id, parts)
-  await ctx.deps.records.set(id, { id, length: total, metadata, createdAt: new Date(ctx.deps.now()).toISOString(), concat: { type: 'final', parts } })
-  ctx.deps.log.info({ uploadId: id, parts: parts.length, length: total }, 'final upload assembled')
+  let verifyMs: number | undefined
+  if (expectedSha256 !== undefined) {
+    const gone = new AbortController()
+    const onClose = (): void => gone.abort(new Error('client went away'))
+    res.once('close', onClose)
+    const started = performance.now()
+    const actual = await wholeFileSha256(ctx.deps.store, ids, gone.signal).finally(() => res.off('close', onClose))
+    verifyMs = Math.round(performance.now() - started)
+    if (actual !== expectedSha256) {
+      await ctx.reconciler.finalEvent({ event: 'final-rejected', uploadId: id, bytes: total, parts: ids, verifyMs, reason: 'whole-file SHA-256 mismatch' })
+      throw new GatewayError('GATEWAY_ERR_CHECKSUM_MISMATCH', `the ${total} bytes of the concatenation do not match its tessera-sha256; no final upload was created`)
+    }
+  }
+  await ctx.deps.store.concat(id, ids)
+  await ctx.deps.records.set(id, { id, length: total, metadata, createdAt: new Date(ctx.deps.now()).toISOString(), concat: { type: 'final', parts: ids } })
+  ctx.deps.log.info({ uploadId: id, parts: ids.length, length: total, verifyMs }, 'final upload assembled')
+  if (reconciled || verifyMs !== undefined) {
+    await ctx.reconciler.finalEvent({ event: verifyMs !== undefined ? 'final-verified' : 'final-created', uploadId: id, bytes: total, parts: ids, ...(verifyMs !== undefined && { verifyMs }) })
+  }
   res.set('Location', ctx.url(req, id))
   res.status(201).end()
 }

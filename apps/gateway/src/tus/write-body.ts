@@ -9,6 +9,8 @@ import { checksumHeader, checksummed, integerHeader, limitBytes } from './reques
  * Stores a PATCH (or creation-with-upload POST) body at the upload's current offset, holding its
  * lock. Without `Upload-Checksum` every stripe is committed as it is stored, so an interrupted
  * request keeps what arrived; with it, nothing is committed unless the digest matches (460).
+ * A Tessera attempt's bytes also feed its running SHA-256, whose state is saved with the record;
+ * the write that finishes an attempt runs its reconciliation (it wins, or answers 460 or 410).
  * Saves the upload's record (finished or not) and resolves its new offset and record.
  */
 export async function writeBody(ctx: TusContext, req: Request, record: UploadRecord, offset: number, stop: AbortSignal): Promise<{ offset: number; result: AppendResult; record: UploadRecord }> {
@@ -23,6 +25,8 @@ export async function writeBody(ctx: TusContext, req: Request, record: UploadRec
   let body: AsyncIterable<Uint8Array> = limitBytes(req, limit - offset, what)
   let matches: (() => boolean) | undefined
   if (checksum) ({ body, matches } = checksummed(body, checksum))
+  const hash = await ctx.reconciler.hashFor(record, offset)
+  if (hash) body = hash.wrap(body)
 
   const result = await ctx.deps.store.append(record.id, body, {
     signal: stop,
@@ -30,7 +34,9 @@ export async function writeBody(ctx: TusContext, req: Request, record: UploadRec
     ...(matches && { beforeCommit: matches }),
   })
   // Recorded before any error is thrown: a body cut at Upload-Length (413) may have finished the upload.
-  const written = await recordWrite(ctx, record, result.length)
+  const written = await recordWrite(ctx, ctx.reconciler.afterWrite(record, hash, offset, result), result.length)
+  // Also after a stopped write: a loser's in-flight PATCH, stopped by the winner, answers 410.
+  await ctx.reconciler.reconcile(written, result.length)
   if (result.sourceError instanceof GatewayError) throw result.sourceError
   if (checksum && !result.committed && result.stopped === undefined) {
     throw new GatewayError('GATEWAY_ERR_CHECKSUM_MISMATCH', `the body does not match Upload-Checksum ${checksum.algorithm}; none of its bytes were stored`)

@@ -13,6 +13,8 @@ import { loadConfig, type GatewayConfig } from '../../src/config.js'
 import { FileKvStore } from '../../src/file-kv-store.js'
 import { createGateway } from '../../src/gateway.js'
 import { LocalLocker } from '../../src/local-locker.js'
+import { JsonlEventLog } from '../../src/reconciliation/event-log.js'
+import type { PartitionRecord } from '../../src/reconciliation/partition-record.js'
 import type { TusDeps } from '../../src/tus/context.js'
 import type { UploadRecord } from '../../src/upload-record.js'
 
@@ -111,8 +113,10 @@ async function openDeps(config: GatewayConfig, log: Logger, now: () => number): 
   const backends = await Promise.all(config.backendDirs.map(async (root) => FsBackend.open({ id: await backendIdentity(root), root })))
   const manifests = await FileManifestStore.open({ dir: join(config.dataDir, 'meta', 'manifests') })
   const records = await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads'))
+  const partitions = await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions'))
+  const events = await JsonlEventLog.open(config.reconciliationLog, log, now)
   const store = await ObjectStore.open({ backends, manifests, dataBlocks: config.dataBlocks, parityBlocks: config.parityBlocks, blockBytes: config.blockBytes, logger: log })
-  return { config, store, records, locker: new LocalLocker(), log, now }
+  return { config, store, records, partitions, events, locker: new LocalLocker(), log, now }
 }
 
 /** Creates an upload; resolves its absolute URL. */
