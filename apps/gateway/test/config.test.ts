@@ -41,6 +41,12 @@ describe('loadConfig', () => {
     assert.equal(c.expireAfterMs, 24 * 3600e3)
     assert.equal(c.fsync, 'never')
     assert.equal(c.basePath, '/files')
+    assert.equal(c.reconciliationLog, resolve(dir, 'data', 'events', 'reconciliation.jsonl'))
+  })
+
+  test('reconciliation log path: flag, environment, relative to cwd', () => {
+    assert.equal(loadConfig(['--reconciliation-log', 'ev/r.jsonl'], {}, dir).reconciliationLog, resolve(dir, 'ev', 'r.jsonl'))
+    assert.equal(loadConfig([], { TESSERA_RECONCILIATION_LOG: '/tmp/x.jsonl' }, dir).reconciliationLog, '/tmp/x.jsonl')
   })
 
   test('backend dirs follow k+m', () => {
