@@ -34,11 +34,6 @@ export interface UploadRecord {
   readonly gone?: GoneReason
   /** A Tessera partial: the partition it is an attempt of (docs/reconciliation.md). Kept in the tombstone. */
   readonly attempt?: AttemptInfo
-  /**
-   * Running SHA-256 of an attempt's committed bytes: hash-wasm's saved state (base64) after `bytes`
-   * bytes. Absent or behind the committed offset → rebuilt by re-reading the committed bytes once.
-   */
-  readonly hash?: { readonly bytes: number; readonly state: string }
   /** For a superseded attempt: the id of the attempt that won its partition. */
   readonly winner?: string
 }

@@ -4,7 +4,7 @@ import type { Request } from 'express'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
 import { LOCK_TIMEOUT_MS, tombstone, type TusContext } from '../tus/context.js'
-import { AttemptHash } from './attempt-hash.js'
+import { AttemptHash, AttemptHashes } from './attempt-hash.js'
 import type { ReconciliationEvent } from './event-log.js'
 import { partitionKey, partitionLockKey, type PartitionRecord } from './partition-record.js'
 
@@ -21,6 +21,8 @@ type Attempt = UploadRecord & { readonly attempt: NonNullable<UploadRecord['atte
  * lock is released before a winner takes its losers' locks, and a loser never takes another lock.
  */
 export class Reconciler {
+  readonly #hashes = new AttemptHashes()
+
   constructor(private readonly ctx: TusContext) {}
 
   /** Indexes a new attempt under its partition (before its object and record exist: see post-handler). */
@@ -42,21 +44,20 @@ export class Reconciler {
 
   /**
    * The running hash to feed with a write at `offset` of an attempt that carries `tessera-sha256`:
-   * the state saved in the record, or — when it is missing or behind (a crash between a commit and
-   * the record's update) — rebuilt by re-reading the committed bytes once. `undefined` otherwise.
+   * the one this process kept, or — after a restart, or when it fell behind — rebuilt by re-reading
+   * the committed bytes once. `undefined` for uploads without a digest to verify.
    */
   async hashFor(record: UploadRecord, offset: number): Promise<AttemptHash | undefined> {
     if (record.attempt?.sha256 === undefined) return undefined
-    return (await AttemptHash.saved(record, offset)) ?? this.#rebuild(record.id, offset)
+    return this.#hashes.take(record.id, offset) ?? this.#rebuild(record.id, offset)
   }
 
-  /** The record after a write fed through `hash`: the saved state follows the committed bytes exactly. */
-  afterWrite(record: UploadRecord, hash: AttemptHash | undefined, offset: number, result: AppendResult): UploadRecord {
+  /** Keeps the hash of a write when it covers exactly the committed bytes, else drops it (rebuilt on need). */
+  afterWrite(record: UploadRecord, hash: AttemptHash | undefined, _offset: number, result: AppendResult): UploadRecord {
     if (!hash) return record
-    if (result.length === hash.bytes) return { ...record, hash: hash.save() }
-    if (result.length === offset) return record // nothing of this write was committed: the old state stands
-    const { hash: _, ...rest } = record // committed ≠ hashed (a storage failure mid-write): rebuild later
-    return rest
+    if (result.length === hash.bytes) this.#hashes.keep(record.id, hash)
+    else this.#hashes.drop(record.id)
+    return record
   }
 
   /**
@@ -121,7 +122,8 @@ export class Reconciler {
     const { attempt } = record
     const { partitions, now } = this.ctx.deps
     if (attempt.sha256 !== undefined) {
-      const hash = (await AttemptHash.saved(record, offset)) ?? (await this.#rebuild(record.id, offset))
+      const hash = this.#hashes.take(record.id, offset) ?? (await this.#rebuild(record.id, offset))
+      this.#hashes.drop(record.id)
       if (hash.digestBase64() !== attempt.sha256) throw await this.#reject(record, offset)
     }
     const key = partitionKey(attempt.partition)
@@ -181,9 +183,9 @@ export class Reconciler {
     )
   }
 
-  /** Re-reads an attempt's committed bytes to rebuild its hash (once: the state is saved after the next write). */
+  /** Re-reads an attempt's committed bytes to rebuild its hash (once: it is kept after the next write). */
   async #rebuild(id: string, offset: number): Promise<AttemptHash> {
-    const hash = await AttemptHash.fresh()
+    const hash = new AttemptHash()
     if (offset === 0) return hash
     this.ctx.deps.log.info({ uploadId: id, bytes: offset }, 'rebuilding an attempt hash from its stored bytes')
     for await (const chunk of await this.ctx.deps.store.read(id, { end: offset })) hash.update(chunk)
