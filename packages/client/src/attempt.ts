@@ -21,6 +21,8 @@ export class Attempt implements AttemptView {
   lost = false
   /** The server acknowledged the whole partition on this attempt. */
   completed = false
+  /** Clock value when a hedge of this attempt started, ms. */
+  hedgedAtMs: number | undefined
   /** Its latest score from the hedge loop. */
   lastRisk: AttemptRisk | undefined
   readonly controller = new AbortController()

@@ -35,15 +35,18 @@ export class ClientError extends Error {
   readonly status: number | undefined
   /** The gateway's `Tessera-Error-Code` of that answer, when it sent one. */
   readonly wireCode: string | undefined
+  /** On a 410 `TESSERA_ERR_SUPERSEDED`: the gateway's `Tessera-Winner`, the path of the attempt that won. */
+  readonly winner: string | undefined
 
   constructor(
     readonly code: ClientErrorCode,
     message: string,
-    options: { cause?: unknown; status?: number; wireCode?: string } = {},
+    options: { cause?: unknown; status?: number; wireCode?: string; winner?: string } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.status = options.status
     this.wireCode = options.wireCode
+    this.winner = options.winner
   }
 }
 

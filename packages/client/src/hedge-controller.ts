@@ -26,10 +26,10 @@ export interface HedgeHost {
  * The hedge loop of one upload: every `intervalMs` it scores every running attempt
  * ({@link planHedges}) and starts the chosen hedges. Budget accounting: a running hedge reserves
  * its partition's length (what it can send at most: it is a new partial and never retries); when
- * it ends, the reservation becomes the bytes its sockets actually took. A hedge is started only if
- * ended hedges' bytes + running reservations + its own fit in ⌊uploadBytes × budgetFraction⌋, so
- * bytes sent by hedges never exceed the budget (for a stream of unknown size the budget grows with
- * the bytes read; it is checked against the size read so far).
+ * it ends, the reservation becomes the bytes its sockets actually took. A hedge is started only
+ * while ended hedges' bytes + running reservations are below ⌊uploadBytes × budgetFraction⌋, so
+ * bytes sent by hedges stay below the budget + one partition (see `planHedges`; for a stream of
+ * unknown size the budget is taken on the bytes read so far).
  */
 export class HedgeController implements HedgeHooks {
   readonly #runs = new Set<PartitionRun>()

@@ -101,10 +101,14 @@ export function scoreAttempt(a: AttemptView, view: EndpointView, now: number): {
   const elapsedMs = Math.max(0, now - a.startedMs)
   const stalledMs = Math.min(elapsedMs, Math.max(0, now - a.lastProgressMs))
   const gap = progressGapFor(view)
-  const risk = attemptRisk(
+  const sentAll = a.progressBytes >= a.totalBytes
+  const r = attemptRisk(
     {
       totalBytes: Math.max(1, a.totalBytes),
-      bytesAcked: Math.min(a.totalBytes, a.progressBytes),
+      // A running attempt is never complete: a body sent in full whose answer does not come is
+      // judged by the stall term alone (one byte "remaining"; its miss term is meaningless there —
+      // the finite-sample spread of one byte is huge — so it is dropped below).
+      bytesAcked: Math.max(0, Math.min(a.totalBytes - 1, a.progressBytes)),
       elapsedMs,
       deadlineMs,
       stalledMs,
@@ -114,6 +118,7 @@ export function scoreAttempt(a: AttemptView, view: EndpointView, now: number): {
     view.throughput,
     riskOptions,
   )
+  const risk = sentAll ? { ...r, miss: 0, risk: r.failure } : r
   return { risk, deadlineMs }
 }
 
@@ -140,9 +145,14 @@ export function hedgeTarget(from: string, totalBytes: number, endpoints: readonl
 
 /**
  * One round of the hedge loop. Pure: scores every running attempt, and picks with `decideHedges`
- * (risk ≥ threshold, highest first, within the budget) among partitions that have exactly one
- * running attempt (so at most one hedge runs per partition) and fewer than
- * {@link MAX_HEDGES_PER_PARTITION} hedges so far.
+ * (risk ≥ threshold, highest first) among partitions that have exactly one running attempt (so at
+ * most one hedge runs per partition) and fewer than {@link MAX_HEDGES_PER_PARTITION} hedges so far.
+ *
+ * Budget granularity: a hedge sends a whole partition, which may exceed the whole budget (5 % of a
+ * 40 MiB file is 2 MiB; partitions are 1–64 MiB). So a hedge may start while the committed bytes
+ * are below the budget: each candidate is charged min(its partition, the budget left) in
+ * `decideHedges`, and only one can take the last of it. Hedge bytes therefore stay below
+ * budget + one partition (committed < budget before the last hedge, + its partition).
  */
 export function planHedges(inputs: HedgeInputs): HedgeRound {
   const { now } = inputs
@@ -153,22 +163,34 @@ export function planHedges(inputs: HedgeInputs): HedgeRound {
       const s = scoreAttempt(a, inputs.models(a.endpoint), now)
       scores.set(a, s)
       if (p.running.length === 1 && p.hedges < MAX_HEDGES_PER_PARTITION) {
-        candidates.push({ risk: s.risk.risk, hedgeBytes: p.totalBytes, attempt: a, detail: s.risk, deadlineMs: s.deadlineMs, partition: p })
+        candidates.push({ risk: s.risk.risk, hedgeBytes: 0, attempt: a, detail: s.risk, deadlineMs: s.deadlineMs, partition: p })
       }
     }
   }
-  const decision = decideHedges(
-    candidates,
-    { uploadBytes: inputs.uploadBytes, spentBytes: inputs.committedBytes },
-    { riskThreshold: inputs.threshold, budgetFraction: inputs.budgetFraction },
-  )
-  const plans = decision.hedge.map((c) => ({
+  // decideHedges, one pick at a time: each candidate is charged min(its partition, the budget
+  // left), so hedges start while committed bytes are below the budget (see above).
+  let committed = inputs.committedBytes
+  let pool = candidates
+  const chosen: typeof candidates = []
+  let budgetBytes = Math.floor(inputs.uploadBytes * inputs.budgetFraction)
+  for (;;) {
+    const left = budgetBytes - committed
+    for (const c of pool) c.hedgeBytes = left > 0 ? Math.min(c.partition.totalBytes, left) : c.partition.totalBytes
+    const decision = decideHedges(pool, { uploadBytes: inputs.uploadBytes, spentBytes: committed }, { riskThreshold: inputs.threshold, budgetFraction: inputs.budgetFraction })
+    budgetBytes = decision.budgetBytes
+    const pick = decision.hedge[0]
+    if (!pick) break
+    chosen.push(pick)
+    committed += pick.partition.totalBytes
+    pool = pool.filter((c) => c !== pick)
+  }
+  const plans = chosen.map((c) => ({
     partition: c.partition.partition,
     attempt: c.attempt,
     toEndpoint: hedgeTarget(c.attempt.endpoint, c.partition.totalBytes, inputs.endpoints, inputs.models, now),
     risk: c.detail,
     deadlineMs: c.deadlineMs,
-    hedgeBytes: c.hedgeBytes,
+    hedgeBytes: c.partition.totalBytes,
   }))
-  return { scores, plans, budgetBytes: decision.budgetBytes, committedBytes: decision.spentBytes }
+  return { scores, plans, budgetBytes, committedBytes: committed }
 }

@@ -1,4 +1,4 @@
-import { TesseraMetadataKey, type UploadMetadata } from '@tessera/protocol'
+import { TesseraMetadataKey, WireErrorCode, type UploadMetadata } from '@tessera/protocol'
 import { Attempt } from './attempt.js'
 import { ClientError, isRetriable } from './errors.js'
 import type { ResolvedUploadOptions } from './options.js'
@@ -160,6 +160,8 @@ export class PartitionRun {
   hedge(endpoint: string): Attempt | undefined {
     if (this.#winner || this.p.done || this.running.size === 0 || this.ctx.abortError()) return undefined
     this.hedges += 1
+    const now = this.ctx.clock()
+    for (const a of this.running) a.hedgedAtMs ??= now
     return this.#start(endpoint, true, undefined)
   }
 
@@ -184,8 +186,25 @@ export class PartitionRun {
     const { ctx, p } = this
     this.running.delete(a)
     ctx.hedges?.ended(a)
-    if (a.lost) {
+    if (a === this.#winner) {
+      // Adopted as the winner by the gateway's word while its own answer was pending (aborted then).
+    } else if (a.lost) {
       if (a.url !== undefined && !a.completed) this.#terminate(a)
+    } else if (err !== undefined && this.running.size > 0 && isSuperseded(err)) {
+      // The gateway verified a twin first (server-side reconciliation) and freed this attempt's
+      // bytes; the twin's own answer is on its way. A loss, not a failure of the endpoint.
+      const named = winnerPath(err)
+      const twin = [...this.running].find((o) => o.url !== undefined && new URL(o.url).pathname === named)
+      if (twin && !this.#winner) {
+        // The gateway has the whole partition on the twin and verified it: that is the winner,
+        // even if its own answer has not arrived (or never will).
+        this.#lose(a, twin)
+        this.#terminate(a)
+        void this.#adopt(twin)
+        return
+      }
+      this.#lose(a, twin ?? [...this.running][0]!)
+      this.#terminate(a)
     } else if (err !== undefined) {
       const real = !ctx.pausedDuring(err) && !ctx.abortError()
       if (real) {
@@ -344,6 +363,23 @@ export class PartitionRun {
     await this.#win(a)
   }
 
+  /** The gateway named running attempt `a` the winner: it is complete there; stop waiting for its answer. */
+  async #adopt(a: Attempt): Promise<void> {
+    const { ctx, p } = this
+    const length = p.data.length ?? 0
+    a.acked = length
+    if (length > p.acked) {
+      const from = p.acked
+      p.acked = length
+      ctx.acknowledged(p, from, new Uint8Array(0))
+    }
+    await this.#win(a)
+    a.controller.abort(new ClientError('CLIENT_ERR_ABORTED', `attempt ${a.attempt} of partition ${p.index} won on the gateway's word; its answer is not needed`))
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+
   /** `a` has the whole partition on the server: the first to get here wins; a later one is a loser. */
   async #win(a: Attempt): Promise<void> {
     const { ctx, p } = this
@@ -372,9 +408,11 @@ export class PartitionRun {
   #lose(a: Attempt, winner: Attempt): void {
     if (a.lost) return
     a.lost = true
-    const judgedDead = !a.completed && (a.lastRisk?.dead ?? 0) >= DEAD_LOSER
-    // A loser cut short because its twin won is censored (no outcome), unless it was silent long
-    // enough to be judged dead: that is the stall hedging exists for, and the model must learn it.
+    const silentSinceHedged = a.hedgedAtMs !== undefined && a.lastProgressMs <= a.hedgedAtMs
+    const judgedDead = !a.completed && ((a.lastRisk?.dead ?? 0) >= DEAD_LOSER || silentSinceHedged)
+    // A loser cut short because its twin won is censored (no outcome), unless it was judged dead
+    // (P(dead) ≥ 0.5 at its last score) or has not moved since it was hedged: that is the stall
+    // hedging exists for, and the endpoint's failure model must learn it.
     if (judgedDead) this.ctx.observe(a.endpoint, { ok: false, stalled: true })
     this.ctx.emit('attempt-lost', { partition: this.p.index, attempt: a.attempt, endpoint: a.endpoint, url: a.url, winner: winner.attempt, hedge: a.hedge, bytesSent: a.sent, completed: a.completed, judgedDead })
     a.controller.abort(new ClientError('CLIENT_ERR_ABORTED', `attempt ${a.attempt} of partition ${this.p.index} lost to attempt ${winner.attempt}`))
@@ -399,6 +437,22 @@ export function partitionMetadata(sessionId: string, p: Partition, attempt: numb
 
 function asClientError(err: unknown): ClientError {
   return err instanceof ClientError ? err : new ClientError('CLIENT_ERR_NETWORK', String(err), { cause: err })
+}
+
+/** The path the gateway named as the winner on a SUPERSEDED answer. */
+function winnerPath(err: unknown): string | undefined {
+  const w = err instanceof ClientError ? err.winner : undefined
+  if (w === undefined) return undefined
+  try {
+    return new URL(w, 'http://x').pathname
+  } catch {
+    return undefined
+  }
+}
+
+/** 410 `TESSERA_ERR_SUPERSEDED`: the gateway says another attempt of the partition won. */
+function isSuperseded(err: unknown): boolean {
+  return err instanceof ClientError && err.wireCode === WireErrorCode.superseded
 }
 
 function isGone(err: ClientError): boolean {

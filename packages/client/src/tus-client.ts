@@ -2,6 +2,7 @@ import {
   PATCH_CONTENT_TYPE,
   STATUS_CHECKSUM_MISMATCH,
   TESSERA_ERROR_HEADER,
+  TESSERA_WINNER_HEADER,
   TUS_VERSION,
   TusHeader,
   formatConcat,
@@ -175,7 +176,8 @@ function rejected(method: string, url: string, res: HttpResponse): ClientError {
   const wireCode = res.headers[TESSERA_ERROR_HEADER]
   const text = res.body.trim().slice(0, 300)
   const message = `${method} ${url} answered ${res.status}${wireCode ? ` ${wireCode}` : ''}${text ? `: ${text}` : ''}`
-  const options = { status: res.status, ...(wireCode !== undefined && { wireCode }) }
+  const winner = res.headers[TESSERA_WINNER_HEADER]
+  const options = { status: res.status, ...(wireCode !== undefined && { wireCode }), ...(winner !== undefined && { winner }) }
   if (res.status === 409) return new ClientError('CLIENT_ERR_OFFSET_MISMATCH', message, options)
   if (res.status === STATUS_CHECKSUM_MISMATCH) return new ClientError('CLIENT_ERR_CHECKSUM_MISMATCH', message, options)
   return new ClientError('CLIENT_ERR_SERVER_REJECTED', message, options)

@@ -1,0 +1,110 @@
+// The hedge scheduler's decisions on synthetic attempts and models (pure; the real @tessera/predict models).
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { FailureModel, ThroughputModel } from '@tessera/predict'
+import { DEADLINE_FLOOR_MS, MAX_HEDGES_PER_PARTITION, attemptDeadlineMs, hedgeTarget, planHedges, type AttemptView, type EndpointView, type HedgeInputs, type PartitionView } from '../src/hedge-scheduler.js'
+
+const MiB = 1024 * 1024
+const A = 'http://a/files'
+const B = 'http://b/files'
+
+/** An endpoint that finished `n` attempts at `bps` (and `failures` failed ones), healthy gap `gapMs`. */
+function endpoint(bps: number, n = 20, failures = 0, gapMs = 100): EndpointView {
+  let f = FailureModel.create()
+  let t = ThroughputModel.create()
+  for (let i = 0; i < n; i++) {
+    f = f.observe('success', i)
+    t = t.observe(bps * (i % 2 === 0 ? 1.1 : 0.9), i)
+  }
+  for (let i = 0; i < failures; i++) f = f.observe('failure', n + i)
+  return { failures: f, throughput: t, healthyGapMs: gapMs }
+}
+
+function attempt(partition: number, endpoint: string, progressBytes: number, startedMs: number, lastProgressMs: number, totalBytes = 4 * MiB, n = 0): AttemptView {
+  return { partition, attempt: n, endpoint, totalBytes, progressBytes, startedMs, lastProgressMs }
+}
+
+function inputs(partitions: PartitionView[], extra: Partial<HedgeInputs> = {}): HedgeInputs {
+  const models = new Map([
+    [A, endpoint(10 * MiB)],
+    [B, endpoint(10 * MiB)],
+  ])
+  return { now: 10_000, endpoints: [A, B], models: (e) => models.get(e)!, partitions, uploadBytes: 400 * MiB, committedBytes: 0, threshold: 0.3, budgetFraction: 0.05, ...extra }
+}
+
+const one = (a: AttemptView, hedges = 0): PartitionView => ({ partition: a.partition, totalBytes: a.totalBytes, running: [a], hedges })
+
+describe('planHedges', () => {
+  test('an attempt flowing at its endpoint rate is not hedged; a silent one is, on the other endpoint', () => {
+    // 10 MiB/s: after 200 ms a healthy attempt has ~2 MiB through, last progress just now.
+    const flowing = attempt(0, A, 2 * MiB, 9_800, 9_990)
+    const silent = attempt(1, A, 1 * MiB, 8_000, 8_100)
+    const round = planHedges(inputs([one(flowing), one(silent)]))
+    assert.ok(round.scores.get(flowing)!.risk.risk < 0.05, `flowing risk ${round.scores.get(flowing)!.risk.risk}`)
+    assert.ok(round.scores.get(silent)!.risk.risk > 0.9, `silent risk ${round.scores.get(silent)!.risk.risk}`)
+    assert.deepEqual(
+      round.plans.map((p) => [p.partition, p.toEndpoint, p.hedgeBytes]),
+      [[1, B, 4 * MiB]],
+    )
+    assert.equal(round.committedBytes, 4 * MiB)
+  })
+
+  test('a partition with two running attempts, or with MAX_HEDGES_PER_PARTITION hedges, is not hedged again', () => {
+    const silent = attempt(1, A, MiB, 8_000, 8_100)
+    const twin = attempt(1, B, 0, 9_900, 9_950, 4 * MiB, 1)
+    const round = planHedges(inputs([{ partition: 1, totalBytes: 4 * MiB, running: [silent, twin], hedges: 1 }]))
+    assert.equal(round.plans.length, 0)
+    assert.equal(planHedges(inputs([one(silent, MAX_HEDGES_PER_PARTITION)])).plans.length, 0)
+    assert.equal(planHedges(inputs([one(silent, MAX_HEDGES_PER_PARTITION - 1)])).plans.length, 1)
+  })
+
+  test('budget: highest risk first; hedges start only while committed bytes are below the budget', () => {
+    // Budget 5 % of 100 MiB = 5 MiB; three silent 4 MiB partitions, silent for 2, 1.5, 1 s.
+    const p = [attempt(0, A, MiB, 7_000, 8_000), attempt(1, A, MiB, 7_000, 8_500), attempt(2, A, MiB, 7_000, 9_000)]
+    const round = planHedges(inputs(p.map((a) => one(a)), { uploadBytes: 100 * MiB }))
+    assert.equal(round.budgetBytes, 5 * MiB)
+    // The first takes 4 MiB; the second is charged the 1 MiB left (one partition's granularity); the third gets nothing.
+    assert.deepEqual(round.plans.map((x) => x.partition), [0, 1])
+    assert.equal(round.committedBytes, 8 * MiB)
+    assert.ok(round.committedBytes < round.budgetBytes + 4 * MiB)
+    // Budget already committed: nothing more.
+    assert.equal(planHedges(inputs(p.map((a) => one(a)), { uploadBytes: 100 * MiB, committedBytes: 5 * MiB })).plans.length, 0)
+    // A budget of 0 never hedges.
+    assert.equal(planHedges(inputs(p.map((a) => one(a)), { budgetFraction: 0 })).plans.length, 0)
+  })
+
+  test('threshold: 1 hedges only certain failures, 0 makes every attempt a candidate', () => {
+    const flowing = attempt(0, A, 2 * MiB, 9_800, 9_990)
+    assert.equal(planHedges(inputs([one(flowing)], { threshold: 1 })).plans.length, 0)
+    assert.equal(planHedges(inputs([one(flowing)], { threshold: 0 })).plans.length, 1)
+  })
+
+  test('a body sent in full whose answer does not come is judged by the stall term, not scored as done', () => {
+    const waiting = attempt(0, A, 4 * MiB, 8_000, 8_400)
+    const round = planHedges(inputs([one(waiting)]))
+    assert.ok(round.scores.get(waiting)!.risk.dead > 0.9)
+    assert.equal(round.plans.length, 1)
+  })
+})
+
+describe('hedge target and deadline', () => {
+  test('the other endpoint with the lowest predicted risk; the same one when alone', () => {
+    const C = 'http://c/files'
+    const models = new Map([
+      [A, endpoint(10 * MiB)],
+      [B, endpoint(10 * MiB, 20, 15)], // fails often
+      [C, endpoint(10 * MiB)],
+    ])
+    assert.equal(hedgeTarget(A, 4 * MiB, [A, B, C], (e) => models.get(e)!, 0), C)
+    assert.equal(hedgeTarget(A, 4 * MiB, [A], (e) => models.get(e)!, 0), A)
+  })
+
+  test('deadline: the time at the endpoint’s 10th-percentile throughput, floored', () => {
+    const fast = endpoint(100 * MiB).throughput
+    assert.equal(attemptDeadlineMs(MiB, fast), DEADLINE_FLOOR_MS)
+    const slow = endpoint(256 * 1024).throughput
+    const d = attemptDeadlineMs(4 * MiB, slow)
+    // 4 MiB at 256 KiB/s is 16 s; the 10th percentile is slower than the median.
+    assert.ok(d > 16_000 && d < 40_000, String(d))
+  })
+})
