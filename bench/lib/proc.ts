@@ -125,3 +125,65 @@ export function alive(pid: number): boolean {
   }
 }
 
+
+/** A child that prints JSON lines, as the multi-upload bench clients do. */
+export interface JsonLinesRun<T> {
+  /** Exit code or signal name (`SIGKILL` after a timeout). */
+  readonly code: number | string
+  /** Every stdout line that parsed as JSON, in order. */
+  readonly lines: T[]
+  readonly stderr: string
+  readonly timedOut: boolean
+}
+
+/**
+ * Runs a child to its end, collecting the JSON lines it prints on stdout. `onLine` sees each one as
+ * it arrives (e.g. a `started` line the parent reacts to). After `timeoutMs` the child is killed
+ * with SIGKILL and the run resolves with `timedOut` — it never rejects and never hangs.
+ * `signal` kills it (SIGTERM, then SIGKILL after 5 s) when the parent no longer needs it.
+ */
+export function runJsonLines<T>(
+  command: string,
+  args: readonly string[],
+  options: { timeoutMs: number; onLine?: (line: T) => void; env?: NodeJS.ProcessEnv; signal?: AbortSignal },
+): Promise<JsonLinesRun<T>> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env })
+  const lines: T[] = []
+  let err = ''
+  let timedOut = false
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err = (err + s).slice(-20_000)))
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    if (!text.startsWith('{')) return
+    let line: T
+    try {
+      line = JSON.parse(text) as T
+    } catch {
+      return
+    }
+    lines.push(line)
+    options.onLine?.(line)
+  })
+  const timer = setTimeout(() => {
+    timedOut = true
+    child.kill('SIGKILL')
+  }, options.timeoutMs)
+  let graceTimer: NodeJS.Timeout | undefined
+  const stop = () => {
+    child.kill('SIGTERM')
+    graceTimer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+  }
+  options.signal?.addEventListener('abort', stop, { once: true })
+  return new Promise((resolve) => {
+    child.once('close', (c, s) => {
+      clearTimeout(timer)
+      clearTimeout(graceTimer)
+      options.signal?.removeEventListener('abort', stop)
+      resolve({ code: c ?? s ?? 'unknown', lines, stderr: err, timedOut })
+    })
+  })
+}
+
+/** VmHWM of this process, MiB (children report their own peak RSS with it). */
+export function ownPeakRssMiB(): number {
+  return peakRssMiB(process.pid)
+}

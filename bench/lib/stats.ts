@@ -30,3 +30,10 @@ export function formatBytes(bytes: number): string {
   if (bytes % 2 ** 20 === 0) return `${bytes / 2 ** 20} MiB`
   return `${bytes} B`
 }
+
+/** Nearest-rank percentile (`p` in 0..100) of a list; NaN for an empty one. p99 of 30 values is the largest. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return Number.NaN
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1]!
+}

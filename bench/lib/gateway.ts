@@ -1,0 +1,21 @@
+// The Tessera gateway as a bench child: the built `apps/gateway/dist/main.js` on port 0 with a
+// fresh data directory, default geometry (4+2, fs backends) unless flags say otherwise.
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Started, startChild } from './proc.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+/** Path of the built gateway entry; `npm run build` makes it. */
+export const GATEWAY_MAIN = join(root, 'apps/gateway/dist/main.js')
+
+/** A started gateway and its tus creation URL (`http://127.0.0.1:<port>/files`). */
+export interface StartedGateway {
+  readonly server: Started
+  readonly endpoint: string
+}
+
+/** Starts a gateway on `data` (which should be a fresh `mkdtemp` directory). */
+export async function startGateway(data: string, extraArgs: readonly string[] = []): Promise<StartedGateway> {
+  const server = await startChild(process.execPath, [GATEWAY_MAIN, '--port', '0', '--data', data, ...extraArgs], /listening: (http:\/\/\S+)/)
+  return { server, endpoint: server.match[1]! }
+}
