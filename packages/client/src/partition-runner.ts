@@ -383,6 +383,9 @@ export class PartitionRun {
   /** `a` has the whole partition on the server: the first to get here wins; a later one is a loser. */
   async #win(a: Attempt): Promise<void> {
     const { ctx, p } = this
+    // Already adopted on the gateway's word, and now its own answer arrived too: nothing to do
+    // (above all, never treat the winner as a late loser and DELETE it).
+    if (this.#winner === a) return
     a.completed = true
     if (this.#winner) {
       this.#lose(a, this.#winner)
