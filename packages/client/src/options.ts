@@ -75,8 +75,9 @@ export interface UploadOptions {
   /** Hedge an attempt whose risk is at least this probability, in [0, 1]. Default 0.3. */
   hedgeThreshold?: number
   /**
-   * All hedges of the upload together may send at most this fraction of the upload's bytes (bytes
-   * actually sent; a running hedge reserves its partition's length until it ends), ≥ 0. Default 0.05.
+   * Hedge budget, a fraction of the upload's bytes, ≥ 0. A hedge starts only while the bytes
+   * committed to hedges (sent by ended ones + the partition length of running ones) are below
+   * it, so hedges send less than this × size + one partition. Default 0.05.
    */
   hedgeBudget?: number
   /** Every in-flight attempt is scored this often, ms. Default 250. */
