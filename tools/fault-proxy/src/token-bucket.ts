@@ -41,10 +41,16 @@ export class TokenBucket {
     return { index: last, bitsPerSecond: this.#phases[last]!.bitsPerSecond }
   }
 
-  /** Takes up to `want` bytes' worth of tokens; returns how many were granted (0 when empty). */
+  /**
+   * Takes up to `want` bytes' worth of tokens; returns how many were granted. Grants nothing until
+   * `min(want, burst, MIN_BURST_BYTES)` tokens are there — what {@link waitMs} waits for — so a
+   * capped pump sleeps between sizeable grants instead of spinning on a few bytes at a time (which
+   * blocked the event loop for a whole slow phase).
+   */
   take(want: number, nowMs: number): number {
     const rate = this.#refill(nowMs)
     if (rate === Infinity) return want
+    if (this.#tokens < Math.min(want, this.#burst(rate), MIN_BURST_BYTES)) return 0
     const granted = Math.min(want, Math.floor(this.#tokens))
     this.#tokens -= granted
     return granted
