@@ -30,7 +30,7 @@ export type {
 } from './upload-events.js'
 export { parseResumeState, stateKey } from './resume-state.js'
 export type { PartitionRecord, ResumeState } from './resume-state.js'
-export type { AttemptLostEvent, AttemptTerminatedEvent, AttemptWonEvent, DoneEvent, HedgeStartEvent } from './upload-events.js'
+export type { AttemptLostEvent, AttemptTerminatedEvent, AttemptWonEvent, DoneEvent, HedgeStartEvent, WinnerAdoptedEvent } from './upload-events.js'
 export type { Timers } from './ports.js'
 export { attemptDeadlineMs, hedgeTarget, planHedges, scoreAttempt } from './hedge-scheduler.js'
 export type { AttemptView, EndpointView, HedgeInputs, HedgePlan, HedgeRound, PartitionView } from './hedge-scheduler.js'

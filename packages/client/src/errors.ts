@@ -27,6 +27,11 @@ export type ClientErrorCode =
   | 'CLIENT_ERR_UNSUPPORTED_SERVER'
   /** The resume state could not be read or written. */
   | 'CLIENT_ERR_STATE'
+  /**
+   * The gateway named a winner (`Tessera-Winner`) for a partition that is not a complete attempt of
+   * that partition (HEAD: wrong offset or length, other partition metadata, or gone). Not retried.
+   */
+  | 'CLIENT_ERR_WINNER_INVALID'
 
 /** The one error class of `@tessera/client`. */
 export class ClientError extends Error {

@@ -32,5 +32,5 @@ export type {
   UploadEventName,
 } from './upload-events.js'
 export type { ResumeState } from './resume-state.js'
-export type { AttemptLostEvent, AttemptTerminatedEvent, AttemptWonEvent, DoneEvent, HedgeStartEvent } from './upload-events.js'
+export type { AttemptLostEvent, AttemptTerminatedEvent, AttemptWonEvent, DoneEvent, HedgeStartEvent, WinnerAdoptedEvent } from './upload-events.js'
 export type { Timers } from './ports.js'

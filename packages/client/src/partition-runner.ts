@@ -5,7 +5,7 @@ import type { ResolvedUploadOptions } from './options.js'
 import type { Partition } from './partition.js'
 import type { Clock, HashFactory } from './ports.js'
 import { sha256Base64 } from './resume-state.js'
-import type { TusClient } from './tus-client.js'
+import type { TusClient, UploadHead } from './tus-client.js'
 import type { UploadEventMap } from './upload-events.js'
 
 /** How a partition run reports to the hedge loop (implemented by `HedgeController`). */
@@ -86,6 +86,13 @@ export function runPartition(ctx: RunnerContext, p: Partition): Promise<void> {
  * partials are DELETEd. A lost partial (404/410) is created again. No acknowledged byte of the URL
  * being resumed is re-sent.
  *
+ * When the gateway answers `410 TESSERA_ERR_SUPERSEDED` naming a winner (`Tessera-Winner`) that is
+ * no running attempt — one an earlier run completed but did not record, another process's, or one
+ * of this run that failed after the server completed it — the partition is not created again (the
+ * gateway would supersede every new attempt): the named URL is HEADed and, if it is a complete
+ * attempt of this partition, adopted as the winner (`winner-adopted`); if not, the partition fails
+ * with `CLIENT_ERR_WINNER_INVALID`.
+ *
  * Resume state: `p.url` is the *leader* — the attempt with the most acknowledged bytes (the winner
  * once done) — persisted after every acknowledged PATCH; the primary's URL is persisted before its
  * first PATCH. A hedge's URL reaches the state only once it leads: a crash may orphan a hedge
@@ -102,6 +109,8 @@ export class PartitionRun {
   #failed: Attempt[] = []
   #lastError: unknown
   #wake: (() => void) | undefined
+  /** A winner the gateway named that is no running attempt; `winner` is its stand-in (never run), `by` the attempt told. */
+  #named: { winner: Attempt; by: Attempt } | undefined
 
   constructor(
     private readonly ctx: RunnerContext,
@@ -124,8 +133,14 @@ export class PartitionRun {
         await ctx.gate()
         const endpoint = ctx.endpoints[(p.home + retry) % ctx.endpoints.length]!
         const before = p.acked
-        this.#start(endpoint, false, resume)
-        await this.#settled()
+        if (this.#named) {
+          await this.#adoptNamed(endpoint)
+        } else {
+          this.#start(endpoint, false, resume)
+          await this.#settled()
+          // Verify and adopt it at the top of the loop; no failure to count.
+          if (this.#named && !this.#winner) continue
+        }
         if (this.#winner) return
         const aborted = ctx.abortError()
         if (aborted) throw aborted
@@ -158,7 +173,7 @@ export class PartitionRun {
    * when the partition no longer needs one (won, or no attempt running).
    */
   hedge(endpoint: string): Attempt | undefined {
-    if (this.#winner || this.p.done || this.running.size === 0 || this.ctx.abortError()) return undefined
+    if (this.#winner || this.#named || this.p.done || this.running.size === 0 || this.ctx.abortError()) return undefined
     this.hedges += 1
     const now = this.ctx.clock()
     for (const a of this.running) a.hedgedAtMs ??= now
@@ -178,7 +193,7 @@ export class PartitionRun {
   }
 
   #settled(): Promise<void> {
-    if (this.#winner || this.running.size === 0) return Promise.resolve()
+    if (this.#winner || this.#named || this.running.size === 0) return Promise.resolve()
     return new Promise((resolve) => (this.#wake = resolve))
   }
 
@@ -190,12 +205,12 @@ export class PartitionRun {
       // Adopted as the winner by the gateway's word while its own answer was pending (aborted then).
     } else if (a.lost) {
       if (a.url !== undefined && !a.completed) this.#terminate(a)
-    } else if (err !== undefined && this.running.size > 0 && isSuperseded(err)) {
-      // The gateway verified a twin first (server-side reconciliation) and freed this attempt's
-      // bytes; the twin's own answer is on its way. A loss, not a failure of the endpoint.
+    } else if (err !== undefined && !this.#winner && isSuperseded(err) && winnerPath(err) !== undefined && !ctx.abortError()) {
+      // The gateway verified another attempt first (server-side reconciliation) and freed this
+      // attempt's bytes. A loss, not a failure of the endpoint.
       const named = winnerPath(err)
       const twin = [...this.running].find((o) => o.url !== undefined && new URL(o.url).pathname === named)
-      if (twin && !this.#winner) {
+      if (twin) {
         // The gateway has the whole partition on the twin and verified it: that is the winner,
         // even if its own answer has not arrived (or never will).
         this.#lose(a, twin)
@@ -203,7 +218,18 @@ export class PartitionRun {
         void this.#adopt(twin)
         return
       }
-      this.#lose(a, twin ?? [...this.running][0]!)
+      // A winner this run is not running: creating the partition again would only be superseded
+      // again. `run()` HEADs it and adopts it (or fails the partition).
+      if (!this.#named) {
+        const url = new URL((err as ClientError).winner!, a.url ?? a.endpoint).href
+        const winner = new Attempt(p.index, this.#next++, a.endpoint, this.totalBytes, false, ctx.clock())
+        winner.url = url
+        this.#named = { winner, by: a }
+        for (const f of this.#failed) if (f.url !== undefined && samePath(f.url, url)) f.url = undefined
+      }
+      if (this.#leader === a) this.#leader = undefined
+      if (a.url !== undefined && a.url === p.url) p.url = undefined
+      this.#lose(a, this.#named.winner)
       this.#terminate(a)
     } else if (err !== undefined) {
       const real = !ctx.pausedDuring(err) && !ctx.abortError()
@@ -230,7 +256,7 @@ export class PartitionRun {
         else this.#failed.push(a)
       }
     }
-    if (this.#winner || this.running.size === 0) {
+    if (this.#winner || this.#named || this.running.size === 0) {
       const wake = this.#wake
       this.#wake = undefined
       wake?.()
@@ -253,6 +279,8 @@ export class PartitionRun {
     const url = a.url
     if (url === undefined) return
     a.url = undefined
+    // Never DELETE the partition's winner, whoever holds its URL.
+    if (this.#named && samePath(url, this.#named.winner.url!)) return
     // Through the winner's endpoint when there is one: the loser's may be the sick one.
     const via = this.#winner?.endpoint
     this.ctx.terminate(a, via === undefined ? url : rebase(url, this.ctx.endpoints, via))
@@ -380,8 +408,49 @@ export class PartitionRun {
     wake?.()
   }
 
-  /** `a` has the whole partition on the server: the first to get here wins; a later one is a loser. */
-  async #win(a: Attempt): Promise<void> {
+  /**
+   * HEADs the winner the gateway named (on `endpoint`) and adopts it if it is a complete attempt
+   * of this partition: `Upload-Offset` = `Upload-Length` = the partition's length, and its
+   * `Upload-Metadata` names this session's partition, offset and (when it carries one) SHA-256.
+   * A winner without `tessera-sha256` is accepted: the final's whole-file SHA-256 still checks it.
+   * A retriable HEAD failure is left in `#lastError` (the loop retries the HEAD, never a new attempt).
+   * @throws ClientError `CLIENT_ERR_WINNER_INVALID` when the HEAD does not check out (404/410 included).
+   */
+  async #adoptNamed(endpoint: string): Promise<void> {
+    const { ctx, p } = this
+    const { winner: w, by } = this.#named!
+    const url = rebase(w.url!, ctx.endpoints, endpoint)
+    const invalid = (why: string, cause?: unknown): ClientError =>
+      new ClientError('CLIENT_ERR_WINNER_INVALID', `the gateway named ${url} the winner of partition ${p.index}, but ${why}`, cause === undefined ? {} : { cause })
+    let head: UploadHead
+    try {
+      head = await ctx.tus.head(url)
+    } catch (err) {
+      const e = asClientError(err)
+      if (isGone(e)) throw invalid(`it answered ${e.status}${e.wireCode ? ` ${e.wireCode}` : ''}`, err)
+      this.#lastError = err
+      this.#lastFailed = w
+      return
+    }
+    const problem = winnerProblem(head, { length: p.data.length, partition: `${ctx.sessionId}/${p.index}`, offset: p.offset, sha256: p.sha256 })
+    if (problem !== undefined) throw invalid(problem)
+    const length = head.offset
+    w.acked = length
+    w.progressBytes = length
+    if (length > p.acked) {
+      const from = p.acked
+      p.acked = length
+      ctx.acknowledged(p, from, new Uint8Array(0))
+    }
+    ctx.emit('winner-adopted', { partition: p.index, attempt: w.attempt, endpoint, url: w.url!, namedBy: by.attempt, bytes: length })
+    await this.#win(w, true)
+  }
+
+  /**
+   * `a` has the whole partition on the server: the first to get here wins; a later one is a loser.
+   * `adopted`: a winner named by the gateway that this run never ran (no outcome for the models).
+   */
+  async #win(a: Attempt, adopted = false): Promise<void> {
     const { ctx, p } = this
     // Already adopted on the gateway's word, and now its own answer arrived too: nothing to do
     // (above all, never treat the winner as a late loser and DELETE it).
@@ -397,7 +466,7 @@ export class PartitionRun {
     p.url = a.url
     p.done = true
     const durationMs = Math.max(1, ctx.clock() - a.startedMs)
-    ctx.observe(a.endpoint, { ok: true, bytes: a.sent, durationMs, maxGapMs: a.maxGapMs })
+    if (!adopted) ctx.observe(a.endpoint, { ok: true, bytes: a.sent, durationMs, maxGapMs: a.maxGapMs })
     if (a.hedge) ctx.hedges?.won(a)
     const losers = [...this.running].filter((o) => o !== a)
     ctx.emit('attempt-done', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, url: a.url!, bytesSent: a.sent, durationMs, rateBps: (a.sent * 1000) / durationMs })
@@ -451,6 +520,28 @@ function winnerPath(err: unknown): string | undefined {
   } catch {
     return undefined
   }
+}
+
+function samePath(a: string, b: string): boolean {
+  return new URL(a).pathname === new URL(b).pathname
+}
+
+/** Why a HEAD of a named winner does not show a complete attempt of the expected partition, or undefined. */
+export function winnerProblem(
+  head: UploadHead,
+  expected: { readonly length: number | undefined; readonly partition: string; readonly offset: number; readonly sha256: string | undefined },
+): string | undefined {
+  const { length } = expected
+  if (length === undefined) return 'the partition has no known length'
+  if (head.length !== length) return `its Upload-Length is ${head.length ?? 'deferred'}, not the partition's ${length}`
+  if (head.offset !== length) return `it is at offset ${head.offset} of ${length}`
+  const m = head.metadata
+  if (m === undefined) return 'it has no Upload-Metadata'
+  if (m[TesseraMetadataKey.partition] !== expected.partition) return `it is an attempt of ${JSON.stringify(m[TesseraMetadataKey.partition] ?? null)}, not of ${expected.partition}`
+  if (m[TesseraMetadataKey.partitionOffset] !== String(expected.offset)) return `its ${TesseraMetadataKey.partitionOffset} is ${JSON.stringify(m[TesseraMetadataKey.partitionOffset] ?? null)}, not ${expected.offset}`
+  const digest = m[TesseraMetadataKey.sha256]
+  if (digest !== undefined && digest !== null && expected.sha256 !== undefined && digest !== expected.sha256) return `its ${TesseraMetadataKey.sha256} differs from the partition's`
+  return undefined
 }
 
 /** 410 `TESSERA_ERR_SUPERSEDED`: the gateway says another attempt of the partition won. */

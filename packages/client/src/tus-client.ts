@@ -7,6 +7,7 @@ import {
   TusHeader,
   formatConcat,
   formatMetadata,
+  parseMetadata,
   parseNonNegativeInteger,
   type UploadMetadata,
 } from '@tessera/protocol'
@@ -33,6 +34,16 @@ export interface CreateRequest {
   readonly length: number | undefined
   readonly metadata: UploadMetadata
   readonly concat?: { readonly type: 'partial' } | { readonly type: 'final'; readonly uploads: readonly string[] }
+}
+
+/** What a HEAD told about an upload. */
+export interface UploadHead {
+  /** `Upload-Offset`, bytes. */
+  readonly offset: number
+  /** `Upload-Length`, bytes; undefined while deferred. */
+  readonly length: number | undefined
+  /** `Upload-Metadata`; undefined when absent or not parsable. */
+  readonly metadata: UploadMetadata | undefined
 }
 
 /** A PATCH. */
@@ -107,14 +118,21 @@ export class TusClient {
     return new URL(location, endpoint).href
   }
 
-  /** HEAD: the upload's offset and length (undefined while deferred). */
-  async head(url: string, signal?: AbortSignal): Promise<{ offset: number; length: number | undefined }> {
+  /**
+   * HEAD: the upload's offset and length (undefined while deferred), and its `Upload-Metadata`
+   * (undefined when the server sent none or an unparsable one).
+   */
+  async head(url: string, signal?: AbortSignal): Promise<UploadHead> {
     const res = await this.#send({ method: 'HEAD', url, headers: {} }, signal)
     if (res.status !== 200 && res.status !== 204) throw rejected('HEAD', url, res)
     const offset = res.headers[TusHeader.uploadOffset]
     if (offset === undefined) throw new ClientError('CLIENT_ERR_SERVER_REJECTED', `HEAD ${url} answered without Upload-Offset`, { status: res.status })
     const length = res.headers[TusHeader.uploadLength]
-    return { offset: integer(TusHeader.uploadOffset, offset), length: length === undefined ? undefined : integer(TusHeader.uploadLength, length) }
+    return {
+      offset: integer(TusHeader.uploadOffset, offset),
+      length: length === undefined ? undefined : integer(TusHeader.uploadLength, length),
+      metadata: metadataOf(res.headers[TusHeader.uploadMetadata]),
+    }
   }
 
   /**
@@ -168,6 +186,15 @@ function integer(name: string, value: string): number {
     return parseNonNegativeInteger(name, value)
   } catch (err) {
     throw new ClientError('CLIENT_ERR_SERVER_REJECTED', `the server sent an invalid ${name}: ${JSON.stringify(value)}`, { cause: err })
+  }
+}
+
+function metadataOf(header: string | undefined): UploadMetadata | undefined {
+  if (header === undefined) return undefined
+  try {
+    return parseMetadata(header)
+  } catch {
+    return undefined
   }
 }
 

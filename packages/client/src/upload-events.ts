@@ -95,6 +95,20 @@ export interface AttemptWonEvent extends AttemptRef {
   readonly losers: number
 }
 
+/**
+ * `winner-adopted`: the gateway named a winner of the partition (`Tessera-Winner`) that this run
+ * was not running; a HEAD showed it complete and of this partition, so it is the partition's
+ * winner (an `attempt-won` follows). `attempt` is the number given to it in this run.
+ */
+export interface WinnerAdoptedEvent extends AttemptRef {
+  /** The winner's URL (as named, resolved against the request that was told). */
+  readonly url: string
+  /** The attempt whose request the gateway answered with the winner. */
+  readonly namedBy: number
+  /** The partition's length, complete on the winner, bytes. */
+  readonly bytes: number
+}
+
 /** `attempt-lost`: an attempt was aborted (or finished too late) because another one of its partition won. */
 export interface AttemptLostEvent extends AttemptRef {
   /** Its partial upload's URL (undefined if its POST had not answered). */
@@ -180,6 +194,7 @@ export interface UploadEventMap {
   'hedge-start': HedgeStartEvent
   'attempt-won': AttemptWonEvent
   'attempt-lost': AttemptLostEvent
+  'winner-adopted': WinnerAdoptedEvent
   'attempt-terminated': AttemptTerminatedEvent
   done: DoneEvent
   stall: StallEvent
