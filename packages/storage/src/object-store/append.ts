@@ -1,4 +1,5 @@
-import { StorageError } from '../errors.js'
+import { raceAbort } from '../abort.js'
+import { StorageError, isStorageError } from '../errors.js'
 import type { CodecPool } from './codec-pool.js'
 import type { StripeRecord } from './manifest.js'
 import type { ResolvedObjectStoreOptions } from './object-store-options.js'
@@ -44,7 +45,6 @@ interface Env {
   readonly codecs: CodecPool
 }
 
-const STOP = Symbol('stop')
 
 /**
  * Cuts `source` into stripes as bytes arrive, encodes and stores each on k+m backends while the
@@ -153,17 +153,19 @@ export async function appendStripes(
     for (;;) {
       const next = it.next()
       next.catch(() => undefined)
-      let step: IteratorResult<Uint8Array> | typeof STOP
+      let step: IteratorResult<Uint8Array>
       try {
-        step = signal ? await untilAborted(next, signal) : await next
+        // One abort listener per read, removed when it settles: racing every read against one
+        // long-lived promise kept every chunk reachable until the request ended.
+        step = await raceAbort(next, signal, `append to ${objectId}`)
       } catch (err) {
-        stopped = 'source-error'
-        sourceError = err
-        break
-      }
-      if (step === STOP) {
-        stopped = 'aborted'
-        void Promise.resolve(it.return?.()).catch(() => undefined)
+        if (signal?.aborted && isStorageError(err, 'STORAGE_ERR_ABORTED')) {
+          stopped = 'aborted'
+          void Promise.resolve(it.return?.()).catch(() => undefined)
+        } else {
+          stopped = 'source-error'
+          sourceError = err
+        }
         break
       }
       if (step.done) break
@@ -226,29 +228,6 @@ export async function appendStripes(
   length += bytes
   if (bytes > 0) options.onCommit?.(length)
   return { length, appended: bytes, committed: true }
-}
-
-/**
- * `next`, or {@link STOP} once `signal` aborts. A fresh listener per call, removed when `next`
- * settles: racing every read against one long-lived promise would keep every chunk reachable from
- * that promise's reactions until the request ends (memory growing with the upload's size).
- */
-function untilAborted<T>(next: Promise<T>, signal: AbortSignal): Promise<T | typeof STOP> {
-  if (signal.aborted) return Promise.resolve(STOP)
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve(STOP)
-    signal.addEventListener('abort', onAbort, { once: true })
-    next.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(err)
-      },
-    )
-  })
 }
 
 /** The whole blocks of `records` (segment ranges go with their segment, see {@link SegmentSet}). */
