@@ -6,81 +6,11 @@ import net from 'node:net'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
-import { ClientError, FileStateStore, UndiciTransport, upload, type HttpRequest, type HttpTransport, type UploadOptions } from '../src/index.js'
+import { ClientError, FileStateStore, upload, type UploadOptions } from '../src/index.js'
 import { bytes, download, sha256, startGateway, tempDir, type Gateway } from './helpers.js'
+import { countingTransport, faultProxy } from './helpers/fault-proxy.js'
 
 const MiB = 1024 * 1024
-
-/**
- * A TCP proxy to `port`. On the first connection it forwards `stallAfterBytes` of the client's
- * bytes, then stops forwarding and stops reading (the socket stays open: a black hole). Other
- * connections pass through. Counts every client→server byte.
- */
-async function stallingProxy(port: number, stallAfterBytes: number): Promise<{ port: number; stalled: () => boolean; close: () => Promise<void> }> {
-  let connections = 0
-  let stalled = false
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((client) => {
-    const first = ++connections === 1
-    const upstream = net.connect(port, '127.0.0.1')
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => sockets.delete(s))
-    }
-    let forwarded = 0
-    client.on('data', (d: Buffer) => {
-      if (first && forwarded + d.length > stallAfterBytes) {
-        upstream.write(d.subarray(0, Math.max(0, stallAfterBytes - forwarded)))
-        forwarded = stallAfterBytes
-        stalled = true
-        client.pause()
-        client.removeAllListeners('data')
-        return
-      }
-      forwarded += d.length
-      upstream.write(d)
-    })
-    upstream.pipe(client)
-    client.on('close', () => upstream.destroy())
-    upstream.on('close', () => client.destroy())
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    stalled: () => stalled,
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
-
-/** Wraps the real transport, counting PATCH body bytes handed to it and recording requests. */
-function countingTransport(): { transport: HttpTransport; patched: () => number; requests: HttpRequest[] } {
-  const inner = new UndiciTransport()
-  let patched = 0
-  const requests: HttpRequest[] = []
-  return {
-    patched: () => patched,
-    requests,
-    transport: {
-      request(req: HttpRequest) {
-        requests.push(req)
-        if (req.method !== 'PATCH' || req.body === undefined) return inner.request(req)
-        const body = req.body
-        async function* counted(): AsyncGenerator<Uint8Array> {
-          for await (const piece of body instanceof Uint8Array ? [body] : body) {
-            patched += piece.length
-            yield piece
-          }
-        }
-        return inner.request({ ...req, body: counted() })
-      },
-      close: () => inner.close(),
-    },
-  }
-}
 
 describe('faults', () => {
   let gw: Gateway
@@ -95,16 +25,16 @@ describe('faults', () => {
   })
 
   test('a connection that stalls mid-body is detected within stallTimeoutMs, retried, and the upload completes identical', async () => {
-    const proxy = await stallingProxy(gw.port, 1 * MiB)
+    const proxy = await faultProxy(gw.port, { stallPatchAfterBytes: 1 * MiB })
     try {
       const data = bytes(6 * MiB, 21)
-      const u = upload(data, { endpoints: [`http://127.0.0.1:${proxy.port}/files`], stateStore: null, stallTimeoutMs: 1000, retryDelaysMs: [50, 100, 200], hedging: false })
+      const u = upload(data, { endpoints: [proxy.url], stateStore: null, stallTimeoutMs: 1000, retryDelaysMs: [50, 100, 200], hedging: false })
       const stalls: number[] = []
       const failed: string[] = []
       u.on('stall', (e) => stalls.push(e.partition))
       u.on('attempt-failed', (e) => failed.push(e.code))
       const result = await u.done
-      assert.ok(proxy.stalled())
+      assert.ok(proxy.faulted())
       assert.equal(stalls.length, 1)
       assert.deepEqual(failed, ['CLIENT_ERR_STALLED'])
       assert.equal(result.sha256, sha256(data))

@@ -8,29 +8,48 @@ export type { FetchTransportOptions } from './fetch-transport.js'
 export { LocalStorageStateStore, defaultBrowserStateStore } from './local-storage-state-store.js'
 export { blobSource, bytesSource, streamSource } from './blob-sources.js'
 export { loadWasmSha256 } from './wasm-sha256.js'
-export { ClientError, isRetriable } from '../errors.js'
-export type { ClientErrorCode } from '../errors.js'
-export { defaultUploadOptions, resolveUploadOptions } from '../options.js'
-export type { ResolvedUploadOptions, UploadOptions, UploadPriority } from '../options.js'
-export type { Clock, Hash, HashFactory, HttpRequest, HttpResponse, HttpTransport, RandomAccessSource, SequentialSource, StateStore, UploadSource } from '../ports.js'
-export { Partitioner } from '../partitioner.js'
-export type { LinkEstimate, PartitionSizing, PartitionerOptions } from '../partitioner.js'
-export { ConcurrencyController } from '../concurrency-controller.js'
-export type { ConcurrencyControllerOptions } from '../concurrency-controller.js'
-export { Upload } from '../upload.js'
-export type { EndpointModels, UploadPorts, UploadResult } from '../upload.js'
+// The portable names, one list in core.ts (every entry exports them).
+export { ClientError, ConcurrencyController, Partitioner, Upload, defaultUploadOptions, isRetriable, resolveUploadOptions } from '../core.js'
 export type {
   AttemptDoneEvent,
   AttemptFailedEvent,
+  AttemptLostEvent,
   AttemptRef,
   AttemptStartEvent,
+  AttemptTerminatedEvent,
+  AttemptWonEvent,
   CapabilitiesEvent,
+  ClientErrorCode,
+  Clock,
+  ConcurrencyControllerOptions,
   ConcurrencyEvent,
+  DoneEvent,
+  EndpointModels,
+  Hash,
+  HashFactory,
+  HedgeStartEvent,
+  HttpRequest,
+  HttpResponse,
+  HttpTransport,
+  LinkEstimate,
   PartitionEvent,
+  PartitionSizing,
+  PartitionerOptions,
   ProgressEvent,
+  RandomAccessSource,
+  ResolvedUploadOptions,
   ResumeEvent,
+  ResumeState,
+  SequentialSource,
   StallEvent,
+  StateStore,
+  Timers,
   UploadEventMap,
   UploadEventName,
-} from '../upload-events.js'
-export type { ResumeState } from '../resume-state.js'
+  UploadOptions,
+  UploadPorts,
+  UploadPriority,
+  UploadResult,
+  UploadSource,
+  WinnerAdoptedEvent,
+} from '../core.js'
