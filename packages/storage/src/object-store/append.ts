@@ -22,8 +22,6 @@ export interface AppendOptions {
   readonly commit?: 'progressive' | 'atomic'
   /** Atomic mode: called after the source ended; `false` discards this append's stripes. */
   readonly beforeCommit?: () => boolean | Promise<boolean>
-  /** Called after each commit with the object's new committed length, bytes. */
-  readonly onCommit?: (length: number) => void
 }
 
 /** What `ObjectStore.append` did. */
@@ -65,9 +63,8 @@ export async function appendStripes(
   const codec = await env.codecs.codec(k, m)
   const stripeCap = k * blockBytes
   const free: Buffer[] = []
-  const pending: { record: Promise<StripeRecord> }[] = []
+  const pending: Promise<StripeRecord>[] = []
   const staged: StripeRecord[] = []
-  let length = startLength
   let appended = 0
   let stripeIndex = startStripe
   let failure: unknown
@@ -100,10 +97,9 @@ export async function appendStripes(
 
   // Commits (or stages) the oldest in-flight stripe; after a failure, only cleans up.
   const drainOne = async (): Promise<void> => {
-    const head = pending.shift()!
     let record: StripeRecord
     try {
-      record = await head.record
+      record = await pending.shift()!
     } catch (err) {
       failure ??= err
       return
@@ -123,9 +119,7 @@ export async function appendStripes(
       await deleteBlocks(env.options.backends, refsOf([record]))
       return
     }
-    length += record.bytes
     appended += record.bytes
-    options.onCommit?.(length)
   }
 
   const takeBuffer = async (): Promise<Buffer> => {
@@ -139,7 +133,7 @@ export async function appendStripes(
   const dispatch = (buf: Buffer, fill: number): void => {
     const record = store(buf, fill)
     record.catch(() => undefined)
-    pending.push({ record })
+    pending.push(record)
   }
 
   let stopped: AppendResult['stopped']
@@ -184,8 +178,8 @@ export async function appendStripes(
         }
       }
     }
-    const discard = atomic && stopped !== undefined
-    if (fill > 0 && buf && !discard) {
+    const dropTail = atomic && stopped !== undefined
+    if (fill > 0 && buf && !dropTail) {
       dispatch(buf, fill)
       buf = undefined
     }
@@ -193,41 +187,39 @@ export async function appendStripes(
     failure ??= err
   }
   while (pending.length > 0) await drainOne()
-  // Nothing of this append reached the manifest: its segments can go whole.
-  const discard = async (): Promise<void> => {
+  const stop = stopped && { stopped, sourceError }
+  // Segments go whole when nothing of this append reached the manifest; otherwise they stay.
+  const release = async (committedNothing: boolean): Promise<void> => {
+    if (!committedNothing) return segments.close()
     await deleteBlocks(env.options.backends, refsOf(staged))
     await segments.discard(env.options.backends)
   }
 
   if (failure !== undefined) {
-    if (appended === 0) await discard()
-    else await segments.close()
+    await release(appended === 0)
     throw failure instanceof StorageError ? failure : new StorageError('STORAGE_ERR_IO', `append to ${objectId} failed`, { cause: failure })
   }
   if (!atomic) {
-    if (appended === 0) await discard()
-    else await segments.close()
-    return { length, appended, committed: true, ...(stopped && { stopped, sourceError }) }
+    await release(appended === 0)
+    return { length: startLength + appended, appended, committed: true, ...stop }
   }
 
   const approved = stopped === undefined && (await (options.beforeCommit?.() ?? true))
   if (!approved) {
-    await discard()
-    return { length, appended: 0, committed: false, ...(stopped && { stopped, sourceError }) }
+    await release(true)
+    return { length: startLength, appended: 0, committed: false, ...stop }
   }
   if (staged.length > 0) {
     try {
       await manifests.appendStripes(objectId, staged)
     } catch (err) {
-      await discard()
+      await release(true)
       throw err
     }
   }
-  await segments.close()
+  await release(false)
   const bytes = staged.reduce((sum, s) => sum + s.bytes, 0)
-  length += bytes
-  if (bytes > 0) options.onCommit?.(length)
-  return { length, appended: bytes, committed: true }
+  return { length: startLength + bytes, appended: bytes, committed: true }
 }
 
 /** The whole blocks of `records` (segment ranges go with their segment, see {@link SegmentSet}). */

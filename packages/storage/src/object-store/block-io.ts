@@ -1,4 +1,5 @@
 import type { Backend } from '../backend.js'
+import { raceAbort, throwIfAborted } from '../abort.js'
 import { StorageError, isStorageError } from '../errors.js'
 import type { BlockRef } from './manifest.js'
 
@@ -23,30 +24,25 @@ export function readBlock(backend: Backend, ref: BlockRef, length: number, timeo
 
 /** Runs `op` with a deadline: rejects `STORAGE_ERR_TIMEOUT` after `timeoutMs` even if `op` ignores its signal. */
 export async function withDeadline<T>(timeoutMs: number, parent: AbortSignal | undefined, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  parent?.throwIfAborted()
+  const what = 'block operation'
+  throwIfAborted(parent, what)
   const controller = new AbortController()
   const signal = parent ? AbortSignal.any([parent, controller.signal]) : controller.signal
   let timer: ReturnType<typeof setTimeout> | undefined
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort()
-      reject(new StorageError('STORAGE_ERR_TIMEOUT', `block operation exceeded ${timeoutMs} ms`))
+      reject(new StorageError('STORAGE_ERR_TIMEOUT', `${what} exceeded ${timeoutMs} ms`))
     }, timeoutMs)
-  })
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new StorageError('STORAGE_ERR_ABORTED', 'aborted', { cause: parent?.reason }))
-    parent?.addEventListener('abort', onAbort, { once: true })
   })
   const work = op(signal)
   try {
-    return await Promise.race([work, expired, aborted])
+    return await raceAbort(Promise.race([work, expired]), parent, what)
   } catch (err) {
     work.catch(() => undefined)
     if (isStorageError(err)) throw err
-    throw new StorageError('STORAGE_ERR_IO', `block operation failed: ${(err as Error).message}`, { cause: err })
+    throw new StorageError('STORAGE_ERR_IO', `${what} failed: ${(err as Error).message}`, { cause: err })
   } finally {
     clearTimeout(timer)
-    if (onAbort) parent?.removeEventListener('abort', onAbort)
   }
 }

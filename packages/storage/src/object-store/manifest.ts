@@ -39,9 +39,6 @@ export interface Manifest {
   readonly deleted: boolean
 }
 
-/** A manifest with no stripes. */
-export const EMPTY_MANIFEST: Manifest = Object.freeze({ version: 0, stripes: [], sources: [], referrers: [], deleted: false })
-
 /** Committed length of an object: the sum of its stripes' bytes. */
 export function manifestBytes(manifest: Pick<Manifest, 'stripes'>): number {
   let total = 0

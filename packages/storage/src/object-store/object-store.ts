@@ -7,7 +7,6 @@ import { assertObjectId } from './object-id.js'
 import { resolveObjectStoreOptions, type ObjectStoreOptions, type ResolvedObjectStoreOptions } from './object-store-options.js'
 import { readRange } from './read-range.js'
 import type { BlockFault } from './stripe-reader.js'
-import { deleteBlocks } from './stripe-writer.js'
 
 /** What {@link ObjectStore.stat} reports. */
 export interface ObjectStat {
@@ -147,9 +146,8 @@ export class ObjectStore {
   }
 
   async #purge(id: string, manifest: Manifest): Promise<void> {
-    const owned = manifest.stripes.flatMap((s) => s.blocks.filter((b) => b !== null && b.key.startsWith(`${id}/`)))
-    await deleteBlocks(this.options.backends, owned as { backend: string; key: string; checksum: string }[])
-    // Blocks staged by an append that never committed (a crash) sit under the same prefix.
+    // Every block this object owns — committed, or staged by an append a crash cut short — and
+    // every segment sits under its key prefix; blocks it reads from its sources are theirs.
     await Promise.all(
       this.options.backends.map(async (backend) => {
         try {

@@ -44,8 +44,9 @@ export async function readStripeData(stripe: StripeRecord, first: number, last: 
     tried.add(index)
     const ref = stripe.blocks[index]
     const fault = (kind: BlockFault['kind'], code?: string): void => {
-      ctx.logger.warn({ objectId: ctx.objectId, stripe: ctx.stripeIndex, block: index, backend: ref?.backend ?? null, kind, code }, 'block unusable, reading around it')
-      ctx.onFault?.({ objectId: ctx.objectId, stripe: ctx.stripeIndex, block: index, backend: ref?.backend ?? null, kind, ...(code && { code }) })
+      const fault: BlockFault = { objectId: ctx.objectId, stripe: ctx.stripeIndex, block: index, backend: ref?.backend ?? null, kind, ...(code && { code }) }
+      ctx.logger.warn(fault, 'block unusable, reading around it')
+      ctx.onFault?.(fault)
     }
     if (!ref) return fault('missing')
     const backend = ctx.backends.get(ref.backend)
