@@ -9,6 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { createBlockChecksum, ReedSolomon } from '@tessera/erasure'
+import { seededBytes } from './lib/seeded-file.js'
+import { median } from './lib/stats.js'
 
 const quick = process.argv.includes('--quick')
 const RUNS = quick ? 3 : 7
@@ -26,19 +28,6 @@ interface Row {
   gbPerSecond: number
   runsGbPerSecond: number[]
 }
-
-function fill(bytes: Uint8Array, seed: number): Uint8Array {
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < bytes.length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    bytes[i] = x & 255
-  }
-  return bytes
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 /** GB/s of `fn`, which processes `bytes` bytes per call: median over RUNS runs of ≥ RUN_MS each. */
 function measure(bytes: number, fn: () => void): number[] {
@@ -65,7 +54,7 @@ for (const [k, m, lost] of [
   [10, 4, 4],
 ] as const) {
   const rs = await ReedSolomon.create({ dataBlocks: k, parityBlocks: m })
-  const data = Array.from({ length: k }, (_, i) => fill(new Uint8Array(BLOCK_BYTES), i + 1))
+  const data = Array.from({ length: k }, (_, i) => seededBytes(BLOCK_BYTES, i + 1))
   const parity = Array.from({ length: m }, () => new Uint8Array(BLOCK_BYTES))
   const encodeRuns = measure(k * BLOCK_BYTES, () => rs.encode(data, parity))
   rows.push({ case: `encode ${k}+${m}`, dataBlocks: k, parityBlocks: m, lostBlocks: 0, blockBytes: BLOCK_BYTES, kernel: rs.kernel, gbPerSecond: median(encodeRuns), runsGbPerSecond: encodeRuns })
@@ -83,7 +72,7 @@ for (const [k, m, lost] of [
 }
 
 const checksum = await createBlockChecksum()
-const block = fill(new Uint8Array(BLOCK_BYTES), 99)
+const block = seededBytes(BLOCK_BYTES, 99)
 const checksumRuns = measure(BLOCK_BYTES, () => checksum(block))
 rows.push({ case: 'checksum xxhash64', dataBlocks: 1, parityBlocks: 0, lostBlocks: 0, blockBytes: BLOCK_BYTES, kernel: 'hash-wasm', gbPerSecond: median(checksumRuns), runsGbPerSecond: checksumRuns })
 

@@ -11,19 +11,20 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { compileChild } from './lib/compile-child.js'
+import { startGateway } from './lib/gateway.js'
 import { send } from './lib/http-raw.js'
 import { alive, type Started, startChild, stopChild } from './lib/proc.js'
+import { seededBytes, sha256File } from './lib/seeded-file.js'
 import { parseBytes } from './lib/stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const GATEWAY = join(resolve(here, '..'), 'apps/gateway/dist/main.js')
 const { values } = parseArgs({ options: { gets: { type: 'string', default: '24' }, size: { type: 'string', default: '8MiB' } } })
 const GETS = Number(values.gets)
 const SIZE = parseBytes(values.size)
@@ -39,14 +40,8 @@ interface Target {
 
 const targets: Target[] = [
   { name: 'tus-server', describe: "@tus/server 2.4.5 + @tus/file-store, @tus/server's own GET handler", start: (data) => startChild(process.execPath, [tusServer, '--data', data], /listening: (http:\/\/\S+)/) },
-  { name: 'tessera', describe: "Tessera gateway, default config, the gateway's own GET route", start: (data) => startChild(process.execPath, [GATEWAY, '--port', '0', '--data', data], /listening: (http:\/\/\S+)/) },
+  { name: 'tessera', describe: "Tessera gateway, default config, the gateway's own GET route", start: async (data) => (await startGateway(data)).server },
 ]
-
-function body(): Buffer {
-  const b = Buffer.alloc(SIZE)
-  for (let i = 0; i < SIZE; i += 4) b.writeUInt32LE((Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0, i)
-  return b
-}
 
 async function trials(target: Target, bytes: Buffer, sha256: string) {
   const data = await mkdtemp(join(tmpdir(), `tessera-getcrash-${target.name}-`))
@@ -74,7 +69,7 @@ async function trials(target: Target, bytes: Buffer, sha256: string) {
       const [httpCode = '', size = '0'] = out.trim().split(' ')
       let bodyOk = false
       try {
-        bodyOk = createHash('sha256').update(await readFile(file)).digest('hex') === sha256
+        bodyOk = (await sha256File(file)) === sha256
         await rm(file, { force: true })
       } catch {
         bodyOk = false
@@ -99,7 +94,7 @@ async function trials(target: Target, bytes: Buffer, sha256: string) {
 }
 
 async function main(): Promise<void> {
-  const bytes = body()
+  const bytes = seededBytes(SIZE, 0x6e7c7a5)
   const sha256 = createHash('sha256').update(bytes).digest('hex')
   const { stdout: curlVersion } = await run('curl', ['--version'])
   const results = []

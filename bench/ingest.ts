@@ -13,18 +13,18 @@
 // Writes bench/results/ingest.json and bench/results/ingest.md (see bench/README.md).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { compileChild } from './lib/compile-child.js'
+import { startGateway } from './lib/gateway.js'
+import { type Machine, machineAfter, machineBefore } from './lib/machine.js'
 import { cpuTimes, peakRssMiB, runJsonChild, type Started, startChild, stopChild } from './lib/proc.js'
 import { sha256File, sha256Url, writeSeededFile } from './lib/seeded-file.js'
 import { formatBytes, median, parseBytes, round } from './lib/stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const root = resolve(here, '..')
-const GATEWAY = join(root, 'apps/gateway/dist/main.js')
 
 const { values } = parseArgs({
   options: {
@@ -68,10 +68,6 @@ interface Variant {
 const tusClient = (parallel: number) => (endpoint: string, file: string) =>
   runJsonChild<ClientResult>(process.execPath, [child.tusClient, '--endpoint', endpoint, '--file', file, '--parallel', String(parallel)])
 
-const startGateway = async (data: string) => {
-  const server = await startChild(process.execPath, [GATEWAY, '--port', '0', '--data', data], /listening: (http:\/\/\S+)/)
-  return { server, endpoint: server.match[1]! }
-}
 const downloadHash = async (_endpoint: string, _data: string, result: ClientResult) => {
   const got = await sha256Url(result.url!)
   if (got.status !== 200 || got.bytes !== size) throw new Error(`GET ${result.url} answered ${got.status} with ${got.bytes} bytes`)
@@ -207,7 +203,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'tessera-ingest-'))
   const file = join(work, 'source.bin')
   const startedAt = new Date()
-  const loadBefore = loadavg()
+  const machine = machineBefore()
   console.error(`generating ${formatBytes(size)} of seeded bytes in ${file}`)
   const sha256 = await writeSeededFile(file, size, 0x7e55e7a)
   const samples: Sample[] = []
@@ -227,7 +223,7 @@ async function main(): Promise<void> {
   } finally {
     if (!values.keep) await rm(work, { recursive: true, force: true })
   }
-  const report = summarize(samples, { startedAt, loadBefore, sha256 })
+  const report = summarize(samples, { startedAt, machine: machineAfter(machine), sha256 })
   mkdirSync(join(here, 'results'), { recursive: true })
   writeFileSync(join(here, 'results/ingest.json'), `${JSON.stringify(report, null, 2)}\n`)
   writeFileSync(join(here, 'results/ingest.md'), markdown(report))
@@ -247,7 +243,7 @@ interface VariantSummary {
   watchdogFires: number
 }
 
-function summarize(samples: Sample[], run: { startedAt: Date; loadBefore: number[]; sha256: string }) {
+function summarize(samples: Sample[], run: { startedAt: Date; machine: Machine; sha256: string }) {
   const of = (v: VariantName) => samples.filter((s) => s.variant === v && !s.failed)
   const failures = samples.filter((s) => s.failed)
   const stat = (v: VariantName, key: keyof Sample) => round(median(of(v).map((s) => s[key] as number)))
@@ -322,16 +318,7 @@ function summarize(samples: Sample[], run: { startedAt: Date; loadBefore: number
       sourceSha256: run.sha256,
       verified: 'once per variant (round 1): SHA-256 of the stored file (baseline, raw-put) or of a GET download (gateway variants) equals the source',
     },
-    machine: {
-      nproc: cpus().length,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      memoryGiB: round(totalmem() / GiB, 1),
-      freeMemoryGiB: round(freemem() / GiB, 1),
-      node: process.version,
-      loadAverageBefore: run.loadBefore.map((x) => round(x)),
-      loadAverageAfter: loadavg().map((x) => round(x)),
-      note: 'shared machine: other engineers were building and running tests during the run; compare only the ratios within this run',
-    },
+    machine: run.machine,
     date: run.startedAt.toISOString(),
   }
 }

@@ -12,19 +12,20 @@
 import { createHash } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { compileChild } from './lib/compile-child.js'
+import { startGateway } from './lib/gateway.js'
 import { send, stalledPatch } from './lib/http-raw.js'
+import { machineAfter, machineBefore } from './lib/machine.js'
 import { alive, cpuSeconds, peakRssMiB, rssMiB, type Started, startChild, stopChild } from './lib/proc.js'
-import { sha256File, sha256Url } from './lib/seeded-file.js'
+import { seededBytes, sha256File, sha256Url } from './lib/seeded-file.js'
 import { round } from './lib/stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const GATEWAY = join(resolve(here, '..'), 'apps/gateway/dist/main.js')
 const { values } = parseArgs({ options: { 'window-ms': { type: 'string', default: '15000' }, trials: { type: 'string', default: '2' } } })
 const WINDOW_MS = Number(values['window-ms'])
 const TRIALS = Number(values.trials)
@@ -54,10 +55,7 @@ const servers: Server[] = [
   {
     name: 'tessera',
     describe: 'Tessera gateway, default config (4+2, LocalLocker)',
-    async start(data) {
-      const server = await startChild(process.execPath, [GATEWAY, '--port', '0', '--data', data], /listening: (http:\/\/\S+)/)
-      return { server, endpoint: server.match[1]! }
-    },
+    start: startGateway,
     stored: async (url) => (await sha256Url(url)).sha256,
   },
 ]
@@ -67,20 +65,6 @@ interface Sample {
   t: number
   cpuPercent: number
   rssMiB: number
-}
-
-function seeded(bytes: number): Buffer {
-  const words = new Uint32Array(bytes / 4)
-  let x = 0x5eed
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    words[i] = x
-  }
-  return Buffer.from(words.buffer)
 }
 
 async function trial(spec: Server, body: Buffer, sha256: string, n: number) {
@@ -168,10 +152,10 @@ async function trial(spec: Server, body: Buffer, sha256: string, n: number) {
 type Result = Awaited<ReturnType<typeof trial>>
 
 async function main(): Promise<void> {
-  const body = seeded(UPLOAD_BYTES)
+  const body = seededBytes(UPLOAD_BYTES, 0x5eed)
   const sha256 = createHash('sha256').update(body).digest('hex')
   const startedAt = new Date()
-  const loadBefore = loadavg()
+  const machine = machineBefore()
   const results: Result[] = []
   for (let n = 1; n <= TRIALS; n++) {
     for (const spec of servers) {
@@ -187,7 +171,7 @@ async function main(): Promise<void> {
     scenario: `POST an upload of ${UPLOAD_BYTES} bytes; a raw-socket PATCH at offset 0 declares all of them, sends ${STALLED_BYTES}, then stays silent with the socket open; 1 s later a second client sends HEAD (deadline: the window) and, if it answers, PATCHes the rest from the offset it reported. Server CPU % and RSS sampled every ${SAMPLE_MS} ms from the HEAD for ${WINDOW_MS} ms.`,
     servers: Object.fromEntries(servers.map((s) => [s.name, s.describe])),
     results,
-    machine: { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version, loadAverageBefore: loadBefore.map((x) => round(x)), loadAverageAfter: loadavg().map((x) => round(x)), note: 'shared machine: other engineers were building and running tests during the run' },
+    machine: machineAfter(machine),
     date: startedAt.toISOString(),
   }
   mkdirSync(join(here, 'results'), { recursive: true })

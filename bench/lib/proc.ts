@@ -125,7 +125,6 @@ export function alive(pid: number): boolean {
   }
 }
 
-
 /** A child that prints JSON lines, as the multi-upload bench clients do. */
 export interface JsonLinesRun<T> {
   /** Exit code or signal name (`SIGKILL` after a timeout). */
@@ -181,9 +180,4 @@ export function runJsonLines<T>(
       resolve({ code: c ?? s ?? 'unknown', lines, stderr: err, timedOut })
     })
   })
-}
-
-/** VmHWM of this process, MiB (children report their own peak RSS with it). */
-export function ownPeakRssMiB(): number {
-  return peakRssMiB(process.pid)
 }

@@ -21,6 +21,16 @@ function fill(words: Uint32Array, state: number): number {
 }
 
 /**
+ * `bytes` seeded pseudo-random bytes in memory, for benches that send from a Buffer (keep it small).
+ * The same bytes {@link writeSeededFile} writes for the same seed.
+ */
+export function seededBytes(bytes: number, seed: number): Buffer {
+  const words = new Uint32Array(Math.ceil(bytes / 4))
+  fill(words, seed)
+  return Buffer.from(words.buffer, 0, bytes)
+}
+
+/**
  * Writes `bytes` seeded pseudo-random bytes to `path`.
  * @returns the SHA-256 of the file, hex.
  */
