@@ -77,8 +77,11 @@ export interface Backend {
   readRange?(key: string, offset: number, length: number, options?: BackendCallOptions): Promise<Uint8Array>
 }
 
-/** Whether a backend packs blocks into segments (see {@link Backend.createSegment}). */
-export function supportsSegments(backend: Backend): backend is Backend & Required<Pick<Backend, 'createSegment' | 'readRange'>> {
+/** A backend that packs blocks into segments (see {@link Backend.createSegment}). */
+export type SegmentBackend = Backend & Required<Pick<Backend, 'createSegment' | 'readRange'>>
+
+/** Whether a backend packs blocks into segments. */
+export function supportsSegments(backend: Backend): backend is SegmentBackend {
   return typeof backend.createSegment === 'function' && typeof backend.readRange === 'function'
 }
 

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { Transform, pipeline } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
 import { abortedError, raceAbort, throwIfAborted } from './abort.js'
-import { supportsSegments, type Backend, type BackendCallOptions, type BackendCapacity, type BlockBody, type BlockStat, type SegmentWriter } from './backend.js'
+import { supportsSegments, type Backend, type BackendCallOptions, type BackendCapacity, type BlockBody, type BlockStat, type SegmentBackend, type SegmentWriter } from './backend.js'
 import { assertBlockKey, assertBlockKeyPrefix } from './block-key.js'
 import { StorageError } from './errors.js'
 import { invalidOption } from './invalid-option.js'
@@ -291,7 +291,6 @@ export class FaultyBackend implements Backend {
 }
 
 type Draws = [number, number, number, number, number, number, number]
-type SegmentBackend = Backend & Required<Pick<Backend, 'createSegment' | 'readRange'>>
 
 /** Where to flip: `at` in [0, 1) scales to a byte index; `mask` in 1..255 is XORed in. */
 interface Corruption {

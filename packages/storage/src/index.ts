@@ -1,7 +1,7 @@
 export { StorageError, isStorageError } from './errors.js'
 export type { StorageErrorCode } from './errors.js'
 export { BLOCK_KEY_PATTERN, supportsSegments } from './backend.js'
-export type { Backend, BackendCallOptions, BackendCapacity, BlockBody, BlockStat, SegmentWriter } from './backend.js'
+export type { Backend, BackendCallOptions, BackendCapacity, BlockBody, BlockStat, SegmentBackend, SegmentWriter } from './backend.js'
 export { assertBlockKey, assertBlockKeyPrefix } from './block-key.js'
 export { FsBackend, defaultFsBackendOptions, resolveFsBackendOptions } from './fs-backend.js'
 export type { FsBackendOptions, FsyncPolicy, ResolvedFsBackendOptions } from './fs-backend.js'

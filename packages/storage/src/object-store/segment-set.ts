@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { supportsSegments, type Backend, type SegmentWriter } from '../backend.js'
+import type { Backend, SegmentBackend, SegmentWriter } from '../backend.js'
 import { withDeadline } from './block-io.js'
 
 /**
@@ -19,19 +19,14 @@ export class SegmentSet {
     this.#key = `${objectId}/${randomBytes(6).toString('base64url')}-s`
   }
 
-  /** Whether blocks for `backend` go into a segment (else they are stored whole with `put`). */
-  accepts(backend: Backend): boolean {
-    return supportsSegments(backend)
-  }
-
-  /** Writes a block into `backend`'s segment; resolves where it went. */
-  async write(backend: Backend, bytes: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<{ key: string; offset: number }> {
+  /** Writes a block into the segment of `backend` (which must `supportsSegments`); resolves where it went. */
+  async write(backend: SegmentBackend, bytes: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<{ key: string; offset: number }> {
     const offset = this.#next.get(backend.id) ?? 0
     this.#next.set(backend.id, offset + bytes.byteLength)
     let writer = this.#writers.get(backend.id)
     if (!writer) {
       // Its own deadline: a creation that stalls fails this backend for the rest of the append.
-      writer = withDeadline(timeoutMs, this.#closing.signal, (s) => backend.createSegment!(this.#key, { signal: s }))
+      writer = withDeadline(timeoutMs, this.#closing.signal, (s) => backend.createSegment(this.#key, { signal: s }))
       writer.catch(() => undefined)
       this.#writers.set(backend.id, writer)
     }

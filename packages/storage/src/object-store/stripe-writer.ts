@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Backend } from '../backend.js'
+import { supportsSegments, type Backend } from '../backend.js'
 import { StorageError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { putBlock } from './block-io.js'
@@ -37,7 +37,7 @@ export async function writeStripeBlocks(blocks: readonly Uint8Array[], checksums
       let backend = ctx.placement[index]!
       for (;;) {
         try {
-          if (ctx.segments?.accepts(backend)) {
+          if (ctx.segments && supportsSegments(backend)) {
             const at = await ctx.segments.write(backend, bytes, ctx.blockTimeoutMs, ctx.signal)
             return { backend: backend.id, key: at.key, offset: at.offset, checksum: checksums[index]! }
           }
