@@ -1,61 +1,17 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, type Backend, type BlockFault, type ObjectStoreOptions } from '../src/index.js'
+import { ObjectStore, type Backend, type BlockFault, type ObjectStoreOptions } from '../src/index.js'
+import { BLOCK, STRIPE, bytes, chunks, collect, rig, type Rig } from './store-rig.js'
 
-const BLOCK = 4096
-const STRIPE = 4 * BLOCK
-const dirs: string[] = []
-after(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
+const rigs: Rig[] = []
+after(async () => Promise.all(rigs.map((r) => r.close())))
 
-/** Deterministic bytes (no Math.random in tests). */
-function bytes(n: number, seed = 1): Buffer {
-  const out = Buffer.allocUnsafe(n)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 255
-  }
-  return out
-}
-
-async function* chunks(buf: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, Math.min(buf.length, i + size))
-}
-
-async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = []
-  for await (const c of it) parts.push(c)
-  return Buffer.concat(parts)
-}
-
-/** A backend that hides the segment capability of the one it wraps (an S3-like store). */
-function wholeBlocksOnly(inner: Backend): Backend {
-  return {
-    id: inner.id,
-    put: (k, b, o) => inner.put(k, b, o),
-    get: (k, o) => inner.get(k, o),
-    read: (k, o) => inner.read(k, o),
-    delete: (k, o) => inner.delete(k, o),
-    stat: (k, o) => inner.stat(k, o),
-    list: (p, o) => inner.list(p, o),
-    capacity: (o) => inner.capacity(o),
-  }
-}
-
-async function setup(options: Partial<ObjectStoreOptions> = {}, width = 6, plain: readonly number[] = []) {
-  const root = await mkdtemp(join(tmpdir(), 'tessera-os-'))
-  dirs.push(root)
-  const fs = await Promise.all(Array.from({ length: width }, (_, i) => FsBackend.open({ id: `b${i}`, root: join(root, `b${i}`) })))
-  const faulty = fs.map((b, i) => new FaultyBackend(plain.includes(i) ? wholeBlocksOnly(b) : b, { seed: i + 1 }))
-  const manifests = await FileManifestStore.open({ dir: join(root, 'meta') })
-  const store = await ObjectStore.open({ backends: faulty, manifests, dataBlocks: 4, parityBlocks: 2, blockBytes: BLOCK, blockTimeoutMs: 2000, ...options })
-  return { store, faulty, manifests, root }
+/** A store over `width` backends; those at indexes `plain` store whole blocks (no segments). */
+async function setup(options: Partial<ObjectStoreOptions> = {}, width = 6, plain: readonly number[] = []): Promise<Rig> {
+  const r = await rig({ width, whole: plain, store: options })
+  rigs.push(r)
+  return r
 }
 
 async function keysOn(backends: readonly Backend[], prefix: string): Promise<string[]> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { BlockMigration, migrateBlock } from '../src/index.js'
-import { STRIPE, bytes, put, readAll, rig } from './repair-helpers.js'
+import { STRIPE, bytes, put, readAll, rig } from './store-rig.js'
 
 // A crash is simulated by stopping after a step and opening a fresh store over the same directories
 // (a real kill -9 of a child process mid-migration is the gateway integration's test, next).

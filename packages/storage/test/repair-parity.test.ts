@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ReedSolomon } from '@tessera/erasure'
 import { addParity, dropParity, isStorageError } from '../src/index.js'
-import { STRIPE, bytes, put, readAll, rig } from './repair-helpers.js'
+import { STRIPE, bytes, put, readAll, rig } from './store-rig.js'
 
 const code = (c: string) => (err: unknown) => isStorageError(err) && err.code === c
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { FaultyBackend, ScrubLedger, isStorageError, regenerateBlocks, scrub, type Manifest, type ManifestStore, type StripeRecord } from '../src/index.js'
-import { BLOCK, STRIPE, bytes, chunks, put, readAll, rig } from './repair-helpers.js'
+import { BLOCK, STRIPE, bytes, chunks, put, readAll, rig } from './store-rig.js'
 
 const code = (c: string) => (err: unknown) => isStorageError(err) && err.code === c
 
