@@ -1,28 +1,15 @@
 // Stalls, resets and injected answers, each seen from a real client, and seeded reproducibility.
 import assert from 'node:assert/strict'
 import { Agent } from 'node:http'
-import { after, before, describe, it } from 'node:test'
-import { startFaultProxy, type FaultEndpoint, type FaultProxy, type FaultProxyOptions } from '../src/index.js'
-import { pattern, send, startUpstream, until, type Upstream } from './helpers.js'
+import { describe, it } from 'node:test'
+import { pattern, send, startUpstream, until, useProxies } from './helpers.js'
 
 describe('faults', { timeout: 25_000 }, () => {
-  let upstream: Upstream
-  const proxies: FaultProxy[] = []
-  const start = async (o: FaultProxyOptions): Promise<FaultEndpoint> => {
-    const p = await startFaultProxy(o)
-    proxies.push(p)
-    return p.endpoints[0]!
-  }
-  before(async () => {
-    upstream = await startUpstream()
-  })
-  after(async () => {
-    await Promise.all(proxies.map((p) => p.close()))
-    await upstream.close()
-  })
+  const proxies = useProxies()
+  const start = proxies.start
 
   it('a stall hangs the request until the client times out; the proxy keeps the socket open', async () => {
-    const e = await start({ endpoints: [{ upstream: upstream.url, stallRate: 1, stallAfterBytes: 1000 }] })
+    const e = await start({ endpoints: [{ upstream: proxies.upstream.url, stallRate: 1, stallAfterBytes: 1000 }] })
     let atTimeout: { destroyed: boolean; closedByPeer: boolean } | undefined
     const err = await send(`${e.url}/sink`, {
       method: 'POST',
@@ -44,7 +31,7 @@ describe('faults', { timeout: 25_000 }, () => {
   })
 
   it('stallMs ends a stall: the request completes late but whole', async () => {
-    const e = await start({ endpoints: [{ upstream: upstream.url, stallRate: 1, stallAfterBytes: 5000, stallMs: 200 }] })
+    const e = await start({ endpoints: [{ upstream: proxies.upstream.url, stallRate: 1, stallAfterBytes: 5000, stallMs: 200 }] })
     const reply = await send(`${e.url}/sink`, { method: 'POST', body: pattern(100_000), timeoutMs: 5000 })
     assert.equal(JSON.parse(reply.body.toString()).bytes, 100_000)
     assert.equal(e.stats().faults.stall, 1)
@@ -52,7 +39,7 @@ describe('faults', { timeout: 25_000 }, () => {
   })
 
   it('a reset reaches the client as ECONNRESET after resetAfterBytes', async () => {
-    const e = await start({ endpoints: [{ upstream: upstream.url, resetRate: 1, resetAfterBytes: 200_000 }] })
+    const e = await start({ endpoints: [{ upstream: proxies.upstream.url, resetRate: 1, resetAfterBytes: 200_000 }] })
     const err = await send(`${e.url}/bytes?n=2000000`, { timeoutMs: 5000 }).then(
       () => assert.fail('a reset request must fail'),
       (e: NodeJS.ErrnoException) => e,
@@ -65,19 +52,19 @@ describe('faults', { timeout: 25_000 }, () => {
   })
 
   it('an injected status is what the client sees; the upstream never hears of the request', async () => {
-    const e = await start({ endpoints: [{ upstream: upstream.url, statusRate: 1, status: 503 }] })
-    const seenBefore = upstream.seen.length
+    const e = await start({ endpoints: [{ upstream: proxies.upstream.url, statusRate: 1, status: 503 }] })
+    const seenBefore = proxies.upstream.seen.length
     const reply = await send(`${e.url}/sink`, { method: 'POST', body: pattern(300_000), timeoutMs: 5000 })
     assert.equal(reply.status, 503)
     assert.equal(reply.headers['x-fault-proxy'], 'status')
-    assert.equal(upstream.seen.length, seenBefore)
+    assert.equal(proxies.upstream.seen.length, seenBefore)
     assert.equal(e.stats().faults.status, 1)
     e.setFaults({ status: 500 })
     assert.equal((await send(`${e.url}/ok`, { timeoutMs: 5000 })).status, 500)
   })
 
   it('rolls per request on a keep-alive connection: a later request gets the status, earlier ones pass', async () => {
-    const e = await start({ seed: 3, endpoints: [{ upstream: upstream.url, statusRate: 0.5 }] })
+    const e = await start({ seed: 3, endpoints: [{ upstream: proxies.upstream.url, statusRate: 0.5 }] })
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     const statuses: number[] = []
     try {
@@ -93,7 +80,7 @@ describe('faults', { timeout: 25_000 }, () => {
   })
 
   it("faultsPer 'connection' rolls once per connection", async () => {
-    const e = await start({ seed: 3, endpoints: [{ upstream: upstream.url, statusRate: 0.5, faultsPer: 'connection' }] })
+    const e = await start({ seed: 3, endpoints: [{ upstream: proxies.upstream.url, statusRate: 0.5, faultsPer: 'connection' }] })
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     try {
       for (let i = 0; i < 12; i++) await send(`${e.url}/ok`, { agent, timeoutMs: 5000 })
@@ -107,7 +94,7 @@ describe('faults', { timeout: 25_000 }, () => {
     const run = async (seed: number) => {
       const e = await start({
         seed,
-        endpoints: [{ upstream: upstream.url, stallRate: 0.2, resetRate: 0.2, statusRate: 0.2, stallAfterBytes: { min: 0, max: 2000 }, resetAfterBytes: { min: 0, max: 2000 } }],
+        endpoints: [{ upstream: proxies.upstream.url, stallRate: 0.2, resetRate: 0.2, statusRate: 0.2, stallAfterBytes: { min: 0, max: 2000 }, resetAfterBytes: { min: 0, max: 2000 } }],
       })
       const outcomes: string[] = []
       for (let i = 0; i < 24; i++) {

@@ -2,6 +2,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer, request, Agent, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { Socket } from 'node:net'
+import { after, before } from 'node:test'
+import { startFaultProxy, type FaultEndpoint, type FaultProxy, type FaultProxyOptions } from '../src/index.js'
 
 export interface Upstream {
   readonly url: string
@@ -117,5 +119,37 @@ export async function until(check: () => boolean, timeoutMs = 5000, what = 'cond
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** What {@link useProxies} gives a `describe` block. */
+export interface ProxyHarness {
+  /** The upstream, started in `before`. */
+  readonly upstream: Upstream
+  /** Starts a proxy (closed in `after`) and resolves its first endpoint. */
+  start(options: FaultProxyOptions): Promise<FaultEndpoint>
+}
+
+/** Registers `before`/`after` hooks in the calling `describe`: one upstream, and every proxy `start` opened closed at the end. */
+export function useProxies(): ProxyHarness {
+  let upstream: Upstream | undefined
+  const proxies: FaultProxy[] = []
+  before(async () => {
+    upstream = await startUpstream()
+  })
+  after(async () => {
+    await Promise.all(proxies.map((p) => p.close()))
+    await upstream?.close()
+  })
+  return {
+    get upstream() {
+      if (!upstream) throw new Error('upstream used before the before() hook ran')
+      return upstream
+    },
+    async start(options) {
+      const p = await startFaultProxy(options)
+      proxies.push(p)
+      return p.endpoints[0]!
+    },
   }
 }

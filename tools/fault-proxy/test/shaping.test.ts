@@ -1,28 +1,15 @@
 // Latency, the delay line and bandwidth schedules: lower bounds and wide bands, never exact timings.
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
-import { after, before, describe, it } from 'node:test'
-import { startFaultProxy, type FaultProxy } from '../src/index.js'
-import { pattern, send, startUpstream, until, type Upstream } from './helpers.js'
+import { describe, it } from 'node:test'
+import { pattern, send, until, useProxies } from './helpers.js'
 
 describe('shaping', { timeout: 25_000 }, () => {
-  let upstream: Upstream
-  const proxies: FaultProxy[] = []
-  const start = async (o: Parameters<typeof startFaultProxy>[0]) => {
-    const p = await startFaultProxy(o)
-    proxies.push(p)
-    return p.endpoints[0]!
-  }
-  before(async () => {
-    upstream = await startUpstream()
-  })
-  after(async () => {
-    await Promise.all(proxies.map((p) => p.close()))
-    await upstream.close()
-  })
+  const proxies = useProxies()
+  const start = proxies.start
 
   it('latencyMs delays every new connection by at least the delay', async () => {
-    const e = await start({ endpoints: [{ upstream: upstream.url, latencyMs: 150 }] })
+    const e = await start({ endpoints: [{ upstream: proxies.upstream.url, latencyMs: 150 }] })
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now()
       const reply = await send(`${e.url}/ok`)
@@ -33,7 +20,7 @@ describe('shaping', { timeout: 25_000 }, () => {
   })
 
   it('delayMs adds at least twice the one-way delay to a round trip, and keeps the bytes in order', async () => {
-    const e = await start({ endpoints: [{ upstream: upstream.url, delayMs: { min: 40, max: 60 } }] })
+    const e = await start({ endpoints: [{ upstream: proxies.upstream.url, delayMs: { min: 40, max: 60 } }] })
     const body = pattern(500_000)
     const t0 = performance.now()
     const reply = await send(`${e.url}/echo`, { method: 'POST', body })
@@ -43,7 +30,7 @@ describe('shaping', { timeout: 25_000 }, () => {
 
   it('a bandwidth cap bounds the bytes per second of an upload (≤ 2× the cap over a 1 s window)', async () => {
     const capBytesPerSecond = 1_000_000
-    const e = await start({ endpoints: [{ upstream: upstream.url, bandwidth: [{ bitsPerSecond: capBytesPerSecond * 8, durationMs: 60_000 }] }] })
+    const e = await start({ endpoints: [{ upstream: proxies.upstream.url, bandwidth: [{ bitsPerSecond: capBytesPerSecond * 8, durationMs: 60_000 }] }] })
     const upload = send(`${e.url}/sink`, { method: 'POST', body: pattern(2_500_000) })
     await new Promise((r) => setTimeout(r, 200)) // past the initial burst
     const b0 = e.stats().bytesUp
@@ -61,7 +48,7 @@ describe('shaping', { timeout: 25_000 }, () => {
     const e = await start({
       endpoints: [
         {
-          upstream: upstream.url,
+          upstream: proxies.upstream.url,
           bandwidthDirection: 'upload',
           bandwidth: [
             { bitsPerSecond: 800e6, durationMs: 200 },
@@ -87,7 +74,7 @@ describe('shaping', { timeout: 25_000 }, () => {
   })
 
   it("bandwidthDirection 'upload' leaves downloads alone", async () => {
-    const e = await start({ endpoints: [{ upstream: upstream.url, bandwidthDirection: 'upload', bandwidth: [{ bitsPerSecond: 8e6, durationMs: 60_000 }] }] })
+    const e = await start({ endpoints: [{ upstream: proxies.upstream.url, bandwidthDirection: 'upload', bandwidth: [{ bitsPerSecond: 8e6, durationMs: 60_000 }] }] })
     const t0 = performance.now()
     const reply = await send(`${e.url}/bytes?n=6000000`)
     assert.equal(reply.body.length, 6_000_000)
