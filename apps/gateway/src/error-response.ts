@@ -3,10 +3,8 @@ import { isStorageError, type Logger } from '@tessera/storage'
 import type { Response } from 'express'
 import { GatewayError, type GatewayErrorCode } from './errors.js'
 
-type Wire = (typeof WireErrorCode)[keyof typeof WireErrorCode]
-
 /** The one map from gateway error codes to HTTP status and wire code. */
-const STATUS: Record<GatewayErrorCode, readonly [number, Wire]> = {
+const STATUS: Record<GatewayErrorCode, readonly [number, WireErrorCode]> = {
   GATEWAY_ERR_UNSUPPORTED_VERSION: [412, WireErrorCode.unsupportedVersion],
   GATEWAY_ERR_INVALID_HEADER: [400, WireErrorCode.invalidHeader],
   GATEWAY_ERR_UNSUPPORTED_CHECKSUM: [400, WireErrorCode.unsupportedChecksum],
@@ -28,7 +26,7 @@ const STATUS: Record<GatewayErrorCode, readonly [number, Wire]> = {
 }
 
 /** Status and wire code of any error a handler let escape. */
-export function classify(err: unknown): { status: number; wire: Wire; message: string } {
+export function classify(err: unknown): { status: number; wire: WireErrorCode; message: string } {
   if (err instanceof GatewayError) {
     const [status, wire] = STATUS[err.code]
     return { status, wire, message: err.message }

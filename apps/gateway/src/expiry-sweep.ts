@@ -11,9 +11,8 @@ export async function sweepExpired(ctx: TusContext): Promise<void> {
   for (const id of await records.list()) {
     const record = await records.get(id)
     if (!record?.expiresAt) continue
-    const expiry = Date.parse(record.expiresAt)
-    if (record.gone && expiry + config.expireAfterMs <= now()) await records.delete(id)
-    else if (!record.gone && expiry <= now() && !ctx.isLocked(id)) await ctx.expire(record)
+    if (record.gone && Date.parse(record.expiresAt) + config.expireAfterMs <= now()) await records.delete(id)
+    else if (ctx.isExpired(record)) await ctx.expire(record)
   }
 }
 

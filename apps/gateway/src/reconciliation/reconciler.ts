@@ -3,7 +3,7 @@ import type { AppendResult } from '@tessera/storage'
 import type { Request } from 'express'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
-import { LOCK_TIMEOUT_MS, tombstone, type TusContext } from '../tus/context.js'
+import { LOCK_TIMEOUT_MS, type TusContext } from '../tus/context.js'
 import { AttemptHash, AttemptHashes } from './attempt-hash.js'
 import type { ReconciliationEvent } from './event-log.js'
 import { partitionKey, partitionLockKey, type PartitionRecord } from './partition-record.js'
@@ -53,11 +53,10 @@ export class Reconciler {
   }
 
   /** Keeps the hash of a write when it covers exactly the committed bytes, else drops it (rebuilt on need). */
-  afterWrite(record: UploadRecord, hash: AttemptHash | undefined, _offset: number, result: AppendResult): UploadRecord {
-    if (!hash) return record
-    if (result.length === hash.bytes) this.#hashes.keep(record.id, hash)
-    else this.#hashes.drop(record.id)
-    return record
+  afterWrite(id: string, hash: AttemptHash | undefined, result: AppendResult): void {
+    if (!hash) return
+    if (result.length === hash.bytes) this.#hashes.keep(id, hash)
+    else this.#hashes.drop(id)
   }
 
   /**
@@ -147,11 +146,8 @@ export class Reconciler {
 
   /** Frees a loser's bytes and leaves a tombstone naming the winner; resolves the error to answer with. Caller holds its lock. */
   async #retire(record: Attempt, winner: string): Promise<GatewayError> {
-    const { store, records, log, now } = this.ctx.deps
-    const bytes = (await store.stat(record.id))?.length ?? 0
-    await store.delete(record.id)
-    await records.set(record.id, tombstone(record, 'superseded', now(), winner))
-    log.info({ uploadId: record.id, partition: record.attempt.partition, winner, bytes }, 'attempt superseded; its bytes were freed')
+    const bytes = await this.ctx.discard(record, 'superseded', winner)
+    this.ctx.deps.log.info({ uploadId: record.id, partition: record.attempt.partition, winner, bytes }, 'attempt superseded; its bytes were freed')
     await this.#event('attempt-lost', record, bytes, { winner })
     return this.supersededError(record.id, winner)
   }
@@ -172,10 +168,9 @@ export class Reconciler {
 
   /** A finished attempt whose bytes do not hash to its `tessera-sha256`: freed, tombstoned, 460. */
   async #reject(record: Attempt, bytes: number): Promise<GatewayError> {
-    const { store, records, log, now } = this.ctx.deps
-    await store.delete(record.id)
-    await records.set(record.id, tombstone(record, 'rejected', now()))
-    log.info({ uploadId: record.id, partition: record.attempt.partition, bytes }, 'attempt rejected: its bytes do not match tessera-sha256')
+    // One removal routine for every tombstone; its stat repeats `bytes` on this rare path.
+    await this.ctx.discard(record, 'rejected')
+    this.ctx.deps.log.info({ uploadId: record.id, partition: record.attempt.partition, bytes }, 'attempt rejected: its bytes do not match tessera-sha256')
     await this.#event('attempt-rejected', record, bytes)
     return new GatewayError(
       'GATEWAY_ERR_CHECKSUM_MISMATCH',

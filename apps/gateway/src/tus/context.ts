@@ -34,10 +34,11 @@ export const LOCK_TIMEOUT_MS = 20_000
  * URLs, and the set of in-flight writes that shutdown stops.
  */
 export class TusContext {
-  /** Stop signals of requests holding a lock; shutdown aborts them so they commit and answer. */
-  readonly inflight = new Set<AbortController>()
-  /** Ids whose lock a request holds: being written to now, so expiration must not remove them. */
-  readonly #locked = new Set<string>()
+  /**
+   * Upload id → stop signal of the request holding its lock (one per id: the lock is exclusive).
+   * Shutdown aborts them so they commit and answer; expiration leaves their uploads alone.
+   */
+  readonly inflight = new Map<string, AbortController>()
   #shuttingDown = false
   /** Reconciliation of Tessera partials (hedged attempts of one partition). */
   readonly reconciler: Reconciler
@@ -63,7 +64,7 @@ export class TusContext {
     if (record.gone === 'superseded' && record.winner !== undefined) throw this.reconciler.supersededError(id, record.winner)
     if (record.gone === 'rejected') throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was rejected: its bytes did not match its tessera-sha256`)
     if (record.gone) throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was ${record.gone}`)
-    if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.deps.now() && !this.#locked.has(id)) {
+    if (this.isExpired(record)) {
       await this.expire(record)
       throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} expired at ${record.expiresAt}`)
     }
@@ -77,18 +78,30 @@ export class TusContext {
     return stat.length
   }
 
-  /** Whether a request holds the lock of `id`: a PATCH longer than `--expire-after` is not expired under it. */
-  isLocked(id: string): boolean {
-    return this.#locked.has(id)
+  /**
+   * Whether a live upload's time ran out. Never while a request holds its lock: a PATCH longer than
+   * `--expire-after` is being written to now, and is not expired under it.
+   */
+  isExpired(record: UploadRecord): boolean {
+    return !record.gone && record.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.deps.now() && !this.inflight.has(record.id)
   }
 
   /** Removes an unfinished upload whose time ran out; its id answers 410 afterwards. */
   async expire(record: UploadRecord): Promise<void> {
-    const bytes = record.attempt ? ((await this.deps.store.stat(record.id))?.length ?? 0) : 0
-    await this.deps.store.delete(record.id)
-    await this.deps.records.set(record.id, tombstone(record, 'expired', this.deps.now()))
+    const bytes = await this.discard(record, 'expired')
     this.deps.log.info({ uploadId: record.id, expiresAt: record.expiresAt }, 'upload expired')
     await this.reconciler.removed(record, 'attempt-expired', bytes)
+  }
+
+  /**
+   * Frees an upload's bytes and leaves its {@link tombstone}. Resolves the bytes it held — counted
+   * for attempts only, whose events report them; 0 otherwise (no `stat`).
+   */
+  async discard(record: UploadRecord, gone: GoneReason, winner?: string): Promise<number> {
+    const bytes = record.attempt ? ((await this.deps.store.stat(record.id))?.length ?? 0) : 0
+    await this.deps.store.delete(record.id)
+    await this.deps.records.set(record.id, tombstone(record, gone, this.deps.now(), winner))
+    return bytes
   }
 
   /** When an unfinished upload written to now expires (ISO), per `--expire-after`. */
@@ -125,13 +138,11 @@ export class TusContext {
     } finally {
       onLocked?.()
     }
-    this.inflight.add(stop)
-    this.#locked.add(id)
+    this.inflight.set(id, stop)
     try {
       return await fn(stop.signal)
     } finally {
-      this.inflight.delete(stop)
-      this.#locked.delete(id)
+      this.inflight.delete(id)
       await lock.unlock()
     }
   }
@@ -139,7 +150,7 @@ export class TusContext {
   /** Stops taking locks and asks every request holding one to finish now. */
   shutdown(): void {
     this.#shuttingDown = true
-    for (const stop of this.inflight) stop.abort(new GatewayError('GATEWAY_ERR_SHUTTING_DOWN', 'shutting down'))
+    for (const stop of this.inflight.values()) stop.abort(new GatewayError('GATEWAY_ERR_SHUTTING_DOWN', 'shutting down'))
   }
 
   /** Path of an upload, as used in `Location` and `Upload-Concat`. */
@@ -181,7 +192,7 @@ export class TusContext {
  * The record kept for a removed upload so its id answers 410, not 404. An attempt keeps its
  * partition (a final naming it still resolves to the winner) and, when superseded, the winner.
  */
-export function tombstone(record: UploadRecord, gone: GoneReason, now: number, winner?: string): UploadRecord {
+function tombstone(record: UploadRecord, gone: GoneReason, now: number, winner?: string): UploadRecord {
   return {
     id: record.id,
     metadata: {},

@@ -1,6 +1,5 @@
 import type { Request, Response } from 'express'
 import type { TusContext } from './context.js'
-import { tombstone } from './context.js'
 
 /**
  * DELETE (termination): frees the upload's blocks — unless a final concatenation still uses them,
@@ -8,12 +7,13 @@ import { tombstone } from './context.js'
  */
 export async function handleDelete(ctx: TusContext, req: Request, res: Response): Promise<void> {
   const id = req.params['id'] as string
+  // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
+  // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
+  // TusContext.isExpired); the read under the lock sees what the previous holder left.
   await ctx.record(id)
   await ctx.withLock(id, req, async () => {
     const record = await ctx.record(id)
-    const bytes = record.attempt ? ((await ctx.deps.store.stat(id))?.length ?? 0) : 0
-    await ctx.deps.store.delete(id)
-    await ctx.deps.records.set(id, tombstone(record, 'terminated', ctx.deps.now()))
+    const bytes = await ctx.discard(record, 'terminated')
     await ctx.reconciler.removed(record, 'attempt-terminated', bytes)
   })
   ctx.deps.log.info({ uploadId: id }, 'upload terminated')

@@ -8,6 +8,9 @@ import { setUploadHeaders } from './upload-headers.js'
  */
 export async function handleHead(ctx: TusContext, req: Request, res: Response): Promise<void> {
   const id = req.params['id'] as string
+  // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
+  // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
+  // TusContext.isExpired); the read under the lock sees what the previous holder left.
   await ctx.record(id)
   await ctx.withLock(id, req, async () => {
     const found = await ctx.record(id)

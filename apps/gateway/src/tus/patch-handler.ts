@@ -14,6 +14,9 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
   if (claimed === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Upload-Offset is required')
   const declaredLength = integerHeader(req, 'upload-length')
   checksumHeader(req)
+  // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
+  // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
+  // TusContext.isExpired); the read under the lock sees what the previous holder left.
   await ctx.record(id)
 
   const { record, offset } = await ctx.withLock(id, req, async (stop) => {
@@ -22,9 +25,8 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
     const current = await ctx.offset(id)
     record = await ctx.reconciler.reconcile(record, current)
     if (claimed !== current) throw new GatewayError('GATEWAY_ERR_OFFSET_MISMATCH', `Upload-Offset is ${claimed} but the upload is at ${current}`)
-    record = await settleLength(ctx, record, declaredLength, current)
-    // Written to now: a long request must not expire under the sweep while it runs.
-    record = { ...record, expiresAt: ctx.expiresAt() }
+    // Saved before the body: a settled length and the moved expiry hold even if the write fails early.
+    record = { ...settleLength(ctx, record, declaredLength, current), expiresAt: ctx.expiresAt() }
     await ctx.deps.records.set(id, record)
     const { offset, record: next } = await writeBody(ctx, req, record, current, stop)
     return { record: next, offset }
@@ -35,8 +37,8 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
   res.status(204).end()
 }
 
-/** Applies a deferred length sent with a PATCH (creation-defer-length); 400 when it contradicts. */
-async function settleLength(ctx: TusContext, record: UploadRecord, declared: number | undefined, offset: number): Promise<UploadRecord> {
+/** Applies a deferred length sent with a PATCH (creation-defer-length); 400 when it contradicts. The caller saves it. */
+function settleLength(ctx: TusContext, record: UploadRecord, declared: number | undefined, offset: number): UploadRecord {
   if (declared === undefined) return record
   if (record.length !== undefined) {
     if (declared !== record.length) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', `Upload-Length ${declared} differs from the upload's length ${record.length}`)
@@ -45,7 +47,5 @@ async function settleLength(ctx: TusContext, record: UploadRecord, declared: num
   if (declared < offset) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', `Upload-Length ${declared} is less than the bytes already received (${offset})`)
   const { maxSize } = ctx.deps.config
   if (maxSize !== undefined && declared > maxSize) throw new GatewayError('GATEWAY_ERR_TOO_LARGE', `Upload-Length ${declared} exceeds the maximum upload size ${maxSize}`)
-  const next = { ...record, length: declared }
-  await ctx.deps.records.set(record.id, next)
-  return next
+  return { ...record, length: declared }
 }

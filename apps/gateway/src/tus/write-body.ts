@@ -34,7 +34,8 @@ export async function writeBody(ctx: TusContext, req: Request, record: UploadRec
     ...(matches && { beforeCommit: matches }),
   })
   // Recorded before any error is thrown: a body cut at Upload-Length (413) may have finished the upload.
-  const written = await recordWrite(ctx, ctx.reconciler.afterWrite(record, hash, offset, result), result.length)
+  ctx.reconciler.afterWrite(record.id, hash, result)
+  const written = await recordWrite(ctx, record, result.length)
   // Also after a stopped write: a loser's in-flight PATCH, stopped by the winner, answers 410.
   await ctx.reconciler.reconcile(written, result.length)
   if (result.sourceError instanceof GatewayError) throw result.sourceError
