@@ -4,6 +4,7 @@
 import * as brainLstmModule from 'brain.js/dist/recurrent/lstm-time-step.js'
 import { PredictError } from './errors.js'
 import type { Forecaster } from './forecaster.js'
+import { seededRandom } from './seeded-random.js'
 import { checkArgument, checkOption, checkOptionsObject, stripUndefined } from './validate.js'
 
 // A CommonJS module with `exports.default`: Node's ESM loader hands over `module.exports` as the default,
@@ -46,7 +47,7 @@ export const defaultLstmForecasterOptions: Readonly<Required<Omit<LstmForecaster
  */
 export function resolveLstmForecasterOptions(options: LstmForecasterOptions = {}): ResolvedLstmForecasterOptions {
   checkOptionsObject('options', options)
-  const o = { ...defaultLstmForecasterOptions, random: seeded(1), ...stripUndefined(options) }
+  const o = { ...defaultLstmForecasterOptions, random: seededRandom(1), ...stripUndefined(options) }
   const int = (name: string, v: unknown, min: number): number => {
     const n = checkOption(name, v, { min })
     if (!Number.isInteger(n)) throw new PredictError('PREDICT_ERR_INVALID_OPTION', `Expected \`${name}\` to be an integer from ${min}, got \`${n}\` (number)`)
@@ -150,16 +151,5 @@ export class LstmForecaster implements Forecaster {
     } finally {
       Math.random = original
     }
-  }
-}
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }

@@ -1,17 +1,7 @@
 // Test helper (not a test file): a seeded simulator of upload attempts on endpoints with a known
 // failure probability and log-normal throughput, where a failure is a silent stall (a dead socket).
 
-/** mulberry32: a small seeded PRNG returning uniforms in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom } from '../src/seeded-random.js'
 
 /** Standard normal by Box-Muller. */
 export function normal(rng: () => number): number {
