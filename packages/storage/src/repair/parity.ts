@@ -1,8 +1,10 @@
 import { StorageError } from '../errors.js'
 import type { BlockRef, StripeRecord } from '../object-store/manifest.js'
 import type { ObjectStore } from '../object-store/object-store.js'
+import { readStripeData } from '../object-store/stripe-reader.js'
+import { deleteBlocks } from '../object-store/stripe-writer.js'
 import { rebuildBlocks, type RegeneratedBlock } from './regenerate-blocks.js'
-import { commitStripe, deleteReplaced, loadStripe, readVerified, repairContext } from './repair-context.js'
+import { commitStripe, deleteReplaced, loadStripe, repairContext, type RepairContext } from './repair-context.js'
 
 /** Options of {@link addParity}. */
 export interface AddParityOptions {
@@ -76,7 +78,7 @@ export async function addParity(store: ObjectStore, objectId: string, options: A
       (current) => ({ ...current, parityBlocks: target, blocks: [...current.blocks, ...newIndexes.map((i) => rebuilt.refs.get(i)!.ref)] }),
     )
     if (!committed) {
-      await Promise.all([...rebuilt.refs.values()].map((r) => ctx.byId.get(r.ref.backend)?.delete(r.ref.key).catch(() => undefined)))
+      await deleteBlocks(ctx.backends, [...rebuilt.refs.values()].map((r) => r.ref))
       throw new StorageError('STORAGE_ERR_CONFLICT', `stripe ${s} of ${objectId} changed geometry while parity was added`)
     }
     ctx.logger.info({ objectId, stripe: s, from: m, to: target }, 'parity added')
@@ -123,21 +125,11 @@ export async function dropParity(store: ObjectStore, objectId: string, options: 
 }
 
 /** Checks that the stripe's recorded parity equals rows k…k+m−1 of the k+m′ encoding of its data. */
-async function assertPrefixCompatible(ctx: Awaited<ReturnType<typeof repairContext>>, objectId: string, s: number, stripe: StripeRecord, target: number, signal?: AbortSignal): Promise<void> {
+async function assertPrefixCompatible(ctx: RepairContext, objectId: string, s: number, stripe: StripeRecord, target: number, signal?: AbortSignal): Promise<void> {
   const k = stripe.dataBlocks
   const m = stripe.parityBlocks
   if (m === 0) return
-  const blocks: (Uint8Array | undefined)[] = new Array(k + m).fill(undefined)
-  let have = 0
-  for (let i = 0; i < k + m && have < k; i++) {
-    const got = await readVerified(ctx, stripe, i, signal)
-    if (typeof got !== 'string') {
-      blocks[i] = got
-      have++
-    }
-  }
-  if (have < k) throw new StorageError('STORAGE_ERR_UNRECOVERABLE', `stripe ${s} of ${objectId} has ${have} verified blocks of the ${k} needed`)
-  const data = (await ctx.codecs.codec(k, m)).reconstruct(blocks, { dataOnly: true }).slice(0, k) as Uint8Array[]
+  const data = await readStripeData(stripe, 0, k - 1, { objectId, stripeIndex: s, backends: ctx.byId, codecs: ctx.codecs, blockTimeoutMs: ctx.blockTimeoutMs, logger: ctx.logger, ...(signal && { signal }) })
   const parity = Array.from({ length: target }, () => new Uint8Array(stripe.blockBytes))
   ;(await ctx.codecs.codec(k, target)).encode(data, parity)
   for (let p = 0; p < m; p++) {

@@ -2,6 +2,7 @@ import type { Backend } from '../backend.js'
 import { StorageError } from '../errors.js'
 import { putBlock, readBlock } from '../object-store/block-io.js'
 import type { BlockRef, StripeRecord } from '../object-store/manifest.js'
+import { deleteBlocks } from '../object-store/stripe-writer.js'
 import type { ObjectStore } from '../object-store/object-store.js'
 import { commitStripe, deleteReplaced, loadStripe, readVerified, repairBlockKey, repairContext, sameRef, type BlockProblem, type RepairContext } from './repair-context.js'
 
@@ -86,7 +87,7 @@ export async function regenerateBlocks(store: ObjectStore, objectId: string, str
     (current) => ({ ...current, blocks: current.blocks.map((b, i) => rebuilt.refs.get(i)?.ref ?? b) }),
   )
   if (!committed) {
-    await discard(ctx, [...rebuilt.refs.values()].map((r) => r.ref))
+    await deleteBlocks(ctx.backends, [...rebuilt.refs.values()].map((r) => r.ref))
     throw new StorageError('STORAGE_ERR_CONFLICT', `stripe ${stripeIndex} of ${objectId} changed while its blocks were regenerated; nothing committed`)
   }
   const deleted = await deleteReplaced(ctx, objectId, committed.manifest, replaced)
@@ -148,6 +149,7 @@ export async function rebuildBlocks(ctx: RepairContext, objectId: string, stripe
       else if (untried.length > 0) await readMore(1)
       else break
     }
+    const rederived = s2 && decode(codec, width, s2, verified)[j]
     const rejected: { backend: string; reason: 'write-failed' | 'verify-mismatch' }[] = []
     let accepted: RegeneratedBlock | undefined
     for (const backend of candidates) {
@@ -160,7 +162,7 @@ export async function rebuildBlocks(ctx: RepairContext, objectId: string, stripe
         rejected.push({ backend: backend.id, reason: 'write-failed' })
         continue
       }
-      const ok = await verifyPlaced(ctx, backend, ref, stripe.blockBytes, bytes, s2 && decode(codec, width, s2, verified)[j], options.signal)
+      const ok = await verifyPlaced(ctx, backend, ref, stripe.blockBytes, bytes, rederived, options.signal)
       if (!ok) {
         ctx.logger.warn({ objectId, stripe: stripeIndex, block: j, backend: backend.id }, 'regenerated block failed verification, regenerating elsewhere')
         rejected.push({ backend: backend.id, reason: 'verify-mismatch' })
@@ -171,7 +173,7 @@ export async function rebuildBlocks(ctx: RepairContext, objectId: string, stripe
       break
     }
     if (!accepted) {
-      await discard(ctx, [...refs.values()].map((r) => r.ref))
+      await deleteBlocks(ctx.backends, [...refs.values()].map((r) => r.ref))
       throw new StorageError('STORAGE_ERR_WRITE_QUORUM', `no target backend took a verified copy of block ${j} of stripe ${stripeIndex} of ${objectId} (tried ${rejected.map((r) => `${r.backend}: ${r.reason}`).join(', ') || 'none available'})`)
     }
     used.add(accepted.ref.backend)
@@ -195,14 +197,8 @@ async function verifyPlaced(ctx: RepairContext, backend: Backend, ref: BlockRef,
   } catch {
     return false
   }
-  if (ctx.codecs.checksum(back) !== ref.checksum || !equal(back, generated)) return false
-  return rederived === undefined || equal(back, rederived)
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
+  // `ref.checksum` is the checksum of `generated`, so byte equality with it covers the checksum too.
+  return Buffer.compare(back, generated) === 0 && (rederived === undefined || Buffer.compare(back, rederived) === 0)
 }
 
 /** Target backends in preference order (see {@link RegenerateOptions.targetBackends}). */
@@ -217,8 +213,4 @@ function targetOrder(ctx: RepairContext, stripe: StripeRecord, indexes: readonly
   const inStripe = new Set(stripe.blocks.filter((b): b is BlockRef => b !== null).map((b) => b.backend))
   const own = indexes.map((i) => stripe.blocks[i]?.backend).filter((id): id is string => id !== undefined)
   return [...ctx.backends.filter((b) => !inStripe.has(b.id)), ...own.map((id) => ctx.byId.get(id)).filter((b): b is Backend => b !== undefined)]
-}
-
-async function discard(ctx: RepairContext, refs: readonly BlockRef[]): Promise<void> {
-  await Promise.all(refs.map((r) => ctx.byId.get(r.backend)?.delete(r.key).catch(() => undefined)))
 }

@@ -75,7 +75,7 @@ export function repairBlockKey(objectId: string, stripeIndex: number, blockIndex
 
 /** Same physical block (backend, key, offset). */
 export function sameRef(a: BlockRef | null | undefined, b: BlockRef | null | undefined): boolean {
-  if (!a || !b) return a === b || (!a && !b)
+  if (!a || !b) return !a && !b
   return a.backend === b.backend && a.key === b.key && a.offset === b.offset && a.checksum === b.checksum
 }
 
