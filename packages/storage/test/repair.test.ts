@@ -46,7 +46,7 @@ test('a regenerated block that reads back wrong on its target is regenerated on 
     bad.setFaults({ corruptRate: 1, ops: ['read'] })
     await r.fs.find((b) => b.id === stripe.blocks[4]!.backend)!.delete(stripe.blocks[4]!.key) // parity block 0 lost
 
-    const result = await regenerateBlocks(r.store, 'obj', 1, [4], [bad.id, good.id])
+    const result = await regenerateBlocks(r.store, 'obj', 1, [4], { targetBackends: [bad.id, good.id] })
     const block = result.regenerated[0]!
     assert.deepEqual(block.rejected, [{ backend: bad.id, reason: 'verify-mismatch' }])
     assert.equal(block.ref.backend, good.id)

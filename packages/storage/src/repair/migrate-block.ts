@@ -144,7 +144,7 @@ export async function migrateBlock(store: ObjectStore, objectId: string, stripeI
     await migration.copy(options.signal)
   } catch (err) {
     if (!isStorageError(err, 'STORAGE_ERR_CORRUPT', 'STORAGE_ERR_UNAVAILABLE', 'STORAGE_ERR_NOT_FOUND') || options.signal?.aborted) throw err
-    const regenerated = await regenerateBlocks(store, objectId, stripeIndex, [blockIndex], [targetBackend], options.signal ? { signal: options.signal } : {})
+    const regenerated = await regenerateBlocks(store, objectId, stripeIndex, [blockIndex], { targetBackends: [targetBackend], ...(options.signal && { signal: options.signal }) })
     const to = regenerated.regenerated[0]!.ref
     return { objectId, stripe: stripeIndex, block: blockIndex, from: migration.from, to, via: 'regenerate', deletedOld: regenerated.deleted.length > 0, version: regenerated.version }
   }

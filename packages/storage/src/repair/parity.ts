@@ -69,7 +69,7 @@ export async function addParity(store: ObjectStore, objectId: string, options: A
     await assertPrefixCompatible(ctx, objectId, s, stripe, target, options.signal)
     const wide: StripeRecord = { ...stripe, parityBlocks: target, blocks: [...stripe.blocks, ...new Array<null>(target - m).fill(null)] }
     const newIndexes = Array.from({ length: target - m }, (_, i) => k + m + i)
-    const rebuilt = await rebuildBlocks(ctx, objectId, s, wide, newIndexes, { ...(options.targetBackends && { targetBackends: options.targetBackends }), ...(options.signal && { signal: options.signal }) })
+    const rebuilt = await rebuildBlocks(ctx, objectId, s, wide, newIndexes, options)
     const committed = await commitStripe(
       ctx,
       objectId,

@@ -68,8 +68,7 @@ export interface RebuiltBlocks {
  *   `STORAGE_ERR_UNRECOVERABLE` (fewer than k verified blocks), `STORAGE_ERR_WRITE_QUORUM` (no target
  *   took a verified copy), `STORAGE_ERR_CONFLICT` (the stripe was repaired by someone else meanwhile).
  */
-export async function regenerateBlocks(store: ObjectStore, objectId: string, stripeIndex: number, blockIndexes: readonly number[], targetBackends?: readonly string[] | RegenerateOptions, options: RegenerateOptions = {}): Promise<RegenerateResult> {
-  const opts: RegenerateOptions = Array.isArray(targetBackends) ? { ...options, targetBackends } : { ...(targetBackends as RegenerateOptions | undefined), ...options }
+export async function regenerateBlocks(store: ObjectStore, objectId: string, stripeIndex: number, blockIndexes: readonly number[], options: RegenerateOptions = {}): Promise<RegenerateResult> {
   const ctx = await repairContext(store)
   const { stripe } = await loadStripe(ctx, objectId, stripeIndex)
   const width = stripe.dataBlocks + stripe.parityBlocks
@@ -77,7 +76,7 @@ export async function regenerateBlocks(store: ObjectStore, objectId: string, str
   if (indexes.length === 0 || indexes.some((i) => !Number.isInteger(i) || i < 0 || i >= width)) {
     throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`blockIndexes\` to be block indexes from 0 to ${width - 1}, got ${JSON.stringify(blockIndexes)}`)
   }
-  const rebuilt = await rebuildBlocks(ctx, objectId, stripeIndex, stripe, indexes, opts)
+  const rebuilt = await rebuildBlocks(ctx, objectId, stripeIndex, stripe, indexes, options)
   const replaced = indexes.map((i) => stripe.blocks[i] ?? null)
   const committed = await commitStripe(
     ctx,
@@ -98,14 +97,13 @@ export async function regenerateBlocks(store: ObjectStore, objectId: string, str
 /**
  * Steps 1–3 of {@link regenerateBlocks} for a stripe *view* (which may be wider than the stored
  * stripe: `addParity` passes one with new `null` parity slots). Writes and verifies, commits nothing.
- * `sources` limits which blocks may serve as inputs (default: every block not being rebuilt).
  */
-export async function rebuildBlocks(ctx: RepairContext, objectId: string, stripeIndex: number, stripe: StripeRecord, indexes: readonly number[], options: RegenerateOptions = {}, sources?: readonly number[]): Promise<RebuiltBlocks> {
+export async function rebuildBlocks(ctx: RepairContext, objectId: string, stripeIndex: number, stripe: StripeRecord, indexes: readonly number[], options: RegenerateOptions = {}): Promise<RebuiltBlocks> {
   const k = stripe.dataBlocks
   const width = k + stripe.parityBlocks
   const codec = await ctx.codecs.codec(k, stripe.parityBlocks)
   const targets = new Set(indexes)
-  const pool = (sources ?? Array.from({ length: width }, (_, i) => i)).filter((i) => !targets.has(i) && stripe.blocks[i])
+  const pool = Array.from({ length: width }, (_, i) => i).filter((i) => !targets.has(i) && stripe.blocks[i])
 
   // 1. k verified blocks (data first: the cheaper decode), plus the rest read lazily for S2.
   const verified = new Map<number, Uint8Array>()
