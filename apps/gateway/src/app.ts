@@ -41,7 +41,7 @@ export function createApp(deps: TusDeps): GatewayApp {
     const tus = req.method !== 'OPTIONS' && req.method !== 'GET'
     const version = req.get('tus-resumable')
     if (tus && version !== TUS_VERSION) {
-      return sendError(res, new GatewayError('GATEWAY_ERR_UNSUPPORTED_VERSION', `Tus-Resumable must be ${TUS_VERSION}, got ${JSON.stringify(version ?? null)}`), deps.log, { method: req.method, url: req.originalUrl })
+      return sendError(res, new GatewayError('GATEWAY_ERR_UNSUPPORTED_VERSION', `Tus-Resumable must be ${TUS_VERSION}, got ${JSON.stringify(version ?? null)}`, { headers: { 'Tus-Version': TUS_VERSION } }), deps.log, { method: req.method, url: req.originalUrl })
     }
     next()
   })

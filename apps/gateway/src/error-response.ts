@@ -26,7 +26,7 @@ const STATUS: Record<GatewayErrorCode, readonly [number, WireErrorCode]> = {
 }
 
 /** Status and wire code of any error a handler let escape. */
-export function classify(err: unknown): { status: number; wire: WireErrorCode; message: string } {
+function classify(err: unknown): { status: number; wire: WireErrorCode; message: string } {
   if (err instanceof GatewayError) {
     const [status, wire] = STATUS[err.code]
     return { status, wire, message: err.message }
@@ -54,7 +54,6 @@ export function sendError(res: Response, err: unknown, log: Logger, context: obj
   res.status(status)
   res.set('Tus-Resumable', TUS_VERSION)
   res.set(TESSERA_ERROR_HEADER, wire)
-  if (status === 412) res.set('Tus-Version', TUS_VERSION)
   if (err instanceof GatewayError) res.set(err.headers)
   res.type('text/plain').send(`${message}\n`)
 }

@@ -121,7 +121,7 @@ export class Reconciler {
     const { attempt } = record
     const { partitions, now } = this.ctx.deps
     if (attempt.sha256 !== undefined) {
-      const hash = this.#hashes.take(record.id, offset) ?? (await this.#rebuild(record.id, offset))
+      const hash = (await this.hashFor(record, offset))!
       this.#hashes.drop(record.id)
       if (hash.digestBase64() !== attempt.sha256) throw await this.#reject(record, offset)
     }

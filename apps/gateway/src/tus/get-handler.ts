@@ -27,8 +27,9 @@ export async function handleGet(ctx: TusContext, req: Request, res: Response): P
   const length = record.length
   const range = parseRange(req.get('range'), length)
   if (range === 'unsatisfiable') {
-    res.set('Content-Range', `bytes */${length}`)
-    throw new GatewayError('GATEWAY_ERR_RANGE_NOT_SATISFIABLE', `Range ${req.get('range')} is outside the upload's ${length} bytes`)
+    throw new GatewayError('GATEWAY_ERR_RANGE_NOT_SATISFIABLE', `Range ${req.get('range')} is outside the upload's ${length} bytes`, {
+      headers: { 'Content-Range': `bytes */${length}` },
+    })
   }
   const start = range?.start ?? 0
   const end = range?.end ?? length

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express'
 import type { TusContext } from './context.js'
 
 /** Every extension the gateway implements, as advertised in `Tus-Extension`. */
-export const EXTENSIONS: readonly TusExtension[] = [
+const EXTENSIONS: readonly TusExtension[] = [
   'creation',
   'creation-with-upload',
   'creation-defer-length',
