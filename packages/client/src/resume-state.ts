@@ -38,7 +38,7 @@ export interface ResumeState {
 export function stateKey(hash: HashFactory, fingerprint: string, endpoints: readonly string[]): string {
   const h = hash()
   h.update(new TextEncoder().encode(JSON.stringify([fingerprint, [...endpoints].sort()])))
-  return [...h.digest()].map((b) => b.toString(16).padStart(2, '0')).join('')
+  return toHex(h.digest())
 }
 
 /** Bytes → lower-case hex. */

@@ -12,6 +12,7 @@ import { partitionMetadata, rebase, runPartition, type AttemptOutcome, type Hedg
 import { Partitioner } from './partitioner.js'
 import type { Clock, Hash, HashFactory, HttpTransport, SequentialSource, StateStore, Timers, UploadSource } from './ports.js'
 import { parseResumeState, stateKey, toHex, type ResumeState } from './resume-state.js'
+import { concatBytes } from './sequential-source.js'
 import { TusClient, type ServerCapabilities } from './tus-client.js'
 import { UploadEmitter } from './upload-events.js'
 
@@ -595,14 +596,7 @@ async function readFull(source: SequentialSource, length: number): Promise<Uint8
     parts.push(piece)
     n += piece.length
   }
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
+  return concatBytes(parts, n)
 }
 
 function randomId(): string {

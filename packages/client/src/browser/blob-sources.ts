@@ -1,6 +1,7 @@
 import { ClientError } from '../errors.js'
 import type { HashFactory, RandomAccessSource, SequentialSource } from '../ports.js'
 import { toHex } from '../resume-state.js'
+import { chunkedSource } from '../sequential-source.js'
 
 const READ_PIECE_BYTES = 1024 * 1024
 
@@ -53,40 +54,15 @@ export function bytesSource(bytes: Uint8Array, hash: HashFactory): RandomAccessS
  */
 export function streamSource(stream: ReadableStream<Uint8Array>, size?: number): SequentialSource {
   const reader = stream.getReader()
-  let rest: Uint8Array | undefined
-  let ended = false
-  return {
-    kind: 'sequential',
-    size,
-    fingerprint: undefined,
-    async next(maxBytes: number): Promise<Uint8Array> {
-      const out = new Uint8Array(maxBytes)
-      let n = 0
-      while (n < maxBytes) {
-        if (!rest || rest.length === 0) {
-          if (ended) break
-          let r: ReadableStreamReadResult<Uint8Array>
-          try {
-            r = await reader.read()
-          } catch (err) {
-            throw new ClientError('CLIENT_ERR_SOURCE', `the source stream failed: ${(err as Error).message}`, { cause: err })
-          }
-          if (r.done) {
-            ended = true
-            break
-          }
-          rest = r.value
-        }
-        const piece = rest.subarray(0, maxBytes - n)
-        rest = rest.subarray(piece.length)
-        out.set(piece, n)
-        n += piece.length
-      }
-      return n === maxBytes ? out : out.slice(0, n)
+  return chunkedSource(
+    async () => {
+      const r = await reader.read()
+      return r.done ? undefined : r.value
     },
-    close: async () => {
+    async (ended) => {
       if (!ended) await reader.cancel().catch(() => {})
       reader.releaseLock()
     },
-  }
+    size,
+  )
 }

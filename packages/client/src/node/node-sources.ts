@@ -5,6 +5,7 @@ import { resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { ClientError } from '../errors.js'
 import type { RandomAccessSource, SequentialSource } from '../ports.js'
+import { chunkedSource } from '../sequential-source.js'
 
 const READ_HIGH_WATER_MARK = 1024 * 1024
 
@@ -50,47 +51,15 @@ export function bytesSource(bytes: Uint8Array): RandomAccessSource {
  */
 export function streamSource(stream: Readable | ReadableStream<Uint8Array>, size?: number): SequentialSource {
   const iterator = (stream as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]()
-  let rest: Uint8Array | undefined
-  let ended = false
-  return {
-    kind: 'sequential',
-    size,
-    fingerprint: undefined,
-    async next(maxBytes: number): Promise<Uint8Array> {
-      // Fills up to maxBytes across stream chunks: fewer only at the end (the port's contract).
-      const parts: Uint8Array[] = []
-      let n = 0
-      while (n < maxBytes) {
-        if (!rest || rest.length === 0) {
-          if (ended) break
-          let r: IteratorResult<Uint8Array | string>
-          try {
-            r = await iterator.next()
-          } catch (err) {
-            throw new ClientError('CLIENT_ERR_SOURCE', `the source stream failed: ${(err as Error).message}`, { cause: err })
-          }
-          if (r.done) {
-            ended = true
-            break
-          }
-          rest = typeof r.value === 'string' ? new TextEncoder().encode(r.value) : r.value
-        }
-        const piece = rest.subarray(0, maxBytes - n)
-        rest = rest.subarray(piece.length)
-        parts.push(piece)
-        n += piece.length
-      }
-      if (parts.length === 1) return parts[0]!
-      const out = new Uint8Array(n)
-      let at = 0
-      for (const part of parts) {
-        out.set(part, at)
-        at += part.length
-      }
-      return out
+  return chunkedSource(
+    async () => {
+      const r = await iterator.next()
+      if (r.done) return undefined
+      return typeof r.value === 'string' ? new TextEncoder().encode(r.value) : r.value
     },
-    close: async () => {
+    async (ended) => {
       if (!ended) await iterator.return?.().catch(() => {})
     },
-  }
+    size,
+  )
 }
