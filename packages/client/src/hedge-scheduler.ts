@@ -71,11 +71,11 @@ export interface HedgeRound {
 /** Deadline floor: no attempt is expected faster than this (RTT + server work), ms. */
 export const DEADLINE_FLOOR_MS = 2000
 /** The deadline is the time at this quantile of the endpoint's predictive throughput (a slow-but-normal attempt). */
-export const DEADLINE_QUANTILE = 0.1
+const DEADLINE_QUANTILE = 0.1
 /** At most this many hedges per partition over its life; at most one runs at a time. */
 export const MAX_HEDGES_PER_PARTITION = 2
 /** Floor of the healthy progress gap fed to the stall term (one TCP retransmission timeout), ms. */
-export const MIN_PROGRESS_GAP_MS = 200
+const MIN_PROGRESS_GAP_MS = 200
 
 const riskOptions = resolveAttemptRiskOptions({ minProgressGapMs: MIN_PROGRESS_GAP_MS })
 
@@ -91,7 +91,7 @@ export function attemptDeadlineMs(totalBytes: number, throughput: ThroughputMode
 }
 
 /** The progress gap fed to `attemptRisk`: the endpoint's learned healthy silence, floored. */
-export function progressGapFor(view: EndpointView): number | undefined {
+function progressGapFor(view: EndpointView): number | undefined {
   return view.healthyGapMs === undefined ? undefined : Math.max(MIN_PROGRESS_GAP_MS, view.healthyGapMs)
 }
 

@@ -527,7 +527,7 @@ function samePath(a: string, b: string): boolean {
 }
 
 /** Why a HEAD of a named winner does not show a complete attempt of the expected partition, or undefined. */
-export function winnerProblem(
+function winnerProblem(
   head: UploadHead,
   expected: { readonly length: number | undefined; readonly partition: string; readonly offset: number; readonly sha256: string | undefined },
 ): string | undefined {

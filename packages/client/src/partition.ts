@@ -51,7 +51,7 @@ export class RangeData implements PartitionData {
 }
 
 /** Reads [start, end) of a random-access source into one buffer. */
-export async function readRange(source: RandomAccessSource, start: number, end: number): Promise<Uint8Array> {
+async function readRange(source: RandomAccessSource, start: number, end: number): Promise<Uint8Array> {
   const out = new Uint8Array(end - start)
   let at = 0
   for await (const piece of source.read(start, end)) {
