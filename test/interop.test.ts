@@ -11,7 +11,7 @@ import { Server } from '@tus/server'
 import { dataBuffer, sha256File } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
 import { download, headOffset } from './helpers/http.js'
-import { tusUpload, uploadAll } from './helpers/tus-client.js'
+import { tusUpload, uploadAll, uploadFrom } from './helpers/tus-client.js'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
 const HANG_GUARD = { timeout: 30_000 }
@@ -95,15 +95,7 @@ for (const target of targets) {
       const uploadUrl = first.upload.url!
       assert.equal((await headOffset(uploadUrl)).offset, accepted)
 
-      let resumedAt = -1
-      const url = await uploadAll(bytes, {
-        endpoint: target.endpoint,
-        uploadUrl,
-        chunkSize: 256 * KiB,
-        onProgress: (sent) => {
-          if (resumedAt < 0) resumedAt = sent
-        },
-      })
+      const { url, resumedAt } = await uploadFrom(bytes, { endpoint: target.endpoint, uploadUrl, chunkSize: 256 * KiB })
       assert.equal(url, uploadUrl)
       assert.equal(resumedAt, accepted)
       assert.equal(await target.stored(url), createHash('sha256').update(bytes).digest('hex'))

@@ -12,7 +12,7 @@ import { dataBuffer, writeDataFile } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
-import { resumeFromStorage, tusUpload, uploadAll } from './helpers/tus-client.js'
+import { resumeFromStorage, tusUpload, uploadAll, uploadFrom } from './helpers/tus-client.js'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
 const HANG_GUARD = { timeout: 120_000 }
@@ -148,15 +148,7 @@ describe('tus-js-client against the gateway', () => {
     assert.equal(head.status, 200)
     assert.ok(head.offset < size, `offset ${head.offset} after an abort at 8 MiB of ${size}`)
 
-    let resumedAt = -1
-    const url = await uploadAll(createReadStream(file), {
-      endpoint: gateway.url,
-      uploadUrl,
-      chunkSize: 4 * MiB,
-      onProgress: (sent) => {
-        if (resumedAt < 0) resumedAt = sent
-      },
-    })
+    const { url, resumedAt } = await uploadFrom(createReadStream(file), { endpoint: gateway.url, uploadUrl, chunkSize: 4 * MiB })
     assert.equal(url, uploadUrl)
     assert.ok(resumedAt >= head.offset, `resumed from ${resumedAt}, the server had ${head.offset}`)
     await assertDownload(url, expected, size)
@@ -200,18 +192,10 @@ describe('tus-js-client against the gateway', () => {
     try {
       // Block files of this upload on disk: the gateway is storing the stalled PATCH, so it holds the lock.
       const id = new URL(url).pathname.split('/').pop()!
-      await waitForAsync(async () => (await readdir(join(dir, 'data', 'backends'), { recursive: true })).some((p) => p.startsWith(`b0/${id}/`) && p.endsWith('~blk')))
+      await waitFor(async () => (await readdir(join(dir, 'data', 'backends'), { recursive: true })).some((p) => p.startsWith(`b0/${id}/`) && p.endsWith('~blk')))
       // The resuming client's HEAD asks the stalled request to release its lock: that one commits
       // what it received and is answered; the HEAD then reports it.
-      let resumedAt = -1
-      const done = await uploadAll(bytes, {
-        endpoint: gateway.url,
-        uploadUrl: url,
-        chunkSize: MiB,
-        onProgress: (sent) => {
-          if (resumedAt < 0) resumedAt = sent
-        },
-      })
+      const { url: done, resumedAt } = await uploadFrom(bytes, { endpoint: gateway.url, uploadUrl: url, chunkSize: MiB })
       assert.equal(done, url)
       const answer = await stalled.outcome
       assert.equal(answer.kind, 'response')
@@ -225,17 +209,9 @@ describe('tus-js-client against the gateway', () => {
   })
 })
 
-async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time (hang guard)')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time (hang guard)')
     await new Promise((resolve) => setTimeout(resolve, 20))
   }

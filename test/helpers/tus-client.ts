@@ -45,6 +45,23 @@ export function uploadAll(input: UploadInput, options: TusUploadOptions): Promis
 }
 
 /**
+ * Uploads `input` (typically resuming on `options.uploadUrl`) and resolves its URL and the offset
+ * the client started from: the first progress event, which on a resume is the server's HEAD answer
+ * (-1 when no progress was reported).
+ */
+export async function uploadFrom(input: UploadInput, options: TusUploadOptions): Promise<{ url: string; resumedAt: number }> {
+  let resumedAt = -1
+  const url = await uploadAll(input, {
+    ...options,
+    onProgress: (sent, total) => {
+      if (resumedAt < 0) resumedAt = sent
+      options.onProgress?.(sent, total)
+    },
+  })
+  return { url, resumedAt }
+}
+
+/**
  * Resumes an upload from tus-js-client's URL storage (`findPreviousUploads` +
  * `resumeFromPreviousUpload`), as an application would after a restart. Resolves the URL and the
  * offset the client resumed from (the server's HEAD answer, seen as the first progress event).
