@@ -4,9 +4,9 @@
 const FIELD_POLYNOMIAL = 0x11d
 
 /** expTable[i] = 2^i for i in [0, 510): doubled so that expTable[log a + log b] needs no modulo. */
-export const expTable: Uint8Array = new Uint8Array(510)
+const expTable: Uint8Array = new Uint8Array(510)
 /** logTable[a] = log2(a) for a in [1, 255]; logTable[0] is unused. */
-export const logTable: Uint8Array = new Uint8Array(256)
+const logTable: Uint8Array = new Uint8Array(256)
 
 {
   let x = 1
