@@ -43,7 +43,8 @@ export class ObjectStore {
 
   private constructor(
     readonly options: ResolvedObjectStoreOptions,
-    private readonly codecs: CodecPool,
+    /** The codecs (by geometry) and block checksum this store encodes and verifies with. */
+    readonly codecs: CodecPool,
   ) {
     this.#backendsById = new Map(options.backends.map((b) => [b.id, b]))
   }

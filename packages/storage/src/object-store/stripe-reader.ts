@@ -15,6 +15,37 @@ export interface BlockFault {
   readonly code?: string
 }
 
+/** Why a block could not be used, and the storage code behind it. */
+export interface BlockProblem {
+  readonly kind: BlockFault['kind']
+  readonly code?: string
+}
+
+/**
+ * Reads block `index` of a stripe and checks its size and checksum: the verified bytes, or what is
+ * wrong with the block. Rejects only when `signal` aborts.
+ */
+export async function readVerifiedBlock(
+  stripe: StripeRecord,
+  index: number,
+  ctx: Pick<StripeReadContext, 'backends' | 'codecs' | 'blockTimeoutMs' | 'signal'>,
+): Promise<Uint8Array | BlockProblem> {
+  const ref = stripe.blocks[index]
+  if (!ref) return { kind: 'missing' }
+  const backend = ctx.backends.get(ref.backend)
+  if (!backend) return { kind: 'missing', code: 'STORAGE_ERR_UNAVAILABLE' }
+  let bytes: Uint8Array
+  try {
+    bytes = await readBlock(backend, ref, stripe.blockBytes, ctx.blockTimeoutMs, ctx.signal)
+  } catch (err) {
+    if (ctx.signal?.aborted) throw err
+    const code = (err as StorageError).code
+    return { kind: code === 'STORAGE_ERR_NOT_FOUND' ? 'missing' : 'unreadable', code }
+  }
+  if (bytes.length !== stripe.blockBytes || ctx.codecs.checksum(bytes) !== ref.checksum) return { kind: 'corrupt', code: 'STORAGE_ERR_CORRUPT' }
+  return bytes
+}
+
 /** What {@link readStripeData} needs besides the stripe. */
 export interface StripeReadContext {
   readonly objectId: string
@@ -42,25 +73,14 @@ export async function readStripeData(stripe: StripeRecord, first: number, last: 
 
   const fetch = async (index: number): Promise<void> => {
     tried.add(index)
-    const ref = stripe.blocks[index]
-    const fault = (kind: BlockFault['kind'], code?: string): void => {
-      const fault: BlockFault = { objectId: ctx.objectId, stripe: ctx.stripeIndex, block: index, backend: ref?.backend ?? null, kind, ...(code && { code }) }
-      ctx.logger.warn(fault, 'block unusable, reading around it')
-      ctx.onFault?.(fault)
+    const got = await readVerifiedBlock(stripe, index, ctx)
+    if (got instanceof Uint8Array) {
+      blocks[index] = got
+      return
     }
-    if (!ref) return fault('missing')
-    const backend = ctx.backends.get(ref.backend)
-    if (!backend) return fault('missing', 'STORAGE_ERR_UNAVAILABLE')
-    let bytes: Uint8Array
-    try {
-      bytes = await readBlock(backend, ref, stripe.blockBytes, ctx.blockTimeoutMs, ctx.signal)
-    } catch (err) {
-      if (ctx.signal?.aborted) throw err
-      const code = (err as StorageError).code
-      return fault(code === 'STORAGE_ERR_NOT_FOUND' ? 'missing' : 'unreadable', code)
-    }
-    if (bytes.length !== stripe.blockBytes || ctx.codecs.checksum(bytes) !== ref.checksum) return fault('corrupt', 'STORAGE_ERR_CORRUPT')
-    blocks[index] = bytes
+    const fault: BlockFault = { objectId: ctx.objectId, stripe: ctx.stripeIndex, block: index, backend: stripe.blocks[index]?.backend ?? null, ...got }
+    ctx.logger.warn(fault, 'block unusable, reading around it')
+    ctx.onFault?.(fault)
   }
 
   const wanted = Array.from({ length: last - first + 1 }, (_, i) => first + i)

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto'
 import type { Backend } from '../backend.js'
 import { StorageError, isStorageError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import { readBlock } from '../object-store/block-io.js'
-import { CodecPool } from '../object-store/codec-pool.js'
+import { readVerifiedBlock, type BlockFault } from '../object-store/stripe-reader.js'
+import type { CodecPool } from '../object-store/codec-pool.js'
 import type { BlockRef, Manifest, StripeRecord } from '../object-store/manifest.js'
 import type { ManifestStore } from '../object-store/manifest-store.js'
 import type { ObjectStore } from '../object-store/object-store.js'
@@ -18,21 +18,21 @@ export interface RepairContext {
   readonly logger: Logger
 }
 
-const contexts = new WeakMap<ObjectStore, Promise<RepairContext>>()
+const contexts = new WeakMap<ObjectStore, RepairContext>()
 
-/** The repair context of a store (one codec pool per store, created on first use). */
-export function repairContext(store: ObjectStore): Promise<RepairContext> {
+/** The repair context of a store: its backends, manifests and codecs. */
+export function repairContext(store: ObjectStore): RepairContext {
   let ctx = contexts.get(store)
   if (!ctx) {
     const o = store.options
-    ctx = CodecPool.create().then((codecs) => ({
+    ctx = {
       backends: o.backends,
       byId: new Map(o.backends.map((b) => [b.id, b])),
       manifests: o.manifests,
-      codecs,
+      codecs: store.codecs,
       blockTimeoutMs: o.blockTimeoutMs,
       logger: o.logger,
-    }))
+    }
     contexts.set(store, ctx)
   }
   return ctx
@@ -50,22 +50,12 @@ export async function loadStripe(ctx: RepairContext, objectId: string, stripeInd
 }
 
 /** Why a block could not be used. */
-export type BlockProblem = 'missing' | 'unreadable' | 'corrupt'
+export type BlockProblem = BlockFault['kind']
 
 /** Reads one block of a stripe and checks size and checksum; resolves the bytes or what is wrong with it. */
 export async function readVerified(ctx: RepairContext, stripe: StripeRecord, index: number, signal?: AbortSignal): Promise<Uint8Array | BlockProblem> {
-  const ref = stripe.blocks[index]
-  if (!ref) return 'missing'
-  const backend = ctx.byId.get(ref.backend)
-  if (!backend) return 'missing'
-  let bytes: Uint8Array
-  try {
-    bytes = await readBlock(backend, ref, stripe.blockBytes, ctx.blockTimeoutMs, signal)
-  } catch (err) {
-    if (signal?.aborted) throw err
-    return isStorageError(err, 'STORAGE_ERR_NOT_FOUND') ? 'missing' : 'unreadable'
-  }
-  return bytes.length === stripe.blockBytes && ctx.codecs.checksum(bytes) === ref.checksum ? bytes : 'corrupt'
+  const got = await readVerifiedBlock(stripe, index, { backends: ctx.byId, codecs: ctx.codecs, blockTimeoutMs: ctx.blockTimeoutMs, ...(signal && { signal }) })
+  return got instanceof Uint8Array ? got : got.kind
 }
 
 /** A fresh key for a block written by repair, under the object's prefix (so deleting the object sweeps it). */
