@@ -14,8 +14,9 @@ function walk(dir) {
   let entries
   try {
     entries = readdirSync(dir)
-  } catch {
-    return []
+  } catch (err) {
+    if (err.code === 'ENOENT') return [] // a package without a test folder
+    throw err
   }
   return entries.flatMap((name) => {
     const p = join(dir, name)

@@ -95,6 +95,7 @@ test('forecaster comparison on labelled traces: Holt warns before a degrading ba
   assert.equal(best, 'holt')
   assert.ok(holt.brier < lstm.brier)
   // Every degrading backend is flagged ahead of its death; a sudden death cannot be.
+  assert.ok(holt.leadTimesMs.some((l) => l.kind === 'degrade-then-die'), 'the traces include degrading backends')
   for (const l of holt.leadTimesMs) {
     if (l.kind === 'degrade-then-die') assert.ok(l.leadMs >= 10 * 60_000, `${l.trace}: lead ${l.leadMs} ms`)
     else assert.equal(l.leadMs, 0)
