@@ -59,7 +59,11 @@ export class TusContext {
   /** The upload record of `id`: 404 when unknown (or not an id at all), 410 when terminated or expired. */
   async record(id: string): Promise<UploadRecord> {
     if (!ID.test(id)) throw new GatewayError('GATEWAY_ERR_NOT_FOUND', `no upload ${JSON.stringify(id)}`)
-    const record = await this.deps.records.get(id)
+    return this.live(id, await this.deps.records.get(id))
+  }
+
+  /** {@link record} for a record the caller already read (`undefined` when there was none). */
+  async live(id: string, record: UploadRecord | undefined): Promise<UploadRecord> {
     if (!record) throw new GatewayError('GATEWAY_ERR_NOT_FOUND', `no upload ${id}`)
     if (record.gone === 'superseded' && record.winner !== undefined) throw this.reconciler.supersededError(id, record.winner)
     if (record.gone === 'rejected') throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was rejected: its bytes did not match its tessera-sha256`)

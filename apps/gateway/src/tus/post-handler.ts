@@ -71,7 +71,8 @@ async function createFinal(ctx: TusContext, req: Request, res: Response, concat:
     // Any attempt of a Tessera partition — a loser too, even once gone — stands for its winner.
     const stored = await ctx.deps.records.get(name)
     const part = stored?.attempt ? await ctx.reconciler.winnerOf(stored, req) : name
-    const record = await ctx.record(part).catch((err: unknown) => {
+    // A plain partial is the record just read; a winner is read afresh (deciding it may have written).
+    const record = await (stored?.attempt ? ctx.record(part) : ctx.live(part, stored)).catch((err: unknown) => {
       throw new GatewayError('GATEWAY_ERR_INVALID_CONCAT', `cannot concatenate ${ctx.path(part)}: ${(err as Error).message}`, { cause: err })
     })
     if (record.concat?.type !== 'partial') {
