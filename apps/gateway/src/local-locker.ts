@@ -63,12 +63,7 @@ class LocalLock implements Lock {
       }
       signal.addEventListener('abort', onAbort, { once: true })
       entry.waiters.push(waiter)
-      if (!entry.releaseRequested) {
-        entry.releaseRequested = true
-        void Promise.resolve()
-          .then(() => entry.holder())
-          .catch(() => undefined)
-      }
+      if (!entry.releaseRequested) askRelease(entry)
     })
   }
 
@@ -85,12 +80,15 @@ class LocalLock implements Lock {
     entry.holder = next.requestRelease
     entry.releaseRequested = false
     // The next holder is asked to hurry too if others already queue behind it.
-    if (entry.waiters.length > 0) {
-      entry.releaseRequested = true
-      void Promise.resolve()
-        .then(() => entry.holder())
-        .catch(() => undefined)
-    }
+    if (entry.waiters.length > 0) askRelease(entry)
     next.grant()
   }
+}
+
+/** Asks the holder to release, once per holder, after the current tick; its failure is its own. */
+function askRelease(entry: Entry): void {
+  entry.releaseRequested = true
+  void Promise.resolve()
+    .then(() => entry.holder())
+    .catch(() => undefined)
 }
