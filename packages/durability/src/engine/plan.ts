@@ -1,0 +1,111 @@
+import type { PriorityEntry } from '@tessera/predict'
+import type { Manifest, StripeRecord } from '@tessera/storage'
+import type { BackendRiskReport } from '../risk/risk-tracker.js'
+import type { TaskDescriptor } from '../queue/task-queue.js'
+
+/** Priority bands: a known loss before a predicted one, before verification, before giving space back. */
+export const PRIORITY = Object.freeze({ regenerate: 3, predicted: 2, scrub: 1, drop: 0 })
+
+/** A live object and its manifest. */
+export interface IndexedObject {
+  readonly objectId: string
+  readonly manifest: Manifest
+}
+
+/** What {@link planPredictive} needs besides the objects. */
+export interface PlanInput {
+  readonly objects: ReadonlyMap<string, IndexedObject>
+  readonly priority: readonly PriorityEntry[]
+  readonly risks: ReadonlyMap<string, BackendRiskReport>
+  readonly now: number
+  /** The store's base parity (m) and the cap on parity per stripe. */
+  readonly baseParity: number
+  readonly maxParity: number
+  readonly migrateRiskThreshold: number
+  readonly addParityThreshold: number
+  readonly dropParityThreshold: number
+  readonly dropParityAfterMs: number
+  readonly maxBoostedObjects: number
+  readonly maxTasks: number
+  /** Since when each object's risk has stayed below `dropParityThreshold` (updated in place). */
+  readonly calmSince: Map<string, number>
+}
+
+/** Estimated bytes to regenerate `count` blocks of a stripe: k reads + the writes and read-backs. */
+export function regenerateBytes(stripe: StripeRecord, count: number): number {
+  return (stripe.dataBlocks + 2 * count) * stripe.blockBytes
+}
+
+/** A regenerate task for blocks of one stripe (identified by backend, so a stale task is skipped). */
+export function regenerateTask(objectId: string, stripeIndex: number, stripe: StripeRecord, blocks: readonly number[], reason: string, risk: number, avoid: readonly string[]): TaskDescriptor {
+  return {
+    kind: 'regenerate',
+    key: `regenerate:${objectId}:${stripeIndex}`,
+    priority: PRIORITY.regenerate + risk,
+    bytes: regenerateBytes(stripe, blocks.length),
+    reason,
+    payload: { objectId, stripe: stripeIndex, blocks: blocks.map((i) => ({ index: i, backend: stripe.blocks[i]?.backend ?? null })), avoid: [...avoid] },
+  }
+}
+
+/**
+ * The predictive policy's plan for one evaluation, riskiest object first:
+ * 1. blocks recorded missing, or on a backend that is down → regenerate (elsewhere);
+ * 2. blocks on a backend whose risk ≥ `migrateRiskThreshold` → migrate each to a safer backend;
+ * 3. objects whose P(loss) ≥ `addParityThreshold` → one more parity block per stripe (up to the cap);
+ * 4. objects with added parity whose P(loss) stayed < `dropParityThreshold` for `dropParityAfterMs` → back to the base.
+ * Pure: the caller queues the tasks (the queue dedupes what is already waiting).
+ */
+export function planPredictive(input: PlanInput): TaskDescriptor[] {
+  const tasks: TaskDescriptor[] = []
+  const down = new Set([...input.risks.values()].filter((r) => r.unavailable).map((r) => r.backend))
+  const risky = new Set([...input.risks.values()].filter((r) => !r.unavailable && r.probability >= input.migrateRiskThreshold).map((r) => r.backend))
+  const avoid = [...down, ...risky]
+  let boosted = 0
+  for (const { manifest } of input.objects.values()) if (manifest.stripes.some((s) => s.parityBlocks > input.baseParity)) boosted++
+
+  for (const entry of input.priority) {
+    if (tasks.length >= input.maxTasks) break
+    const object = input.objects.get(entry.objectId)
+    if (!object) continue
+    const { objectId, manifest } = object
+    const p = entry.probability
+    manifest.stripes.forEach((stripe, s) => {
+      const lost = stripe.blocks.flatMap((b, i) => (b === null || down.has(b.backend) ? [i] : []))
+      if (lost.length > 0) tasks.push(regenerateTask(objectId, s, stripe, lost, lost.some((i) => stripe.blocks[i] === null) ? 'block-missing' : 'backend-down', p, avoid))
+      stripe.blocks.forEach((b, i) => {
+        if (!b || !risky.has(b.backend)) return
+        tasks.push({
+          kind: 'migrate',
+          key: `migrate:${objectId}:${s}:${i}`,
+          priority: PRIORITY.predicted + p,
+          bytes: 3 * stripe.blockBytes,
+          reason: 'backend-risk',
+          payload: { objectId, stripe: s, block: i, backend: b.backend, key: b.key, backendRisk: input.risks.get(b.backend)?.probability ?? 1 },
+        })
+      })
+    })
+    const parities = manifest.stripes.map((s) => s.parityBlocks)
+    const minParity = parities.length > 0 ? Math.min(...parities) : input.baseParity
+    const maxParity = parities.length > 0 ? Math.max(...parities) : input.baseParity
+    if (p >= input.addParityThreshold) {
+      input.calmSince.delete(objectId)
+      const target = Math.min(minParity + 1, input.maxParity)
+      const isBoosted = maxParity > input.baseParity
+      if (target > minParity && (isBoosted || boosted < input.maxBoostedObjects)) {
+        if (!isBoosted) boosted++
+        const bytes = manifest.stripes.reduce((sum, st) => sum + (2 * st.dataBlocks + 2 * Math.max(0, target - st.parityBlocks)) * st.blockBytes, 0)
+        tasks.push({ kind: 'add-parity', key: `parity:${objectId}`, priority: PRIORITY.predicted + p, bytes, reason: 'object-risk', payload: { objectId, parityBlocks: target, objectRisk: p, avoid: [...avoid] } })
+      }
+    } else if (p < input.dropParityThreshold) {
+      const since = input.calmSince.get(objectId) ?? input.now
+      input.calmSince.set(objectId, since)
+      if (maxParity > input.baseParity && input.now - since >= input.dropParityAfterMs) {
+        tasks.push({ kind: 'drop-parity', key: `parity:${objectId}`, priority: PRIORITY.drop, bytes: 0, reason: 'risk-passed', payload: { objectId, parityBlocks: input.baseParity, objectRisk: p } })
+      }
+    } else {
+      input.calmSince.delete(objectId)
+    }
+  }
+  return tasks.slice(0, input.maxTasks)
+}

@@ -1,0 +1,97 @@
+import { BackendRiskModel, FailureRateModel, HoltForecaster, generationPriority, type BackendRiskOptions, type Forecaster, type ObjectPlacement, type PriorityEntry } from '@tessera/predict'
+import type { Manifest } from '@tessera/storage'
+import type { HealthRecord } from '../health/health-sample.js'
+
+/** One backend's risk as the operator sees it (JSON). */
+export interface BackendRiskReport {
+  readonly backend: string
+  /** P(unavailable within the horizon), 0…1. */
+  readonly probability: number
+  /** The Gamma-Poisson outage part of it. */
+  readonly outage: number
+  /** The forecast-degradation part of it. */
+  readonly degradation: number
+  readonly forecastErrorRate: number | null
+  readonly forecastLatencyMs: number | null
+  /** The latest window said the backend is down. */
+  readonly unavailable: boolean
+  /** Non-empty windows the model has seen. */
+  readonly samples: number
+}
+
+/** Options of {@link RiskTracker}. */
+export interface RiskTrackerOptions {
+  /** Options of each backend's {@link BackendRiskModel} (horizon, limits, outage prior). */
+  readonly risk?: BackendRiskOptions
+  /** Forecaster per metric. Default Holt (α 0.3, β 0.1): the default chosen in `@tessera/predict`'s comparison. */
+  readonly createForecaster?: () => Forecaster
+}
+
+/**
+ * A {@link BackendRiskModel} per backend, fed with the health windows, and the per-object loss
+ * probability / generation-priority list computed from manifests. Pure computation, no I/O.
+ */
+export class RiskTracker {
+  readonly #models = new Map<string, { model: BackendRiskModel; samples: number }>()
+  readonly #create: () => BackendRiskModel
+  readonly #prior: FailureRateModel
+  readonly horizonMs: number
+
+  constructor(options: RiskTrackerOptions = {}) {
+    const createForecaster = options.createForecaster ?? (() => new HoltForecaster())
+    this.#create = () => new BackendRiskModel(createForecaster, options.risk)
+    const probe = this.#create()
+    this.#prior = probe.failureRate
+    this.horizonMs = probe.options.horizonMs
+  }
+
+  /** Feeds one health window (empty windows carry no evidence and are skipped). */
+  observe(backend: string, record: HealthRecord): void {
+    if (record.empty) return
+    let entry = this.#models.get(backend)
+    if (!entry) {
+      entry = { model: this.#create(), samples: 0 }
+      this.#models.set(backend, entry)
+    }
+    entry.model.observe(record.tMs, { latencyMs: record.latencyMs, errorRate: record.errorRate, available: record.available })
+    entry.samples++
+  }
+
+  /** The risk of one backend; a backend not sampled yet carries the prior outage risk. */
+  backendRisk(backend: string): BackendRiskReport {
+    const entry = this.#models.get(backend)
+    if (!entry) {
+      const p = this.#prior.outageProbability(this.horizonMs)
+      return { backend, probability: p, outage: p, degradation: 0, forecastErrorRate: null, forecastLatencyMs: null, unavailable: false, samples: 0 }
+    }
+    const r = entry.model.risk()
+    return {
+      backend,
+      probability: r.probability,
+      outage: r.outage,
+      degradation: r.degradation,
+      forecastErrorRate: Number.isFinite(r.forecastErrorRate) ? r.forecastErrorRate : null,
+      forecastLatencyMs: Number.isFinite(r.forecastLatencyMs) ? r.forecastLatencyMs : null,
+      unavailable: r.unavailable,
+      samples: entry.samples,
+    }
+  }
+
+  /** {@link backendRisk} for each of `backends`. */
+  backendRisks(backends: readonly string[]): Map<string, BackendRiskReport> {
+    return new Map(backends.map((b) => [b, this.backendRisk(b)]))
+  }
+
+  /** The generation-priority list (riskiest object first) over `objects`' manifests. */
+  priority(objects: Iterable<{ readonly objectId: string; readonly manifest: Manifest }>, risks: ReadonlyMap<string, BackendRiskReport>): PriorityEntry[] {
+    const map = new Map([...risks].map(([id, r]) => [id, r.probability]))
+    const placements: ObjectPlacement[] = []
+    for (const { objectId, manifest } of objects) placements.push(placementOf(objectId, manifest))
+    return generationPriority(placements, map)
+  }
+}
+
+/** Where an object's blocks sit, as `@tessera/predict` wants it. */
+export function placementOf(objectId: string, manifest: Pick<Manifest, 'stripes'>): ObjectPlacement {
+  return { objectId, stripes: manifest.stripes.map((s) => ({ parityBlocks: s.parityBlocks, backends: s.blocks.map((b) => b?.backend ?? null) })) }
+}
