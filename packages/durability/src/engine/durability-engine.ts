@@ -69,6 +69,7 @@ export class DurabilityEngine {
   readonly #listeners = new Set<(event: DurabilityEvent) => void>()
   readonly #locks = new Map<string, Promise<void>>()
   readonly #calmSince = new Map<string, number>()
+  readonly #suspectedAt = new Map<string, number>()
   readonly #totals: Record<string, Record<string, number>> = {}
   #index = new Map<string, IndexedObject>()
   #priority: PriorityEntry[] = []
@@ -135,10 +136,11 @@ export class DurabilityEngine {
    * The read path's report of a block it had to read around (`ReadOptions.onFault` of the store).
    * Counts a corrupt block against its backend's health and, unless policy `none`, queues its
    * regeneration; under `predictive` a corrupt block also sends the backend's other stripes to the
-   * head of the scrub order. Returns at once; the work is queued.
+   * head of the scrub order. Validates synchronously; the returned promise resolves once the work
+   * is queued (the read path need not wait for it) and never rejects (failures are logged).
    * @throws DurabilityError `DURABILITY_ERR_INVALID_ARGUMENT` for a malformed fault.
    */
-  onFault(fault: BlockFault): void {
+  onFault(fault: BlockFault): Promise<void> {
     if (typeof fault !== 'object' || fault === null) throw invalidArgument('fault', 'a BlockFault', fault)
     if (typeof fault.objectId !== 'string' || fault.objectId === '') throw invalidArgument('fault.objectId', 'a non-empty string', fault.objectId)
     if (!Number.isInteger(fault.stripe) || fault.stripe < 0) throw invalidArgument('fault.stripe', 'an integer from 0 and up', fault.stripe)
@@ -147,8 +149,8 @@ export class DurabilityEngine {
     if (fault.backend !== null && typeof fault.backend !== 'string') throw invalidArgument('fault.backend', 'a string or null', fault.backend)
     this.options.health.recordFault(fault)
     this.#emit({ action: 'fault', outcome: 'observed', reason: `read-${fault.kind}`, objectId: fault.objectId, stripe: fault.stripe, block: fault.block, backend: fault.backend, ...(fault.code && { code: fault.code }) })
-    if (this.options.policy === 'none' || this.#stopped) return
-    void this.#queueFaults(fault.objectId, fault.stripe, [{ block: fault.block, backend: fault.backend, kind: fault.kind }], `read-${fault.kind}`).catch((err) =>
+    if (this.options.policy === 'none' || this.#stopped) return Promise.resolve()
+    return this.#queueFaults(fault.objectId, fault.stripe, [{ block: fault.block, backend: fault.backend, kind: fault.kind }], `read-${fault.kind}`).catch((err) =>
       this.options.logger.error({ err, objectId: fault.objectId }, 'could not queue a repair for a read fault'),
     )
   }
@@ -242,6 +244,7 @@ export class DurabilityEngine {
 
   /** Queues the regeneration of reported blocks of one stripe (and, predictive + corrupt, a suspect sweep). */
   async #queueFaults(objectId: string, stripeIndex: number, faults: readonly { block: number; backend: string | null; kind: string }[], reason: string): Promise<void> {
+    if (this.options.policy === 'none') return
     const manifest = await this.options.store.options.manifests.get(objectId)
     const stripe = manifest && !manifest.deleted ? manifest.stripes[stripeIndex] : undefined
     if (!stripe) return
@@ -257,6 +260,10 @@ export class DurabilityEngine {
 
   /** Predictive: a backend returned a corrupt block, so its other blocks go to the head of the scrub order. */
   async #suspect(backend: string): Promise<void> {
+    const now = this.options.clock.now()
+    const last = this.#suspectedAt.get(backend)
+    if (last !== undefined && now - last < this.options.scrubIntervalMs) return
+    this.#suspectedAt.set(backend, now)
     let stripes = 0
     for (const { objectId, manifest } of this.#index.values()) {
       manifest.stripes.forEach((s, i) => {
