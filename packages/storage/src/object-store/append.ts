@@ -1,5 +1,6 @@
 import { raceAbort } from '../abort.js'
 import { StorageError, isStorageError } from '../errors.js'
+import type { BufferPool } from './buffer-pool.js'
 import type { CodecPool } from './codec-pool.js'
 import type { StripeRecord } from './manifest.js'
 import type { ResolvedObjectStoreOptions } from './object-store-options.js'
@@ -41,8 +42,8 @@ export interface AppendResult {
 interface Env {
   readonly options: ResolvedObjectStoreOptions
   readonly codecs: CodecPool
+  readonly buffers: BufferPool
 }
-
 
 /**
  * Cuts `source` into stripes as bytes arrive, encodes and stores each on k+m backends while the
@@ -62,7 +63,7 @@ export async function appendStripes(
   const atomic = options.commit === 'atomic'
   const codec = await env.codecs.codec(k, m)
   const stripeCap = k * blockBytes
-  const free: Buffer[] = []
+  const stripeBytes = (k + m) * blockBytes
   const pending: Promise<StripeRecord>[] = []
   const staged: StripeRecord[] = []
   let appended = 0
@@ -91,7 +92,7 @@ export async function appendStripes(
       })
       return { bytes: fill, blockBytes: bb, dataBlocks: k, parityBlocks: m, blocks: refs }
     } finally {
-      free.push(buf)
+      env.buffers.give(buf)
     }
   }
 
@@ -125,9 +126,7 @@ export async function appendStripes(
   const takeBuffer = async (): Promise<Buffer> => {
     while (pending.length >= pipelineDepth) await drainOne()
     if (failure !== undefined) throw failure
-    const buf = free.pop()
-    if (buf) return buf
-    return Buffer.allocUnsafe((k + m) * blockBytes)
+    return env.buffers.take(stripeBytes)
   }
 
   const dispatch = (buf: Buffer, fill: number): void => {
@@ -186,6 +185,7 @@ export async function appendStripes(
   } catch (err) {
     failure ??= err
   }
+  if (buf) env.buffers.give(buf)
   while (pending.length > 0) await drainOne()
   const stop = stopped && { stopped, sourceError }
   // Segments go whole when nothing of this append reached the manifest; otherwise they stay.

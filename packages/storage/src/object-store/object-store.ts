@@ -1,6 +1,7 @@
 import type { Backend } from '../backend.js'
 import { StorageError, isStorageError } from '../errors.js'
 import { appendStripes, type AppendOptions, type AppendResult } from './append.js'
+import { BufferPool } from './buffer-pool.js'
 import { CodecPool } from './codec-pool.js'
 import { manifestBytes, type Manifest, type StripeRecord } from './manifest.js'
 import { assertObjectId } from './object-id.js'
@@ -40,6 +41,8 @@ export interface ReadOptions {
  */
 export class ObjectStore {
   readonly #backendsById: ReadonlyMap<string, Backend>
+  /** Stripe buffers shared by appends: enough for two appends' pipelines. */
+  readonly #buffers: BufferPool
 
   private constructor(
     readonly options: ResolvedObjectStoreOptions,
@@ -47,6 +50,7 @@ export class ObjectStore {
     readonly codecs: CodecPool,
   ) {
     this.#backendsById = new Map(options.backends.map((b) => [b.id, b]))
+    this.#buffers = new BufferPool(2 * (options.pipelineDepth + 1))
   }
 
   /** Validates options (`STORAGE_ERR_INVALID_ARGUMENT`) and loads the codec. */
@@ -84,7 +88,7 @@ export class ObjectStore {
     const manifest = await this.#live(id)
     if (!manifest) throw new StorageError('STORAGE_ERR_NOT_FOUND', `no object ${id}`)
     if (manifest.sources.length > 0) throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `object ${id} is a concatenation and cannot be appended to`)
-    return appendStripes({ options: this.options, codecs: this.codecs }, id, manifestBytes(manifest), manifest.stripes.length, source, options)
+    return appendStripes({ options: this.options, codecs: this.codecs, buffers: this.#buffers }, id, manifestBytes(manifest), manifest.stripes.length, source, options)
   }
 
   /**
