@@ -1,4 +1,4 @@
-import { TESSERA_ERROR_HEADER, TESSERA_WINNER_HEADER } from '@tessera/protocol'
+import { TESSERA_ERROR_HEADER, TESSERA_RECONCILIATION_HEADER, TESSERA_WINNER_HEADER } from '@tessera/protocol'
 import type { NextFunction, Request, Response } from 'express'
 
 const ALLOW_HEADERS = [
@@ -10,7 +10,7 @@ const ALLOW_HEADERS = [
 const EXPOSE_HEADERS = [
   'Location', 'Tus-Checksum-Algorithm', 'Tus-Extension', 'Tus-Max-Size', 'Tus-Resumable', 'Tus-Version',
   'Upload-Concat', 'Upload-Defer-Length', 'Upload-Expires', 'Upload-Length', 'Upload-Metadata', 'Upload-Offset',
-  TESSERA_ERROR_HEADER, TESSERA_WINNER_HEADER, 'Content-Range', 'Accept-Ranges', 'Content-Disposition',
+  TESSERA_ERROR_HEADER, TESSERA_WINNER_HEADER, TESSERA_RECONCILIATION_HEADER, 'Content-Range', 'Accept-Ranges', 'Content-Disposition',
 ].join(', ')
 
 /** CORS for browser clients: any origin, the tus request headers allowed, the tus response headers exposed. */

@@ -10,7 +10,7 @@ describe('OPTIONS', () => {
   })
   after(() => gw.close())
 
-  test('advertises version, exactly the implemented extensions, checksum algorithms and max size, without Tus-Resumable', async () => {
+  test('advertises version, exactly the implemented extensions, checksum algorithms, reconciliation and max size', async () => {
     const res = await fetch(gw.endpoint, { method: 'OPTIONS' })
     assert.equal(res.status, 204)
     assert.equal(res.headers.get('tus-version'), '1.0.0')
@@ -21,6 +21,7 @@ describe('OPTIONS', () => {
     assert.ok(algorithms.includes('sha1'))
     assert.ok(algorithms.includes('sha256'))
     assert.equal(res.headers.get('tus-max-size'), String(1024 * 1024))
+    assert.equal(res.headers.get('tessera-reconciliation'), 'sha256')
   })
 
   test('works on an upload URL too', async () => {
@@ -70,7 +71,7 @@ describe('CORS', () => {
     assert.equal(post.status, 201)
     assert.equal(post.headers.get('access-control-allow-origin'), 'https://app.example')
     const exposed = post.headers.get('access-control-expose-headers')!.toLowerCase().split(',').map((s) => s.trim())
-    for (const h of ['location', 'upload-offset', 'upload-length', 'upload-metadata', 'upload-expires', 'upload-defer-length', 'upload-concat', 'tus-resumable', 'tus-version', 'tus-extension', 'tus-max-size', 'tessera-error-code', 'content-range']) {
+    for (const h of ['location', 'upload-offset', 'upload-length', 'upload-metadata', 'upload-expires', 'upload-defer-length', 'upload-concat', 'tus-resumable', 'tus-version', 'tus-extension', 'tus-max-size', 'tessera-error-code', 'tessera-winner', 'tessera-reconciliation', 'content-range']) {
       assert.ok(exposed.includes(h), h)
     }
     const res = await fetch(post.headers.get('location')!, { method: 'HEAD', headers: { ...TUS, ...origin } })

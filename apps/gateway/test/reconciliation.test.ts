@@ -88,6 +88,7 @@ describe('reconciliation', () => {
     assert.equal(events[0]!.bytes, file.length)
     assert.deepEqual(events[0]!.parts, [idOf(a0), idOf(a1)])
     assert.equal(typeof events[0]!.verifyMs, 'number')
+    assert.equal(events[0]!.verifyRead, false, 'the running digest of the session covered the parts: no read at the final')
     // The loser's bytes went when the winner won; the final stored nothing twice.
     assert.deepEqual(await blocksOf(gw, idOf(b0)), [])
   })
@@ -150,12 +151,32 @@ describe('reconciliation', () => {
     const rejected = (await readEvents(gw.config.reconciliationLog)).filter((e) => e.event === 'final-rejected' && e.parts?.[0] === idOf(a0))
     assert.equal(rejected.length, 1)
     assert.equal(rejected[0]!.bytes, file.length)
+    assert.equal(rejected[0]!.verifyRead, false)
 
     const malformed = await postFinal(gw.endpoint, [a0, a1], { 'tessera-sha256': 'not-a-digest' })
     assert.equal(malformed.status, 400)
     // The partials are untouched: the right digest still makes the final.
     const ok = await postFinal(gw.endpoint, [a0, a1], { 'tessera-sha256': sha256(file) })
     assert.equal(ok.status, 201)
+    // The first final used up the session's running digest: this one read the file back.
+    const [verified] = await eventsOf(gw, idOf(ok.headers.get('location')!))
+    assert.equal(verified!.event, 'final-verified')
+    assert.equal(verified!.verifyRead, true)
+  })
+
+  test('partitions that win out of order: the running digest hashes them in file order and the final needs no read', HANG_GUARD, async () => {
+    const s = session()
+    const file = bytes(90_000, 19)
+    const cuts = [0, 10_000, 45_000, 90_000]
+    const attempts = []
+    for (let i = 0; i < 3; i++) attempts.push(await createAttempt(gw.endpoint, `${s}/${i}`, cuts[i]!, 0, file.subarray(cuts[i]!, cuts[i + 1]!)))
+    for (const i of [2, 0, 1]) await patchOk(attempts[i]!, 0, file.subarray(cuts[i]!, cuts[i + 1]!))
+    const ok = await postFinal(gw.endpoint, attempts, { 'tessera-sha256': sha256(file) })
+    assert.equal(ok.status, 201, await ok.text())
+    const [event] = await eventsOf(gw, idOf(ok.headers.get('location')!))
+    assert.equal(event!.event, 'final-verified')
+    assert.equal(event!.verifyRead, false)
+    assert.ok((await download(ok.headers.get('location')!)).equals(file))
   })
 
   test('an attempt whose bytes do not match its tessera-sha256 cannot win: 460, freed, and the other attempt wins', HANG_GUARD, async () => {

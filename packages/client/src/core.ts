@@ -10,7 +10,7 @@ export type { LinkEstimate, PartitionSizing, PartitionerOptions } from './partit
 export { ConcurrencyController } from './concurrency-controller.js'
 export type { ConcurrencyControllerOptions } from './concurrency-controller.js'
 export { TusClient } from './tus-client.js'
-export type { CreateRequest, PatchRequest, ServerCapabilities } from './tus-client.js'
+export type { CreateRequest, PatchRequest, ServerCapabilities, StreamedBody } from './tus-client.js'
 export { Upload } from './upload.js'
 export type { EndpointModels, UploadPorts, UploadResult } from './upload.js'
 export { UploadEmitter } from './upload-events.js'

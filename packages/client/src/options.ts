@@ -43,8 +43,9 @@ export interface UploadOptions {
    */
   streamPartitionMaxBytes?: number
   /**
-   * Largest PATCH body, bytes. Each PATCH is buffered, checksummed and acknowledged on its own: a
-   * failure re-sends at most this much. Default 8 MiB.
+   * Largest buffered PATCH body, bytes: each is read into memory, checksummed and acknowledged on
+   * its own. Partitions a Tessera gateway verifies by their digest go in one PATCH streamed from the
+   * source instead (the gateway keeps what arrives). Default 8 MiB.
    */
   chunkBytes?: number
   /** Partitions in flight at the start. Default 4. */
@@ -62,7 +63,10 @@ export interface UploadOptions {
    * The count restarts when an attempt got bytes acknowledged. Default `[250, 1000, 3000, 5000, 10000]`.
    */
   retryDelaysMs?: readonly number[]
-  /** Send `Upload-Checksum: sha256` on every PATCH when the server supports it. Default true. */
+  /**
+   * Send `Upload-Checksum: sha256` on every PATCH when the server supports it — except on partitions
+   * the server verifies by their digest (`Tessera-Reconciliation: sha256`). Default true.
+   */
   checksum?: boolean
   /**
    * Hedge risky partitions: an in-flight attempt whose predicted P(fails or misses its deadline)

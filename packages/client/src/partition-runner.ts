@@ -30,8 +30,16 @@ export interface RunnerContext {
   readonly hash: HashFactory
   /** Endpoints in use (after discovery). */
   readonly endpoints: readonly string[]
-  /** Whether PATCHes carry `Upload-Checksum: sha256`. */
+  /** Whether PATCHes carry `Upload-Checksum: sha256` (unless the partition's digest is verified instead). */
   readonly checksum: boolean
+  /**
+   * Every endpoint verifies an attempt's `tessera-sha256` when it completes: a partition with a
+   * digest is sent in PATCHes of ≤ {@link streamedPatchBytes} streamed from the source, with no
+   * per-PATCH checksum — its digest covers every byte once.
+   */
+  readonly partitionsVerified: boolean
+  /** Largest streamed PATCH: unbounded when the transport streams bodies, else `chunkBytes`. */
+  readonly streamedPatchBytes: number
   /** `partial` in parallel mode; undefined for the one upload of sequential mode. */
   readonly concat: 'partial' | undefined
   /** Identity of this upload, for partition metadata. */
@@ -64,6 +72,8 @@ export interface RunnerContext {
   sleep(ms: number): Promise<void>
 }
 
+const NOTHING = new Uint8Array(0)
+
 /** A lost attempt is judged dead (counted as a failure of its endpoint) at this P(dead) of its last score. */
 const DEAD_LOSER = 0.5
 
@@ -77,7 +87,10 @@ export function runPartition(ctx: RunnerContext, p: Partition): Promise<void> {
 
 /**
  * One partition's attempts. A primary attempt creates the partial (or HEADs the stored one and
- * continues), then PATCHes chunks of ≤ `chunkBytes`, each checksummed. The hedge loop may add a
+ * continues), then PATCHes its bytes: against a gateway that verifies partition digests, the rest
+ * of the partition in one PATCH streamed from the source (≤ `chunkBytes` where the transport cannot
+ * stream a body); otherwise chunks of ≤ `chunkBytes`, each
+ * read into a buffer and checksummed (`Upload-Checksum`). The hedge loop may add a
  * second attempt ({@link hedge}) — a new partial on another endpoint — while the first runs. The
  * first attempt to reach the partition's length with every PATCH accepted (checksums verified by
  * the server) wins: it becomes `p.url`; the others are aborted and DELETEd. When every running
@@ -338,18 +351,21 @@ export class PartitionRun {
         // Acknowledged in an earlier run (or answered but not recorded): count them now.
         const from = p.acked
         p.acked = offset
-        ctx.acknowledged(p, from, new Uint8Array(0))
+        ctx.acknowledged(p, from, NOTHING)
       }
       const total = length ?? head.length
       if (total !== undefined && offset === total) return this.#win(a)
     }
     ctx.emit('attempt-start', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, offset, length: length ?? -1, url })
 
+    const streamed = ctx.partitionsVerified && p.sha256 !== undefined && length !== undefined && p.data.stream !== undefined
     for (;;) {
       await ctx.gate()
       if (a.lost) return
       await ctx.beforeSend?.(p, offset)
-      const { bytes, last } = await p.data.chunk(offset, ctx.options.chunkBytes)
+      // A streamed body is read as the socket drains; its bytes are not needed afterwards (they
+      // matter only to the sequential mode's running hash, which never streams).
+      const { bytes, last } = streamed ? p.data.stream!(offset, ctx.streamedPatchBytes) : await p.data.chunk(offset, ctx.options.chunkBytes)
       if (bytes.length === 0 && length !== undefined) break
       const t = ctx.clock()
       const at = offset
@@ -369,7 +385,7 @@ export class PartitionRun {
         body: bytes,
         signal,
         onProgress: take,
-        ...(ctx.checksum && { sha256Base64: sha256Base64(ctx.hash, bytes) }),
+        ...(ctx.checksum && bytes instanceof Uint8Array && { sha256Base64: sha256Base64(ctx.hash, bytes) }),
         ...(last && length === undefined && { uploadLength: offset + bytes.length }),
       })
       take(bytes.length)
@@ -382,7 +398,7 @@ export class PartitionRun {
         const from = p.acked
         p.acked = next
         ctx.sentBytes(0, next - from)
-        ctx.acknowledged(p, from, bytes.subarray(from - at))
+        ctx.acknowledged(p, from, bytes instanceof Uint8Array ? bytes.subarray(from - at) : NOTHING)
       }
       this.#maybeLead(a)
       if (last || (length !== undefined && offset >= length)) break
@@ -399,7 +415,7 @@ export class PartitionRun {
     if (length > p.acked) {
       const from = p.acked
       p.acked = length
-      ctx.acknowledged(p, from, new Uint8Array(0))
+      ctx.acknowledged(p, from, NOTHING)
     }
     await this.#win(a)
     a.controller.abort(new ClientError('CLIENT_ERR_ABORTED', `attempt ${a.attempt} of partition ${p.index} won on the gateway's word; its answer is not needed`))
@@ -440,7 +456,7 @@ export class PartitionRun {
     if (length > p.acked) {
       const from = p.acked
       p.acked = length
-      ctx.acknowledged(p, from, new Uint8Array(0))
+      ctx.acknowledged(p, from, NOTHING)
     }
     ctx.emit('winner-adopted', { partition: p.index, attempt: w.attempt, endpoint, url: w.url!, namedBy: by.attempt, bytes: length })
     await this.#win(w, true)

@@ -1,9 +1,10 @@
 import { ClientError } from './errors.js'
 import type { RandomAccessSource, SequentialSource } from './ports.js'
+import type { StreamedBody } from './tus-client.js'
 
-/** A contiguous run of a partition's bytes, and whether it reaches the partition's end. */
-export interface Chunk {
-  readonly bytes: Uint8Array
+/** A contiguous run of a partition's bytes (a buffer, or a stream of known length), and whether it reaches the partition's end. */
+export interface Chunk<B = Uint8Array> {
+  readonly bytes: B
   readonly last: boolean
 }
 
@@ -16,6 +17,12 @@ export interface PartitionData {
    * @throws ClientError `CLIENT_ERR_SOURCE_SHORT` when the source ends before the partition does.
    */
   chunk(from: number, maxBytes: number): Promise<Chunk>
+  /**
+   * The bytes [from, from + maxBytes) clipped to the partition, as a stream read as it is consumed
+   * (no buffer of the range); absent where bytes cannot be read again (a stream sent as one upload).
+   * The stream throws `CLIENT_ERR_SOURCE_SHORT` when the source ends early.
+   */
+  stream?(from: number, maxBytes: number): Chunk<StreamedBody>
 }
 
 /** One partition of the upload and what the server acknowledged of it. */
@@ -48,6 +55,22 @@ export class RangeData implements PartitionData {
     const bytes = await readRange(this.source, this.start + from, this.start + end)
     return { bytes, last: end === this.length }
   }
+
+  stream(from: number, maxBytes: number): Chunk<StreamedBody> {
+    const end = Math.min(this.length, from + maxBytes)
+    return { bytes: { length: end - from, stream: exactRange(this.source, this.start + from, this.start + end) }, last: end === this.length }
+  }
+}
+
+/** Yields [start, end) of a random-access source as read, checking that exactly that many bytes came. */
+async function* exactRange(source: RandomAccessSource, start: number, end: number): AsyncGenerator<Uint8Array> {
+  let at = start
+  for await (const piece of source.read(start, end)) {
+    if (at + piece.length > end) throw new ClientError('CLIENT_ERR_SOURCE', `the source yielded more than the ${end - start} bytes asked for at ${start}`)
+    at += piece.length
+    yield piece
+  }
+  if (at < end) throw short(at, end)
 }
 
 /** Reads [start, end) of a random-access source into one buffer. */
@@ -74,6 +97,11 @@ export class MemoryData implements PartitionData {
   async chunk(from: number, maxBytes: number): Promise<Chunk> {
     const end = Math.min(this.bytes.length, from + maxBytes)
     return { bytes: this.bytes.subarray(from, end), last: end === this.bytes.length }
+  }
+
+  stream(from: number, maxBytes: number): Chunk<StreamedBody> {
+    const end = Math.min(this.bytes.length, from + maxBytes)
+    return { bytes: { length: end - from, stream: [this.bytes.subarray(from, end)] }, last: end === this.bytes.length }
   }
 }
 

@@ -41,6 +41,11 @@ export interface HttpResponse {
  * Any HTTP status is a response, not an error.
  */
 export interface HttpTransport {
+  /**
+   * True when an async-iterable body goes to the socket as it is read (undici). Otherwise (fetch in
+   * a browser) the transport gathers it in memory first, so the client keeps PATCHes ≤ `chunkBytes`.
+   */
+  readonly streamsBodies?: boolean
   request(req: HttpRequest): Promise<HttpResponse>
   /** Closes idle connections; pending requests are not affected. */
   close(): Promise<void>

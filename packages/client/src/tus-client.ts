@@ -2,6 +2,7 @@ import {
   PATCH_CONTENT_TYPE,
   STATUS_CHECKSUM_MISMATCH,
   TESSERA_ERROR_HEADER,
+  TESSERA_RECONCILIATION_HEADER,
   TESSERA_WINNER_HEADER,
   TUS_VERSION,
   TusHeader,
@@ -26,6 +27,11 @@ export interface ServerCapabilities {
   readonly sha256: boolean
   readonly deferLength: boolean
   readonly termination: boolean
+  /**
+   * The server verifies an attempt's `tessera-sha256` when it completes (`Tessera-Reconciliation:
+   * sha256`, a Tessera gateway): its PATCHes need no `Upload-Checksum` of their own.
+   */
+  readonly reconciliation: boolean
 }
 
 /** How to create an upload. */
@@ -46,11 +52,18 @@ export interface UploadHead {
   readonly metadata: UploadMetadata | undefined
 }
 
+/** A body of known length read as the socket drains (never held whole in memory). */
+export interface StreamedBody {
+  readonly length: number
+  /** Yields exactly `length` bytes, or throws. */
+  readonly stream: Iterable<Uint8Array> | AsyncIterable<Uint8Array>
+}
+
 /** A PATCH. */
 export interface PatchRequest {
   readonly offset: number
-  readonly body: Uint8Array
-  /** base64 SHA-256 of `body`, sent as `Upload-Checksum` when given. */
+  readonly body: Uint8Array | StreamedBody
+  /** base64 SHA-256 of `body` (a buffer), sent as `Upload-Checksum` when given. */
   readonly sha256Base64?: string
   /** Declares the length of a deferred-length upload with this PATCH. */
   readonly uploadLength?: number
@@ -99,6 +112,7 @@ export class TusClient {
       sha256: extensions.includes('checksum') && checksumAlgorithms.includes('sha256'),
       deferLength: extensions.includes('creation-defer-length'),
       termination: extensions.includes('termination'),
+      reconciliation: list(TESSERA_RECONCILIATION_HEADER).includes('sha256'),
     }
   }
 
@@ -147,7 +161,8 @@ export class TusClient {
     }
     if (req.sha256Base64 !== undefined) headers[TusHeader.uploadChecksum] = `sha256 ${req.sha256Base64}`
     if (req.uploadLength !== undefined) headers[TusHeader.uploadLength] = String(req.uploadLength)
-    const res = await this.#send({ method: 'PATCH', url, headers, body: slices(req.body), ...(req.onProgress && { onUploadProgress: req.onProgress }) }, req.signal)
+    const body = req.body instanceof Uint8Array ? slices([req.body]) : slices(req.body.stream)
+    const res = await this.#send({ method: 'PATCH', url, headers, body, ...(req.onProgress && { onUploadProgress: req.onProgress }) }, req.signal)
     if (res.status !== 204 && res.status !== 200) throw rejected('PATCH', url, res)
     const raw = res.headers[TusHeader.uploadOffset]
     const next = raw === undefined ? undefined : integer(TusHeader.uploadOffset, raw)
@@ -176,9 +191,11 @@ export class TusClient {
   }
 }
 
-/** Yields `body` in slices so the transport reports progress and honours backpressure per slice. */
-async function* slices(body: Uint8Array): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < body.length; i += PROGRESS_SLICE) yield body.subarray(i, Math.min(body.length, i + PROGRESS_SLICE))
+/** Yields the pieces of `body` in slices (views, no copy) so the transport reports progress and honours backpressure per slice. */
+async function* slices(body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const piece of body) {
+    for (let i = 0; i < piece.length; i += PROGRESS_SLICE) yield piece.subarray(i, Math.min(piece.length, i + PROGRESS_SLICE))
+  }
 }
 
 function integer(name: string, value: string): number {

@@ -67,6 +67,8 @@ export class Upload extends UploadEmitter implements RunnerContext {
   readonly hash: HashFactory
   endpoints: readonly string[]
   checksum = false
+  partitionsVerified = false
+  readonly streamedPatchBytes: number
   concat: 'partial' | undefined = 'partial'
   sessionId = ''
 
@@ -116,6 +118,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.hash = ports.hash
     this.endpoints = options.endpoints
     this.#signal = this.#combined()
+    this.streamedPatchBytes = ports.transport.streamsBodies ? Number.POSITIVE_INFINITY : options.chunkBytes
     this.tus = new TusClient(ports.transport, { headers: options.headers, stallTimeoutMs: options.stallTimeoutMs, signal: () => this.#signal })
     this.#partitioner = new Partitioner(options)
     this.#concurrency = new ConcurrencyController({ initial: options.initialConcurrency, min: options.minConcurrency, max: options.maxConcurrency })
@@ -318,6 +321,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.endpoints = this.#mode === 'parallel' ? caps.map((c) => c.endpoint) : [caps[0]!.endpoint]
     const used = this.#mode === 'parallel' ? caps : caps.slice(0, 1)
     this.checksum = o.checksum && used.every((c) => c.capabilities.sha256)
+    this.partitionsVerified = this.#mode === 'parallel' && used.every((c) => c.capabilities.reconciliation)
     this.concat = this.#mode === 'parallel' ? 'partial' : undefined
     if (this.#mode === 'sequential' && this.#size === undefined && !caps[0]!.capabilities.deferLength) {
       throw new ClientError('CLIENT_ERR_UNSUPPORTED_SERVER', `${caps[0]!.endpoint} supports neither concatenation nor creation-defer-length: a stream of unknown size cannot be uploaded; pass \`size\``)

@@ -43,10 +43,11 @@ describe('uploads through a fault-proxy process, one of three endpoints faulty',
   const options = (endpoints: readonly string[], extra: Partial<UploadOptions> = {}): UploadOptions => ({
     endpoints: [...endpoints],
     stateStore: null,
-    minPartitionBytes: MiB,
-    initialPartitionBytes: MiB,
-    maxPartitionBytes: MiB,
-    chunkBytes: 256 * 1024,
+    // One PATCH per partition against the gateway (streamed, digest-verified): 256 KiB partitions
+    // give every fault as many rolls as there are PATCHes.
+    minPartitionBytes: 256 * 1024,
+    initialPartitionBytes: 256 * 1024,
+    maxPartitionBytes: 256 * 1024,
     // Backstop for what hedging does not catch; far below the hang guard.
     stallTimeoutMs: 2000,
     retryDelaysMs: [50, 100, 200, 400, 800, 1000, 1000, 1000],

@@ -27,6 +27,15 @@ export const TESSERA_ERROR_HEADER = 'tessera-error-code'
  */
 export const TESSERA_WINNER_HEADER = 'tessera-winner'
 
+/**
+ * OPTIONS header by which a server says it reconciles Tessera attempts: its value lists the digests
+ * it verifies, today `sha256` — an attempt carrying `tessera-sha256` is hashed as its bytes arrive and
+ * checked when it completes (a mismatch answers 460 and discards the attempt). A client that sees it
+ * may leave `Upload-Checksum` off such an attempt's PATCHes: its partition digest already covers every
+ * byte, once, instead of a second hash per PATCH on both sides.
+ */
+export const TESSERA_RECONCILIATION_HEADER = 'tessera-reconciliation'
+
 /** The tus extensions, by their protocol names. */
 export type TusExtension =
   | 'creation'

@@ -35,8 +35,10 @@ export interface ReconciliationEvent {
   readonly winner?: string
   /** Final: the partials it was assembled from, after resolving attempts to winners. */
   readonly parts?: readonly string[]
-  /** Final: how long the whole-file SHA-256 took, ms. */
+  /** Final: how long the whole-file SHA-256 took, ms (the wait for the running digest, or the full read). */
   readonly verifyMs?: number
+  /** Final: true when the file was read back to hash it, false when the session's running digest (kept as partitions won) covered it. */
+  readonly verifyRead?: boolean
   /** Free text for an operator. */
   readonly reason?: string
 }

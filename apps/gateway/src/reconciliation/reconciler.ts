@@ -6,7 +6,9 @@ import type { UploadRecord } from '../upload-record.js'
 import { LOCK_TIMEOUT_MS, type TusContext } from '../tus/context.js'
 import { AttemptHash, AttemptHashes } from './attempt-hash.js'
 import type { ReconciliationEvent } from './event-log.js'
+import { wholeFileSha256, type FinalPart } from './final-check.js'
 import { partitionKey, partitionLockKey, type PartitionRecord } from './partition-record.js'
+import { SessionDigests } from './session-digest.js'
 
 type Attempt = UploadRecord & { readonly attempt: NonNullable<UploadRecord['attempt']> }
 
@@ -22,8 +24,11 @@ type Attempt = UploadRecord & { readonly attempt: NonNullable<UploadRecord['atte
  */
 export class Reconciler {
   readonly #hashes = new AttemptHashes()
+  readonly #sessions: SessionDigests
 
-  constructor(private readonly ctx: TusContext) {}
+  constructor(private readonly ctx: TusContext) {
+    this.#sessions = new SessionDigests(ctx.deps.store, ctx.deps.log)
+  }
 
   /** Indexes a new attempt under its partition (before its object and record exist: see post-handler). */
   async index(record: UploadRecord): Promise<void> {
@@ -112,6 +117,18 @@ export class Reconciler {
     if (record.attempt) await this.#event(how, record as Attempt, bytes)
   }
 
+  /**
+   * The base64 SHA-256 of a final's parts, in order: the session's running digest when it covers
+   * exactly these parts (`read: false`), else one full read of them from the store (`read: true`).
+   */
+  async finalSha256(parts: readonly FinalPart[], signal: AbortSignal): Promise<{ sha256: string; read: boolean }> {
+    const won = parts.every((p) => p.record.attempt !== undefined)
+      ? await this.#sessions.digestOf(parts.map(({ record, length }) => ({ id: record.id, partition: record.attempt!.partition, offset: record.attempt!.offset, length })), signal)
+      : undefined
+    if (won !== undefined) return { sha256: won, read: false }
+    return { sha256: await wholeFileSha256(this.ctx.deps.store, parts.map((p) => p.record.id), signal), read: true }
+  }
+
   /** Appends a final's event. */
   async finalEvent(event: ReconciliationEvent): Promise<void> {
     await this.ctx.deps.events.append(event)
@@ -140,6 +157,7 @@ export class Reconciler {
     })
     if (decided.winner !== record.id) throw await this.#retire(record, decided.winner!)
     this.ctx.deps.log.info({ uploadId: record.id, partition: attempt.partition, attempt: attempt.attempt, verified: attempt.sha256 !== undefined }, 'attempt won its partition')
+    this.#sessions.won({ id: record.id, partition: attempt.partition, offset: attempt.offset, length: offset })
     await this.#event('attempt-won', record, offset, attempt.sha256 === undefined ? { reason: `unverified: no ${TesseraMetadataKey.sha256}` } : {})
     for (const other of decided.attempts) if (other !== record.id) await this.#retireOther(other, record.id)
   }

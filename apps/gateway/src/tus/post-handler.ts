@@ -2,7 +2,7 @@ import { parseConcat, parseMetadata, type UploadConcat } from '@tessera/protocol
 import type { Request, Response } from 'express'
 import { GatewayError } from '../errors.js'
 import { attemptFromMetadata, sha256FromMetadata } from '../reconciliation/attempt-metadata.js'
-import { checkCoverage, wholeFileSha256, type FinalPart } from '../reconciliation/final-check.js'
+import { checkCoverage, type FinalPart } from '../reconciliation/final-check.js'
 import type { UploadRecord } from '../upload-record.js'
 import type { TusContext } from './context.js'
 import { hasUploadBody, header, integerHeader } from './request-body.js'
@@ -94,23 +94,25 @@ async function createFinal(ctx: TusContext, req: Request, res: Response, concat:
   const ids = parts.map((p) => p.record.id)
   const id = ctx.newId()
   let verifyMs: number | undefined
+  let verifyRead: boolean | undefined
   if (expectedSha256 !== undefined) {
     const gone = new AbortController()
     const onClose = (): void => gone.abort(new Error('client went away'))
     res.once('close', onClose)
     const started = performance.now()
-    const actual = await wholeFileSha256(ctx.deps.store, ids, gone.signal).finally(() => res.off('close', onClose))
+    const actual = await ctx.reconciler.finalSha256(parts, gone.signal).finally(() => res.off('close', onClose))
     verifyMs = Math.round(performance.now() - started)
-    if (actual !== expectedSha256) {
-      await ctx.reconciler.finalEvent({ event: 'final-rejected', uploadId: id, bytes: total, parts: ids, verifyMs, reason: 'whole-file SHA-256 mismatch' })
+    verifyRead = actual.read
+    if (actual.sha256 !== expectedSha256) {
+      await ctx.reconciler.finalEvent({ event: 'final-rejected', uploadId: id, bytes: total, parts: ids, verifyMs, verifyRead, reason: 'whole-file SHA-256 mismatch' })
       throw new GatewayError('GATEWAY_ERR_CHECKSUM_MISMATCH', `the ${total} bytes of the concatenation do not match its tessera-sha256; no final upload was created`)
     }
   }
   await ctx.deps.store.concat(id, ids)
   await ctx.deps.records.set(id, { id, length: total, metadata, createdAt: new Date(ctx.deps.now()).toISOString(), concat: { type: 'final', parts: ids } })
-  ctx.deps.log.info({ uploadId: id, parts: ids.length, length: total, verifyMs }, 'final upload assembled')
+  ctx.deps.log.info({ uploadId: id, parts: ids.length, length: total, verifyMs, verifyRead }, 'final upload assembled')
   if (reconciled || verifyMs !== undefined) {
-    await ctx.reconciler.finalEvent({ event: verifyMs !== undefined ? 'final-verified' : 'final-created', uploadId: id, bytes: total, parts: ids, ...(verifyMs !== undefined && { verifyMs }) })
+    await ctx.reconciler.finalEvent({ event: verifyMs !== undefined ? 'final-verified' : 'final-created', uploadId: id, bytes: total, parts: ids, ...(verifyMs !== undefined && { verifyMs, verifyRead }) })
   }
   res.set('Location', ctx.url(req, id))
   res.status(201).end()

@@ -63,6 +63,7 @@ export interface LoggedEvent {
   readonly winner?: string
   readonly parts?: string[]
   readonly verifyMs?: number
+  readonly verifyRead?: boolean
 }
 
 /** Every line of a JSON-lines event log (none when the file does not exist yet). */

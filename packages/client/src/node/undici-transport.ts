@@ -23,6 +23,7 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNR
  * is aborted whichever phase it stalls in.
  */
 export class UndiciTransport implements HttpTransport {
+  readonly streamsBodies = true
   readonly #pools = new Map<string, Pool>()
   readonly #o: Required<UndiciTransportOptions>
 

@@ -107,6 +107,7 @@ export function countingTransport(): { transport: HttpTransport; patched: () => 
     patched: () => patched,
     requests,
     transport: {
+      streamsBodies: inner.streamsBodies,
       request(req: HttpRequest) {
         requests.push(req)
         if (req.method !== 'PATCH' || req.body === undefined) return inner.request(req)
