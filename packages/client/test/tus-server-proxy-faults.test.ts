@@ -11,6 +11,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { FileStore } from '@tus/file-store'
 import { Server } from '@tus/server'
@@ -63,7 +64,7 @@ describe('sequential upload to stock @tus/server through a fault-proxy process',
     metadata: { filename: 'f.bin' },
     chunkBytes: 256 * 1024,
     stallTimeoutMs: 1000,
-    retryDelaysMs: [50, 100, 200, 400, 800, 1000, 1000, 1000],
+    retryDelaysMs: [20, 50, 100, 200, 300, 400, 500, 500],
     ...extra,
   })
   /** What the FileStore holds for an upload URL (its GET is not used: @tus/server's is unreliable). */
@@ -75,8 +76,9 @@ describe('sequential upload to stock @tus/server through a fault-proxy process',
     return Number(res.headers.get('upload-offset'))
   }
 
-  async function run(endpoint: string, data: Buffer, extra: Partial<UploadOptions> = {}): Promise<Recorded> {
-    const u = upload(data, options(endpoint, extra))
+  /** Uploads `data` (or `source`, a stream of the same bytes) and checks the mode and the stored bytes. */
+  async function run(endpoint: string, data: Buffer, extra: Partial<UploadOptions> = {}, source: Buffer | Readable = data): Promise<Recorded> {
+    const u = upload(source, options(endpoint, extra))
     const ev = recordEvents(u)
     const result = await u.done
     assert.deepEqual(ev.capabilities.map((c) => c.mode), ['sequential'])
@@ -133,6 +135,23 @@ describe('sequential upload to stock @tus/server through a fault-proxy process',
     const failed = ev['attempt-failed']
     assert.ok(failed.length >= 1 && failed.every((e) => e.status === 503 && e.willRetry), JSON.stringify(failed))
     t.diagnostic(`503s injected ${stats.faults.status}; failed attempts ${failed.length}; requests ${stats.requests}`)
+  })
+
+  test('a stream of unknown length (deferred length) through resets and stalls: the unacknowledged tail is re-sent from memory, identical', { timeout: 60_000 }, async (t) => {
+    const p = await proxy(309, { resetRate: 0.3, resetAfterBytes: MID_BODY, stallRate: 0.15, stallAfterBytes: MID_BODY })
+    const data = bytes(3 * MiB + 12_345, 309)
+    const stream = Readable.from(
+      (function* () {
+        for (let i = 0; i < data.length; i += 100_000) yield data.subarray(i, Math.min(data.length, i + 100_000))
+      })(),
+    )
+    const ev = await run(p.endpoints[0]!, data, { stallTimeoutMs: 750 }, stream)
+    const stats = await stop(p)
+    assert.ok(stats.faults.reset >= 1 && stats.faults.stall >= 1, JSON.stringify(stats))
+    assert.equal(ev.partition[0]!.length, -1, 'the length was unknown when the upload started')
+    const failed = ev['attempt-failed']
+    assert.ok(failed.length >= 2 && failed.every((e) => (e.code === 'CLIENT_ERR_NETWORK' || e.code === 'CLIENT_ERR_STALLED') && e.willRetry), JSON.stringify(failed))
+    t.diagnostic(`resets ${stats.faults.reset}, stalls ${stats.faults.stall}; failed attempts ${failed.length}; requests ${stats.requests}`)
   })
 
   test('a fault that never clears: a clear error, the state kept; once healed, the re-run resumes and re-sends no byte the server has', { timeout: 60_000 }, async (t) => {
