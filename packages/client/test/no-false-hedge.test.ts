@@ -148,7 +148,8 @@ describe('a healthy upload over two endpoints, the hedge loop on a virtual clock
     const result = await u.done
     await link.transport.close()
     assert.ok(ev['hedge-start'].length >= 1, 'a hedge started')
-    for (const h of ev['hedge-start']) assert.ok(h.risk >= 0.1 && h.risk < 0.3, `risk ${h.risk}`)
+    // (No upper bound: once a hedge runs beside its primary, their bytes advance the clock together.)
+    for (const h of ev['hedge-start']) assert.ok(h.risk >= 0.1, `risk ${h.risk}`)
     assert.equal(result.sha256, sha256(data))
     assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
     t.diagnostic(`${ev['hedge-start'].length} hedges, risks ${ev['hedge-start'].map((h) => h.risk.toFixed(3)).join(', ')}`)
