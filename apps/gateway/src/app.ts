@@ -3,6 +3,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { cors } from './cors.js'
 import { sendError } from './error-response.js'
 import { GatewayError } from './errors.js'
+import type { GatewayDurability } from './gateway-durability.js'
+import { operatorRoutes } from './operator-routes.js'
 import { TusContext, type TusDeps } from './tus/context.js'
 import { handleDelete } from './tus/delete-handler.js'
 import { handleGet } from './tus/get-handler.js'
@@ -17,13 +19,19 @@ export interface GatewayApp {
   readonly context: TusContext
 }
 
+/** What the app serves besides tus. */
+export interface AppOptions {
+  /** Background durability: mounts the operator endpoints `/_tessera/health` and `/_tessera/durability`. */
+  readonly durability?: GatewayDurability
+}
+
 type Handler = (ctx: TusContext, req: Request, res: Response) => Promise<void> | void
 
 /**
  * Builds the gateway's HTTP surface over its dependencies: a plain function tests call with real
  * stores; only `main.ts` listens. tus handlers are the gateway's own (docs/protocol-core.md).
  */
-export function createApp(deps: TusDeps): GatewayApp {
+export function createApp(deps: TusDeps, options: AppOptions = {}): GatewayApp {
   const ctx = new TusContext(deps)
   const app = express()
   app.disable('x-powered-by')
@@ -35,6 +43,8 @@ export function createApp(deps: TusDeps): GatewayApp {
     if (req.method === 'POST' && override) req.method = override.toUpperCase()
     next()
   })
+  // Operator JSON: before CORS (not for browsers on other origins) and the shutdown gate (health says `stopping`).
+  if (options.durability) app.use(operatorRoutes(ctx, options.durability))
   app.use(cors)
   app.use((req, res, next) => {
     res.set('Tus-Resumable', TUS_VERSION)

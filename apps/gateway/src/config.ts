@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseDuration, parseSize } from './config-values.js'
+import type { DurabilityPolicy, ProbeMode } from '@tessera/durability'
 import { GatewayError } from './errors.js'
 
 /** Everything the gateway process is configured with. */
@@ -32,7 +33,40 @@ export interface GatewayConfig {
   readonly basePath: string
   /** JSON-lines file the reconciliation events are appended to. Default `<dataDir>/events/reconciliation.jsonl`. */
   readonly reconciliationLog: string
+  /** Background durability: health, risk, repair, scrubbing (docs/durability-operations.md). */
+  readonly durability: DurabilityConfig
+  /** Bearer token `GET /_tessera/durability` requires; `undefined` = none (keep the path off the public network). */
+  readonly operatorToken: string | undefined
 }
+
+/** Background durability settings (`@tessera/durability`), as configured. */
+export interface DurabilityConfig {
+  /** `none` (track health only), `reactive` (repair what reads and scrubs find; default) or `predictive`. */
+  readonly policy: DurabilityPolicy
+  /** Time between evaluations (manifests re-read, risk and priority list refreshed, predictive plan), ms. Default 60 s. */
+  readonly evaluateIntervalMs: number
+  /** Health window: one aggregated sample per backend per window, ms. Default 60 s. */
+  readonly healthWindowMs: number
+  /** Active probe of every backend: `write` (put, read back, delete a tiny block; default), `stat` or `none`. */
+  readonly probe: ProbeMode
+  /** Time between active probes, ms. Default 30 s. */
+  readonly probeIntervalMs: number
+  /** Time between scrub passes, ms. Default 5 min. */
+  readonly scrubIntervalMs: number
+  /** Stripes re-read and verified per scrub pass. Default 64. */
+  readonly scrubStripesPerPass: number
+  /** Byte budget of all background work (repair, migration, parity, scrub), bytes per second. Default 16 MiB/s. */
+  readonly repairBytesPerSecond: number
+  /** Background tasks running at once. Default 1. */
+  readonly repairConcurrency: number
+  /** Parity blocks the predictive policy may add above `parityBlocks` per object (also capped by backends − k). Default 2. */
+  readonly maxExtraParity: number
+  /** JSON file recording when each stripe was last verified. Default `<dataDir>/meta/scrub-ledger.json`. */
+  readonly scrubLedger: string
+}
+
+/** The path prefix of the operator endpoints; the tus base path may not live under it. */
+export const OPERATOR_PREFIX = '/_tessera'
 
 const OPTIONS = {
   port: { flag: 'port', env: 'TESSERA_PORT', help: 'TCP port, 0 = any free port (default 1080)' },
@@ -48,6 +82,18 @@ const OPTIONS = {
   logLevel: { flag: 'log-level', env: 'TESSERA_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
   basePath: { flag: 'base-path', env: 'TESSERA_BASE_PATH', help: 'URL path of the endpoint (default /files)' },
   reconciliationLog: { flag: 'reconciliation-log', env: 'TESSERA_RECONCILIATION_LOG', help: 'reconciliation events, JSON lines (default DATA/events/reconciliation.jsonl)' },
+  durability: { flag: 'durability', env: 'TESSERA_DURABILITY', help: "background repair policy: 'none', 'reactive' (default) or 'predictive'" },
+  evaluateInterval: { flag: 'evaluate-interval', env: 'TESSERA_EVALUATE_INTERVAL', help: 'time between durability evaluations (default 60s)' },
+  healthWindow: { flag: 'health-window', env: 'TESSERA_HEALTH_WINDOW', help: 'backend health aggregation window (default 60s)' },
+  probe: { flag: 'probe', env: 'TESSERA_PROBE', help: "active backend probe: 'write' (default), 'stat' or 'none'" },
+  probeInterval: { flag: 'probe-interval', env: 'TESSERA_PROBE_INTERVAL', help: 'time between active backend probes (default 30s)' },
+  scrubInterval: { flag: 'scrub-interval', env: 'TESSERA_SCRUB_INTERVAL', help: 'time between scrub passes (default 5m)' },
+  scrubStripes: { flag: 'scrub-stripes', env: 'TESSERA_SCRUB_STRIPES', help: 'stripes verified per scrub pass (default 64)' },
+  repairRate: { flag: 'repair-rate', env: 'TESSERA_REPAIR_RATE', help: 'bytes per second all background work may move, e.g. 16MiB (default 16MiB)' },
+  repairConcurrency: { flag: 'repair-concurrency', env: 'TESSERA_REPAIR_CONCURRENCY', help: 'background tasks at once (default 1)' },
+  maxExtraParity: { flag: 'max-extra-parity', env: 'TESSERA_MAX_EXTRA_PARITY', help: 'parity blocks predictive may add per object (default 2)' },
+  scrubLedger: { flag: 'scrub-ledger', env: 'TESSERA_SCRUB_LEDGER', help: 'when each stripe was last verified (default DATA/meta/scrub-ledger.json)' },
+  operatorToken: { flag: 'operator-token', env: 'TESSERA_OPERATOR_TOKEN', help: 'bearer token GET /_tessera/durability requires (default none)' },
 } as const
 
 type Key = keyof typeof OPTIONS
@@ -151,6 +197,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
   const logLevel = parsed('logLevel', 'info', (s) => (levels.includes(s) ? s : undefined), levels.join('|'))
   const basePath = parsed('basePath', '/files', (s) => (/^\/[A-Za-z0-9._~/-]*[^/]$/.test(s) ? s : undefined), 'a path such as /files')
+  if (basePath === OPERATOR_PREFIX || basePath.startsWith(`${OPERATOR_PREFIX}/`)) problems.push(`base path must not be under ${OPERATOR_PREFIX} (the operator endpoints), got ${basePath}`)
 
   const reconciliationLog = resolve(cwd, raw('reconciliationLog')?.value ?? join(dataDir, 'events', 'reconciliation.jsonl'))
 
@@ -165,8 +212,47 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     backendDirs = Array.from({ length: width }, (_, i) => resolve(dataDir, 'backends', `b${i}`))
   }
 
+  const durability = durabilityConfig({ raw, int, parsed, problems, cwd, dataDir })
+  const operatorToken = raw('operatorToken')?.value
+  if (operatorToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(operatorToken)) problems.push('operator token must be at least 16 printable characters without spaces')
+
   if (problems.length > 0) {
     throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
-  return { port, host, dataDir, backendDirs, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog }
+  return { port, host, dataDir, backendDirs, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken }
+}
+
+interface Readers {
+  readonly raw: (key: Key) => { value: string; from: string } | undefined
+  readonly int: (key: Key, fallback: number, min: number, max: number) => number
+  readonly parsed: <T>(key: Key, fallback: T, parse: (s: string) => T | undefined, expected: string) => T
+  readonly problems: string[]
+  readonly cwd: string
+  readonly dataDir: string
+}
+
+/** The durability part of {@link loadConfig}; problems go to the same list. */
+function durabilityConfig({ raw, int, parsed, problems, cwd, dataDir }: Readers): DurabilityConfig {
+  const oneOf = <T extends string>(values: readonly T[]) => (s: string): T | undefined => (values as readonly string[]).includes(s) ? (s as T) : undefined
+  const positive = (key: Key, fallback: number, example: string): number => {
+    const ms = parsed(key, fallback, parseDuration, `a duration such as ${example}`)
+    if (ms <= 0) {
+      problems.push(`${raw(key)!.from}: must be positive, got ${ms} ms`)
+      return fallback
+    }
+    return ms
+  }
+  const policy = parsed('durability', 'reactive' as DurabilityPolicy, oneOf(['none', 'reactive', 'predictive'] as const), "'none', 'reactive' or 'predictive'")
+  const evaluateIntervalMs = positive('evaluateInterval', 60_000, '60s')
+  const healthWindowMs = positive('healthWindow', 60_000, '60s')
+  const probe = parsed('probe', 'write' as ProbeMode, oneOf(['write', 'stat', 'none'] as const), "'write', 'stat' or 'none'")
+  const probeIntervalMs = positive('probeInterval', 30_000, '30s')
+  const scrubIntervalMs = positive('scrubInterval', 300_000, '5m')
+  const scrubStripesPerPass = int('scrubStripes', 64, 1, 1_000_000)
+  const repairBytesPerSecond = parsed('repairRate', 16 * 1024 * 1024, parseSize, 'a size per second such as 16MiB')
+  if (repairBytesPerSecond <= 0) problems.push(`${raw('repairRate')!.from}: must be positive, got ${repairBytesPerSecond} bytes`)
+  const repairConcurrency = int('repairConcurrency', 1, 1, 64)
+  const maxExtraParity = int('maxExtraParity', 2, 0, 128)
+  const scrubLedger = resolve(cwd, raw('scrubLedger')?.value ?? join(dataDir, 'meta', 'scrub-ledger.json'))
+  return { policy, evaluateIntervalMs, healthWindowMs, probe, probeIntervalMs, scrubIntervalMs, scrubStripesPerPass, repairBytesPerSecond, repairConcurrency, maxExtraParity, scrubLedger }
 }

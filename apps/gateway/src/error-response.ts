@@ -23,6 +23,8 @@ const STATUS: Record<GatewayErrorCode, readonly [number, WireErrorCode]> = {
   GATEWAY_ERR_METHOD_NOT_ALLOWED: [405, WireErrorCode.methodNotAllowed],
   GATEWAY_ERR_SHUTTING_DOWN: [503, WireErrorCode.shuttingDown],
   GATEWAY_ERR_INVALID_CONFIG: [500, WireErrorCode.internal],
+  // An operator endpoint without its bearer token; the wire has no unauthorized code (tus defines none).
+  GATEWAY_ERR_UNAUTHORIZED: [401, WireErrorCode.forbidden],
 }
 
 /** Status and wire code of any error a handler let escape. */

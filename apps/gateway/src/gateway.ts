@@ -4,6 +4,7 @@ import { createApp, type GatewayApp } from './app.js'
 import { backendIdentity } from './backend-identity.js'
 import type { GatewayConfig } from './config.js'
 import { FileKvStore } from './file-kv-store.js'
+import { GatewayDurability } from './gateway-durability.js'
 import { LocalLocker } from './local-locker.js'
 import { startExpirySweep } from './expiry-sweep.js'
 import { JsonlEventLog } from './reconciliation/event-log.js'
@@ -13,33 +14,47 @@ import type { UploadRecord } from './upload-record.js'
 /** A gateway wired to its embedded default stores, ready to be served. */
 export interface Gateway extends GatewayApp {
   readonly store: ObjectStore
-  /** Stops background work (the expiry sweep). */
+  /** Health, risk and background repair of the store; `start()` it once listening (`main.ts` does). */
+  readonly durability: GatewayDurability
+  /** Stops background work (the expiry sweep, the durability engine — running tasks finish). */
   readonly close: () => Promise<void>
 }
 
 /**
  * Opens the embedded default: one `FsBackend` per backend directory, manifests and upload records
  * as files under `<dataDir>/meta` (reconciliation's partition index under `meta/partitions`),
- * in-process locks, and the reconciliation event log (`config.reconciliationLog`).
+ * in-process locks, and the reconciliation event log (`config.reconciliationLog`). Every backend is
+ * wrapped by the durability health monitor, and every read the gateway makes reports the blocks it
+ * had to read around to the durability engine (which is built here but does nothing until started).
  */
 export async function createGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
-  const backends = await Promise.all(
+  const raw = await Promise.all(
     config.backendDirs.map(async (root) => FsBackend.open({ id: await backendIdentity(root), root, fsync: config.fsync })),
   )
+  const durability = await GatewayDurability.open(config.durability, raw, log)
   const manifests = await FileManifestStore.open({ dir: join(config.dataDir, 'meta', 'manifests'), fsync: config.fsync })
   const records = await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads'))
   const partitions = await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions'))
   const events = await JsonlEventLog.open(config.reconciliationLog, log)
   const store = await ObjectStore.open({
-    backends,
+    backends: durability.backends,
     manifests,
     dataBlocks: config.dataBlocks,
     parityBlocks: config.parityBlocks,
     blockBytes: config.blockBytes,
     logger: log,
   })
-  const deps = { config, store, records, partitions, events, locker: new LocalLocker(), log, now: Date.now }
-  const app = createApp(deps)
+  durability.attach(store)
+  const deps = { config, store, records, partitions, events, locker: new LocalLocker(), log, now: Date.now, onFault: durability.onFault }
+  const app = createApp(deps, { durability })
   const sweep = startExpirySweep(app.context)
-  return { ...app, store, close: async () => sweep.stop() }
+  return {
+    ...app,
+    store,
+    durability,
+    close: async () => {
+      sweep.stop()
+      await durability.stop()
+    },
+  }
 }

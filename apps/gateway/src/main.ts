@@ -39,12 +39,17 @@ async function main(): Promise<void> {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   console.log(`Tessera gateway listening: http://${host}:${port}${config.basePath}`)
   log.info({ port, host: config.host, backends: config.backendDirs, dataBlocks: config.dataBlocks, parityBlocks: config.parityBlocks }, 'gateway started')
+  // Background durability only once the gateway serves: a failing start must not leave timers behind.
+  gateway.durability.start()
 
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
     log.info({ signal, inflight: gateway.context.inflight.size }, 'shutting down')
+    // No new background work while draining; a running repair finishes (its copies are verified
+    // before they are referenced, so even the grace-period exit below leaves every object readable).
+    void gateway.durability.stop()
     server.close(() => {
       void gateway.close().then(() => {
         log.info({}, 'stopped')

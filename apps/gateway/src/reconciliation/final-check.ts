@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { ObjectStore } from '@tessera/storage'
+import type { BlockFault, ObjectStore } from '@tessera/storage'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
 
@@ -36,12 +36,12 @@ export function checkCoverage(parts: readonly FinalPart[], path: (id: string) =>
 /**
  * The SHA-256 (base64) of the concatenation of `ids`, streamed from the store in order — one full
  * read of the file (k verified blocks per stripe) before the final exists. See
- * docs/reconciliation.md for the cost.
+ * docs/reconciliation.md for the cost. Blocks read around are reported to `onFault` (durability).
  */
-export async function wholeFileSha256(store: ObjectStore, ids: readonly string[], signal?: AbortSignal): Promise<string> {
+export async function wholeFileSha256(store: ObjectStore, ids: readonly string[], signal?: AbortSignal, onFault?: (fault: BlockFault) => void): Promise<string> {
   const hash = createHash('sha256')
   for (const id of ids) {
-    for await (const chunk of await store.read(id, signal ? { signal } : {})) hash.update(chunk)
+    for await (const chunk of await store.read(id, { ...(signal && { signal }), ...(onFault && { onFault }) })) hash.update(chunk)
   }
   return hash.digest('base64')
 }

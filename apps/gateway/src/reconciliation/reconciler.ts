@@ -27,7 +27,7 @@ export class Reconciler {
   readonly #sessions: SessionDigests
 
   constructor(private readonly ctx: TusContext) {
-    this.#sessions = new SessionDigests(ctx.deps.store, ctx.deps.log)
+    this.#sessions = new SessionDigests(ctx.deps.store, ctx.deps.log, ctx.deps.onFault)
   }
 
   /** Indexes a new attempt under its partition (before its object and record exist: see post-handler). */
@@ -126,7 +126,7 @@ export class Reconciler {
       ? await this.#sessions.digestOf(parts.map(({ record, length }) => ({ id: record.id, partition: record.attempt!.partition, offset: record.attempt!.offset, length })), signal)
       : undefined
     if (won !== undefined) return { sha256: won, read: false }
-    return { sha256: await wholeFileSha256(this.ctx.deps.store, parts.map((p) => p.record.id), signal), read: true }
+    return { sha256: await wholeFileSha256(this.ctx.deps.store, parts.map((p) => p.record.id), signal, this.ctx.deps.onFault), read: true }
   }
 
   /** Appends a final's event. */
@@ -201,7 +201,7 @@ export class Reconciler {
     const hash = new AttemptHash()
     if (offset === 0) return hash
     this.ctx.deps.log.info({ uploadId: id, bytes: offset }, 'rebuilding an attempt hash from its stored bytes')
-    for await (const chunk of await this.ctx.deps.store.read(id, { end: offset })) hash.update(chunk)
+    for await (const chunk of await this.ctx.deps.store.read(id, { end: offset, ...(this.ctx.deps.onFault && { onFault: this.ctx.deps.onFault }) })) hash.update(chunk)
     return hash
   }
 

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import type { Logger, ObjectStore } from '@tessera/storage'
+import type { BlockFault, Logger, ObjectStore } from '@tessera/storage'
 
 /** Sessions whose running digest is kept, at most; an evicted one falls back to the final's full read. */
 const KEPT_SESSIONS = 256
@@ -32,6 +32,8 @@ export class SessionDigests {
   constructor(
     private readonly store: ObjectStore,
     private readonly log: Logger,
+    /** Told of blocks the reads had to read around (durability). */
+    private readonly onFault?: (fault: BlockFault) => void,
   ) {}
 
   /** A partition's winner was decided. */
@@ -39,7 +41,7 @@ export class SessionDigests {
     const session = sessionOf(w.partition)
     let s = this.#sessions.get(session)
     if (s) this.#sessions.delete(session)
-    else s = new SessionDigest(this.store, this.log, session)
+    else s = new SessionDigest(this.store, this.log, session, this.onFault)
     this.#sessions.set(session, s)
     if (this.#sessions.size > KEPT_SESSIONS) {
       const [oldest, evicted] = this.#sessions.entries().next().value!
@@ -83,6 +85,7 @@ class SessionDigest {
     private readonly store: ObjectStore,
     private readonly log: Logger,
     private readonly session: string,
+    private readonly onFault?: (fault: BlockFault) => void,
   ) {}
 
   add(w: WonPartition): void {
@@ -117,7 +120,7 @@ class SessionDigest {
       this.#waiting.delete(next.offset)
       let hashed = 0
       try {
-        for await (const chunk of await this.store.read(next.id, { signal: this.#stop.signal })) {
+        for await (const chunk of await this.store.read(next.id, { signal: this.#stop.signal, ...(this.onFault && { onFault: this.onFault }) })) {
           this.#hash.update(chunk)
           hashed += chunk.length
         }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Logger, ObjectStore } from '@tessera/storage'
+import type { BlockFault, Logger, ObjectStore } from '@tessera/storage'
 import type { KvStore, Locker } from '@tus/utils'
 import type { Request } from 'express'
 import type { GatewayConfig } from '../config.js'
@@ -22,6 +22,11 @@ export interface TusDeps {
   readonly log: Logger
   /** Current time, ms since the epoch (injectable for expiration tests). */
   readonly now: () => number
+  /**
+   * Told of every block a read had to read around (missing, unreadable, corrupt): the durability
+   * engine's input. Passed to every `store.read` the gateway makes. Default: nobody is told.
+   */
+  readonly onFault?: (fault: BlockFault) => void
 }
 
 const ID = /^[A-Za-z0-9_-]{1,200}$/
