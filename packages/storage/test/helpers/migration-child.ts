@@ -3,7 +3,8 @@
 // - Opens the store over `root` (real FsBackends + FileManifestStore, see migration-fixture.ts),
 //   stores the seeded objects, then runs `job`:
 //   `one`: one BlockMigration (a whole block of stripe 1 of obj-a off its backend), step by step;
-//   `drain`: `migrateBlock` for every block on b0, one after the other.
+//   `drain`: `migrateBlock` for every block on b0, one after the other;
+//   `regen`: `migrateBlock` of a block corrupted on disk first, which regenerates it instead.
 // - Numbers every point of the job (the start of each step, and every change to the disk: half a
 //   block's body written, a block written, a block deleted, a manifest updated) from 1 and prints
 //   each as a JSON line `{"point":n,"step":…,"label":…}`. At point `killAt` it prints
@@ -12,7 +13,7 @@
 import { BlockMigration, migrateBlock } from '../../src/index.js'
 import { WHOLE, openStore, planDrain, storeObjects, type Move } from './migration-fixture.js'
 
-const { root, job, killAt } = JSON.parse(process.argv[2]!) as { root: string; job: 'one' | 'drain'; killAt: number }
+const { root, job, killAt } = JSON.parse(process.argv[2]!) as { root: string; job: 'one' | 'drain' | 'regen'; killAt: number }
 
 let armed = false
 let n = 0
@@ -61,6 +62,24 @@ if (job === 'one') {
   const move = { objectId: 'obj-a', stripe: 1, block, from: from.backend, to }
   line({ move, fromKey: from.key })
   await stepped(move)
+} else if (job === 'regen') {
+  // A whole block of stripe 0 of obj-c that no longer reads intact (one byte flipped on disk before
+  // the job): migrateBlock cannot copy it and regenerates it onto the target from the other blocks.
+  const stripe = (await store.options.manifests.get('obj-c'))!.stripes[0]!
+  const block = stripe.blocks.findIndex((b) => b !== null && WHOLE.has(b.backend))
+  const from = stripe.blocks[block]!
+  const to = store.options.backends.map((b) => b.id).find((id) => !stripe.blocks.some((b) => b?.backend === id))!
+  const backend = store.options.backends.find((b) => b.id === from.backend)!
+  armed = false
+  const bytes = Buffer.from(await backend.read(from.key))
+  bytes[17] = bytes[17]! ^ 0x5a
+  await backend.put(from.key, bytes)
+  armed = true
+  line({ move: { objectId: 'obj-c', stripe: 0, block, from: from.backend, to }, fromKey: from.key })
+  step = 'migrate (regenerate)'
+  await point('obj-c#0: start')
+  const result = await migrateBlock(store, 'obj-c', 0, block, to)
+  if (result.via !== 'regenerate') throw new Error(`expected a regeneration, got ${result.via}`)
 } else {
   for (const move of await planDrain(store, 'b0')) {
     step = `migrate ${move.objectId}#${move.stripe}.${move.block}`

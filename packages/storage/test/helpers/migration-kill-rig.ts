@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { ScrubLedger, scrub, type ObjectStore, type ScrubReport } from '../../src/index.js'
+import { ScrubLedger, scrub, type ObjectStore, type ScrubFault, type ScrubReport } from '../../src/index.js'
 import { OBJECTS, expectedDigests, openStore } from './migration-fixture.js'
 
 const CHILD = fileURLToPath(new URL('./migration-child.ts', import.meta.url))
@@ -28,7 +28,7 @@ export interface ChildRun {
 }
 
 /** Runs the child over `root`; with `killAt` > 0, SIGKILLs it once it reports that point. */
-export async function runChild(root: string, job: 'one' | 'drain', killAt: number): Promise<ChildRun> {
+export async function runChild(root: string, job: 'one' | 'drain' | 'regen', killAt: number): Promise<ChildRun> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ root, job, killAt })], { cwd: PKG, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
@@ -56,8 +56,11 @@ export async function runChild(root: string, job: 'one' | 'drain', killAt: numbe
 
 export const points = (run: ChildRun): PointLine[] => run.lines.filter((l): l is PointLine & Record<string, unknown> => typeof l.point === 'number') as PointLine[]
 
-/** Every object byte-identical, and every block the manifests reference present and intact. */
-export async function assertIntact(store: ObjectStore, where: string): Promise<void> {
+/**
+ * Every object byte-identical, and every block the manifests reference present and intact — but
+ * for the `known` bad blocks (a block the test corrupted on purpose and no repair has replaced yet).
+ */
+export async function assertIntact(store: ObjectStore, where: string, known: readonly Pick<ScrubFault, 'objectId' | 'stripe' | 'block' | 'problem'>[] = []): Promise<void> {
   for (const o of OBJECTS) {
     const hash = createHash('sha256')
     for await (const chunk of await store.read(o.id)) hash.update(chunk)
@@ -66,7 +69,11 @@ export async function assertIntact(store: ObjectStore, where: string): Promise<v
   const stripes = (await Promise.all(OBJECTS.map(async (o) => (await store.options.manifests.get(o.id))!.stripes.length))).reduce((a, b) => a + b, 0)
   const report = await scrubOnly(store)
   assert.equal(report.verified, stripes, where)
-  assert.deepEqual(report.faults, [], `referenced blocks missing or corrupt ${where}`)
+  assert.deepEqual(
+    report.faults.map(({ objectId, stripe, block, problem }) => ({ objectId, stripe, block, problem })),
+    known,
+    `referenced blocks missing or corrupt ${where}`,
+  )
 }
 
 /** A scrub pass over every stripe that only reports (repairs nothing). */
