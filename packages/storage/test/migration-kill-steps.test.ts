@@ -55,7 +55,7 @@ test('one BlockMigration killed with SIGKILL at every point of every step: every
       const blockNow = async () => (await store.options.manifests.get(move.objectId))!.stripes[move.stripe]!.blocks[move.block]!
       // The manifest moves at commit and only then.
       assert.equal((await blockNow()).backend, p.point >= committed ? move.to : move.from, where)
-      // The old block is an unreferenced leftover exactly when the kill fell between commit and its deletion.
+      // The old block stays until cleanup deletes it (between commit and cleanup: an unreferenced leftover).
       assert.equal(await holds(store, move.from, fromKey), p.point < deleted, where)
 
       // Recovery: the job re-planned from the manifest (a committed move is done).
