@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { DurabilityEngine, HealthMonitor, InProcessTaskQueue, type DurabilityStatus } from '@tessera/durability'
 import { ScrubLedger, type Backend, type BlockFault, type Logger, type ObjectStore } from '@tessera/storage'
 import type { DurabilityConfig } from './config.js'
@@ -66,8 +68,9 @@ export class GatewayDurability {
     this.backends = backends.map((b) => this.health.wrap(b))
   }
 
-  /** Wraps `backends` and loads the scrub ledger (a missing file is an empty ledger). */
+  /** Wraps `backends` and loads the scrub ledger (a missing file is an empty ledger; its directory is created). */
   static async open(config: DurabilityConfig, backends: readonly Backend[], log: Logger): Promise<GatewayDurability> {
+    await mkdir(dirname(config.scrubLedger), { recursive: true })
     const ledger = await ScrubLedger.open({ file: config.scrubLedger })
     return new GatewayDurability(config, ledger, log, backends)
   }

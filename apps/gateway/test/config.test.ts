@@ -150,6 +150,72 @@ describe('loadConfig', () => {
     assert.ok(problems(() => loadConfig(['--expire-after', '0s'], {}, dir)).some((p) => p.includes('expire')))
   })
 
+  test('durability defaults: reactive, 60 s evaluations and windows, write probes every 30 s, 64 stripes per 5 min scrub, 16 MiB/s, one task at a time', () => {
+    const c = loadConfig([], {}, dir)
+    assert.deepEqual(c.durability, {
+      policy: 'reactive',
+      evaluateIntervalMs: 60_000,
+      healthWindowMs: 60_000,
+      probe: 'write',
+      probeIntervalMs: 30_000,
+      scrubIntervalMs: 300_000,
+      scrubStripesPerPass: 64,
+      repairBytesPerSecond: 16 * 2 ** 20,
+      repairConcurrency: 1,
+      maxExtraParity: 2,
+      scrubLedger: resolve(dir, 'data', 'meta', 'scrub-ledger.json'),
+    })
+    assert.equal(c.operatorToken, undefined)
+  })
+
+  test('durability options from flags, environment and file', async () => {
+    const file = join(dir, 'durability.json')
+    await writeFile(file, JSON.stringify({ durability: 'predictive', scrubStripes: 8, repairRate: '4MiB', maxExtraParity: 1, operatorToken: 'file-token-0123456789' }))
+    const c = loadConfig(
+      ['--config', file, '--evaluate-interval', '30s', '--probe', 'stat', '--probe-interval', '5s', '--scrub-ledger', 'x/ledger.json'],
+      { TESSERA_SCRUB_INTERVAL: '1h', TESSERA_HEALTH_WINDOW: '2m', TESSERA_REPAIR_CONCURRENCY: '3' },
+      dir,
+    )
+    assert.deepEqual(c.durability, {
+      policy: 'predictive',
+      evaluateIntervalMs: 30_000,
+      healthWindowMs: 120_000,
+      probe: 'stat',
+      probeIntervalMs: 5_000,
+      scrubIntervalMs: 3_600_000,
+      scrubStripesPerPass: 8,
+      repairBytesPerSecond: 4 * 2 ** 20,
+      repairConcurrency: 3,
+      maxExtraParity: 1,
+      scrubLedger: resolve(dir, 'x', 'ledger.json'),
+    })
+    assert.equal(c.operatorToken, 'file-token-0123456789')
+    assert.equal(loadConfig([], { TESSERA_DURABILITY: 'none' }, dir).durability.policy, 'none')
+  })
+
+  test('every bad durability value is reported at once, with the others', () => {
+    const found = problems(() =>
+      loadConfig(
+        ['--durability', 'eager', '--evaluate-interval', '0s', '--health-window', 'often', '--probe', 'ping', '--probe-interval', '-1s', '--scrub-interval', '0',
+          '--scrub-stripes', '0', '--repair-rate', 'fast', '--repair-concurrency', '0', '--max-extra-parity', 'x', '--operator-token', 'short', '--port', 'x'],
+        {},
+        dir,
+      ),
+    )
+    for (const needle of ['--durability', '--evaluate-interval', '--health-window', '--probe:', '--probe-interval', '--scrub-interval', '--scrub-stripes', '--repair-rate', '--repair-concurrency', '--max-extra-parity', 'operator token', '--port']) {
+      assert.ok(found.some((p) => p.includes(needle)), `${needle} not reported in:\n${found.join('\n')}`)
+    }
+    assert.equal(found.length, 12, found.join('\n'))
+    assert.ok(problems(() => loadConfig([], { TESSERA_REPAIR_RATE: '0' }, dir)).some((p) => p.includes('TESSERA_REPAIR_RATE')))
+  })
+
+  test('the tus base path may not live under /_tessera (the operator endpoints)', () => {
+    for (const basePath of ['/_tessera', '/_tessera/files']) {
+      assert.ok(problems(() => loadConfig(['--base-path', basePath], {}, dir)).some((p) => p.includes('/_tessera')), basePath)
+    }
+    assert.equal(loadConfig(['--base-path', '/_tesserafiles'], {}, dir).basePath, '/_tesserafiles')
+  })
+
   test('the caller’s env object is not mutated', () => {
     const env = Object.freeze({ TESSERA_PORT: '1234' })
     assert.equal(loadConfig([], env, dir).port, 1234)
