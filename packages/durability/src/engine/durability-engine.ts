@@ -49,6 +49,8 @@ export interface EvaluationReport {
 }
 
 const FAULT_KINDS = new Set(['missing', 'unreadable', 'corrupt'])
+/** How far a suspect stripe's verification time is moved back: ahead of any real time, order kept. */
+const SUSPECT_SHIFT_MS = 1e15
 
 /**
  * Keeps an {@link ObjectStore} durable in the background: tracks each backend's health and risk,
@@ -85,7 +87,7 @@ export class DurabilityEngine {
   constructor(options: DurabilityOptions) {
     this.options = resolveDurabilityOptions(options)
     const o = this.options
-    this.risk = new RiskTracker({ ...(o.risk && { risk: o.risk }), ...(o.createForecaster && { createForecaster: o.createForecaster }) })
+    this.risk = new RiskTracker({ ...(o.risk && { risk: o.risk }), ...(o.createForecaster && { createForecaster: o.createForecaster }), warmupSamples: o.riskWarmupSamples })
     this.queue = o.queue ?? new InProcessTaskQueue({ clock: o.clock, logger: o.logger })
     this.ledger = o.ledger ?? ScrubLedger.memory()
     this.#recent = new RingSeries(Math.max(1, o.recentActions))
@@ -258,7 +260,12 @@ export class DurabilityEngine {
     }
   }
 
-  /** Predictive: a backend returned a corrupt block, so its other blocks go to the head of the scrub order. */
+  /**
+   * Predictive: a backend returned a corrupt block, and rot seldom comes alone — so every stripe with
+   * a block there that was not verified since the backend was last suspected goes ahead of all other
+   * stripes in the scrub order (keeping its own oldest-first place), and a targeted pass over exactly
+   * those is queued (charged to the byte budget like any task). At most once per scrub interval per backend.
+   */
   async #suspect(backend: string): Promise<void> {
     const now = this.options.clock.now()
     const last = this.#suspectedAt.get(backend)
@@ -267,15 +274,24 @@ export class DurabilityEngine {
     let stripes = 0
     for (const { objectId, manifest } of this.#index.values()) {
       manifest.stripes.forEach((s, i) => {
-        if (s.blocks.some((b) => b?.backend === backend) && this.ledger.verifiedAt(objectId, i) > -Infinity) {
-          this.ledger.record(objectId, i, -Infinity)
-          stripes++
-        }
+        if (!s.blocks.some((b) => b?.backend === backend)) return
+        const at = this.ledger.verifiedAt(objectId, i)
+        if (last !== undefined && at >= last) return // verified since the last suspicion
+        if (at > -SUSPECT_SHIFT_MS / 2) this.ledger.record(objectId, i, at - SUSPECT_SHIFT_MS)
+        stripes++
       })
     }
     if (stripes === 0) return
     this.#emit({ action: 'suspect', outcome: 'done', reason: 'corrupt-block', backend, detail: { stripes } })
-    await this.scrubSoon('suspect-backend', PRIORITY.scrub + 0.5)
+    const o = this.options
+    await this.#add({
+      kind: 'scrub',
+      key: `scrub:suspect:${backend}`,
+      priority: PRIORITY.scrub + 0.5,
+      bytes: stripes * (o.store.options.dataBlocks + o.store.options.parityBlocks) * o.store.options.blockBytes,
+      reason: 'suspect-backend',
+      payload: { limit: stripes, backend },
+    })
   }
 
   /** Backends not to place new blocks on: down, or risk ≥ the migration threshold. */
@@ -293,7 +309,8 @@ export class DurabilityEngine {
   }
 
   async #run(task: TaskDescriptor): Promise<void> {
-    const objectId = typeof task.payload.objectId === 'string' ? task.payload.objectId : undefined
+    // Scrub passes take the same lock among themselves: two would read the same oldest stripes.
+    const objectId = typeof task.payload.objectId === 'string' ? task.payload.objectId : task.kind === 'scrub' ? '\0scrub' : undefined
     const go = (): Promise<void> => runAs(task.kind, () => this.#execute(task))
     if (!objectId) return go()
     // One task per object at a time: two repairs of one stripe would only conflict.

@@ -54,6 +54,8 @@ export interface DurabilityOptions {
   readonly maxTasksPerEvaluation?: number
   /** Options of each backend's risk model (horizon, latency/error limits, outage prior). */
   readonly risk?: BackendRiskOptions
+  /** Windows a backend's forecasts need before they count (see `RiskTrackerOptions.warmupSamples`). Default 6. */
+  readonly riskWarmupSamples?: number
   /** Forecaster factory for the risk models. Default Holt. */
   readonly createForecaster?: () => Forecaster
   /** Actions kept for {@link DurabilityEngine.status}. Default 200. */
@@ -74,6 +76,7 @@ export const defaultDurabilityOptions = Object.freeze({
   maxExtraParity: 2,
   maxBoostedObjects: 1000,
   maxTasksPerEvaluation: 10_000,
+  riskWarmupSamples: 6,
   recentActions: 200,
   statusTopN: 20,
 })
@@ -115,6 +118,7 @@ export function resolveDurabilityOptions(options: DurabilityOptions): ResolvedDu
     maxExtraParity: numberOption('maxExtraParity', o.maxExtraParity, 0, 128, true),
     maxBoostedObjects: numberOption('maxBoostedObjects', o.maxBoostedObjects, 0, Number.MAX_SAFE_INTEGER, true),
     maxTasksPerEvaluation: numberOption('maxTasksPerEvaluation', o.maxTasksPerEvaluation, 1, Number.MAX_SAFE_INTEGER, true),
+    riskWarmupSamples: numberOption('riskWarmupSamples', o.riskWarmupSamples, 2, 1_000_000, true),
     risk: o.risk,
     createForecaster: o.createForecaster,
     recentActions: numberOption('recentActions', o.recentActions, 0, 100_000, true),

@@ -72,7 +72,12 @@ export function planPredictive(input: PlanInput): TaskDescriptor[] {
     const p = entry.probability
     manifest.stripes.forEach((stripe, s) => {
       const lost = stripe.blocks.flatMap((b, i) => (b === null || down.has(b.backend) ? [i] : []))
-      if (lost.length > 0) tasks.push(regenerateTask(objectId, s, stripe, lost, lost.some((i) => stripe.blocks[i] === null) ? 'block-missing' : 'backend-down', p, avoid))
+      // Each regenerated block needs a live backend outside the stripe; plan only as many as there are
+      // (with more parity than backends allow, the rest would fail every time and waste reads).
+      const inStripe = new Set(stripe.blocks.map((b) => b?.backend))
+      const room = [...input.risks.keys()].filter((id) => !down.has(id) && !inStripe.has(id)).length
+      const now = lost.slice(0, room)
+      if (now.length > 0) tasks.push(regenerateTask(objectId, s, stripe, now, now.some((i) => stripe.blocks[i] === null) ? 'block-missing' : 'backend-down', p, avoid))
       stripe.blocks.forEach((b, i) => {
         if (!b || !risky.has(b.backend)) return
         tasks.push({

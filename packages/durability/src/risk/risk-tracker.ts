@@ -1,5 +1,6 @@
 import { BackendRiskModel, FailureRateModel, HoltForecaster, generationPriority, type BackendRiskOptions, type Forecaster, type ObjectPlacement, type PriorityEntry } from '@tessera/predict'
 import type { Manifest } from '@tessera/storage'
+import { numberOption } from '../errors.js'
 import type { HealthRecord } from '../health/health-sample.js'
 
 /** One backend's risk as the operator sees it (JSON). */
@@ -25,6 +26,13 @@ export interface RiskTrackerOptions {
   readonly risk?: BackendRiskOptions
   /** Forecaster per metric. Default Holt (α 0.3, β 0.1): the default chosen in `@tessera/predict`'s comparison. */
   readonly createForecaster?: () => Forecaster
+  /**
+   * Non-empty windows a backend's forecasts need before their degradation term counts (until then
+   * its risk is the outage part alone, or 1 while down). Holt takes its slope from the first two
+   * samples, so one odd first window (a burst of uploads, a cold cache) would otherwise be
+   * extrapolated over the whole horizon. ≥ 2. Default 6.
+   */
+  readonly warmupSamples?: number
 }
 
 /**
@@ -36,8 +44,11 @@ export class RiskTracker {
   readonly #create: () => BackendRiskModel
   readonly #prior: FailureRateModel
   readonly horizonMs: number
+  readonly warmupSamples: number
 
+  /** @throws DurabilityError `DURABILITY_ERR_INVALID_OPTION`; PredictError for bad risk options. */
   constructor(options: RiskTrackerOptions = {}) {
+    this.warmupSamples = numberOption('warmupSamples', options.warmupSamples ?? 6, 2, 1_000_000, true)
     const createForecaster = options.createForecaster ?? (() => new HoltForecaster())
     this.#create = () => new BackendRiskModel(createForecaster, options.risk)
     const probe = this.#create()
@@ -65,11 +76,12 @@ export class RiskTracker {
       return { backend, probability: p, outage: p, degradation: 0, forecastErrorRate: null, forecastLatencyMs: null, unavailable: false, samples: 0 }
     }
     const r = entry.model.risk()
+    const warm = entry.samples >= this.warmupSamples || r.unavailable
     return {
       backend,
-      probability: r.probability,
+      probability: warm ? r.probability : r.outage,
       outage: r.outage,
-      degradation: r.degradation,
+      degradation: warm ? r.degradation : 0,
       forecastErrorRate: Number.isFinite(r.forecastErrorRate) ? r.forecastErrorRate : null,
       forecastLatencyMs: Number.isFinite(r.forecastLatencyMs) ? r.forecastLatencyMs : null,
       unavailable: r.unavailable,
