@@ -1,4 +1,4 @@
-import type { PriorityEntry } from '@tessera/predict'
+import { objectLossProbability, type ObjectPlacement, type PriorityEntry } from '@tessera/predict'
 import type { Manifest, StripeRecord } from '@tessera/storage'
 import type { BackendRiskReport } from '../risk/risk-tracker.js'
 import type { TaskDescriptor } from '../queue/task-queue.js'
@@ -52,8 +52,14 @@ export function regenerateTask(objectId: string, stripeIndex: number, stripe: St
  * The predictive policy's plan for one evaluation, riskiest object first:
  * 1. blocks recorded missing, or on a backend that is down → regenerate (elsewhere);
  * 2. blocks on a backend whose risk ≥ `migrateRiskThreshold` → migrate each to a safer backend;
- * 3. objects whose P(loss) ≥ `addParityThreshold` → one more parity block per stripe (up to the cap);
- * 4. objects with added parity whose P(loss) stayed < `dropParityThreshold` for `dropParityAfterMs` → back to the base.
+ * 3. objects whose *residual* P(loss) ≥ `addParityThreshold` → one more parity block per stripe (up to the cap);
+ * 4. objects with added parity whose residual P(loss) stayed < `dropParityThreshold` for `dropParityAfterMs` → back to the base.
+ *
+ * Residual risk: the object's P(loss) once steps 1 and 2 are done — every lost block and every block
+ * on a risky backend counted as if already on a safe backend (the least risky one's risk, each on a
+ * backend of its own). Concentrated risk is cheaper to move away from (a migration copies one block;
+ * new parity reads k and writes one per stripe, and is dropped again later); parity is for the diffuse
+ * risk no single move removes — several backends each somewhat likely to fail.
  * Pure: the caller queues the tasks (the queue dedupes what is already waiting).
  */
 export function planPredictive(input: PlanInput): TaskDescriptor[] {
@@ -61,6 +67,8 @@ export function planPredictive(input: PlanInput): TaskDescriptor[] {
   const down = new Set([...input.risks.values()].filter((r) => r.unavailable).map((r) => r.backend))
   const risky = new Set([...input.risks.values()].filter((r) => !r.unavailable && r.probability >= input.migrateRiskThreshold).map((r) => r.backend))
   const avoid = [...down, ...risky]
+  const safeRisk = Math.min(1, ...[...input.risks.values()].filter((r) => !r.unavailable && r.probability < input.migrateRiskThreshold).map((r) => r.probability))
+  const riskMap = new Map([...input.risks].map(([id, r]) => [id, r.probability]))
   let boosted = 0
   for (const { manifest } of input.objects.values()) if (manifest.stripes.some((s) => s.parityBlocks > input.baseParity)) boosted++
 
@@ -70,6 +78,7 @@ export function planPredictive(input: PlanInput): TaskDescriptor[] {
     if (!object) continue
     const { objectId, manifest } = object
     const p = entry.probability
+    const residual = residualRisk(objectId, manifest, down, risky, riskMap, safeRisk)
     manifest.stripes.forEach((stripe, s) => {
       const lost = stripe.blocks.flatMap((b, i) => (b === null || down.has(b.backend) ? [i] : []))
       // Each regenerated block needs a live backend outside the stripe; plan only as many as there are
@@ -93,24 +102,43 @@ export function planPredictive(input: PlanInput): TaskDescriptor[] {
     const parities = manifest.stripes.map((s) => s.parityBlocks)
     const minParity = parities.length > 0 ? Math.min(...parities) : input.baseParity
     const maxParity = parities.length > 0 ? Math.max(...parities) : input.baseParity
-    if (p >= input.addParityThreshold) {
+    if (residual >= input.addParityThreshold) {
       input.calmSince.delete(objectId)
       const target = Math.min(minParity + 1, input.maxParity)
       const isBoosted = maxParity > input.baseParity
       if (target > minParity && (isBoosted || boosted < input.maxBoostedObjects)) {
         if (!isBoosted) boosted++
         const bytes = manifest.stripes.reduce((sum, st) => sum + (2 * st.dataBlocks + 2 * Math.max(0, target - st.parityBlocks)) * st.blockBytes, 0)
-        tasks.push({ kind: 'add-parity', key: `parity:${objectId}`, priority: PRIORITY.predicted + p, bytes, reason: 'object-risk', payload: { objectId, parityBlocks: target, objectRisk: p, avoid: [...avoid] } })
+        tasks.push({ kind: 'add-parity', key: `parity:${objectId}`, priority: PRIORITY.predicted + p, bytes, reason: 'object-risk', payload: { objectId, parityBlocks: target, objectRisk: residual, avoid: [...avoid] } })
       }
-    } else if (p < input.dropParityThreshold) {
+    } else if (residual < input.dropParityThreshold) {
       const since = input.calmSince.get(objectId) ?? input.now
       input.calmSince.set(objectId, since)
       if (maxParity > input.baseParity && input.now - since >= input.dropParityAfterMs) {
-        tasks.push({ kind: 'drop-parity', key: `parity:${objectId}`, priority: PRIORITY.drop, bytes: 0, reason: 'risk-passed', payload: { objectId, parityBlocks: input.baseParity, objectRisk: p } })
+        tasks.push({ kind: 'drop-parity', key: `parity:${objectId}`, priority: PRIORITY.drop, bytes: 0, reason: 'risk-passed', payload: { objectId, parityBlocks: input.baseParity, objectRisk: residual } })
       }
     } else {
       input.calmSince.delete(objectId)
     }
   }
   return tasks.slice(0, input.maxTasks)
+}
+
+/** P(loss) of an object with its lost blocks and its blocks on risky backends counted as moved to safe ones. */
+function residualRisk(objectId: string, manifest: Manifest, down: ReadonlySet<string>, risky: ReadonlySet<string>, risks: ReadonlyMap<string, number>, safeRisk: number): number {
+  const map = new Map(risks)
+  let n = 0
+  const placement: ObjectPlacement = {
+    objectId,
+    stripes: manifest.stripes.map((s) => ({
+      parityBlocks: s.parityBlocks,
+      backends: s.blocks.map((b) => {
+        if (b && !down.has(b.backend) && !risky.has(b.backend)) return b.backend
+        const id = `\0moved${n++}`
+        map.set(id, safeRisk)
+        return id
+      }),
+    })),
+  }
+  return objectLossProbability(placement, map).probability
 }
