@@ -25,6 +25,8 @@ export class Attempt implements AttemptView {
   hedgedAtMs: number | undefined
   /** Its latest score from the hedge loop. */
   lastRisk: AttemptRisk | undefined
+  /** Aborted by the hedge loop as all but certainly dead: its P(dead) and silence then. */
+  abandoned: { readonly dead: number; readonly silentMs: number } | undefined
   readonly controller = new AbortController()
 
   constructor(

@@ -24,7 +24,8 @@ export interface HedgeHost {
 
 /**
  * The hedge loop of one upload: every `intervalMs` it scores every running attempt
- * ({@link planHedges}) and starts the chosen hedges. Budget accounting: a running hedge reserves
+ * ({@link planHedges}), starts the chosen hedges and abandons attempts judged dead that no hedge
+ * covers (they retry from the server's offset, as after a stall timeout). Budget accounting: a running hedge reserves
  * its partition's length (what it can send at most: it is a new partial and never retries); when
  * it ends, the reservation becomes the bytes its sockets actually took. A hedge is started only
  * while ended hedges' bytes + running reservations are below ⌊uploadBytes × budgetFraction⌋, so
@@ -114,6 +115,11 @@ export class HedgeController implements HedgeHooks {
     })
     this.budgetBytes = round.budgetBytes
     for (const [view, score] of round.scores) (view as Attempt).lastRisk = score.risk
+    for (const a of round.abandon) {
+      const run = runs.find((r) => r.p.index === a.partition)
+      const score = round.scores.get(a)!
+      run?.abandon(a as Attempt, score.risk.dead, now - a.lastProgressMs)
+    }
     for (const plan of round.plans) {
       const run = runs.find((r) => r.p.index === plan.partition)
       const hedge = run?.hedge(plan.toEndpoint)

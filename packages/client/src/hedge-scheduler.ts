@@ -63,6 +63,12 @@ export interface HedgePlan {
 export interface HedgeRound {
   readonly scores: ReadonlyMap<AttemptView, { readonly risk: AttemptRisk; readonly deadlineMs: number }>
   readonly plans: readonly HedgePlan[]
+  /**
+   * Attempts all but certainly dead (P(dead) ≥ {@link ABANDON_DEAD}) that no hedge of this round
+   * covers: the loop aborts them as stalled, and their partition resumes elsewhere from the
+   * server's offset — a retry that re-sends nothing, decided long before the stall timeout.
+   */
+  readonly abandon: readonly AttemptView[]
   readonly budgetBytes: number
   /** Committed hedge bytes after these plans. */
   readonly committedBytes: number
@@ -74,6 +80,13 @@ export const DEADLINE_FLOOR_MS = 2000
 const DEADLINE_QUANTILE = 0.1
 /** At most this many hedges per partition over its life; at most one runs at a time. */
 export const MAX_HEDGES_PER_PARTITION = 2
+/**
+ * P(dead) at which a running attempt is abandoned (aborted as stalled and retried from the
+ * server's offset) when no hedge covers it (one whose body is all sent: also silent for its deadline) — the budget is spent, or it already had its hedges.
+ * With a learned healthy gap of ≤ 200 ms this is reached after ≈ 1–1.5 s of silence, against the
+ * 15 s stall timeout. A mistake costs a HEAD and a new connection, never acknowledged bytes.
+ */
+export const ABANDON_DEAD = 0.99
 /** Floor of the healthy progress gap fed to the stall term (one TCP retransmission timeout), ms. */
 const MIN_PROGRESS_GAP_MS = 200
 
@@ -184,6 +197,13 @@ export function planHedges(inputs: HedgeInputs): HedgeRound {
     committed += pick.partition.totalBytes
     pool = pool.filter((c) => c !== pick)
   }
+  const hedged = new Set(chosen.map((c) => c.attempt))
+  // An attempt whose body the socket has taken in full may be draining it from kernel buffers with
+  // nothing to see: it must also have been silent for its deadline (the whole partition at the
+  // endpoint's slow rate), which bounds any drain.
+  const abandon = [...scores]
+    .filter(([a, s]) => s.risk.dead >= ABANDON_DEAD && !hedged.has(a) && (a.progressBytes < a.totalBytes || now - a.lastProgressMs >= s.deadlineMs))
+    .map(([a]) => a)
   const plans = chosen.map((c) => ({
     partition: c.partition.partition,
     attempt: c.attempt,
@@ -192,5 +212,5 @@ export function planHedges(inputs: HedgeInputs): HedgeRound {
     deadlineMs: c.deadlineMs,
     hedgeBytes: c.partition.totalBytes,
   }))
-  return { scores, plans, budgetBytes, committedBytes: committed }
+  return { scores, plans, abandon, budgetBytes, committedBytes: committed }
 }

@@ -167,7 +167,10 @@ export class PartitionRun {
         const lost = isGone(err)
         const delays = ctx.options.retryDelaysMs
         const willRetry = (lost || isRetriable(err)) && failures <= delays.length
-        const retryInMs = willRetry ? delays[failures - 1]! : undefined
+        // An attempt the model abandoned moves to the next endpoint at once: backing off protects a
+        // struggling server, and the silent one is left behind.
+        const abandoned = this.#lastFailed?.abandoned !== undefined && ctx.endpoints.length > 1
+        const retryInMs = willRetry ? (abandoned ? 0 : delays[failures - 1]!) : undefined
         const last = this.#lastFailed
         ctx.emit('attempt-failed', { partition: p.index, attempt: last?.attempt ?? 0, endpoint: last?.endpoint ?? endpoint, code: err.code, status: err.status, message: err.message, willRetry, retryInMs, siblings: 0 })
         if (!willRetry) throw err
@@ -191,6 +194,18 @@ export class PartitionRun {
     const now = this.ctx.clock()
     for (const a of this.running) a.hedgedAtMs ??= now
     return this.#start(endpoint, true, undefined)
+  }
+
+  /**
+   * The hedge loop judged running attempt `a` dead (`dead` = P(dead) after `silentMs` of silence)
+   * and no hedge covers it: it is aborted as stalled — counted against its endpoint like a stall
+   * timeout — and the partition goes on from the server's offset (a sibling carries it, or the
+   * retry loop HEADs and resumes on the next endpoint).
+   */
+  abandon(a: Attempt, dead: number, silentMs: number): void {
+    if (!this.running.has(a) || a.lost || this.#winner) return
+    a.abandoned = { dead, silentMs }
+    a.controller.abort(new ClientError('CLIENT_ERR_STALLED', `attempt ${a.attempt} of partition ${this.p.index} abandoned: silent for ${Math.round(silentMs)} ms, P(dead) ${dead.toFixed(4)}`))
   }
 
   #lastFailed: Attempt | undefined
@@ -256,7 +271,17 @@ export class PartitionRun {
         }
         const stalled = e.code === 'CLIENT_ERR_STALLED'
         ctx.observe(a.endpoint, { ok: false, stalled })
-        if (stalled) ctx.emit('stall', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, stallTimeoutMs: ctx.options.stallTimeoutMs, offset: a.acked })
+        if (stalled) {
+          ctx.emit('stall', {
+            partition: p.index,
+            attempt: a.attempt,
+            endpoint: a.endpoint,
+            stallTimeoutMs: ctx.options.stallTimeoutMs,
+            offset: a.acked,
+            by: a.abandoned ? 'model' : 'timeout',
+            ...(a.abandoned && { dead: a.abandoned.dead, silentMs: Math.round(a.abandoned.silentMs) }),
+          })
+        }
         if (this.running.size > 0) {
           // A sibling (hedge) carries the partition on: no retry for now.
           ctx.emit('attempt-failed', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, code: e.code, status: e.status, message: e.message, willRetry: false, retryInMs: undefined, siblings: this.running.size })

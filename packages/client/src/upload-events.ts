@@ -156,6 +156,13 @@ export interface StallEvent extends AttemptRef {
   readonly stallTimeoutMs: number
   /** Offset within the partition that the server had acknowledged before the stall. */
   readonly offset: number
+  /**
+   * `timeout`: no progress for `stallTimeoutMs`. `model`: the hedge loop judged the attempt dead
+   * (P(dead) ≥ 0.999 after `silentMs` of silence) and no hedge covered it, long before the timeout.
+   */
+  readonly by: 'timeout' | 'model'
+  readonly dead?: number
+  readonly silentMs?: number
 }
 
 /** `resume`: state of an earlier run was found and will be continued. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { FailureModel, ThroughputModel } from '@tessera/predict'
-import { DEADLINE_FLOOR_MS, MAX_HEDGES_PER_PARTITION, attemptDeadlineMs, hedgeTarget, planHedges, type AttemptView, type EndpointView, type HedgeInputs, type PartitionView } from '../src/hedge-scheduler.js'
+import { ABANDON_DEAD, DEADLINE_FLOOR_MS, MAX_HEDGES_PER_PARTITION, attemptDeadlineMs, hedgeTarget, planHedges, type AttemptView, type EndpointView, type HedgeInputs, type PartitionView } from '../src/hedge-scheduler.js'
 
 const MiB = 1024 * 1024
 const A = 'http://a/files'
@@ -47,6 +47,30 @@ describe('planHedges', () => {
       [[1, B, 4 * MiB]],
     )
     assert.equal(round.committedBytes, 4 * MiB)
+  })
+
+  test('an attempt judged dead that no hedge covers is abandoned; a hedged one, a slow-but-moving one and a fresh one are not', () => {
+    const dead = attempt(0, A, MiB, 5_000, 7_000) // silent 3 s where healthy gaps are 100 ms
+    const slow = attempt(1, A, MiB, 9_000, 9_950, 64 * MiB) // far from done, but it moved 50 ms ago
+    const fresh = attempt(2, B, 0, 9_990, 9_990)
+    // Budget spent: nothing can be hedged, so the dead attempt is abandoned.
+    const spent = planHedges(inputs([one(dead), one(slow), one(fresh)], { committedBytes: 400 * MiB }))
+    assert.equal(spent.plans.length, 0)
+    assert.ok(spent.scores.get(dead)!.risk.dead >= ABANDON_DEAD, `P(dead) ${spent.scores.get(dead)!.risk.dead}`)
+    assert.deepEqual(spent.abandon, [dead])
+    // Budget left: the dead attempt is hedged instead, and not abandoned in the same round.
+    const hedged = planHedges(inputs([one(dead), one(slow), one(fresh)]))
+    assert.ok(hedged.plans.some((p) => p.partition === 0))
+    assert.deepEqual(hedged.abandon, [])
+    // A body the socket took in full may still be draining: abandoned only once silent for its deadline.
+    const sent = (silentMs: number) => attempt(3, A, 4 * MiB, 0, 10_000 - silentMs)
+    const deadline = spent.scores.get(dead)!.deadlineMs
+    const early = planHedges(inputs([one(sent(deadline - 100))], { committedBytes: 400 * MiB }))
+    assert.ok(early.scores.values().next().value!.risk.dead >= ABANDON_DEAD)
+    assert.deepEqual(early.abandon, [])
+    assert.equal(planHedges(inputs([one(sent(deadline + 100))], { committedBytes: 400 * MiB })).abandon.length, 1)
+    // Its partition's hedges used up: abandoned even with budget left.
+    assert.deepEqual(planHedges(inputs([one(dead, MAX_HEDGES_PER_PARTITION)])).abandon, [dead])
   })
 
   test('a partition with two running attempts, or with MAX_HEDGES_PER_PARTITION hedges, is not hedged again', () => {

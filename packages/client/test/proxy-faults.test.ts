@@ -114,6 +114,23 @@ describe('uploads through a fault-proxy process, one of three endpoints faulty',
     t.diagnostic(`503s injected ${stats[0]!.faults.status}; client: ${JSON.stringify(met)}`)
   })
 
+  test('no hedge budget and a stall timeout of a minute: attempts on the stalling endpoint are abandoned by the model and resumed elsewhere', { timeout: 45_000 }, async (t) => {
+    const p = await proxy(106, { stallRate: 1, stallAfterBytes: MID_BODY })
+    const ev = await run(p.endpoints, bytes(2 * MiB, 206), { hedgeBudget: 0, stallTimeoutMs: 60_000 })
+    const stats = await stop(p)
+    assert.ok(stats[0]!.faults.stall >= 1, JSON.stringify(stats[0]))
+    assert.equal(ev['hedge-start'].length, 0)
+    assert.ok(ev.stall.length >= 1, 'a stall was met')
+    for (const s of ev.stall) {
+      assert.equal(s.by, 'model', JSON.stringify(s))
+      assert.ok(s.dead! >= 0.99 && s.silentMs! < 60_000, JSON.stringify(s))
+    }
+    // The abandoned partitions went on from the faulty endpoint's offset on the next endpoint.
+    const moved = ev['attempt-start'].filter((s) => s.attempt > 0)
+    assert.ok(moved.length >= 1 && moved.every((s) => s.endpoint !== p.endpoints[0]), JSON.stringify(moved))
+    t.diagnostic(`stalls ${ev.stall.length}, silent before abandonment: ${ev.stall.map((s) => s.silentMs).join(', ')} ms`)
+  })
+
   test('one endpoint alone, stalling a quarter of its requests mid-body, no hedging: completes through stall timeouts and retries', { timeout: 45_000 }, async (t) => {
     const p = await proxy(105, { stallRate: 0.25, stallAfterBytes: MID_BODY }, 1)
     const ev = await run(p.endpoints, bytes(4 * MiB, 205), { hedging: false, stallTimeoutMs: 1000 })

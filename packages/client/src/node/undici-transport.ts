@@ -11,7 +11,16 @@ export interface UndiciTransportOptions {
   readonly connectionsPerOrigin?: number
   /** Idle keep-alive connections are closed after this long, ms. Default 10000. */
   readonly keepAliveTimeoutMs?: number
+  /**
+   * The slowest link a body may drain at unseen, bytes/s: once the socket has taken the whole body,
+   * up to {@link SEND_BUFFER_BYTES} of it may still sit in kernel buffers, so the stall timer allows
+   * `stallTimeoutMs` + that much at this rate for the answer. Default 65536 (512 kbit/s).
+   */
+  readonly minBodyBytesPerSecond?: number
 }
+
+/** What a Linux socket's send buffer holds at most (`net.ipv4.tcp_wmem` max, default 4 MiB), bytes. */
+export const SEND_BUFFER_BYTES = 4 * 1024 * 1024
 
 const MAX_ERROR_BODY = 4096
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'])
@@ -28,7 +37,7 @@ export class UndiciTransport implements HttpTransport {
   readonly #o: Required<UndiciTransportOptions>
 
   constructor(options: UndiciTransportOptions = {}) {
-    this.#o = { connectTimeoutMs: 10_000, connectionsPerOrigin: 16, keepAliveTimeoutMs: 10_000, ...options }
+    this.#o = { connectTimeoutMs: 10_000, connectionsPerOrigin: 16, keepAliveTimeoutMs: 10_000, minBodyBytesPerSecond: 64 * 1024, ...options }
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
@@ -37,19 +46,21 @@ export class UndiciTransport implements HttpTransport {
     const controller = new AbortController()
     let stalled = false
     let timer: ReturnType<typeof setTimeout> | undefined
-    const arm = (): void => {
+    const arm = (extraMs = 0): void => {
       clearTimeout(timer)
       timer = setTimeout(() => {
         stalled = true
         controller.abort(new ClientError('CLIENT_ERR_STALLED', `${req.method} ${req.url}: no progress for ${req.stallTimeoutMs} ms`))
-      }, req.stallTimeoutMs)
+      }, req.stallTimeoutMs + extraMs)
     }
+    // The body's tail drains from kernel buffers with nothing to see: allow for it at the slowest rate.
+    const drained = (sent: number): void => arm((Math.min(sent, SEND_BUFFER_BYTES) * 1000) / this.#o.minBodyBytesPerSecond)
     const onAbort = (): void => controller.abort(req.signal?.reason)
     if (req.signal?.aborted) throw aborted(req)
     req.signal?.addEventListener('abort', onAbort, { once: true })
     arm()
     try {
-      const body = req.body === undefined ? undefined : progress(req.body, arm, req.onUploadProgress)
+      const body = req.body === undefined ? undefined : progress(req.body, arm, drained, req.onUploadProgress)
       const res = await pool.request({
         path: url.pathname + url.search,
         method: req.method,
@@ -124,8 +135,16 @@ function errorCode(err: unknown): string | undefined {
   return undefined
 }
 
-/** Passes the body through, re-arming the stall timer and reporting bytes as the socket takes them. */
-async function* progress(body: Uint8Array | AsyncIterable<Uint8Array>, arm: () => void, report: ((bytes: number) => void) | undefined): AsyncGenerator<Uint8Array> {
+/**
+ * Passes the body through, re-arming the stall timer and reporting bytes as the socket takes them;
+ * `drained(sent)` once the socket has taken the last of them.
+ */
+async function* progress(
+  body: Uint8Array | AsyncIterable<Uint8Array>,
+  arm: () => void,
+  drained: (sent: number) => void,
+  report: ((bytes: number) => void) | undefined,
+): AsyncGenerator<Uint8Array> {
   let sent = 0
   const pieces = body instanceof Uint8Array ? [body] : body
   for await (const piece of pieces) {
@@ -135,4 +154,5 @@ async function* progress(body: Uint8Array | AsyncIterable<Uint8Array>, arm: () =
     arm()
     report?.(sent)
   }
+  drained(sent)
 }
