@@ -57,6 +57,8 @@ export class GatewayDurability {
   #engine: DurabilityEngine | undefined
   #saving: Promise<void> = Promise.resolve()
   #stopping: Promise<void> | undefined
+  /** Between `start()` and `stop()`: kept here so the read path does not build a status per fault. */
+  #running = false
 
   private constructor(
     readonly config: DurabilityConfig,
@@ -111,7 +113,7 @@ export class GatewayDurability {
    */
   readonly onFault = (fault: BlockFault): void => {
     const engine = this.#engine
-    if (!engine || !engine.status().running) return
+    if (!engine || !this.#running) return
     try {
       void engine.onFault(fault)
     } catch (err) {
@@ -122,11 +124,13 @@ export class GatewayDurability {
   /** Arms probes, evaluations and (unless policy `none`) scrub passes. */
   start(): void {
     this.engine.start()
+    this.#running = true
     this.log.info({ policy: this.config.policy, evaluateIntervalMs: this.config.evaluateIntervalMs, probe: this.config.probe, repairBytesPerSecond: this.config.repairBytesPerSecond }, 'durability engine started')
   }
 
   /** Stops the engine (waiting tasks dropped, running ones finished) and saves the ledger. Idempotent. */
   stop(): Promise<void> {
+    this.#running = false
     this.#stopping ??= (async () => {
       if (this.#engine) await this.#engine.stop()
       await this.#save()
