@@ -20,6 +20,8 @@ export type {
   AttemptRef,
   AttemptStartEvent,
   CapabilitiesEvent,
+  EndpointSkippedEvent,
+  PartitionSplitEvent,
   ConcurrencyEvent,
   PartitionEvent,
   ProgressEvent,

@@ -17,6 +17,8 @@ export type {
   AttemptTerminatedEvent,
   AttemptWonEvent,
   CapabilitiesEvent,
+  EndpointSkippedEvent,
+  PartitionSplitEvent,
   ClientErrorCode,
   Clock,
   ConcurrencyControllerOptions,

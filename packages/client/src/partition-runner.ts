@@ -321,7 +321,7 @@ export class PartitionRun {
     if (this.#named && samePath(url, this.#named.winner.url!)) return
     // Through the winner's endpoint when there is one: the loser's may be the sick one.
     const via = this.#winner?.endpoint
-    this.ctx.terminate(a, via === undefined ? url : rebase(url, this.ctx.endpoints, via))
+    this.ctx.terminate(a, via === undefined ? url : rebase(url, this.ctx.options.endpoints, via))
   }
 
   /** `a` leads if it has more acknowledged bytes than the leader (or there is none): its URL is the one persisted. */
@@ -356,7 +356,7 @@ export class PartitionRun {
         if (this.#maybeLead(a)) await ctx.persist()
       }
     } else {
-      url = rebase(resume.url, ctx.endpoints, a.endpoint)
+      url = rebase(resume.url, ctx.options.endpoints, a.endpoint)
       a.url = url
       const t = ctx.clock()
       const head = await ctx.tus.head(url, signal)
@@ -460,7 +460,7 @@ export class PartitionRun {
   async #adoptNamed(endpoint: string): Promise<void> {
     const { ctx, p } = this
     const { winner: w, by } = this.#named!
-    const url = rebase(w.url!, ctx.endpoints, endpoint)
+    const url = rebase(w.url!, ctx.options.endpoints, endpoint)
     const invalid = (why: string, cause?: unknown): ClientError =>
       new ClientError('CLIENT_ERR_WINNER_INVALID', `the gateway named ${url} the winner of partition ${p.index}, but ${why}`, cause === undefined ? {} : { cause })
     let head: UploadHead

@@ -87,8 +87,8 @@ export class TusClient {
   ) {}
 
   /** OPTIONS: the server's extensions, checksum algorithms and maximum size. */
-  async capabilities(endpoint: string): Promise<ServerCapabilities> {
-    const res = await this.#send({ method: 'OPTIONS', url: endpoint, headers: {} })
+  async capabilities(endpoint: string, signal?: AbortSignal): Promise<ServerCapabilities> {
+    const res = await this.#send({ method: 'OPTIONS', url: endpoint, headers: {} }, signal)
     if (res.status !== 200 && res.status !== 204) throw rejected('OPTIONS', endpoint, res)
     if (res.headers[TusHeader.resumable] === undefined && res.headers[TusHeader.version] === undefined) {
       throw new ClientError('CLIENT_ERR_UNSUPPORTED_SERVER', `OPTIONS ${endpoint} answered without Tus-Resumable or Tus-Version: not a tus server`, { status: res.status })

@@ -191,6 +191,38 @@ export interface CapabilitiesEvent {
   readonly mode: 'parallel' | 'sequential'
 }
 
+/**
+ * `endpoint-skipped`: an endpoint failed its first OPTIONS (refused, stalled, 5xx, not a usable tus
+ * server) or had not answered within the grace after the first endpoint answered, while another
+ * endpoint answered: it takes no part in this upload (no retry; a later upload asks it again).
+ */
+export interface EndpointSkippedEvent {
+  readonly endpoint: string
+  readonly code: ClientErrorCode
+  readonly status: number | undefined
+  readonly message: string
+}
+
+/**
+ * `partition-split`: an in-flight partition was ended at `at` (bytes acknowledged within it; the
+ * partial now has that length and was verified against the digest of those bytes) and the rest
+ * of it became `newPartitions`, queued with the next free indices, in file order.
+ */
+export interface PartitionSplitEvent {
+  readonly partition: number
+  /** The partition's new length: where it was cut, bytes from its start. */
+  readonly at: number
+  /** The partition's offset in the source and its length before the split, bytes. */
+  readonly offset: number
+  readonly lengthBefore: number
+  /** The endpoint of the attempt that was cut. */
+  readonly endpoint: string
+  /** Why: the attempt's recent rate and the time its remaining bytes would take at it. */
+  readonly rateBps: number
+  readonly remainingMs: number
+  readonly newPartitions: readonly { readonly index: number; readonly offset: number; readonly length: number }[]
+}
+
 /** Events of an {@link Upload}, by name. */
 export interface UploadEventMap {
   progress: ProgressEvent
@@ -208,6 +240,8 @@ export interface UploadEventMap {
   resume: ResumeEvent
   concurrency: ConcurrencyEvent
   capabilities: CapabilitiesEvent
+  'endpoint-skipped': EndpointSkippedEvent
+  'partition-split': PartitionSplitEvent
 }
 
 export type UploadEventName = keyof UploadEventMap

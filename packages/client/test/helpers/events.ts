@@ -20,6 +20,8 @@ const NAMES = [
   'resume',
   'concurrency',
   'capabilities',
+  'endpoint-skipped',
+  'partition-split',
 ] as const satisfies readonly (keyof UploadEventMap)[]
 
 /** Every event of `u` from now on, by name, in emission order. */

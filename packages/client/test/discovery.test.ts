@@ -1,0 +1,96 @@
+// Discovery: an endpoint that fails its first OPTIONS is left out of the upload at once
+// (`endpoint-skipped`), so the upload does not wait on its retries; only when no endpoint answers
+// are the retries kept. Real gateway child process, a real closed port; nothing asserts a duration.
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import { ClientError, upload } from '../src/index.js'
+import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
+import { recordEvents } from './helpers/events.js'
+import { countingTransport } from './helpers/fault-proxy.js'
+
+const MiB = 1024 * 1024
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as net.AddressInfo).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+describe('discovery', () => {
+  let gw: Gateway
+  before(async () => {
+    gw = await startGateway()
+  })
+  after(async () => {
+    await gw.stop()
+  })
+
+  test('endpoints [up, up, closed port]: the closed one is skipped after one OPTIONS, the upload starts without its retries and completes identical', { timeout: 30_000 }, async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}/files`
+    const up2 = gw.url.replace('127.0.0.1', 'localhost')
+    const counting = countingTransport()
+    const data = bytes(3 * MiB, 31)
+    // Retry delays long enough that waiting on them could not go unnoticed by the order of events.
+    const u = upload(data, { endpoints: [gw.url, up2, dead], stateStore: null, transport: counting.transport, retryDelaysMs: [60_000], minPartitionBytes: 256 * 1024, initialPartitionBytes: MiB })
+    const order: string[] = []
+    for (const name of ['endpoint-skipped', 'capabilities', 'partition', 'attempt-start', 'done'] as const) u.on(name, () => order.push(name))
+    const ev = recordEvents(u)
+    const result = await u.done
+    await counting.transport.close()
+
+    assert.equal(result.sha256, sha256(data))
+    assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
+    assert.equal(ev['endpoint-skipped'].length, 1)
+    const skipped = ev['endpoint-skipped'][0]!
+    assert.equal(skipped.endpoint, dead)
+    assert.equal(skipped.code, 'CLIENT_ERR_UNREACHABLE')
+    // One OPTIONS to the dead endpoint, none of its retries, and no other request to it.
+    assert.deepEqual(counting.requests.filter((r) => r.url.startsWith(dead.slice(0, -'/files'.length))).map((r) => r.method), ['OPTIONS'])
+    // Skipped before anything was cut or sent; the used endpoints are the two that answered.
+    assert.ok(order.indexOf('endpoint-skipped') < order.indexOf('partition'), order.join(','))
+    assert.deepEqual(ev.capabilities.map((c) => c.endpoint), [gw.url, up2])
+    assert.ok(ev['attempt-start'].length >= 1 && ev['attempt-start'].every((a) => a.endpoint !== dead))
+    assert.ok(ev['attempt-failed'].every((a) => a.endpoint !== dead))
+  })
+
+  test('when no endpoint answers, the retries are kept and the first endpoint\'s error rejects', { timeout: 30_000 }, async () => {
+    const a = `http://127.0.0.1:${await closedPort()}/files`
+    const b = `http://127.0.0.1:${await closedPort()}/files`
+    const counting = countingTransport()
+    const u = upload(bytes(10), { endpoints: [a, b], stateStore: null, transport: counting.transport, retryDelaysMs: [10, 20] })
+    const ev = recordEvents(u)
+    await assert.rejects(u.done, (err: unknown) => err instanceof ClientError && err.code === 'CLIENT_ERR_UNREACHABLE' && err.message.includes(a.slice(0, -'/files'.length)))
+    await counting.transport.close()
+    // First try + two retries on each.
+    assert.equal(counting.requests.filter((r) => r.method === 'OPTIONS' && r.url === a).length, 3)
+    assert.equal(counting.requests.filter((r) => r.method === 'OPTIONS' && r.url === b).length, 3)
+    assert.equal(ev['endpoint-skipped'].length, 0)
+  })
+
+  test('an endpoint that fails its first OPTIONS while another answers later in the round is still skipped; a later answer is not needed', { timeout: 30_000 }, async () => {
+    // 503 on OPTIONS from a tiny server: a 5xx is retriable, but one answering endpoint is enough.
+    let options = 0
+    const server = net.createServer((socket) => {
+      socket.once('data', () => {
+        options += 1
+        socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const sick = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/files`
+    try {
+      const data = bytes(2 * MiB, 32)
+      const u = upload(data, { endpoints: [sick, gw.url], stateStore: null, retryDelaysMs: [60_000] })
+      const ev = recordEvents(u)
+      const result = await u.done
+      assert.equal(result.sha256, sha256(data))
+      assert.deepEqual(ev['endpoint-skipped'].map((e) => [e.endpoint, e.status]), [[sick, 503]])
+      assert.equal(options, 1)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
