@@ -1,10 +1,10 @@
-import { TESSERA_ERROR_HEADER, TESSERA_RECONCILIATION_HEADER, TESSERA_WINNER_HEADER } from '@tessera/protocol'
+import { TESSERA_ERROR_HEADER, TESSERA_RECONCILIATION_HEADER, TESSERA_SHA256_HEADER, TESSERA_WINNER_HEADER } from '@tessera/protocol'
 import type { NextFunction, Request, Response } from 'express'
 
 const ALLOW_HEADERS = [
   'Authorization', 'Content-Type', 'Location', 'Tus-Extension', 'Tus-Max-Size', 'Tus-Resumable', 'Tus-Version',
   'Upload-Concat', 'Upload-Defer-Length', 'Upload-Length', 'Upload-Metadata', 'Upload-Offset', 'Upload-Checksum',
-  'X-HTTP-Method-Override', 'X-Requested-With', 'Range',
+  'X-HTTP-Method-Override', 'X-Requested-With', 'Range', TESSERA_SHA256_HEADER,
 ].join(', ')
 
 const EXPOSE_HEADERS = [

@@ -36,6 +36,17 @@ export const TESSERA_WINNER_HEADER = 'tessera-winner'
  */
 export const TESSERA_RECONCILIATION_HEADER = 'tessera-reconciliation'
 
+/**
+ * Request header of a PATCH that declares the length of a deferred-length Tessera attempt
+ * (`Upload-Length` on the PATCH, creation-defer-length): base64 of the SHA-256 of the attempt's full
+ * bytes (all `Upload-Length` of them). It stands in for `tessera-sha256` in the creation metadata,
+ * which a client cannot know when the attempt's length is not fixed yet (a partition that may be
+ * split at its acknowledged offset). The server saves it with the length and verifies the attempt
+ * against it at its last byte exactly as it does `tessera-sha256` (460 on mismatch); malformed, on a
+ * PATCH without `Upload-Length`, or contradicting a digest the attempt already has → 400.
+ */
+export const TESSERA_SHA256_HEADER = 'tessera-sha256'
+
 /** The tus extensions, by their protocol names. */
 export type TusExtension =
   | 'creation'

@@ -48,12 +48,15 @@ export class Reconciler {
   }
 
   /**
-   * The running hash to feed with a write at `offset` of an attempt that carries `tessera-sha256`:
+   * The running hash to feed with a write at `offset` of an attempt that carries `tessera-sha256`
+   * (or may still get one: its length is deferred):
    * the one this process kept, or — after a restart, or when it fell behind — rebuilt by re-reading
    * the committed bytes once. `undefined` for uploads without a digest to verify.
    */
   async hashFor(record: UploadRecord, offset: number): Promise<AttemptHash | undefined> {
-    if (record.attempt?.sha256 === undefined) return undefined
+    // A deferred-length attempt is hashed too: its digest may come with the PATCH that declares
+    // its length (`Tessera-Sha256`), after most of its bytes.
+    if (!record.attempt || (record.attempt.sha256 === undefined && record.length !== undefined)) return undefined
     return this.#hashes.take(record.id, offset) ?? this.#rebuild(record.id, offset)
   }
 

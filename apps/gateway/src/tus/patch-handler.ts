@@ -1,3 +1,4 @@
+import { TESSERA_SHA256_HEADER, decodeBase64 } from '@tessera/protocol'
 import type { Request, Response } from 'express'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
@@ -13,6 +14,7 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
   const claimed = integerHeader(req, 'upload-offset')
   if (claimed === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Upload-Offset is required')
   const declaredLength = integerHeader(req, 'upload-length')
+  const declaredDigest = digestHeader(req, declaredLength)
   checksumHeader(req)
   // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
   // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
@@ -26,7 +28,7 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
     record = await ctx.reconciler.reconcile(record, current)
     if (claimed !== current) throw new GatewayError('GATEWAY_ERR_OFFSET_MISMATCH', `Upload-Offset is ${claimed} but the upload is at ${current}`)
     // Saved before the body: a settled length and the moved expiry hold even if the write fails early.
-    record = { ...settleLength(ctx, record, declaredLength, current), expiresAt: ctx.expiresAt() }
+    record = { ...settleDigest(record, settleLength(ctx, record, declaredLength, current), declaredDigest), expiresAt: ctx.expiresAt() }
     await ctx.deps.records.set(id, record)
     const { offset, record: next } = await writeBody(ctx, req, record, current, stop)
     return { record: next, offset }
@@ -48,4 +50,37 @@ function settleLength(ctx: TusContext, record: UploadRecord, declared: number | 
   const { maxSize } = ctx.deps.config
   if (maxSize !== undefined && declared > maxSize) throw new GatewayError('GATEWAY_ERR_TOO_LARGE', `Upload-Length ${declared} exceeds the maximum upload size ${maxSize}`)
   return { ...record, length: declared }
+}
+
+/**
+ * The `Tessera-Sha256` of a PATCH (docs/reconciliation.md, "Deferred-length attempts"): base64 of
+ * 32 bytes, only together with `Upload-Length`; 400 otherwise.
+ */
+function digestHeader(req: Request, declaredLength: number | undefined): string | undefined {
+  const value = req.get(TESSERA_SHA256_HEADER)
+  if (value === undefined) return undefined
+  if (declaredLength === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Tessera-Sha256 is only valid on a PATCH that carries Upload-Length')
+  if (decodeBase64(value)?.length !== 32) {
+    throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', `Tessera-Sha256 must be the base64 of a 32-byte SHA-256 digest, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+/**
+ * Saves a `Tessera-Sha256` sent with the PATCH that declares a deferred length into the attempt's
+ * digest, which its completion verifies like `tessera-sha256`. 400 on an upload that is not a
+ * Tessera attempt, when it contradicts the digest the attempt already has, or when the length was
+ * not deferred (a repeat of the same digest is accepted: a retried length-declaring PATCH). The
+ * caller saves the record.
+ */
+function settleDigest(before: UploadRecord, record: UploadRecord, digest: string | undefined): UploadRecord {
+  if (digest === undefined) return record
+  const { attempt } = record
+  if (!attempt) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Tessera-Sha256 is only valid on a Tessera attempt (an upload with tessera-partition metadata)')
+  if (attempt.sha256 !== undefined) {
+    if (attempt.sha256 !== digest) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', `Tessera-Sha256 ${digest} differs from the attempt's digest ${attempt.sha256}`)
+    return record
+  }
+  if (before.length !== undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Tessera-Sha256 is only valid on the PATCH that declares a deferred Upload-Length')
+  return { ...record, attempt: { ...attempt, sha256: digest } }
 }

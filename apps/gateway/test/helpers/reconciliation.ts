@@ -82,3 +82,13 @@ export async function readEvents(path: string): Promise<LoggedEvent[]> {
 export async function eventsOf(gw: TestGateway, id: string): Promise<LoggedEvent[]> {
   return (await readEvents(gw.config.reconciliationLog)).filter((e) => e.uploadId === id)
 }
+
+/** Creates a deferred-length attempt (`Upload-Defer-Length: 1`, no `tessera-sha256`) at `offset`; resolves its URL. */
+export async function createDeferredAttempt(endpoint: string, partition: string, offset: number, attempt: number): Promise<string> {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { ...TUS, 'Upload-Concat': 'partial', 'Upload-Defer-Length': '1', 'Upload-Metadata': attemptMetadata({ partition, offset, attempt, sha256: null }) },
+  })
+  if (res.status !== 201) throw new Error(`create deferred attempt: ${res.status} ${await res.text()}`)
+  return res.headers.get('location')!
+}
