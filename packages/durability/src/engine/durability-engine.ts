@@ -92,7 +92,7 @@ export class DurabilityEngine {
     this.ledger = o.ledger ?? ScrubLedger.memory()
     this.#recent = new RingSeries(Math.max(1, o.recentActions))
     this.queue.process((task) => this.#run(task))
-    this.#unsubscribe = o.health.onSample((backend, record) => this.risk.observe(backend, record))
+    this.#unsubscribe = o.health.onWindow((records) => this.risk.observeWindow(records))
   }
 
   /** The policy in force. */

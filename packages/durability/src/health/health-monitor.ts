@@ -128,6 +128,7 @@ export class HealthMonitor implements OpSink {
   readonly options: ResolvedHealthMonitorOptions
   readonly #backends = new Map<string, BackendState>()
   readonly #listeners = new Set<(backend: string, record: HealthRecord) => void>()
+  readonly #windowListeners = new Set<(records: ReadonlyMap<string, HealthRecord>) => void>()
   readonly #io: IoTotals = emptyTotals()
   #stops: (() => void)[] = []
   #probeSeq = 0
@@ -194,7 +195,14 @@ export class HealthMonitor implements OpSink {
       out.set(id, record)
       for (const listener of this.#listeners) listener(id, record)
     }
+    for (const listener of this.#windowListeners) listener(out)
     return out
+  }
+
+  /** Calls `listener(records)` once per closed window with every backend's record (what a cross-backend view needs). Returns an unsubscribe function. */
+  onWindow(listener: (records: ReadonlyMap<string, HealthRecord>) => void): () => void {
+    this.#windowListeners.add(listener)
+    return () => this.#windowListeners.delete(listener)
   }
 
   /** Calls `listener(backendId, record)` for every closed window. Returns an unsubscribe function. */

@@ -1,7 +1,7 @@
 import { BackendRiskModel, FailureRateModel, HoltForecaster, generationPriority, type BackendRiskOptions, type Forecaster, type ObjectPlacement, type PriorityEntry } from '@tessera/predict'
 import type { Manifest } from '@tessera/storage'
 import { numberOption } from '../errors.js'
-import type { HealthRecord } from '../health/health-sample.js'
+import { median, type HealthRecord } from '../health/health-sample.js'
 
 /** One backend's risk as the operator sees it (JSON). */
 export interface BackendRiskReport {
@@ -33,7 +33,19 @@ export interface RiskTrackerOptions {
    * extrapolated over the whole horizon. ≥ 2. Default 6.
    */
   readonly warmupSamples?: number
+  /**
+   * Correct latency for common-mode slowdowns in {@link RiskTracker.observeWindow} (default true):
+   * when the median latency across backends rises above its slow baseline, every backend's latency
+   * is scaled down by the same factor before it reaches its model (the baseline is an EWMA of that
+   * median that ignores windows above twice itself). All backends slowing together is
+   * the gateway's host (CPU, GC, a busy disk controller), not a backend failing; one backend
+   * degrading barely moves the median. Needs ≥ 3 backends with traffic in the window.
+   */
+  readonly commonModeLatency?: boolean
 }
+
+/** EWMA weight of each window's cross-backend median latency in the baseline. */
+const BASELINE_WEIGHT = 0.05
 
 /**
  * A {@link BackendRiskModel} per backend, fed with the health windows, and the per-object loss
@@ -45,10 +57,13 @@ export class RiskTracker {
   readonly #prior: FailureRateModel
   readonly horizonMs: number
   readonly warmupSamples: number
+  readonly commonModeLatency: boolean
+  #baselineLatencyMs: number | undefined
 
   /** @throws DurabilityError `DURABILITY_ERR_INVALID_OPTION`; PredictError for bad risk options. */
   constructor(options: RiskTrackerOptions = {}) {
     this.warmupSamples = numberOption('warmupSamples', options.warmupSamples ?? 6, 2, 1_000_000, true)
+    this.commonModeLatency = options.commonModeLatency ?? true
     const createForecaster = options.createForecaster ?? (() => new HoltForecaster())
     this.#create = () => new BackendRiskModel(createForecaster, options.risk)
     const probe = this.#create()
@@ -56,7 +71,30 @@ export class RiskTracker {
     this.horizonMs = probe.options.horizonMs
   }
 
-  /** Feeds one health window (empty windows carry no evidence and are skipped). */
+  /**
+   * Feeds one window of every backend, correcting latency for common-mode slowdowns (see
+   * {@link RiskTrackerOptions.commonModeLatency}). What the engine uses.
+   */
+  observeWindow(records: ReadonlyMap<string, HealthRecord>): void {
+    let factor = 1
+    const latencies = [...records.values()].filter((r) => !r.empty && r.available).map((r) => r.latencyMs)
+    if (this.commonModeLatency && latencies.length >= 3) {
+      const m = median(latencies)!
+      const base = this.#baselineLatencyMs ?? m
+      factor = m > base ? base / m : 1
+      // The baseline follows slow drift, not a surge: a fleet-wide slowdown beyond 2× stays corrected
+      // for as long as it lasts (what is left is each backend's latency relative to its peers).
+      if (m <= 2 * base) this.#baselineLatencyMs = (1 - BASELINE_WEIGHT) * base + BASELINE_WEIGHT * m
+    }
+    for (const [backend, record] of records) this.observe(backend, factor === 1 ? record : { ...record, latencyMs: record.latencyMs * factor })
+  }
+
+  /** The slow baseline of the cross-backend median latency, ms (undefined before 3 backends had traffic). */
+  get baselineLatencyMs(): number | undefined {
+    return this.#baselineLatencyMs
+  }
+
+  /** Feeds one health window as is (empty windows carry no evidence and are skipped). */
   observe(backend: string, record: HealthRecord): void {
     if (record.empty) return
     let entry = this.#models.get(backend)
