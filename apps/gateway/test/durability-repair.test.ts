@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile, rm } from 'node:fs/promises'
 import { after, describe, test } from 'node:test'
 import { OCTET, TUS } from './helpers/gateway.js'
+import { createAttempt, postFinal, sha256 } from './helpers/reconciliation.js'
 import { rot, startDurabilityGateway, total, type DurabilityGateway } from './helpers/durability-gateway.js'
 
 const BLOCK = 4096
@@ -98,6 +99,26 @@ describe('durability in the gateway', { timeout: 60_000 }, () => {
     assert.deepEqual(await download(url), body)
     await gw.gateway.durability.engine.idle()
     assert.equal(total(await gw.status(), 'fault', 'read-corrupt'), faults, 'the second GET found nothing to read around')
+  })
+
+  test('a partition that wins while a backend is gone: the running whole-file digest reports the blocks it reads around', async () => {
+    const gw = await start(['--durability', 'reactive', '--scrub-interval', '1h', '--probe', 'none'])
+    const data = randomBytes(4 * 2 * BLOCK)
+    const url = await createAttempt(gw.endpoint, 'session-a/0', 0, 1, data, sha256(data))
+    const half = 2 * 2 * BLOCK
+    const first = await fetch(url, { method: 'PATCH', headers: { ...TUS, 'Content-Type': OCTET, 'Upload-Offset': '0' }, body: data.subarray(0, half) })
+    assert.equal(first.status, 204)
+    const id = idOf(url)
+    const victim = (await gw.manifest(id)).stripes[0]!.blocks[0]!.backend
+    await rm(gw.dirOf(victim), { recursive: true, force: true })
+    // Completing the attempt makes it win its partition; the session digest then reads it back (no GET anywhere).
+    const second = await fetch(url, { method: 'PATCH', headers: { ...TUS, 'Content-Type': OCTET, 'Upload-Offset': String(half) }, body: data.subarray(half) })
+    assert.equal(second.status, 204)
+    const s = await gw.waitFor('the digest read reported the missing block', (x) => x.recent.some((e) => e.action === 'fault' && e.reason === 'read-missing' && e.objectId === id && e.stripe === 0 && e.block === 0 && e.backend === victim))
+    assert.equal(total(s, 'regenerate', 'planned') >= 1, true)
+    const final = await postFinal(gw.endpoint, [url], { 'tessera-sha256': sha256(data) })
+    assert.equal(final.status, 201, await final.text())
+    assert.deepEqual(await download(final.headers.get('location')!), data)
   })
 
   test('policy none: faults are observed and reported, nothing is repaired', async () => {
