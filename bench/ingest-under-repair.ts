@@ -17,7 +17,9 @@
 // median of same-round MB/s ratios (the machine is shared and noisy). A round counts only if repair
 // was still running when the upload ended (queue not empty), so the work overlapped all of it.
 //
-//   node --import tsx bench/ingest-under-repair.ts [--quick] [--size 256MiB] [--preload 384MiB] [--rounds N] [--repair-rate 16MiB]
+//   node --import tsx bench/ingest-under-repair.ts [--quick] [--size 256MiB] [--preload 512MiB] [--rounds N] [--repair-rate 16MiB] [--compare-rate 8MiB]
+//
+// `--compare-rate` adds a fourth variant, repairing with that budget, to the same rounds.
 //
 // Writes bench/results/ingest-under-repair.json and .md (see bench/README.md).
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     preload: { type: 'string' },
     rounds: { type: 'string' },
     'repair-rate': { type: 'string' },
+    'compare-rate': { type: 'string' },
   },
 })
 const quick = values.quick
@@ -48,13 +51,16 @@ const size = parseBytes(values.size ?? (quick ? '128MiB' : '256MiB'))
 const preload = parseBytes(values.preload ?? (quick ? '256MiB' : '512MiB'))
 const rounds = Number(values.rounds ?? (quick ? 3 : 5))
 const repairRate = values['repair-rate']
+/** A second repair budget to measure in the same run (variant `repairing-alt`). */
+const compareRate = values['compare-rate']
 const OBJECT_BYTES = 32 * 2 ** 20
 const BACKENDS = 8
 const TUS = { 'Tus-Resumable': '1.0.0' }
 const tesseraClient = compileChild('tessera-client')
 
-type VariantName = 'idle' | 'degraded' | 'repairing'
-const VARIANTS: readonly VariantName[] = ['idle', 'degraded', 'repairing']
+type VariantName = 'idle' | 'degraded' | 'repairing' | 'repairing-alt'
+const VARIANTS: readonly VariantName[] = ['idle', 'degraded', 'repairing', ...(compareRate ? (['repairing-alt'] as const) : [])]
+const isRepairing = (v: VariantName) => v === 'repairing' || v === 'repairing-alt'
 
 interface Sample {
   round: number
@@ -81,7 +87,7 @@ interface Status {
 const backendDirs = (data: string) => Array.from({ length: BACKENDS }, (_, i) => join(data, 'backends', `b${i}`))
 const flags = (data: string, variant?: VariantName) => [
   '--backends', backendDirs(data).join(','), '--log-level', 'warn',
-  ...(repairRate ? ['--repair-rate', repairRate] : []),
+  ...(variant === 'repairing-alt' ? ['--repair-rate', compareRate!] : repairRate ? ['--repair-rate', repairRate] : []),
   ...(variant === 'degraded' ? ['--durability', 'none'] : []),
 ]
 
@@ -133,7 +139,7 @@ async function runOne(variant: VariantName, r: number, work: string, template: s
     }
     await readAll(gw, ids)
     const before = await status(gw)
-    if (variant === 'repairing' && before.queue.waiting + before.queue.running === 0) throw new Error('nothing queued for repair after the degraded reads')
+    if (isRepairing(variant) && before.queue.waiting + before.queue.running === 0) throw new Error('nothing queued for repair after the degraded reads')
     const state = await mkdtemp(join(tmpdir(), 'tessera-iur-state-'))
     let result: { wallMs: number; url: string; ok: boolean }
     try {
@@ -158,7 +164,7 @@ async function runOne(variant: VariantName, r: number, work: string, template: s
       queueAtEnd,
       regeneratedDuring: regenerated(after) - regenerated(before),
       backgroundBytesDuring: background(after) - background(before),
-      overlapped: variant !== 'repairing' || queueAtEnd > 0,
+      overlapped: !isRepairing(variant) || queueAtEnd > 0,
     }
   } finally {
     await stopChild(gw.server)
@@ -220,7 +226,7 @@ function summarize(samples: Sample[], startedAt: Date, machine: ReturnType<typeo
   const of = (v: VariantName) => samples.filter((s) => s.variant === v)
   return {
     benchmark: 'ingest-under-repair',
-    command: `node --import tsx bench/ingest-under-repair.ts${quick ? ' --quick' : ''}${values.size ? ` --size ${values.size}` : ''}${values.preload ? ` --preload ${values.preload}` : ''}${values.rounds ? ` --rounds ${values.rounds}` : ''}${repairRate ? ` --repair-rate ${repairRate}` : ''}`,
+    command: `node --import tsx bench/ingest-under-repair.ts${quick ? ' --quick' : ''}${values.size ? ` --size ${values.size}` : ''}${values.preload ? ` --preload ${values.preload}` : ''}${values.rounds ? ` --rounds ${values.rounds}` : ''}${repairRate ? ` --repair-rate ${repairRate}` : ''}${compareRate ? ` --compare-rate ${compareRate}` : ''}`,
     units: {
       mb_s: 'file bytes / 1e6 / wall seconds of the SDK upload (upload() to done); median of rounds',
       ratio: 'median over rounds of the same-round repairing / idle MB/s ratio; only rounds whose repair outlasted the upload count',
@@ -229,16 +235,21 @@ function summarize(samples: Sample[], startedAt: Date, machine: ReturnType<typeo
       idle_mb_s: round(median(of('idle').map((s) => s.mbPerSecond))),
       degraded_mb_s: round(median(of('degraded').map((s) => s.mbPerSecond))),
       repairing_mb_s: round(median(of('repairing').map((s) => s.mbPerSecond))),
+      ...(compareRate && { 'repairing-alt_mb_s': round(median(of('repairing-alt').map((s) => s.mbPerSecond))) }),
       ratio,
       ratio_rounds: perRound,
-      other_ratios: { degraded_over_idle: ratios('degraded', 'idle'), repairing_over_degraded: ratios('repairing', 'degraded') },
+      other_ratios: {
+        degraded_over_idle: ratios('degraded', 'idle'),
+        repairing_over_degraded: ratios('repairing', 'degraded'),
+        ...(compareRate && { [`repairing_at_${compareRate}_over_idle`]: ratios('repairing-alt', 'idle') }),
+      },
       rounds_without_overlap: of('repairing').filter((s) => !s.overlapped).length,
       regenerated_during_upload: of('repairing').map((s) => s.regeneratedDuring),
       background_mib_during_upload: of('repairing').map((s) => round(s.backgroundBytesDuring / 2 ** 20, 1)),
       target: { target: '≥ 0.8', value: ratio, met: ratio >= 0.8 },
     },
     samples: samples.map((s) => ({ ...s, mbPerSecond: round(s.mbPerSecond), wallMs: round(s.wallMs, 0) })),
-    run: { sizeBytes: size, preloadBytes: preloaded * OBJECT_BYTES, preloadObjects: preloaded, backends: BACKENDS, geometry: '4+2', repairRate: repairRate ?? 'gateway default (16MiB)', rounds, quick },
+    run: { sizeBytes: size, preloadBytes: preloaded * OBJECT_BYTES, preloadObjects: preloaded, backends: BACKENDS, geometry: '4+2', repairRate: repairRate ?? 'gateway default (16MiB)', compareRate: compareRate ?? null, rounds, quick },
     machine,
     date: startedAt.toISOString(),
   }
@@ -248,7 +259,7 @@ function markdown(report: ReturnType<typeof summarize>): string {
   const x = report.ingest_under_repair
   const rows = VARIANTS.map((v) => {
     const s = report.samples.filter((y) => y.variant === v)
-    return `| ${v} | ${x[`${v}_mb_s`]} | ${s.map((y) => y.mbPerSecond).join(', ')} | ${s.map((y) => `${y.queueAtStart}→${y.queueAtEnd}`).join(', ')} | ${s.map((y) => y.regeneratedDuring).join(', ')} |`
+    return `| ${v === 'repairing-alt' ? `repairing at ${compareRate}/s` : v} | ${(x as Record<string, unknown>)[`${v}_mb_s`]} | ${s.map((y) => y.mbPerSecond).join(', ')} | ${s.map((y) => `${y.queueAtStart}→${y.queueAtEnd}`).join(', ')} | ${s.map((y) => y.regeneratedDuring).join(', ')} |`
   })
   return [
     `# Ingest under repair: ${formatBytes(report.run.sizeBytes)} SDK uploads, ${report.run.rounds} interleaved rounds`,

@@ -44,8 +44,9 @@ export interface HealthSummary {
  * The gateway's side of `@tessera/durability`: a {@link HealthMonitor} whose wrappers the object
  * store uses (so real traffic is observed), a rate-limited task queue, the scrub ledger persisted
  * under the data directory, and the {@link DurabilityEngine} over them. Faults the read path
- * reports go to {@link onFault}. Each engine event is one log line with its reason (the engine
- * logs it: info for actions, warn for failures, debug for skipped ones).
+ * reports go to {@link onFault}. Each engine event is one log line with its reason, written by the
+ * engine itself on the logger given here (info for actions and observed faults, warn for failures,
+ * debug for skipped ones), so the gateway adds no second line.
  *
  * Built in two steps because the store needs the wrapped backends and the engine needs the store:
  * `open()` wraps, `attach(store)` builds the engine. Background work runs from `start()` to `stop()`.
