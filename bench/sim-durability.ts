@@ -8,11 +8,21 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { machineAfter, machineBefore } from './lib/machine.js'
 import { POLICIES, markdown, targets, totals, type Policy } from './sim/report.js'
-import { WIDTH_NOTE, type SimConfig, type SimResult } from './sim/simulate.js'
+import { WIDTH_NOTE, simulate, type SimConfig, type SimResult } from './sim/simulate.js'
 import { loadTrace } from './sim/trace.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
+
+// Child mode: one (trace, policy) replay in a process of its own; prints one JSON line.
+if (args[0] === '--child') {
+  const [, file, policy, json] = args
+  const lines: string[] = []
+  const result = await simulate(loadTrace(file!), policy as Policy, JSON.parse(json!) as SimConfig, (line) => lines.push(line))
+  process.stdout.write(`${JSON.stringify({ result, lines })}\n`)
+  process.exit(0)
+}
+
 const quick = args.includes('--quick')
 const value = (name: string): string | undefined => {
   const i = args.indexOf(name)
@@ -50,7 +60,7 @@ const started = Date.now()
 // sleeps, and side by side they overlap. Each replay has its own directories, clock and seed.
 function replay(file: string, policy: Policy): Promise<{ result: SimResult; lines: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'sim/child.ts'), file, policy, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', file, policy, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     child.on('error', reject)

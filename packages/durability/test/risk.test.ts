@@ -42,4 +42,18 @@ describe('RiskTracker', () => {
     assert.ok(alone.backendRisk('b1').degradation < 0.01)
     assert.equal(alone.baselineLatencyMs, 10)
   })
+
+  it('counts the forecast spread of a noisy but flat series only when the trend gate is off', () => {
+    const gated = new RiskTracker()
+    const open = new RiskTracker({ trendGate: 0 })
+    for (let w = 1; w <= 30; w++) {
+      const noisy = w % 2 === 0 ? 5 : 400 // flat on average, but ln latency jumps ±2.2 every window
+      gated.observe('b0', rec(w * 60_000, noisy))
+      open.observe('b0', rec(w * 60_000, noisy))
+    }
+    assert.ok(open.backendRisk('b0').degradation > 0.001, `raw ${open.backendRisk('b0').degradation}`)
+    assert.equal(gated.backendRisk('b0').degradation, 0)
+    assert.equal(gated.backendRisk('b0').probability, gated.backendRisk('b0').outage)
+    assert.throws(() => new RiskTracker({ trendGate: 2 }), { code: 'DURABILITY_ERR_INVALID_OPTION', message: /trendGate/ })
+  })
 })

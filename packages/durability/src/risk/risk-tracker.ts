@@ -10,7 +10,7 @@ export interface BackendRiskReport {
   readonly probability: number
   /** The Gamma-Poisson outage part of it. */
   readonly outage: number
-  /** The forecast-degradation part of it. */
+  /** The forecast-degradation part of it (0 during the warm-up and while no forecast is past the trend gate). */
   readonly degradation: number
   readonly forecastErrorRate: number | null
   readonly forecastLatencyMs: number | null
@@ -42,6 +42,14 @@ export interface RiskTrackerOptions {
    * degrading barely moves the median. Needs ≥ 3 backends with traffic in the window.
    */
   readonly commonModeLatency?: boolean
+  /**
+   * Trend gate, a fraction in [0, 1] (default 0.5): a backend's degradation term counts only while
+   * one of its forecasts at the horizon is itself past this fraction of its limit (error rate ≥
+   * gate × `errorRateLimit`, or latency ≥ gate × `latencyLimitMs`). Without it, a noisy but flat
+   * series has a wide forecast spread whose tail alone says "a few % likely to be unavailable" for
+   * every backend — diffuse risk that buys parity for nothing. 0 disables the gate.
+   */
+  readonly trendGate?: number
 }
 
 /** EWMA weight of each window's cross-backend median latency in the baseline. */
@@ -58,12 +66,14 @@ export class RiskTracker {
   readonly horizonMs: number
   readonly warmupSamples: number
   readonly commonModeLatency: boolean
+  readonly trendGate: number
   #baselineLatencyMs: number | undefined
 
   /** @throws DurabilityError `DURABILITY_ERR_INVALID_OPTION`; PredictError for bad risk options. */
   constructor(options: RiskTrackerOptions = {}) {
     this.warmupSamples = numberOption('warmupSamples', options.warmupSamples ?? 6, 2, 1_000_000, true)
     this.commonModeLatency = options.commonModeLatency ?? true
+    this.trendGate = numberOption('trendGate', options.trendGate ?? 0.5, 0, 1)
     const createForecaster = options.createForecaster ?? (() => new HoltForecaster())
     this.#create = () => new BackendRiskModel(createForecaster, options.risk)
     const probe = this.#create()
@@ -114,7 +124,9 @@ export class RiskTracker {
       return { backend, probability: p, outage: p, degradation: 0, forecastErrorRate: null, forecastLatencyMs: null, unavailable: false, samples: 0 }
     }
     const r = entry.model.risk()
-    const warm = entry.samples >= this.warmupSamples || r.unavailable
+    const o = entry.model.options
+    const trending = r.forecastErrorRate >= this.trendGate * o.errorRateLimit || r.forecastLatencyMs >= this.trendGate * o.latencyLimitMs
+    const warm = (entry.samples >= this.warmupSamples && trending) || r.unavailable
     return {
       backend,
       probability: warm ? r.probability : r.outage,
