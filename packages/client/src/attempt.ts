@@ -1,6 +1,12 @@
 import type { AttemptRisk } from '@tessera/predict'
 import type { AttemptView } from './hedge-scheduler.js'
 
+/** Why a split was asked: how long the attempt's PATCH had run, and its socket's recent rate (undefined when not measured). */
+export interface SplitRequest {
+  readonly patchMs: number
+  readonly socketRateBps: number | undefined
+}
+
 /**
  * One attempt at a partition: one tus upload URL (a new partial, or the one resumed by HEAD) on one
  * endpoint, driven by its own requests, cancellable on its own. A partition has one running
@@ -28,6 +34,19 @@ export class Attempt implements AttemptView {
   /** Aborted by the hedge loop as all but certainly dead: its P(dead) and silence then. */
   abandoned: { readonly dead: number; readonly silentMs: number } | undefined
   readonly controller = new AbortController()
+  /** Created with `Upload-Defer-Length: 1` and no digest in its metadata: it may be split (docs/client.md, "Splits"). */
+  deferred = false
+  /** Its length is declared on the server (always, unless {@link deferred}). */
+  lengthDeclared = true
+  /** Splits asked of it so far (one that found too little committed lets it carry on; at most two). */
+  splitAsks = 0
+  /** Asked to split: its in-flight PATCH is being cut. */
+  splitRequest: SplitRequest | undefined
+  /** Cuts the in-flight PATCH only (the attempt goes on); set while a PATCH runs. */
+  cutPatch: ((reason: unknown) => void) | undefined
+  /** When the current PATCH started (clock, ms) and the offset it started at, bytes. */
+  patchStartedMs = 0
+  patchFrom = 0
 
   constructor(
     readonly partition: number,

@@ -76,6 +76,15 @@ export interface UploadOptions {
    * mode (every endpoint supports concatenation); ignored otherwise. Default true.
    */
   hedging?: boolean
+  /**
+   * Split in-flight partitions when the link degrades (seed 001 §1): a partition whose rest would
+   * take more than 3 × `targetPartitionMs` at its attempt's recent rate is ended at the server's
+   * offset and the rest re-partitioned. Needs parallel mode, servers that verify partition digests
+   * (`Tessera-Reconciliation`) and `creation-defer-length` on every endpoint; ignored otherwise.
+   * Partitions are then created with deferred length (one more, empty, PATCH per partition of ≥ 2 ×
+   * `minPartitionBytes`). Default true.
+   */
+  splitting?: boolean
   /** Hedge an attempt whose risk is at least this probability, in [0, 1]. Default 0.3. */
   hedgeThreshold?: number
   /**
@@ -124,6 +133,7 @@ export const defaultUploadOptions = Object.freeze({
   retryDelaysMs: Object.freeze([250, 1000, 3000, 5000, 10_000]) as readonly number[],
   checksum: true,
   hedging: true,
+  splitting: true,
   hedgeThreshold: 0.3,
   hedgeBudget: 0.05,
   hedgeIntervalMs: 250,
@@ -200,6 +210,7 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
   }
   if (typeof o.checksum !== 'boolean') throw invalid('checksum', 'a boolean', o.checksum)
   if (typeof o.hedging !== 'boolean') throw invalid('hedging', 'a boolean', o.hedging)
+  if (typeof o.splitting !== 'boolean') throw invalid('splitting', 'a boolean', o.splitting)
   if (typeof o.hedgeThreshold !== 'number' || !(o.hedgeThreshold >= 0 && o.hedgeThreshold <= 1)) throw invalid('hedgeThreshold', 'a number from 0 to 1', o.hedgeThreshold)
   if (typeof o.hedgeBudget !== 'number' || !Number.isFinite(o.hedgeBudget) || o.hedgeBudget < 0) throw invalid('hedgeBudget', 'a number from 0 and up', o.hedgeBudget)
   const hedgeIntervalMs = integer('hedgeIntervalMs', o.hedgeIntervalMs, 1)
@@ -231,6 +242,7 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
     retryDelaysMs: Object.freeze([...o.retryDelaysMs]),
     checksum: o.checksum,
     hedging: o.hedging,
+    splitting: o.splitting,
     hedgeThreshold: o.hedgeThreshold,
     hedgeBudget: o.hedgeBudget,
     hedgeIntervalMs,

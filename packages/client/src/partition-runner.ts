@@ -1,9 +1,11 @@
 import { TesseraMetadataKey, WireErrorCode, type UploadMetadata } from '@tessera/protocol'
-import { Attempt } from './attempt.js'
+import { Attempt, type SplitRequest } from './attempt.js'
+import type { SplitThresholds } from './split-controller.js'
 import { ClientError, isRetriable } from './errors.js'
 import type { ResolvedUploadOptions } from './options.js'
 import type { Partition } from './partition.js'
 import type { Clock, HashFactory } from './ports.js'
+import { cutAttempt, digestRange } from './partition-split.js'
 import { sha256Base64 } from './resume-state.js'
 import type { TusClient, UploadHead } from './tus-client.js'
 import type { UploadEventMap } from './upload-events.js'
@@ -17,6 +19,12 @@ export interface HedgeHooks {
   /** Attempt `a` ended (won, lost, failed, paused). */
   ended(a: Attempt): void
   won(a: Attempt): void
+}
+
+/** Why a partition was split: the rate its cut PATCH got through and the time its rest would have taken at it, plus the cut's trigger. */
+export interface SplitReason extends SplitRequest {
+  readonly rateBps: number
+  readonly remainingMs: number
 }
 
 /** What an attempt's end tells the per-endpoint models. */
@@ -47,7 +55,22 @@ export interface RunnerContext {
   /** The hedge loop, when hedging is on. */
   readonly hedges?: HedgeHooks | undefined
   /** Metadata of a created upload (sequential mode: the user's). */
-  metadataFor(p: Partition, attempt: number): UploadMetadata
+  metadataFor(p: Partition, attempt: number, deferred: boolean): UploadMetadata
+  /**
+   * Partitions may be split in flight (parallel mode; every endpoint verifies digests and supports
+   * creation-defer-length; `splitting` on): a partition's primary attempts are created with
+   * deferred length (hedges never are).
+   */
+  readonly splitting: boolean
+  /** Split decisions (the split loop), when splitting. */
+  readonly splits?: { track(run: PartitionRun): void; untrack(run: PartitionRun): void } | undefined
+  /**
+   * Partition `p` was ended on the server at `at` bytes (its attempt verified against `sha256`, the
+   * digest of those bytes): shrink it, cut the rest into new partitions, persist, queue them.
+   */
+  split(p: Partition, at: number, sha256: string, by: Attempt, why: SplitReason | undefined): Promise<void>
+  /** Thresholds of the split decision after a cut. */
+  readonly splitThresholds: SplitThresholds
   emit<K extends keyof UploadEventMap>(name: K, event: UploadEventMap[K]): void
   /** `bytes` of `p` starting at `from` were acknowledged for the first time (`p.acked` is already past them). */
   acknowledged(p: Partition, from: number, bytes: Uint8Array): void
@@ -73,6 +96,9 @@ export interface RunnerContext {
 }
 
 const NOTHING = new Uint8Array(0)
+
+/** Splits asked of one attempt at most (each cut costs the bytes in flight). */
+const MAX_SPLIT_ASKS = 2
 
 /** A lost attempt is judged dead (counted as a failure of its endpoint) at this P(dead) of its last score. */
 const DEAD_LOSER = 0.5
@@ -141,6 +167,7 @@ export class PartitionRun {
     let retry = 0
     let resume: { url: string; acked: number } | undefined = p.url === undefined ? undefined : { url: p.url, acked: 0 }
     ctx.hedges?.track(this)
+    ctx.splits?.track(this)
     try {
       while (!p.done) {
         await ctx.gate()
@@ -180,6 +207,7 @@ export class PartitionRun {
       }
     } finally {
       ctx.hedges?.untrack(this)
+      ctx.splits?.untrack(this)
       for (const a of this.running) a.controller.abort(new ClientError('CLIENT_ERR_ABORTED', 'the partition stopped'))
     }
   }
@@ -189,7 +217,7 @@ export class PartitionRun {
    * when the partition no longer needs one (won, or no attempt running).
    */
   hedge(endpoint: string): Attempt | undefined {
-    if (this.#winner || this.#named || this.p.done || this.running.size === 0 || this.ctx.abortError()) return undefined
+    if (this.#winner || this.#named || this.p.done || this.running.size === 0 || this.cutting || this.ctx.abortError()) return undefined
     this.hedges += 1
     const now = this.ctx.clock()
     for (const a of this.running) a.hedgedAtMs ??= now
@@ -207,6 +235,26 @@ export class PartitionRun {
     a.abandoned = { dead, silentMs }
     a.controller.abort(new ClientError('CLIENT_ERR_STALLED', `attempt ${a.attempt} of partition ${this.p.index} abandoned: silent for ${Math.round(silentMs)} ms, P(dead) ${dead.toFixed(4)}`))
   }
+
+  /**
+   * Asks running attempt `a` to split (docs/client.md, "Splits"): its in-flight PATCH is cut, and
+   * the attempt ends the partial at the server's offset, or carries on from it when that offset
+   * leaves nothing worth re-partitioning. Only a deferred-length attempt that runs alone, at most
+   * `MAX_SPLIT_ASKS` times.
+   * @returns whether the split was asked.
+   */
+  split(a: Attempt, why: SplitRequest): boolean {
+    if (!this.running.has(a) || this.running.size !== 1 || a.lost || this.#winner || this.#named || this.cutting) return false
+    if (!a.deferred || a.lengthDeclared || a.splitAsks >= MAX_SPLIT_ASKS || !a.cutPatch) return false
+    a.splitAsks += 1
+    a.splitRequest = why
+    this.cutting = true
+    a.cutPatch(new ClientError('CLIENT_ERR_ABORTED', `attempt ${a.attempt} of partition ${this.p.index} is being split`))
+    return true
+  }
+
+  /** A split of this partition is under way (no hedge meanwhile). */
+  cutting = false
 
   #lastFailed: Attempt | undefined
 
@@ -341,9 +389,12 @@ export class PartitionRun {
     let url: string
     if (resume === undefined) {
       const t = ctx.clock()
+      // A primary attempt may be split later: its length (and so its digest) stays open until its end.
+      a.deferred = ctx.splitting && !a.hedge && length !== undefined
+      a.lengthDeclared = !a.deferred
       url = await ctx.tus.create(
         a.endpoint,
-        { length, metadata: ctx.metadataFor(p, a.attempt), ...(ctx.concat && { concat: { type: ctx.concat } }) },
+        { length: a.deferred ? undefined : length, metadata: ctx.metadataFor(p, a.attempt, a.deferred), ...(ctx.concat && { concat: { type: ctx.concat } }) },
         signal,
       )
       ctx.observeRequest('rtt', ctx.clock() - t, 0)
@@ -378,8 +429,22 @@ export class PartitionRun {
         p.acked = offset
         ctx.acknowledged(p, from, NOTHING)
       }
+      a.deferred = ctx.concat === 'partial' && head.length === undefined
+      a.lengthDeclared = head.length !== undefined
+      if (length !== undefined && head.length !== undefined && head.length < length) {
+        // Ended at a split that was not recorded (a crash between the length-declaring PATCH and
+        // the state write): re-partition the rest now, as the split would have.
+        if (!ctx.splitting || offset !== head.length) {
+          throw new ClientError('CLIENT_ERR_OFFSET_MISMATCH', `${url} has Upload-Length ${head.length} (offset ${offset}), not the partition's ${length} bytes`)
+        }
+        await ctx.split(p, offset, await digestRange(ctx.hash, p.data, offset), a, undefined)
+        return this.#win(a)
+      }
       const total = length ?? head.length
-      if (total !== undefined && offset === total) return this.#win(a)
+      if (total !== undefined && offset === total) {
+        if (a.deferred && !a.lengthDeclared && length !== undefined) await this.#declare(a, url, length)
+        return this.#win(a)
+      }
     }
     ctx.emit('attempt-start', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, offset, length: length ?? -1, url })
 
@@ -405,14 +470,38 @@ export class PartitionRun {
         ctx.hedges?.sent(a, d)
         ctx.sentBytes(d, 0)
       }
-      const next = await ctx.tus.patch(url, {
-        offset,
-        body: bytes,
-        signal,
-        onProgress: take,
-        ...(ctx.checksum && bytes instanceof Uint8Array && { sha256Base64: sha256Base64(ctx.hash, bytes) }),
-        ...(last && length === undefined && { uploadLength: offset + bytes.length }),
-      })
+      // A deferred attempt whose rest is too small to be split declares its length and digest with
+      // this last body, saving the empty length-declaring PATCH.
+      const declare = a.deferred && !a.lengthDeclared && last && length !== undefined && length - offset < 2 * ctx.options.minPartitionBytes
+      if (declare) a.lengthDeclared = true
+      const cut = new AbortController()
+      a.cutPatch = (reason) => cut.abort(reason)
+      a.patchStartedMs = t
+      a.patchFrom = offset
+      let next: number
+      try {
+        next = await ctx.tus.patch(url, {
+          offset,
+          body: bytes,
+          signal: AbortSignal.any([signal, cut.signal]),
+          onProgress: take,
+          ...(ctx.checksum && bytes instanceof Uint8Array && { sha256Base64: sha256Base64(ctx.hash, bytes) }),
+          ...(last && length === undefined && { uploadLength: offset + bytes.length }),
+          ...(declare && { uploadLength: length, tesseraSha256: p.sha256 }),
+        })
+      } catch (err) {
+        a.cutPatch = undefined
+        if (!cut.signal.aborted || signal.aborted || a.splitRequest === undefined || length === undefined) throw err
+        try {
+          const cutAt = await cutAttempt(ctx, p, a, url, length, signal)
+          if (cutAt === 'split') return this.#win(a)
+          offset = cutAt
+        } finally {
+          this.cutting = false
+        }
+        continue
+      }
+      a.cutPatch = undefined
       take(bytes.length)
       a.progress(ctx.clock())
       ctx.observeRequest('transfer', ctx.clock() - t, bytes.length)
@@ -429,7 +518,15 @@ export class PartitionRun {
       if (last || (length !== undefined && offset >= length)) break
       await ctx.persist()
     }
+    if (a.deferred && !a.lengthDeclared && length !== undefined) await this.#declare(a, url, length)
     await this.#win(a)
+  }
+
+  /** The partition is whole on deferred-length attempt `a`: declare its length and digest (the gateway verifies it now). */
+  async #declare(a: Attempt, url: string, length: number): Promise<void> {
+    a.lengthDeclared = true
+    await this.ctx.tus.patch(url, { offset: length, body: NOTHING, signal: a.controller.signal, uploadLength: length, tesseraSha256: this.p.sha256! })
+    a.progress(this.ctx.clock())
   }
 
   /** The gateway named running attempt `a` the winner: it is complete there; stop waiting for its answer. */
@@ -538,13 +635,16 @@ export function rebase(url: string, endpoints: readonly string[], to: string): s
   return url
 }
 
-/** Metadata of a partial: the partition's identity, offset, attempt and SHA-256. */
-export function partitionMetadata(sessionId: string, p: Partition, attempt: number): UploadMetadata {
+/**
+ * Metadata of a partial: the partition's identity, offset, attempt and SHA-256 — not the SHA-256
+ * for a `deferred` attempt (its length may still change; the digest goes with the length).
+ */
+export function partitionMetadata(sessionId: string, p: Partition, attempt: number, deferred = false): UploadMetadata {
   return {
     [TesseraMetadataKey.partition]: `${sessionId}/${p.index}`,
     [TesseraMetadataKey.partitionOffset]: String(p.offset),
     [TesseraMetadataKey.attempt]: String(attempt),
-    ...(p.sha256 !== undefined && { [TesseraMetadataKey.sha256]: p.sha256 }),
+    ...(p.sha256 !== undefined && !deferred && { [TesseraMetadataKey.sha256]: p.sha256 }),
   }
 }
 

@@ -23,6 +23,11 @@ export interface PartitionData {
    * The stream throws `CLIENT_ERR_SOURCE_SHORT` when the source ends early.
    */
   stream?(from: number, maxBytes: number): Chunk<StreamedBody>
+  /**
+   * The bytes [from, to) of this partition as a partition of their own (a split, docs/client.md);
+   * absent where bytes cannot be read again. No I/O.
+   */
+  slice?(from: number, to: number): PartitionData
 }
 
 /** One partition of the upload and what the server acknowledged of it. */
@@ -30,9 +35,10 @@ export interface Partition {
   readonly index: number
   /** Offset within the whole source, bytes. */
   readonly offset: number
-  readonly data: PartitionData
-  /** base64 SHA-256 of the partition's bytes, when known before sending (parallel mode). */
-  readonly sha256: string | undefined
+  /** Its bytes; replaced by a shorter slice when the partition is split. */
+  data: PartitionData
+  /** base64 SHA-256 of the partition's bytes, when known before sending (parallel mode); replaced at a split. */
+  sha256: string | undefined
   /** Endpoint index the partition was assigned to (round-robin). */
   readonly home: number
   /** URL of the partial upload once created. */
@@ -59,6 +65,10 @@ export class RangeData implements PartitionData {
   stream(from: number, maxBytes: number): Chunk<StreamedBody> {
     const end = Math.min(this.length, from + maxBytes)
     return { bytes: { length: end - from, stream: exactRange(this.source, this.start + from, this.start + end) }, last: end === this.length }
+  }
+
+  slice(from: number, to: number): RangeData {
+    return new RangeData(this.source, this.start + from, to - from)
   }
 }
 
@@ -102,6 +112,10 @@ export class MemoryData implements PartitionData {
   stream(from: number, maxBytes: number): Chunk<StreamedBody> {
     const end = Math.min(this.bytes.length, from + maxBytes)
     return { bytes: { length: end - from, stream: [this.bytes.subarray(from, end)] }, last: end === this.bytes.length }
+  }
+
+  slice(from: number, to: number): MemoryData {
+    return new MemoryData(this.bytes.subarray(from, to))
   }
 }
 

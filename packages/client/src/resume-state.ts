@@ -18,8 +18,11 @@ export interface PartitionRecord {
 
 /**
  * What an upload persists after every acknowledged step (version 1). Invariants: `partitions` are
- * contiguous from offset 0 in index order; a partition with a `url` exists on the server (or did);
- * a partition marked `done` was acknowledged complete and is never sent again.
+ * contiguous from offset 0 in *file* order, each with its own index (unique; a split's rest takes
+ * the next free indices, so after a split file order is not index order); a partition with a
+ * `url` exists on the server (or did); a partition marked `done` was acknowledged complete and is
+ * never sent again. A split partition is stored with its new (shorter) length and digest and its
+ * rest as the partitions after it, in one write, before any of the rest is created.
  */
 export interface ResumeState {
   readonly version: 1
@@ -63,8 +66,10 @@ export function parseResumeState(value: unknown, expected: { fingerprint: string
   if (s.version !== 1 || typeof s.sessionId !== 'string' || s.fingerprint !== expected.fingerprint || (s.size ?? undefined) !== expected.size) return undefined
   if ((s.mode !== 'parallel' && s.mode !== 'sequential') || !Array.isArray(s.partitions)) return undefined
   let offset = 0
-  for (const [i, p] of s.partitions.entries()) {
-    if (typeof p !== 'object' || p === null || p.index !== i || p.offset !== offset) return undefined
+  const indices = new Set<number>()
+  for (const p of s.partitions) {
+    if (typeof p !== 'object' || p === null || !Number.isSafeInteger(p.index) || p.index < 0 || indices.has(p.index) || p.offset !== offset) return undefined
+    indices.add(p.index)
     if (p.url !== undefined && typeof p.url !== 'string') return undefined
     if (typeof p.acked !== 'number' || typeof p.done !== 'boolean') return undefined
     if (p.length === undefined) {

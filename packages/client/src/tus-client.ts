@@ -3,6 +3,7 @@ import {
   STATUS_CHECKSUM_MISMATCH,
   TESSERA_ERROR_HEADER,
   TESSERA_RECONCILIATION_HEADER,
+  TESSERA_SHA256_HEADER,
   TESSERA_WINNER_HEADER,
   TUS_VERSION,
   TusHeader,
@@ -67,6 +68,8 @@ export interface PatchRequest {
   readonly sha256Base64?: string
   /** Declares the length of a deferred-length upload with this PATCH. */
   readonly uploadLength?: number
+  /** With `uploadLength` on a deferred Tessera attempt: base64 SHA-256 of its full bytes, sent as `Tessera-Sha256`. */
+  readonly tesseraSha256?: string
   readonly onProgress?: (bytesSent: number) => void
   /** Aborts this request alone (besides the client's own signal). */
   readonly signal?: AbortSignal
@@ -161,6 +164,7 @@ export class TusClient {
     }
     if (req.sha256Base64 !== undefined) headers[TusHeader.uploadChecksum] = `sha256 ${req.sha256Base64}`
     if (req.uploadLength !== undefined) headers[TusHeader.uploadLength] = String(req.uploadLength)
+    if (req.tesseraSha256 !== undefined) headers[TESSERA_SHA256_HEADER] = req.tesseraSha256
     const body = req.body instanceof Uint8Array ? slices([req.body]) : slices(req.body.stream)
     const res = await this.#send({ method: 'PATCH', url, headers, body, ...(req.onProgress && { onUploadProgress: req.onProgress }) }, req.signal)
     if (res.status !== 204 && res.status !== 200) throw rejected('PATCH', url, res)

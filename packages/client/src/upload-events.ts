@@ -17,8 +17,8 @@ export interface PartitionEvent {
   /** Offset in the source, bytes. */
   readonly offset: number
   readonly length: number
-  /** `new`: sized now; `resumed`: taken from the resume state. */
-  readonly origin: 'new' | 'resumed'
+  /** `new`: sized now; `resumed`: taken from the resume state; `split`: cut from the rest of a split partition. */
+  readonly origin: 'new' | 'resumed' | 'split'
   /** Why this size (undefined for resumed partitions). */
   readonly sizing: PartitionSizing | undefined
   /** Partitions allowed in flight when it was cut. */

@@ -8,8 +8,10 @@ import { MemoryData, RangeData, StreamData, short, type Partition } from './part
 import type { Attempt } from './attempt.js'
 import { HedgeController } from './hedge-controller.js'
 import type { EndpointView } from './hedge-scheduler.js'
-import { partitionMetadata, rebase, runPartition, type AttemptOutcome, type HedgeHooks, type RunnerContext } from './partition-runner.js'
+import { partitionMetadata, rebase, runPartition, type AttemptOutcome, type HedgeHooks, type RunnerContext, type SplitReason } from './partition-runner.js'
+import { digestRange } from './partition-split.js'
 import { Partitioner } from './partitioner.js'
+import { SplitController, type SplitThresholds } from './split-controller.js'
 import type { Clock, Hash, HashFactory, HttpTransport, SequentialSource, StateStore, Timers, UploadSource } from './ports.js'
 import { parseResumeState, stateKey, toHex, type ResumeState } from './resume-state.js'
 import { concatBytes } from './sequential-source.js'
@@ -52,6 +54,10 @@ const GAP_WEIGHT = 0.3
 const TERMINATE_TIMEOUT_MS = 5000
 /** After the first endpoint answered OPTIONS, the others have at least this long to answer too, ms. */
 const DISCOVERY_GRACE_MIN_MS = 250
+/** Split a partition whose rest would take more than this many `targetPartitionMs` at its recent rate. */
+const SPLIT_FACTOR = 3
+/** The rate a split is judged by is measured over at least this long, ms. */
+const SPLIT_WINDOW_MS = 1000
 const globalTimers: Timers = {
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
@@ -73,6 +79,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
   readonly streamedPatchBytes: number
   concat: 'partial' | undefined = 'partial'
   sessionId = ''
+  splitting = false
 
   readonly #ports: UploadPorts
   readonly #abort = new AbortController()
@@ -98,6 +105,11 @@ export class Upload extends UploadEmitter implements RunnerContext {
   #dirty = false
   #writing: Promise<void> | undefined
   #hedger: HedgeController | undefined
+  #splitter: SplitController | undefined
+  /** Every queued partition's task (the producer's and the splits'). */
+  readonly #tasks: Promise<void>[] = []
+  /** The next free partition index (splits take indices too, so indices are not file order). */
+  #nextIndex = 0
   /** Bytes read from the source so far (the hedge budget of a stream of unknown size). */
   #readBytes = 0
   #bytesSent = 0
@@ -204,8 +216,59 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.#terminations.push(settled)
   }
 
-  metadataFor(p: Partition, attempt: number): UploadMetadata {
-    return this.#mode === 'parallel' ? partitionMetadata(this.sessionId, p, attempt) : { ...this.options.metadata }
+  metadataFor(p: Partition, attempt: number, deferred: boolean): UploadMetadata {
+    return this.#mode === 'parallel' ? partitionMetadata(this.sessionId, p, attempt, deferred) : { ...this.options.metadata }
+  }
+
+  /** The split loop (parallel mode, when splitting is possible), for tests and tools. */
+  get splits(): SplitController | undefined {
+    return this.#splitter
+  }
+
+  get splitThresholds(): SplitThresholds {
+    const o = this.options
+    return { targetPartitionMs: o.targetPartitionMs, factor: SPLIT_FACTOR, minPartitionBytes: o.minPartitionBytes, windowMs: Math.max(SPLIT_WINDOW_MS, 4 * o.hedgeIntervalMs) }
+  }
+
+  async split(p: Partition, at: number, sha256: string, by: Attempt, why: SplitReason | undefined): Promise<void> {
+    const lengthBefore = p.data.length!
+    const rest = p.data.slice!(at, lengthBefore)
+    const restBytes = lengthBefore - at
+    // The link just showed this rate: partitions cut from now on are sized by it.
+    if (why && why.rateBps > 0) this.#partitioner.observeTransfer(why.rateBps, 1000)
+    const n = this.endpoints.length
+    const from = this.endpoints.indexOf(by.endpoint)
+    // The rest goes to the other endpoints first: the one that degraded is where it was slow.
+    const homes = n > 1 ? [...Array(n).keys()].filter((i) => i !== from) : [0]
+    const tails: { p: Partition; sizing: ReturnType<Partitioner['next']> }[] = []
+    for (let off = 0; off < restBytes; ) {
+      const sizing = this.#partitioner.next(restBytes - off, this.#concurrency.level)
+      const length = Math.min(sizing.bytes, restBytes - off)
+      const data = rest.slice!(off, off + length)
+      const tail: Partition = { index: -1, offset: p.offset + at + off, data, sha256: await digestRange(this.hash, data, length), home: homes[tails.length % homes.length]!, url: undefined, acked: 0, done: false }
+      tails.push({ p: tail, sizing })
+      off += length
+    }
+    // Every await is behind: the partition shrinks and its rest appears in one step, so a state
+    // written meanwhile never has a gap.
+    const cut = tails.map((t) => ({ ...t, p: { ...t.p, index: this.#nextIndex++ } }))
+    p.data = p.data.slice!(0, at)
+    p.sha256 = sha256
+    this.#partitions.splice(this.#partitions.indexOf(p) + 1, 0, ...cut.map((t) => t.p))
+    for (const t of cut) this.emit('partition', { index: t.p.index, offset: t.p.offset, length: t.p.data.length!, origin: 'split', sizing: t.sizing, concurrency: this.#concurrency.level })
+    this.emit('partition-split', {
+      partition: p.index,
+      at,
+      offset: p.offset,
+      lengthBefore,
+      endpoint: by.endpoint,
+      rateBps: why?.rateBps ?? 0,
+      remainingMs: why?.remainingMs ?? 0,
+      newPartitions: cut.map((t) => ({ index: t.p.index, offset: t.p.offset, length: t.p.data.length! })),
+    })
+    // On disk before any of the new partitions is created (docs/client.md, resume invariants).
+    await this.persist()
+    for (const t of cut) this.#enqueue(t.p)
   }
 
   acknowledged(p: Partition, from: number, bytes: Uint8Array): void {
@@ -325,6 +388,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.checksum = o.checksum && used.every((c) => c.capabilities.sha256)
     this.partitionsVerified = this.#mode === 'parallel' && used.every((c) => c.capabilities.reconciliation)
     this.concat = this.#mode === 'parallel' ? 'partial' : undefined
+    this.splitting = this.#mode === 'parallel' && this.partitionsVerified && o.splitting && used.every((c) => c.capabilities.deferLength)
     if (this.#mode === 'sequential' && this.#size === undefined && !caps[0]!.capabilities.deferLength) {
       throw new ClientError('CLIENT_ERR_UNSUPPORTED_SERVER', `${caps[0]!.endpoint} supports neither concatenation nor creation-defer-length: a stream of unknown size cannot be uploaded; pass \`size\``)
     }
@@ -464,22 +528,36 @@ export class Upload extends UploadEmitter implements RunnerContext {
       })
       this.#hedger.start()
     }
+    if (this.splitting) {
+      this.#splitter = new SplitController({
+        clock: this.clock,
+        timers: this.#ports.timers ?? o.timers ?? globalTimers,
+        intervalMs: o.hedgeIntervalMs,
+        thresholds: this.splitThresholds,
+        paused: () => this.#paused !== undefined,
+      })
+      this.#splitter.start()
+    }
     try {
       return await this.#parallelRun(source, state, queue, failed, whole)
     } finally {
       this.#hedger?.stop()
+      this.#splitter?.stop()
     }
   }
 
   async #parallelRun(source: UploadSource, state: ResumeState | undefined, queue: PQueue, failed: Promise<never>, whole: Hash): Promise<UploadResult> {
     const o = this.options
-    const tasks: Promise<void>[] = []
     let offset = 0
-    for (let index = 0; ; index++) {
+    this.#nextIndex = (state?.partitions ?? []).reduce((n, p) => Math.max(n, p.index + 1), 0)
+    // Stored partitions are replayed in file order with their own indices (a split's rest has
+    // later indices than the partitions after it); new ones take the next free index.
+    for (let position = 0; ; position++) {
       const stop = this.abortError()
       if (stop) throw stop
-      if (this.#size !== undefined && offset >= this.#size && index > 0) break
-      const stored = state?.partitions[index]
+      if (this.#size !== undefined && offset >= this.#size && position > 0) break
+      const stored = state?.partitions[position]
+      const index = stored?.index ?? this.#nextIndex++
       const sizing = stored ? undefined : this.#partitioner.next(this.#size === undefined ? undefined : this.#size - offset, this.#concurrency.level)
       let length = stored?.length ?? (this.#size === undefined ? Math.min(sizing!.bytes, o.streamPartitionMaxBytes) : sizing!.bytes)
       const hash = this.hash()
@@ -501,7 +579,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
           if (stored) throw new ClientError('CLIENT_ERR_SOURCE', `the stream is shorter than in the earlier run (partition ${index} has ${bytes.length} of ${length} bytes)`)
           ended = true
           length = bytes.length
-          if (length === 0 && index > 0) break
+          if (length === 0 && position > 0) break
         }
         hash.update(bytes)
         whole.update(bytes)
@@ -519,11 +597,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
       if (!stored) await this.persist()
       if (!p.done) {
         await queue.onSizeLessThan(1)
-        const task = queue.add(() => runPartition(this, p)).then(
-          () => this.#partitionDone(),
-          (err: unknown) => this.#stopAll(err),
-        )
-        tasks.push(task)
+        this.#enqueue(p)
       }
       offset += length
       if (ended) break
@@ -532,7 +606,11 @@ export class Upload extends UploadEmitter implements RunnerContext {
       throw new ClientError('CLIENT_ERR_SOURCE', `the stream is longer than its declared size of ${this.#size} bytes`)
     }
     this.#size = offset
-    await Promise.race([Promise.all(tasks), failed])
+    // Splits queue partitions while others run: wait until no task was added meanwhile.
+    for (let n = -1; n !== this.#tasks.length; ) {
+      n = this.#tasks.length
+      await Promise.race([Promise.all(this.#tasks), failed])
+    }
     const stop = this.abortError() ?? (this.#fatal as Error | undefined)
     if (stop) throw stop
     this.emit('progress', { bytesAcked: this.#bytesAcked, bytesTotal: this.#size, rateBps: this.#rate.bps })
@@ -595,6 +673,14 @@ export class Upload extends UploadEmitter implements RunnerContext {
       terminated: this.#terminated,
       terminateFailed: this.#terminateFailed,
     })
+  }
+
+  #enqueue(p: Partition): void {
+    const task = this.#queue!.add(() => runPartition(this, p)).then(
+      () => this.#partitionDone(),
+      (err: unknown) => this.#stopAll(err),
+    )
+    this.#tasks.push(task)
   }
 
   #partitionDone(): void {
