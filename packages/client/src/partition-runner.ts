@@ -502,6 +502,11 @@ export class PartitionRun {
         continue
       }
       a.cutPatch = undefined
+      if (a.splitRequest !== undefined) {
+        // The PATCH was answered before the cut reached it: nothing to split.
+        a.splitRequest = undefined
+        this.cutting = false
+      }
       take(bytes.length)
       a.progress(ctx.clock())
       ctx.observeRequest('transfer', ctx.clock() - t, bytes.length)
