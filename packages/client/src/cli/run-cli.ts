@@ -116,6 +116,10 @@ async function uploadOne(
       view.log(`tessera: ${file}: partition ${e.partition} attempt ${e.attempt} on ${e.endpoint}: ${e.code}${e.willRetry ? `, retry in ${e.retryInMs} ms` : ''}`),
     )
     u.on('stall', (e) => view.log(`tessera: ${file}: partition ${e.partition} stalled on ${e.endpoint} (no progress for ${e.stallTimeoutMs} ms)`))
+    u.on('endpoint-skipped', (e) => view.log(`tessera: ${file}: endpoint ${e.endpoint} left out: ${e.code}${e.status === undefined ? '' : ` (${e.status})`}`))
+    u.on('partition-split', (e) =>
+      view.log(`tessera: ${file}: partition ${e.partition} split at ${formatBytes(e.at)} of ${formatBytes(e.lengthBefore)} on ${e.endpoint} (${formatBytes(e.rateBps)}/s); the rest is ${e.newPartitions.length} new partition(s)`),
+    )
   }
   try {
     const result = await u.done
