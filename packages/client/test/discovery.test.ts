@@ -70,6 +70,29 @@ describe('discovery', () => {
     assert.equal(ev['endpoint-skipped'].length, 0)
   })
 
+  test('an endpoint that accepts the connection and never answers is left out once the others answered (no stall timeout waited)', { timeout: 30_000 }, async () => {
+    const sockets = new Set<net.Socket>()
+    const server = net.createServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const silent = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/files`
+    try {
+      const data = bytes(2 * MiB, 33)
+      // A stall timeout far beyond the hang guard: only the discovery grace can end that OPTIONS.
+      const u = upload(data, { endpoints: [gw.url, silent], stateStore: null, stallTimeoutMs: 120_000, retryDelaysMs: [60_000] })
+      const ev = recordEvents(u)
+      const result = await u.done
+      assert.equal(result.sha256, sha256(data))
+      assert.deepEqual(ev['endpoint-skipped'].map((e) => [e.endpoint, e.code]), [[silent, 'CLIENT_ERR_STALLED']])
+      assert.deepEqual(ev.capabilities.map((c) => c.endpoint), [gw.url])
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
   test('an endpoint that fails its first OPTIONS while another answers later in the round is still skipped; a later answer is not needed', { timeout: 30_000 }, async () => {
     // 503 on OPTIONS from a tiny server: a 5xx is retriable, but one answering endpoint is enough.
     let options = 0
