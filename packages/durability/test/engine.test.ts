@@ -198,6 +198,33 @@ describe('DurabilityEngine', () => {
     await engine.stop()
   })
 
+  it('predictive: places no new block on a backend its probe found almost full', async () => {
+    const full = new Set<string>()
+    const r = await rig({ almostFull: full })
+    rigs.push(r)
+    const data = bytes(4 * BLOCK, 9)
+    await r.put('obj0', data)
+    const stripe = (await r.manifest('obj0')).stripes[0]!
+    const inStripe = new Set(stripe.blocks.map((b) => b!.backend))
+    const [fullOne, freeOne] = r.faulty.map((b) => b.id).filter((id) => !inStripe.has(id)) // 8 backends, 6 in the stripe
+    full.add(fullOne!)
+    const engine = new DurabilityEngine({ store: r.store, health: r.health, policy: 'predictive', clock: r.clock })
+    // Kill the backend of block 0 (so its own backend is no target either) and let health see it and the capacities.
+    const victim = stripe.blocks[0]!.backend
+    r.health.sample()
+    r.faulty[Number(victim.slice(1))]!.setFaults({ gone: true })
+    await r.health.probeAll()
+    r.health.sample()
+    await engine.evaluate()
+    await engine.idle()
+    const now = (await r.manifest('obj0')).stripes[0]!.blocks[0]!
+    assert.notEqual(now.backend, victim)
+    assert.equal(now.backend, freeOne) // not fullOne, which comes first by risk and load otherwise
+    assert.equal(engine.status().backends.find((b) => b.backend === fullOne)!.capacity?.freeBytes, 1_000_000)
+    assert.ok((await r.readAll('obj0')).equals(data))
+    await engine.stop()
+  })
+
   it('rejects bad options and malformed faults with typed errors', async () => {
     const { r } = await setup(0)
     assert.throws(() => new DurabilityEngine({ store: r.store, health: r.health, policy: 'eager' as never }), { code: 'DURABILITY_ERR_INVALID_OPTION', message: /policy/ })

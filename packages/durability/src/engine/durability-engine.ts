@@ -294,18 +294,29 @@ export class DurabilityEngine {
     })
   }
 
-  /** Backends not to place new blocks on: down, or risk ≥ the migration threshold. */
+  /** Backends not to place new blocks on: down, risk ≥ the migration threshold, or (by their last probe) almost full. */
   #avoid(risks = this.#risks()): string[] {
-    return [...risks.values()].filter((r) => r.unavailable || r.probability >= this.options.migrateRiskThreshold).map((r) => r.backend)
+    const full = this.#full()
+    return [...risks.values()].filter((r) => r.unavailable || r.probability >= this.options.migrateRiskThreshold || full.has(r.backend)).map((r) => r.backend)
   }
 
-  /** Backends by preference for new blocks: safe ones by risk then load, then risky-but-up ones; never down ones. */
+  /** Backends whose medium has less than `minFreeFraction` free at their last probe. */
+  #full(): Set<string> {
+    const min = this.options.minFreeFraction
+    const out = new Set<string>()
+    for (const b of this.options.health.snapshot().backends) {
+      const c = b.capacity
+      if (c && c.totalBytes && c.freeBytes !== null && c.freeBytes / c.totalBytes < min) out.add(b.backend)
+    }
+    return out
+  }
+
+  /** Backends by preference for new blocks: safe ones by risk then load, then risky-or-full-but-up ones; never down ones. */
   #targets(): string[] {
     const risks = this.#risks()
+    const avoid = new Set(this.#avoid(risks))
     const order = [...risks.values()].filter((r) => !r.unavailable).sort((a, b) => a.probability - b.probability || (this.#blocksPerBackend.get(a.backend) ?? 0) - (this.#blocksPerBackend.get(b.backend) ?? 0))
-    const safe = order.filter((r) => r.probability < this.options.migrateRiskThreshold).map((r) => r.backend)
-    const risky = order.filter((r) => r.probability >= this.options.migrateRiskThreshold).map((r) => r.backend)
-    return [...safe, ...risky]
+    return [...order.filter((r) => !avoid.has(r.backend)), ...order.filter((r) => avoid.has(r.backend))].map((r) => r.backend)
   }
 
   async #run(task: TaskDescriptor): Promise<void> {

@@ -40,6 +40,8 @@ export interface DurabilityOptions {
   readonly scrubStripesPerPass?: number
   /** Backend risk (P(unavailable within the horizon)) at which its blocks are migrated off, (0, 1]. Default 0.5. */
   readonly migrateRiskThreshold?: number
+  /** A backend whose last probe found less than this fraction of its medium free gets no new blocks (placed last). [0, 1). Default 0.05. */
+  readonly minFreeFraction?: number
   /** Object loss probability at which it gets one more parity block, (0, 1]. Default 0.001. */
   readonly addParityThreshold?: number
   /** Object loss probability below which added parity may go, [0, addParityThreshold). Default 0.0001. */
@@ -71,6 +73,7 @@ export const defaultDurabilityOptions = Object.freeze({
   scrubIntervalMs: 300_000,
   scrubStripesPerPass: 64,
   migrateRiskThreshold: 0.5,
+  minFreeFraction: 0.05,
   addParityThreshold: 0.001,
   dropParityThreshold: 0.0001,
   maxExtraParity: 2,
@@ -112,6 +115,7 @@ export function resolveDurabilityOptions(options: DurabilityOptions): ResolvedDu
     scrubIntervalMs: numberOption('scrubIntervalMs', o.scrubIntervalMs, 1, Number.MAX_SAFE_INTEGER),
     scrubStripesPerPass: numberOption('scrubStripesPerPass', o.scrubStripesPerPass, 1, 1_000_000, true),
     migrateRiskThreshold: numberOption('migrateRiskThreshold', o.migrateRiskThreshold, Number.MIN_VALUE, 1),
+    minFreeFraction: numberOption('minFreeFraction', o.minFreeFraction, 0, 0.999999),
     addParityThreshold,
     dropParityThreshold,
     dropParityAfterMs: o.dropParityAfterMs === undefined ? undefined : numberOption('dropParityAfterMs', o.dropParityAfterMs, 0, Number.MAX_SAFE_INTEGER),

@@ -51,14 +51,16 @@ export interface Rig {
   close(): Promise<void>
 }
 
-/** `width` (default 8) backends b0…, a 4+2 store of 4 KiB blocks, stored whole. */
-export async function rig(options: { width?: number; health?: HealthMonitorOptions } = {}): Promise<Rig> {
+/** `width` (default 8) backends b0…, a 4+2 store of 4 KiB blocks, stored whole; backends in `almostFull` (a live set) report 1 % free. */
+export async function rig(options: { width?: number; health?: HealthMonitorOptions; almostFull?: ReadonlySet<string> } = {}): Promise<Rig> {
   const width = options.width ?? 8
   const root = await mkdtemp(join(tmpdir(), 'tessera-durability-'))
   const clock = new ManualClock(1_000_000)
   const health = new HealthMonitor({ clock, probe: 'write', ...options.health })
   const fs = await Promise.all(Array.from({ length: width }, (_, i) => FsBackend.open({ id: `b${i}`, root: join(root, `b${i}`) })))
-  const faulty = fs.map((b, i) => new FaultyBackend(wholeBlocksOnly(b), { seed: i + 1 }))
+  // The medium of the backends in `almostFull` (looked up on every call) reports 1 % free.
+  const medium = (b: Backend): Backend => ({ ...wholeBlocksOnly(b), capacity: async (o) => (options.almostFull?.has(b.id) ? { totalBytes: 100_000_000, freeBytes: 1_000_000 } : b.capacity(o)) })
+  const faulty = fs.map((b, i) => new FaultyBackend(medium(b), { seed: i + 1 }))
   const manifests = await FileManifestStore.open({ dir: join(root, 'meta') })
   const store = await ObjectStore.open({ backends: faulty.map((b) => health.wrap(b)), manifests, dataBlocks: 4, parityBlocks: 2, blockBytes: BLOCK, blockTimeoutMs: 2000 })
   const readAll = async (id: string): Promise<Buffer> => {
