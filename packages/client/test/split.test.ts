@@ -12,8 +12,13 @@ import { recordEvents, type Recorded } from './helpers/events.js'
 import { startProxyProcess, type ProxyProcess } from './helpers/fault-proxy-process.js'
 
 const MiB = 1024 * 1024
-/** 200 Mbit/s for a moment, then 2 Mbit/s for good (upload direction): the link degrades mid-upload. */
-const DEGRADING = { bandwidth: [{ bitsPerSecond: 200_000_000, durationMs: 100 }, { bitsPerSecond: 2_000_000, durationMs: 600_000 }], bandwidthDirection: 'upload' }
+/** 200 Mbit/s for a moment, then 2 Mbit/s for good (upload direction): the link degrades mid-upload (8 MiB cannot cross 50 ms at 200 Mbit/s). */
+const DEGRADING = { bandwidth: [{ bitsPerSecond: 200_000_000, durationMs: 50 }, { bitsPerSecond: 2_000_000, durationMs: 600_000 }], bandwidthDirection: 'upload' }
+/**
+ * 2 Mbit/s from the start: the resume tests need a split in the first run whatever the machine's
+ * speed (a small file could cross a fast phase whole).
+ */
+const SLOW = { bandwidth: [{ bitsPerSecond: 2_000_000, durationMs: 600_000 }], bandwidthDirection: 'upload' }
 
 interface GatewayEvent {
   readonly event: string
@@ -50,8 +55,8 @@ describe('splits of in-flight partitions', () => {
       .map((l) => JSON.parse(l) as GatewayEvent)
   }
   /** One slow (degrading) endpoint and one direct: [slow, good]. */
-  async function endpoints(seed: number): Promise<{ slow: string; good: string; proxy: ProxyProcess }> {
-    const proxy = await startProxyProcess(seed, [{ name: 'degrading', upstream: new URL(gw.url).origin, ...DEGRADING }])
+  async function endpoints(seed: number, schedule: Record<string, unknown> = DEGRADING): Promise<{ slow: string; good: string; proxy: ProxyProcess }> {
+    const proxy = await startProxyProcess(seed, [{ name: 'degrading', upstream: new URL(gw.url).origin, ...schedule }])
     proxies.add(proxy)
     return { slow: proxy.endpoints[0]!, good: gw.url, proxy }
   }
@@ -152,7 +157,7 @@ describe('splits of in-flight partitions', () => {
   }
 
   test('a crash right after the split partial was ended, before the state recorded it: the re-run finds it ended shorter, re-partitions the rest and completes identical', { timeout: 60_000 }, async (t) => {
-    const { slow, good, proxy } = await endpoints(402)
+    const { slow, good, proxy } = await endpoints(402, SLOW)
     const data = bytes(4 * MiB, 402)
     const path = join(tmp.dir, 'crash.bin')
     await writeFile(path, data)
@@ -189,7 +194,7 @@ describe('splits of in-flight partitions', () => {
   })
 
   test('abort after a split was recorded: the re-run replays the partitions in file order with their own indices, re-sends nothing done, and completes identical', { timeout: 60_000 }, async () => {
-    const { slow, good, proxy } = await endpoints(403)
+    const { slow, good, proxy } = await endpoints(403, SLOW)
     const data = bytes(4 * MiB, 403)
     const path = join(tmp.dir, 'abort.bin')
     await writeFile(path, data)
