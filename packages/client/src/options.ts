@@ -81,8 +81,8 @@ export interface UploadOptions {
    * take more than 3 × `targetPartitionMs` at its attempt's recent rate is ended at the server's
    * offset and the rest re-partitioned. Needs parallel mode, servers that verify partition digests
    * (`Tessera-Reconciliation`) and `creation-defer-length` on every endpoint; ignored otherwise.
-   * Partitions are then created with deferred length (one more, empty, PATCH per partition of ≥ 2 ×
-   * `minPartitionBytes`). Default true.
+   * Partitions of ≥ 2 × `minPartitionBytes` are then created with deferred length (one more, empty,
+   * PATCH per partition). Default true.
    */
   splitting?: boolean
   /** Hedge an attempt whose risk is at least this probability, in [0, 1]. Default 0.3. */

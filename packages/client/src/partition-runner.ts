@@ -389,8 +389,9 @@ export class PartitionRun {
     let url: string
     if (resume === undefined) {
       const t = ctx.clock()
-      // A primary attempt may be split later: its length (and so its digest) stays open until its end.
-      a.deferred = ctx.splitting && !a.hedge && length !== undefined
+      // A primary attempt may be split later: its length (and so its digest) stays open until its
+      // end. One shorter than 2 × minPartitionBytes never could be (see `declare` below).
+      a.deferred = ctx.splitting && !a.hedge && length !== undefined && length >= 2 * ctx.options.minPartitionBytes
       a.lengthDeclared = !a.deferred
       url = await ctx.tus.create(
         a.endpoint,
