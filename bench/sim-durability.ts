@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { machineAfter, machineBefore } from './lib/machine.js'
 import { POLICIES, markdown, targets, totals, type Policy } from './sim/report.js'
 import { WIDTH_NOTE, simulate, type SimConfig, type SimResult } from './sim/simulate.js'
-import { loadTrace } from './sim/trace.js'
+import { TraceError, loadTrace } from './sim/trace.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
@@ -53,7 +53,15 @@ const config: SimConfig = {
 if (!Number.isInteger(config.seed) || !Number.isInteger(config.objects) || config.objects < 1) throw new Error('--seed and --objects take integers (objects ≥ 1)')
 
 const traceFiles = files.length > 0 ? files : readdirSync(join(here, 'traces')).filter((f) => f.endsWith('.json')).sort().map((f) => join(here, 'traces', f))
-const traces = traceFiles.map((file) => ({ file, trace: loadTrace(file) })) // validates every file before anything runs
+// Validates every file before anything runs; a bad one stops the run naming the field.
+let traces: { file: string; trace: ReturnType<typeof loadTrace> }[]
+try {
+  traces = traceFiles.map((file) => ({ file, trace: loadTrace(file) }))
+} catch (err) {
+  if (!(err instanceof TraceError)) throw err
+  console.error(`TraceError: ${err.message}`)
+  process.exit(2)
+}
 const machine = machineBefore()
 const started = Date.now()
 
