@@ -22,7 +22,11 @@ const K = 4
 const M = 2
 const BLOCK = 256 * KiB
 const STRIPE = K * BLOCK
-const GEOMETRY = ['--data-blocks', String(K), '--parity-blocks', String(M), '--block-size', String(BLOCK)]
+/**
+ * Repair off: these tests reason about what the store serves with blocks gone, and the durability
+ * engine would restore them mid-test (repair is proven in apps/gateway/test/durability-repair.test.ts).
+ */
+const GEOMETRY = ['--data-blocks', String(K), '--parity-blocks', String(M), '--block-size', String(BLOCK), '--durability', 'none']
 
 const dirs: string[] = []
 const running = new Set<GatewayProcess>()

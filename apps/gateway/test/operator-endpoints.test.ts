@@ -40,8 +40,13 @@ describe('operator endpoints', { timeout: 60_000 }, () => {
     const created = await fetch(gw.endpoint, { method: 'POST', headers: { ...TUS, 'Upload-Length': '20000' } })
     const patched = await fetch(created.headers.get('location')!, { method: 'PATCH', headers: { ...TUS, 'Content-Type': OCTET, 'Upload-Offset': '0' }, body: new Uint8Array(20000) })
     assert.equal(patched.status, 204)
-    // Probes, one closed window and an evaluation that saw the upload.
-    const s = await gw.waitFor('an evaluation with the object and a probe of every backend', (x) => x.objects === 1 && x.backends.every((b) => b.lastProbe !== null && b.latest !== null))
+    const patchedAt = Date.now()
+    // Probes, one closed window and an evaluation that started after the PATCH was answered (one
+    // that started before it may have listed the object with no stripes yet).
+    const s = await gw.waitFor(
+      'an evaluation after the upload, and a probe of every backend',
+      (x) => x.lastEvaluationMs !== null && x.lastEvaluationMs > patchedAt && x.objects === 1 && x.backends.every((b) => b.lastProbe !== null && b.latest !== null),
+    )
     assert.equal(s.policy, 'predictive')
     assert.equal(s.running, true)
     assert.equal(s.backends.length, 6)
