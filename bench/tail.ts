@@ -63,6 +63,7 @@ interface UploadSample {
   endpoint?: string
   retries?: number
   stalls?: number
+  abandoned?: number
   hedgesStarted?: number
   hedgesWon?: number
   bytesSent?: number
@@ -136,6 +137,7 @@ async function runBatch(variant: VariantName, batch: number, work: string, file:
         endpoint: typeof l['endpoint'] === 'string' ? names.get(l['endpoint']) : undefined,
         retries: l['retries'] as number | undefined,
         stalls: l['stalls'] as number | undefined,
+        abandoned: l['abandoned'] as number | undefined,
         hedgesStarted: l['hedgesStarted'] as number | undefined,
         hedgesWon: l['hedgesWon'] as number | undefined,
         bytesSent: l['bytesSent'] as number | undefined,
@@ -210,14 +212,15 @@ function summarize(samples: UploadSample[], batches: BatchRecord[], run: { start
   const p99Ratio = tesseraP99 / baselineP99
   const hedgesStarted = tessera.reduce((n, s) => n + (s.hedgesStarted ?? 0), 0)
   const hedgesWon = tessera.reduce((n, s) => n + (s.hedgesWon ?? 0), 0)
-  const stalledUploads = tessera.filter((s) => (s.stalls ?? 0) > 0).length
+  const stalledUploads = tessera.filter((s) => (s.stalls ?? 0) + (s.abandoned ?? 0) > 0).length
+  const abandoned = tessera.reduce((n, s) => n + (s.abandoned ?? 0), 0)
   const failed = (v: VariantName) => of(v).filter((s) => !s.ok).length
   const targets = {
     p99_ratio_vs_baseline: { target: '≤ 0.2', value: round(p99Ratio, 3), met: p99Ratio <= 0.2 },
     tessera_p99_vs_fault_free_p50: { target: '≤ 1.5', value: round(tesseraP99 / faultFreeP50, 2), met: tesseraP99 <= 1.5 * faultFreeP50 },
     extra_bytes_ratio: { target: '≤ 0.05', value: round(extra, 4), met: extra <= 0.05 },
   }
-  const limits = `${stalledUploads} of ${tessera.length} Tessera uploads had an attempt stall (${tessera.reduce((n, s) => n + (s.stalls ?? 0), 0)} stall timeouts); ${hedgesStarted} hedges started, ${hedgesWon} won; the slowest Tessera upload took ${round(Math.max(...secs('tessera')), 2)} s against a fault-free p50 of ${round(faultFreeP50, 2)} s`
+  const limits = `${stalledUploads} of ${tessera.length} Tessera uploads had an attempt stall (${tessera.reduce((n, s) => n + (s.stalls ?? 0), 0)} stall timeouts, ${abandoned} attempts abandoned by the model); ${hedgesStarted} hedges started, ${hedgesWon} won; the slowest Tessera upload took ${round(Math.max(...secs('tessera')), 2)} s against a fault-free p50 of ${round(faultFreeP50, 2)} s`
   return {
     benchmark: 'tail',
     command: `node --import tsx bench/tail.ts${quick ? ' --quick' : ''}`,
@@ -247,6 +250,7 @@ function summarize(samples: UploadSample[], batches: BatchRecord[], run: { start
       stalls_injected: Object.fromEntries(VARIANTS.map((v) => [v, stallsInjected(v)])),
       baseline_retries: of('baseline').reduce((n, s) => n + (s.retries ?? 0), 0),
       tessera_stall_timeouts: tessera.reduce((n, s) => n + (s.stalls ?? 0), 0),
+      tessera_abandoned: abandoned,
       tessera_hedges_started: hedgesStarted,
       tessera_hedges_won: hedgesWon,
       tessera_bytes_sent: sentBytes,
@@ -288,7 +292,7 @@ function markdown(r: TailReport): string {
     row('baseline: tus-js-client, one endpoint', d.baseline, `${r.counts.baseline_retries} retries, ${r.counts.failed_uploads.baseline} failed`),
     row('— on the stalling endpoint', d.baseline_on_stalling_endpoint, ''),
     row('— on a healthy endpoint', d.baseline_on_healthy_endpoints, ''),
-    row('tessera: SDK, three endpoints', d.tessera, `${r.counts.tessera_stall_timeouts} stall timeouts, ${r.counts.tessera_hedges_started} hedges (${r.counts.tessera_hedges_won} won), ${r.counts.failed_uploads.tessera} failed`),
+    row('tessera: SDK, three endpoints', d.tessera, `${r.counts.tessera_stall_timeouts} stall timeouts, ${r.counts.tessera_abandoned ?? 0} abandoned, ${r.counts.tessera_hedges_started} hedges (${r.counts.tessera_hedges_won} won), ${r.counts.failed_uploads.tessera} failed`),
     row('tessera, no faults', d.tessera_fault_free, `${r.counts.failed_uploads['tessera-fault-free']} failed`),
     '',
     `| target | value | |`,

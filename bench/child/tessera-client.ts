@@ -8,7 +8,8 @@
 // UploadOptions fields (e.g. pinned partition sizes). Prints JSON lines on stdout:
 //   { "kind": "started" }                               right before the first upload() call
 //   { "kind": "upload", i, ok, ms, url, size, bytesSent, extraBytes, hedgesStarted, hedgesWon,
-//     hedgeBytes, stalls, attemptsFailed, error? }     one per upload; ms = upload() to `done`
+//     hedgeBytes, stalls, abandoned, attemptsFailed, error? }   one per upload; ms = upload() to `done`;
+//     stalls = stall timeouts, abandoned = attempts the hedge loop judged dead and cut short
 //   { "kind": "summary", wallMs, url, peakRssMiB, cpuSeconds, … }   last line
 // An upload that does not settle within --upload-timeout-ms is aborted and reported with ok false.
 import { readFileSync } from 'node:fs'
@@ -47,6 +48,7 @@ interface UploadLine {
   hedgesWon?: number
   hedgeBytes?: number
   stalls: number
+  abandoned: number
   attemptsFailed: number
   partitions: number
   error?: string
@@ -59,10 +61,11 @@ for (let i = 0; i < count; i++) {
   const started = performance.now()
   const u = upload(file, { ...overrides, endpoints, metadata: { filename: basename(file) } })
   let stalls = 0
+  let abandoned = 0
   let attemptsFailed = 0
   let partitions = 0
   let done: { bytesSent: number; extraBytes: number; hedgesStarted: number; hedgesWon: number; hedgeBytes: number } | undefined
-  u.on('stall', () => stalls++)
+  u.on('stall', (e) => (e.by === 'model' ? abandoned++ : stalls++))
   u.on('attempt-failed', () => attemptsFailed++)
   u.on('partition', () => partitions++)
   u.on('done', (e) => (done = e))
@@ -70,10 +73,10 @@ for (let i = 0; i < count; i++) {
   let line: UploadLine
   try {
     const result = await u.done
-    line = { kind: 'upload', i, ok: true, ms: performance.now() - started, url: result.url, size: result.size, ...done, stalls, attemptsFailed, partitions }
+    line = { kind: 'upload', i, ok: true, ms: performance.now() - started, url: result.url, size: result.size, ...done, stalls, abandoned, attemptsFailed, partitions }
   } catch (err) {
     const e = err as { code?: string; message?: string }
-    line = { kind: 'upload', i, ok: false, ms: performance.now() - started, stalls, attemptsFailed, partitions, error: `${e.code ?? 'Error'}: ${e.message ?? String(err)}`.slice(0, 300) }
+    line = { kind: 'upload', i, ok: false, ms: performance.now() - started, stalls, abandoned, attemptsFailed, partitions, error: `${e.code ?? 'Error'}: ${e.message ?? String(err)}`.slice(0, 300) }
   } finally {
     clearTimeout(timer)
   }

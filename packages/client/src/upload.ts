@@ -558,7 +558,12 @@ export class Upload extends UploadEmitter implements RunnerContext {
       if (this.#size !== undefined && offset >= this.#size && position > 0) break
       const stored = state?.partitions[position]
       const index = stored?.index ?? this.#nextIndex++
-      const sizing = stored ? undefined : this.#partitioner.next(this.#size === undefined ? undefined : this.#size - offset, this.#concurrency.level)
+      // The partitions of the first round start together, so the file is shared evenly over the
+      // slots still free (16 MiB over 4: 4 × 4 MiB, not 4, 3, 2.25, 1.75 MiB and a second wave);
+      // later each is at most the rest over the concurrency, so the last ones finish together.
+      const level = this.#concurrency.level
+      const share = queue.pending + queue.size < level ? level - queue.pending - queue.size : level
+      const sizing = stored ? undefined : this.#partitioner.next(this.#size === undefined ? undefined : this.#size - offset, share)
       let length = stored?.length ?? (this.#size === undefined ? Math.min(sizing!.bytes, o.streamPartitionMaxBytes) : sizing!.bytes)
       const hash = this.hash()
       let data: Partition['data']

@@ -80,6 +80,15 @@ describe('upload to the Tessera gateway', () => {
     assert.equal(Buffer.from(pm[TesseraMetadataKey.sha256]!, 'base64').toString('hex'), sha256(data.subarray(p.offset, p.offset + p.length)))
   })
 
+  test('a small file is shared evenly over the slots of the first round: 16 MiB at 4 in flight is 4 × 4 MiB', async () => {
+    const data = bytes(16 * MiB, 5)
+    const u = upload(data, options({ initialConcurrency: 4 }))
+    const lengths: number[] = []
+    u.on('partition', (e) => lengths.push(e.length))
+    await check(u, data)
+    assert.deepEqual(lengths, [4 * MiB, 4 * MiB, 4 * MiB, 4 * MiB])
+  })
+
   test('64 MiB from a Readable of unknown length', async () => {
     const data = bytes(64 * MiB, 4)
     // Odd-sized chunks, so partitions straddle them.
