@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { DurabilityEngine, HealthMonitor, InProcessTaskQueue, ManualClock, type DurabilityPolicy } from '@tessera/durability'
-import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, type Backend, type Manifest } from '@tessera/storage'
+import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, wholeBlocksOnly, type Backend, type Manifest } from '@tessera/storage'
 import { faultsAt, type Trace } from './trace.js'
 
 /** What the simulator is set to; the same for every policy of a run. */
@@ -73,19 +73,6 @@ function objectBytes(n: number, seed: number): Buffer {
   return out
 }
 
-/** Whole blocks only (an S3-like store), so a repair deletes what it replaces and bit rot hits one block. */
-function wholeBlocksOnly(inner: Backend): Backend {
-  return {
-    id: inner.id,
-    put: (k, b, o) => inner.put(k, b, o),
-    get: (k, o) => inner.get(k, o),
-    read: (k, o) => inner.read(k, o),
-    delete: (k, o) => inner.delete(k, o),
-    stat: (k, o) => inner.stat(k, o),
-    list: (p, o) => inner.list(p, o),
-    capacity: (o) => inner.capacity(o),
-  }
-}
 
 async function liveManifests(manifests: FileManifestStore): Promise<Map<string, Manifest>> {
   const out = new Map<string, Manifest>()

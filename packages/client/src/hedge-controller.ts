@@ -3,6 +3,7 @@ import { planHedges, type EndpointView, type PartitionView } from './hedge-sched
 import type { HedgeHooks, PartitionRun } from './partition-runner.js'
 import type { Clock, Timers } from './ports.js'
 import type { UploadEventMap } from './upload-events.js'
+import { TickLoop } from './tick-loop.js'
 
 /** What the hedge loop reads from its upload. */
 export interface HedgeHost {
@@ -36,8 +37,7 @@ export class HedgeController implements HedgeHooks {
   readonly #runs = new Set<PartitionRun>()
   readonly #reserved = new Map<Attempt, number>()
   #endedBytes = 0
-  #timer: unknown
-  #stopped = false
+  readonly #loop: TickLoop
   /** Hedges started / that won their partition. */
   started = 0
   wonCount = 0
@@ -46,19 +46,18 @@ export class HedgeController implements HedgeHooks {
   /** The last budget computed, bytes. */
   budgetBytes = 0
 
-  constructor(private readonly host: HedgeHost) {}
+  constructor(private readonly host: HedgeHost) {
+    this.#loop = new TickLoop(host.timers, host.intervalMs, () => this.tick())
+  }
 
   /** Starts the loop (idempotent). */
   start(): void {
-    if (this.#timer !== undefined || this.#stopped) return
-    this.#arm()
+    this.#loop.start()
   }
 
   /** Stops the loop; running hedges carry on. */
   stop(): void {
-    this.#stopped = true
-    if (this.#timer !== undefined) this.host.timers.clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#loop.stop()
   }
 
   /** Bytes committed to hedges: ended hedges' sent bytes + running hedges' reservations. */
@@ -140,17 +139,5 @@ export class HedgeController implements HedgeHooks {
         committedBytes: this.committedBytes(),
       })
     }
-  }
-
-  #arm(): void {
-    this.#timer = this.host.timers.setTimeout(() => {
-      this.#timer = undefined
-      if (this.#stopped) return
-      try {
-        this.tick()
-      } finally {
-        if (!this.#stopped) this.#arm()
-      }
-    }, this.host.intervalMs)
   }
 }

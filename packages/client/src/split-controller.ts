@@ -1,6 +1,7 @@
 import type { Attempt } from './attempt.js'
 import type { PartitionRun } from './partition-runner.js'
 import type { Clock, Timers } from './ports.js'
+import { TickLoop } from './tick-loop.js'
 
 /** A point of an attempt's progress: clock value (ms) and its progress bytes then. */
 export interface ProgressSample {
@@ -92,22 +93,20 @@ export interface SplitHost {
 export class SplitController {
   readonly #runs = new Set<PartitionRun>()
   readonly #samples = new Map<Attempt, ProgressSample[]>()
-  #timer: unknown
-  #stopped = false
+  readonly #loop: TickLoop
   /** Splits asked. */
   asked = 0
 
-  constructor(private readonly host: SplitHost) {}
+  constructor(private readonly host: SplitHost) {
+    this.#loop = new TickLoop(host.timers, host.intervalMs, () => this.tick())
+  }
 
   start(): void {
-    if (this.#timer !== undefined || this.#stopped) return
-    this.#arm()
+    this.#loop.start()
   }
 
   stop(): void {
-    this.#stopped = true
-    if (this.#timer !== undefined) this.host.timers.clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#loop.stop()
   }
 
   track(run: PartitionRun): void {
@@ -139,17 +138,5 @@ export class SplitController {
       if (verdict.cut && run.split(a, { patchMs: now - a.patchStartedMs, socketRateBps: verdict.socketRateBps })) this.asked += 1
     }
     for (const a of this.#samples.keys()) if (!live.has(a)) this.#samples.delete(a)
-  }
-
-  #arm(): void {
-    this.#timer = this.host.timers.setTimeout(() => {
-      this.#timer = undefined
-      if (this.#stopped) return
-      try {
-        this.tick()
-      } finally {
-        if (!this.#stopped) this.#arm()
-      }
-    }, this.host.intervalMs)
   }
 }

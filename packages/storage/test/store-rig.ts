@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, type Backend, type ManifestStore, type ObjectStoreOptions } from '../src/index.js'
+import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, wholeBlocksOnly, type Backend, type ManifestStore, type ObjectStoreOptions } from '../src/index.js'
 import { bytesOf } from './describe-backend.js'
 
 export const BLOCK = 4096
@@ -29,19 +29,6 @@ export async function readAll(store: ObjectStore, id: string): Promise<Buffer> {
   return collect(await store.read(id))
 }
 
-/** A backend that hides the segment capability of the one it wraps (an S3-like store: whole blocks). */
-export function wholeBlocksOnly(inner: Backend): Backend {
-  return {
-    id: inner.id,
-    put: (k, b, o) => inner.put(k, b, o),
-    get: (k, o) => inner.get(k, o),
-    read: (k, o) => inner.read(k, o),
-    delete: (k, o) => inner.delete(k, o),
-    stat: (k, o) => inner.stat(k, o),
-    list: (p, o) => inner.list(p, o),
-    capacity: (o) => inner.capacity(o),
-  }
-}
 
 export interface Rig {
   readonly root: string

@@ -3,24 +3,11 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, type Backend, type Manifest } from '@tessera/storage'
+import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, wholeBlocksOnly, type Backend, type Manifest } from '@tessera/storage'
 import { HealthMonitor, ManualClock, type HealthMonitorOptions } from '../../src/index.js'
 
 export const BLOCK = 4096
 
-/** Hides the segment capability (whole blocks, like S3), so repairs delete what they replace. */
-export function wholeBlocksOnly(inner: Backend): Backend {
-  return {
-    id: inner.id,
-    put: (k, b, o) => inner.put(k, b, o),
-    get: (k, o) => inner.get(k, o),
-    read: (k, o) => inner.read(k, o),
-    delete: (k, o) => inner.delete(k, o),
-    stat: (k, o) => inner.stat(k, o),
-    list: (p, o) => inner.list(p, o),
-    capacity: (o) => inner.capacity(o),
-  }
-}
 
 /** Deterministic bytes (xorshift32). */
 export function bytes(n: number, seed = 1): Buffer {

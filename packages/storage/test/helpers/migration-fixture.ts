@@ -4,7 +4,7 @@
 // announce — and stop at — every point where the state on disk can change.
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { FileManifestStore, FsBackend, ObjectStore, type Backend, type BlockBody, type ManifestStore } from '../../src/index.js'
+import { FileManifestStore, FsBackend, ObjectStore, wholeBlocksOnly, type Backend, type BlockBody, type ManifestStore } from '../../src/index.js'
 
 export const BLOCK = 4096
 export const STRIPE = 4 * BLOCK
@@ -55,19 +55,6 @@ export function expectedDigests(): Map<string, string> {
   return new Map(OBJECTS.map((o) => [o.id, sha256(Buffer.concat(objectParts(o)))]))
 }
 
-/** A backend that forwards `put`/`get`/… only (hides segments): an S3-like store of whole blocks. */
-function wholeBlocksOnly(inner: Backend): Backend {
-  return {
-    id: inner.id,
-    put: (k, b, o) => inner.put(k, b, o),
-    get: (k, o) => inner.get(k, o),
-    read: (k, o) => inner.read(k, o),
-    delete: (k, o) => inner.delete(k, o),
-    stat: (k, o) => inner.stat(k, o),
-    list: (p, o) => inner.list(p, o),
-    capacity: (o) => inner.capacity(o),
-  }
-}
 
 /** `await point(label)` at every point where a kill is interesting; the child stops at one of them. */
 export type Point = (label: string) => Promise<void>
