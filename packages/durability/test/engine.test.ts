@@ -122,6 +122,37 @@ describe('DurabilityEngine', () => {
     await engine.stop()
   })
 
+  it('a repair with nowhere to write (exactly k+m backends, one gone) is not queued again until its backoff passes', async () => {
+    const r = await rig({ width: 6 })
+    rigs.push(r)
+    await r.put('obj0', bytes(4 * BLOCK, 9))
+    const engine = new DurabilityEngine({ store: r.store, health: r.health, policy: 'reactive', clock: r.clock })
+    const events: DurabilityEvent[] = []
+    engine.onEvent((e) => events.push(e))
+    const ref = (await r.manifest('obj0')).stripes[0]!.blocks[1]!
+    r.faulty[Number(ref.backend.slice(1))]!.setFaults({ gone: true })
+    const fault = { objectId: 'obj0', stripe: 0, block: 1, backend: ref.backend, kind: 'missing' as const }
+    const regenerations = () => events.filter((e) => e.action === 'regenerate')
+    await engine.onFault(fault)
+    await engine.idle()
+    assert.deepEqual(regenerations().map((e) => [e.outcome, e.code]), [['failed', 'STORAGE_ERR_WRITE_QUORUM']])
+    // Every GET of the object reports the block again: none of these runs the doomed repair.
+    for (let i = 0; i < 5; i++) await engine.onFault(fault)
+    await engine.idle()
+    assert.equal(regenerations().length, 1)
+    assert.equal(engine.status().totals.regenerate?.deferred, 5)
+    // After the backoff (30 s, then doubling) it is tried again, and fails again.
+    await r.clock.advance(30_000)
+    await engine.onFault(fault)
+    await engine.idle()
+    assert.equal(regenerations().length, 2)
+    await r.clock.advance(30_000)
+    await engine.onFault(fault)
+    await engine.idle()
+    assert.equal(regenerations().length, 2, 'the second wait is 60 s')
+    await engine.stop()
+  })
+
   it('a verification mismatch on the first target regenerates the block on another backend', async () => {
     const { r, data } = await setup(1, 4 * BLOCK)
     const engine = new DurabilityEngine({ store: r.store, health: r.health, policy: 'reactive', clock: r.clock })

@@ -49,6 +49,9 @@ export interface EvaluationReport {
 }
 
 const FAULT_KINDS = new Set(['missing', 'unreadable', 'corrupt'])
+/** Wait before re-queuing a task that found nowhere to write, ms: doubles per failure within these bounds. */
+const BACKOFF_MIN_MS = 30_000
+const BACKOFF_MAX_MS = 30 * 60_000
 /** How far a suspect stripe's verification time is moved back: ahead of any real time, order kept. */
 const SUSPECT_SHIFT_MS = 1e15
 
@@ -73,6 +76,13 @@ export class DurabilityEngine {
   readonly #calmSince = new Map<string, number>()
   readonly #suspectedAt = new Map<string, number>()
   readonly #totals: Record<string, Record<string, number>> = {}
+  /**
+   * Tasks that failed for want of a place to write (no target backend, no write quorum), by key:
+   * not queued again before `untilMs`; the wait doubles per failure from 30 s up to 30 min. Without
+   * it, every GET of a degraded object on exactly k+m backends re-queued a repair that could only
+   * fail, and logged a warning each time.
+   */
+  readonly #backoff = new Map<string, { untilMs: number; delayMs: number }>()
   #index = new Map<string, IndexedObject>()
   #priority: PriorityEntry[] = []
   #blocksPerBackend = new Map<string, number>()
@@ -236,6 +246,11 @@ export class DurabilityEngine {
 
   async #add(task: TaskDescriptor): Promise<boolean> {
     if (this.#stopped) return false
+    const wait = this.#backoff.get(task.key)
+    if (wait && this.options.clock.now() < wait.untilMs) {
+      this.#count(task.kind, 'deferred')
+      return false
+    }
     const added = await this.queue.add(task)
     if (added) {
       this.#count(task.kind, 'planned')
@@ -319,10 +334,24 @@ export class DurabilityEngine {
     return [...order.filter((r) => !avoid.has(r.backend)), ...order.filter((r) => avoid.has(r.backend))].map((r) => r.backend)
   }
 
+  #deferIfNowhere(key: string, err: unknown): void {
+    const code = (err as { code?: string } | undefined)?.code
+    if (code !== 'STORAGE_ERR_WRITE_QUORUM' && code !== 'DURABILITY_ERR_NO_TARGET') return
+    const delayMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, 2 * (this.#backoff.get(key)?.delayMs ?? 0)))
+    this.#backoff.set(key, { untilMs: this.options.clock.now() + delayMs, delayMs })
+  }
+
   async #run(task: TaskDescriptor): Promise<void> {
     // Scrub passes take the same lock among themselves: two would read the same oldest stripes.
     const objectId = typeof task.payload.objectId === 'string' ? task.payload.objectId : task.kind === 'scrub' ? '\0scrub' : undefined
-    const go = (): Promise<void> => runAs(task.kind, () => this.#execute(task))
+    const go = (): Promise<void> =>
+      runAs(task.kind, () => this.#execute(task)).then(
+        () => void this.#backoff.delete(task.key),
+        (err: unknown) => {
+          this.#deferIfNowhere(task.key, err)
+          throw err
+        },
+      )
     if (!objectId) return go()
     // One task per object at a time: two repairs of one stripe would only conflict.
     const before = this.#locks.get(objectId) ?? Promise.resolve()
