@@ -21,5 +21,5 @@ export type { BackendStatus, DurabilityStatus, EvaluationReport } from './engine
 export type { DurabilityEvent } from './engine/durability-event.js'
 export { defaultDurabilityOptions, resolveDurabilityOptions } from './engine/durability-options.js'
 export type { DurabilityOptions, DurabilityPolicy, ResolvedDurabilityOptions } from './engine/durability-options.js'
-export { PRIORITY, planPredictive } from './engine/plan.js'
-export type { IndexedObject, PlanInput } from './engine/plan.js'
+export { FILL_HEADROOM, PRIORITY, fillingBackends, planPredictive } from './engine/plan.js'
+export type { CapacityReading, IndexedObject, PlanInput } from './engine/plan.js'

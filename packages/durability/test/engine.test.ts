@@ -256,6 +256,39 @@ describe('DurabilityEngine', () => {
     await engine.stop()
   })
 
+  it('predictive: blocks move off a backend that fills up, onto backends with room, and every object still reads', async () => {
+    const full = new Set<string>()
+    const r = await rig({ almostFull: full })
+    rigs.push(r)
+    const data = new Map<string, Buffer>()
+    for (let i = 0; i < 4; i++) {
+      data.set(`obj${i}`, bytes(4 * BLOCK, 20 + i))
+      await r.put(`obj${i}`, data.get(`obj${i}`)!)
+    }
+    const engine = new DurabilityEngine({ store: r.store, health: r.health, policy: 'predictive', clock: r.clock })
+    const events: DurabilityEvent[] = []
+    engine.onEvent((e) => events.push(e))
+    const crowded = 'b0'
+    const before = (await Promise.all([...data.keys()].map((id) => r.manifest(id)))).reduce((n, m) => n + blocksOn(m, crowded), 0)
+    assert.ok(before > 0)
+    full.add(crowded)
+    await r.health.probeAll()
+    r.health.sample()
+    await engine.evaluate()
+    await engine.idle()
+    const moved = events.filter((e) => e.action === 'migrate' && e.outcome === 'done')
+    assert.equal(moved.length, before, 'its shortfall (≈ 9 MB) exceeds what it holds: every block moves')
+    for (const e of moved) {
+      assert.equal(e.reason, 'backend-filling')
+      assert.equal(e.backend, crowded)
+      assert.ok(!full.has(e.targets![0]!))
+    }
+    const after = (await Promise.all([...data.keys()].map((id) => r.manifest(id)))).reduce((n, m) => n + blocksOn(m, crowded), 0)
+    assert.equal(after, 0)
+    await assertIntact(r, data)
+    await engine.stop()
+  })
+
   it('rejects bad options and malformed faults with typed errors', async () => {
     const { r } = await setup(0)
     assert.throws(() => new DurabilityEngine({ store: r.store, health: r.health, policy: 'eager' as never }), { code: 'DURABILITY_ERR_INVALID_OPTION', message: /policy/ })

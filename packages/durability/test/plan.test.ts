@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Manifest, StripeRecord } from '@tessera/storage'
-import { DurabilityEngine, planPredictive, type BackendRiskReport, type PlanInput } from '../src/index.js'
+import { DurabilityEngine, FILL_HEADROOM, fillingBackends, planPredictive, type BackendRiskReport, type CapacityReading, type PlanInput } from '../src/index.js'
 import { generationPriority } from '@tessera/predict'
 import { placementOf } from '../src/index.js'
 import { BLOCK, bytes, rig } from './helpers/rig.js'
@@ -35,13 +35,55 @@ function input(objects: Record<string, Manifest>, risks: Record<string, number |
     maxBoostedObjects: 10,
     maxTasks: 100,
     calmSince: new Map(),
+    filling: new Map(),
     ...extra,
   }
 }
 
 const healthy = (p: number) => Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`b${i}`, p]))
 
+describe('fillingBackends', () => {
+  const GB = 1e9
+  const at = (atMs: number, freeBytes: number): CapacityReading => ({ atMs, totalBytes: 100 * GB, freeBytes })
+  const options = { now: 10_000, horizonMs: 60_000, minFreeFraction: 0.05, blockBytes: 1e6, excluded: new Set<string>() }
+
+  it('a backend below the floor gives up enough blocks to end FILL_HEADROOM above it; one trending there within the horizon too', () => {
+    const history = new Map([
+      ['full', [at(0, 2 * GB), at(10_000, 2 * GB)]], // 2 % free: move (5 % + 5 %) × 100 GB − 2 GB = 8 GB
+      ['filling', [at(0, 30 * GB), at(10_000, 25 * GB)]], // −0.5 GB/s: 25 − 30 = −5 GB in 60 s → below 5 % within the horizon
+      ['steady', [at(0, 50 * GB), at(10_000, 50 * GB)]],
+      ['slowly', [at(0, 50 * GB), at(10_000, 49.9 * GB)]], // −0.01 GB/s: 49.3 GB at the horizon
+    ])
+    const out = fillingBackends(history, options)
+    assert.deepEqual([...out.keys()].sort(), ['filling', 'full'])
+    assert.equal(out.get('full'), Math.ceil(((0.05 + FILL_HEADROOM) * 100 * GB - 2 * GB) / 1e6))
+    assert.equal(out.get('filling'), Math.ceil(((0.05 + FILL_HEADROOM) * 100 * GB - (25 * GB - 0.5 * GB * 60)) / 1e6))
+  })
+
+  it('nothing when no other backend has room (all full, or the roomy ones are down or risky)', () => {
+    const history = new Map([
+      ['a', [at(10_000, 1 * GB)]],
+      ['b', [at(10_000, 50 * GB)]],
+    ])
+    assert.equal(fillingBackends(history, options).size, 1)
+    assert.equal(fillingBackends(history, { ...options, excluded: new Set(['b']) }).size, 0)
+    assert.equal(fillingBackends(new Map([['a', [at(10_000, 1 * GB)]], ['c', [at(10_000, 2 * GB)]]]), options).size, 0)
+  })
+})
+
 describe('planPredictive', () => {
+  it('migrates as many blocks off a filling backend as its shortfall, riskiest objects first, and none off a healthy one', () => {
+    const objects: Record<string, Manifest> = {}
+    for (let i = 0; i < 3; i++) objects[`o${i}`] = manifest([stripe(['b0', 'b1', 'b2', 'b3', 'b4', 'b5'])])
+    const tasks = planPredictive(input(objects, healthy(0.0001), { filling: new Map([['b0', 2]]) }))
+    const migrations = tasks.filter((t) => t.kind === 'migrate')
+    assert.equal(migrations.length, 2)
+    for (const t of migrations) {
+      assert.equal(t.reason, 'backend-filling')
+      assert.equal(t.payload.backend, 'b0')
+    }
+  })
+
   it('migrates blocks off a risky backend and regenerates those on a down one — and adds no parity for that alone', () => {
     const tasks = planPredictive(input({ a: manifest([stripe(['b0', 'b1', 'b2', 'b3', 'b4', 'b5'])]) }, { ...healthy(0.0007), b1: 0.9, b4: 'down' }))
     assert.deepEqual(tasks.map((t) => [t.kind, t.reason, t.payload.stripe, t.payload.block ?? (t.payload.blocks as { index: number }[]).map((b) => b.index)]), [

@@ -9,7 +9,7 @@ import type { TaskDescriptor, TaskQueue } from '../queue/task-queue.js'
 import { RiskTracker, type BackendRiskReport } from '../risk/risk-tracker.js'
 import type { DurabilityEvent } from './durability-event.js'
 import { resolveDurabilityOptions, type DurabilityOptions, type DurabilityPolicy, type ResolvedDurabilityOptions } from './durability-options.js'
-import { PRIORITY, planPredictive, regenerateTask, type IndexedObject } from './plan.js'
+import { PRIORITY, fillingBackends, planPredictive, regenerateTask, type CapacityReading, type IndexedObject } from './plan.js'
 import { RingSeries } from '../health/health-series.js'
 
 /** One backend in {@link DurabilityStatus}. */
@@ -49,6 +49,8 @@ export interface EvaluationReport {
 }
 
 const FAULT_KINDS = new Set(['missing', 'unreadable', 'corrupt'])
+/** Capacity readings kept per backend (one per evaluation): the trend of free space is drawn through them. */
+const CAPACITY_READINGS = 8
 /** Wait before re-queuing a task that found nowhere to write, ms: doubles per failure within these bounds. */
 const BACKOFF_MIN_MS = 30_000
 const BACKOFF_MAX_MS = 30 * 60_000
@@ -83,6 +85,8 @@ export class DurabilityEngine {
    * fail, and logged a warning each time.
    */
   readonly #backoff = new Map<string, { untilMs: number; delayMs: number }>()
+  /** Capacity readings per backend at the last evaluations, oldest first (for `fillingBackends`). */
+  readonly #capacity = new Map<string, CapacityReading[]>()
   #index = new Map<string, IndexedObject>()
   #priority: PriorityEntry[] = []
   #blocksPerBackend = new Map<string, number>()
@@ -185,6 +189,7 @@ export class DurabilityEngine {
     }
     for (const id of this.#calmSince.keys()) if (!index.has(id)) this.#calmSince.delete(id)
     const risks = this.#risks()
+    this.#readCapacity(now)
     this.#index = index
     this.#blocksPerBackend = counts
     this.#priority = this.risk.priority(index.values(), risks)
@@ -206,6 +211,7 @@ export class DurabilityEngine {
       maxBoostedObjects: o.maxBoostedObjects,
       maxTasks: o.maxTasksPerEvaluation,
       calmSince: this.#calmSince,
+      filling: this.#filling(risks),
     })
     let queued = 0
     for (const task of tasks) if (await this.#add(task)) queued++
@@ -309,21 +315,48 @@ export class DurabilityEngine {
     })
   }
 
-  /** Backends not to place new blocks on: down, risk ≥ the migration threshold, or (by their last probe) almost full. */
+  /** Backends not to place new blocks on: down, risk ≥ the migration threshold, or short of free space (now or within the horizon). */
   #avoid(risks = this.#risks()): string[] {
-    const full = this.#full()
+    const full = this.#short(new Set())
     return [...risks.values()].filter((r) => r.unavailable || r.probability >= this.options.migrateRiskThreshold || full.has(r.backend)).map((r) => r.backend)
   }
 
-  /** Backends whose medium has less than `minFreeFraction` free at their last probe. */
-  #full(): Set<string> {
-    const min = this.options.minFreeFraction
-    const out = new Set<string>()
+  /**
+   * Backends short of free space now (their last probe) or within the horizon (the trend through the
+   * readings of the last evaluations), with the blocks to move off each (none when nobody has room).
+   */
+  #short(excluded: ReadonlySet<string>): Map<string, number> {
+    const now = this.options.clock.now()
+    const history = new Map<string, CapacityReading[]>()
     for (const b of this.options.health.snapshot().backends) {
       const c = b.capacity
-      if (c && c.totalBytes && c.freeBytes !== null && c.freeBytes / c.totalBytes < min) out.add(b.backend)
+      if (!c || c.totalBytes === null || c.freeBytes === null) continue
+      history.set(b.backend, [...(this.#capacity.get(b.backend) ?? []), { atMs: now, totalBytes: c.totalBytes, freeBytes: c.freeBytes }])
     }
-    return out
+    return fillingBackends(history, {
+      now,
+      horizonMs: this.risk.horizonMs,
+      minFreeFraction: this.options.minFreeFraction,
+      blockBytes: this.options.store.options.blockBytes,
+      excluded,
+    })
+  }
+
+  /** {@link #short}, excluding down and risky backends from those that could take the blocks. */
+  #filling(risks: ReadonlyMap<string, BackendRiskReport>): Map<string, number> {
+    return this.#short(new Set([...risks.values()].filter((r) => r.unavailable || r.probability >= this.options.migrateRiskThreshold).map((r) => r.backend)))
+  }
+
+  /** Appends each backend's capacity at its last probe (kept: the last {@link CAPACITY_READINGS}). */
+  #readCapacity(now: number): void {
+    for (const b of this.options.health.snapshot().backends) {
+      const c = b.capacity
+      if (!c || c.totalBytes === null || c.freeBytes === null) continue
+      const readings = this.#capacity.get(b.backend) ?? []
+      readings.push({ atMs: now, totalBytes: c.totalBytes, freeBytes: c.freeBytes })
+      if (readings.length > CAPACITY_READINGS) readings.shift()
+      this.#capacity.set(b.backend, readings)
+    }
   }
 
   /** Backends by preference for new blocks: safe ones by risk then load, then risky-or-full-but-up ones; never down ones. */

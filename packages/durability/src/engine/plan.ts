@@ -29,6 +29,11 @@ export interface PlanInput {
   readonly maxTasks: number
   /** Since when each object's risk has stayed below `dropParityThreshold` (updated in place). */
   readonly calmSince: Map<string, number>
+  /**
+   * Backends that are, or are predicted within the horizon to be, short of free space, with how
+   * many blocks to move off each (see `fillingBackends`). Empty when no other backend has room.
+   */
+  readonly filling: ReadonlyMap<string, number>
 }
 
 /** Estimated bytes to regenerate `count` blocks of a stripe: k reads + the writes and read-backs. */
@@ -52,6 +57,7 @@ export function regenerateTask(objectId: string, stripeIndex: number, stripe: St
  * The predictive policy's plan for one evaluation, riskiest object first:
  * 1. blocks recorded missing, or on a backend that is down → regenerate (elsewhere);
  * 2. blocks on a backend whose risk ≥ `migrateRiskThreshold` → migrate each to a safer backend;
+ *    blocks on a backend filling up → migrate as many as its shortfall of free space (`filling`);
  * 3. objects whose *residual* P(loss) ≥ `addParityThreshold` → one more parity block per stripe (up to the cap);
  * 4. objects with added parity whose residual P(loss) stayed < `dropParityThreshold` for `dropParityAfterMs` → back to the base.
  *
@@ -69,6 +75,7 @@ export function planPredictive(input: PlanInput): TaskDescriptor[] {
   const avoid = [...down, ...risky]
   const safeRisk = Math.min(1, ...[...input.risks.values()].filter((r) => !r.unavailable && r.probability < input.migrateRiskThreshold).map((r) => r.probability))
   const riskMap = new Map([...input.risks].map(([id, r]) => [id, r.probability]))
+  const moveOff = new Map(input.filling)
   let boosted = 0
   for (const { manifest } of input.objects.values()) if (manifest.stripes.some((s) => s.parityBlocks > input.baseParity)) boosted++
 
@@ -88,13 +95,16 @@ export function planPredictive(input: PlanInput): TaskDescriptor[] {
       const now = lost.slice(0, room)
       if (now.length > 0) tasks.push(regenerateTask(objectId, s, stripe, now, now.some((i) => stripe.blocks[i] === null) ? 'block-missing' : 'backend-down', p, avoid))
       stripe.blocks.forEach((b, i) => {
-        if (!b || !risky.has(b.backend)) return
+        if (!b || down.has(b.backend)) return
+        const left = moveOff.get(b.backend) ?? 0
+        if (!risky.has(b.backend) && left <= 0) return
+        if (!risky.has(b.backend)) moveOff.set(b.backend, left - 1)
         tasks.push({
           kind: 'migrate',
           key: `migrate:${objectId}:${s}:${i}`,
           priority: PRIORITY.predicted + p,
           bytes: 3 * stripe.blockBytes,
-          reason: 'backend-risk',
+          reason: risky.has(b.backend) ? 'backend-risk' : 'backend-filling',
           payload: { objectId, stripe: s, block: i, backend: b.backend, key: b.key, backendRisk: input.risks.get(b.backend)?.probability ?? 1 },
         })
       })
@@ -122,6 +132,43 @@ export function planPredictive(input: PlanInput): TaskDescriptor[] {
     }
   }
   return tasks.slice(0, input.maxTasks)
+}
+
+/** One capacity reading of a backend. */
+export interface CapacityReading {
+  readonly atMs: number
+  readonly totalBytes: number
+  readonly freeBytes: number
+}
+
+/** Free space kept above `minFreeFraction` once a backend is relieved, as a fraction of its size. */
+export const FILL_HEADROOM = 0.05
+
+/**
+ * Blocks to move off each backend short of free space: one whose free fraction is below
+ * `minFreeFraction` now, or will be at `now + horizonMs` on the straight line through its oldest and
+ * newest readings, gives up enough blocks to end `FILL_HEADROOM` above it. Empty when no backend
+ * outside `excluded` (down or risky) and not filling is left to take the blocks — moving them
+ * between full backends would only fail.
+ */
+export function fillingBackends(history: ReadonlyMap<string, readonly CapacityReading[]>, options: { readonly now: number; readonly horizonMs: number; readonly minFreeFraction: number; readonly blockBytes: number; readonly excluded: ReadonlySet<string> }): Map<string, number> {
+  const out = new Map<string, number>()
+  let roomy = 0
+  for (const [backend, readings] of history) {
+    const last = readings.at(-1)
+    if (!last || last.totalBytes <= 0) continue
+    const first = readings[0]!
+    const slope = last.atMs > first.atMs ? (last.freeBytes - first.freeBytes) / (last.atMs - first.atMs) : 0
+    const projected = slope < 0 ? last.freeBytes + slope * (options.now + options.horizonMs - last.atMs) : last.freeBytes
+    const free = Math.min(last.freeBytes, projected)
+    if (free / last.totalBytes >= options.minFreeFraction) {
+      if (!options.excluded.has(backend)) roomy++
+      continue
+    }
+    const shortfall = (options.minFreeFraction + FILL_HEADROOM) * last.totalBytes - free
+    out.set(backend, Math.ceil(shortfall / options.blockBytes))
+  }
+  return roomy > 0 ? out : new Map()
 }
 
 /** P(loss) of an object with its lost blocks and its blocks on risky backends counted as moved to safe ones. */
