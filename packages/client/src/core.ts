@@ -12,7 +12,8 @@ export type { ConcurrencyControllerOptions } from './concurrency-controller.js'
 export { TusClient } from './tus-client.js'
 export type { CreateRequest, PatchRequest, ServerCapabilities, StreamedBody } from './tus-client.js'
 export { Upload } from './upload.js'
-export type { EndpointModels, UploadPorts, UploadResult } from './upload.js'
+export type { EndpointModels } from './hedge-scheduler.js'
+export type { UploadPorts, UploadResult } from './upload.js'
 export { UploadEmitter } from './upload-events.js'
 export type {
   AttemptDoneEvent,

@@ -7,7 +7,7 @@ import type { ResolvedUploadOptions } from './options.js'
 import { MemoryData, RangeData, StreamData, short, type Partition } from './partition.js'
 import type { Attempt } from './attempt.js'
 import { HedgeController } from './hedge-controller.js'
-import type { EndpointView } from './hedge-scheduler.js'
+import { endpointView, type EndpointModels, type EndpointView } from './hedge-scheduler.js'
 import { partitionMetadata, rebase, runPartition, type AttemptOutcome, type HedgeHooks, type RunnerContext, type SplitReason } from './partition-runner.js'
 import { digestRange } from './partition-split.js'
 import { Partitioner } from './partitioner.js'
@@ -39,13 +39,6 @@ export interface UploadPorts {
   readonly timers?: Timers
 }
 
-/** Per-endpoint models, fed with every finished attempt (hedging reads them). */
-export interface EndpointModels {
-  readonly failures: FailureModel
-  readonly throughput: ThroughputModel
-  /** EWMA of the longest silence of a successful attempt (request waits, server work), ms; undefined until one succeeded. */
-  readonly healthyGapMs?: number | undefined
-}
 
 const RATE_WINDOW_MS = 1000
 /** Weight of the newest successful attempt in the healthy-gap EWMA. */
@@ -657,9 +650,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
   }
 
   #view(endpoint: string, now: number): EndpointView {
-    const m = this.#models.get(endpoint)
-    if (!m) return { failures: FailureModel.create(), throughput: ThroughputModel.create(), healthyGapMs: undefined }
-    return { failures: m.failures.decayTo(now), throughput: m.throughput.decayTo(now), healthyGapMs: m.healthyGapMs }
+    return endpointView(this.#models, endpoint, now)
   }
 
   #emitDone(url: string, size: number): void {

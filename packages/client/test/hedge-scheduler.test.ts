@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { FailureModel, ThroughputModel } from '@tessera/predict'
-import { ABANDON_DEAD, DEADLINE_FLOOR_MS, MAX_HEDGES_PER_PARTITION, attemptDeadlineMs, hedgeTarget, planHedges, type AttemptView, type EndpointView, type HedgeInputs, type PartitionView } from '../src/hedge-scheduler.js'
+import { ABANDON_DEAD, DEADLINE_FLOOR_MS, MAX_HEDGES_PER_PARTITION, endpointView, type EndpointModels, attemptDeadlineMs, hedgeTarget, planHedges, type AttemptView, type EndpointView, type HedgeInputs, type PartitionView } from '../src/hedge-scheduler.js'
 
 const MiB = 1024 * 1024
 const A = 'http://a/files'
@@ -130,5 +130,28 @@ describe('hedge target and deadline', () => {
     const d = attemptDeadlineMs(4 * MiB, slow)
     // 4 MiB at 256 KiB/s is 16 s; the 10th percentile is slower than the median.
     assert.ok(d > 16_000 && d < 40_000, String(d))
+  })
+})
+
+describe('endpointView', () => {
+  const fresh: EndpointModels = { failures: FailureModel.create().observe('failure', 0), throughput: ThroughputModel.create() }
+  const fast = endpoint(40 * MiB, 5, 0, 60) as EndpointModels
+  const slow = endpoint(10 * MiB, 5, 0, 150) as EndpointModels
+
+  test('an endpoint with no success yet borrows the slowest sibling\'s throughput and healthy gap, keeps its own failures', () => {
+    const v = endpointView(new Map([[A, fresh], [B, fast], ['http://c/files', slow]]), A, 10)
+    assert.equal(v.healthyGapMs, 150)
+    assert.equal(v.throughput.medianBytesPerSecond, slow.throughput.decayTo(10).medianBytesPerSecond)
+    assert.equal(v.failures.failureProbability, fresh.failures.decayTo(10).failureProbability)
+    // Unknown endpoint, no sibling with a success: the priors.
+    const alone = endpointView(new Map([[A, fresh]]), A, 10)
+    assert.equal(alone.healthyGapMs, undefined)
+    assert.equal(alone.throughput.medianBytesPerSecond, ThroughputModel.create().decayTo(10).medianBytesPerSecond)
+  })
+
+  test('an endpoint with a success keeps its own models', () => {
+    const v = endpointView(new Map([[A, fast], [B, slow]]), A, 10)
+    assert.equal(v.healthyGapMs, 60)
+    assert.equal(v.throughput.medianBytesPerSecond, fast.throughput.decayTo(10).medianBytesPerSecond)
   })
 })
