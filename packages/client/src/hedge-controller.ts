@@ -1,6 +1,7 @@
 import type { Attempt } from './attempt.js'
 import { planHedges, type EndpointView, type PartitionView } from './hedge-scheduler.js'
-import type { HedgeHooks, PartitionRun } from './partition-runner.js'
+import type { PartitionRun } from './partition-runner.js'
+import type { HedgeHooks } from './runner-context.js'
 import type { Clock, Timers } from './ports.js'
 import type { UploadEventMap } from './upload-events.js'
 import { TickLoop } from './tick-loop.js'

@@ -2,7 +2,7 @@ import { encodeBase64 } from '@tessera/protocol'
 import type { Attempt } from './attempt.js'
 import { ClientError } from './errors.js'
 import type { Partition, PartitionData } from './partition.js'
-import type { RunnerContext } from './partition-runner.js'
+import type { RunnerContext } from './runner-context.js'
 import type { HashFactory } from './ports.js'
 import { splitDecision } from './split-controller.js'
 

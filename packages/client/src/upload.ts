@@ -2,20 +2,23 @@ import { encodeBase64, TesseraMetadataKey, type UploadMetadata } from '@tessera/
 import { FailureModel, ThroughputModel } from '@tessera/predict'
 import PQueue from 'p-queue'
 import { ConcurrencyController } from './concurrency-controller.js'
+import { discoverEndpoints } from './discovery.js'
 import { ClientError, isRetriable } from './errors.js'
 import type { ResolvedUploadOptions } from './options.js'
 import { MemoryData, RangeData, StreamData, short, type Partition } from './partition.js'
 import type { Attempt } from './attempt.js'
 import { HedgeController } from './hedge-controller.js'
 import { endpointView, type EndpointModels, type EndpointView } from './hedge-scheduler.js'
-import { partitionMetadata, rebase, runPartition, type AttemptOutcome, type HedgeHooks, type RunnerContext, type SplitReason } from './partition-runner.js'
+import { partitionMetadata, rebase } from './partials.js'
+import { runPartition } from './partition-runner.js'
+import type { AttemptOutcome, HedgeHooks, RunnerContext, SplitReason } from './runner-context.js'
 import { digestRange } from './partition-split.js'
 import { Partitioner } from './partitioner.js'
 import { SplitController, type SplitThresholds } from './split-controller.js'
 import type { Clock, Hash, HashFactory, HttpTransport, SequentialSource, StateStore, Timers, UploadSource } from './ports.js'
 import { parseResumeState, stateKey, toHex, type ResumeState } from './resume-state.js'
 import { concatBytes } from './sequential-source.js'
-import { TusClient, type ServerCapabilities } from './tus-client.js'
+import { TusClient } from './tus-client.js'
 import { UploadEmitter } from './upload-events.js'
 
 /** What `done` resolves. */
@@ -45,8 +48,6 @@ const RATE_WINDOW_MS = 1000
 const GAP_WEIGHT = 0.3
 /** A DELETE of a lost partial may take this long before it is given up (the gateway's expiry reclaims it), ms. */
 const TERMINATE_TIMEOUT_MS = 5000
-/** After the first endpoint answered OPTIONS, the others have at least this long to answer too, ms. */
-const DISCOVERY_GRACE_MIN_MS = 250
 /** Split a partition whose rest would take more than this many `targetPartitionMs` at its recent rate. */
 const SPLIT_FACTOR = 3
 /** The rate a split is judged by is measured over at least this long, ms. */
@@ -374,7 +375,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     const o = this.options
     this.#size = source.kind === 'random' ? source.size : (o.size ?? source.size)
     this.#declaredSize = this.#size
-    const caps = await this.#discover()
+    const caps = await discoverEndpoints(this, this.options)
     this.#mode = caps.every((c) => c.capabilities.concatenation) ? 'parallel' : 'sequential'
     this.endpoints = this.#mode === 'parallel' ? caps.map((c) => c.endpoint) : [caps[0]!.endpoint]
     const used = this.#mode === 'parallel' ? caps : caps.slice(0, 1)
@@ -408,78 +409,6 @@ export class Upload extends UploadEmitter implements RunnerContext {
       })
     }
     return this.#mode === 'parallel' ? this.#parallel(source, state) : this.#sequential(source, state)
-  }
-
-  /**
-   * OPTIONS on every endpoint, once each. As soon as one answered, the others have a grace of
-   * max(`DISCOVERY_GRACE_MIN_MS`, 3 × that first answer's time) to answer too; an endpoint that
-   * failed its OPTIONS (refused, stalled, 5xx, not a usable tus server) or is still silent then is
-   * left out of this upload (`endpoint-skipped`), with no retry. Only when no endpoint answered are
-   * the retriable ones asked again, per `retryDelaysMs`; then `done` rejects with the first
-   * endpoint's last error.
-   */
-  async #discover(): Promise<{ endpoint: string; capabilities: ServerCapabilities }[]> {
-    const delays = this.options.retryDelaysMs
-    const errors = new Map<string, unknown>()
-    let asking = [...this.options.endpoints]
-    for (let failures = 0; ; ) {
-      await this.gate()
-      const round = await this.#discoverRound(asking)
-      const aborted = this.abortError()
-      if (aborted) throw aborted
-      if (round.ok.length > 0) {
-        for (const { endpoint, err } of round.failed) {
-          const e = err instanceof ClientError ? err : new ClientError('CLIENT_ERR_NETWORK', String(err), { cause: err })
-          this.emit('endpoint-skipped', { endpoint, code: e.code, status: e.status, message: e.message })
-        }
-        // In the caller's order (partition i goes to endpoint i mod n).
-        return this.options.endpoints.flatMap((endpoint) => round.ok.filter((c) => c.endpoint === endpoint))
-      }
-      for (const { endpoint, err } of round.failed) errors.set(endpoint, err)
-      if (round.failed.every(({ err }) => this.pausedDuring(err))) continue
-      asking = round.failed.filter(({ err }) => isRetriable(err) || this.pausedDuring(err)).map((f) => f.endpoint)
-      if (asking.length === 0 || failures >= delays.length) throw errors.get(this.options.endpoints[0]!)
-      await this.sleep(delays[failures++]!)
-    }
-  }
-
-  /** One OPTIONS per endpoint; resolves once all settled, or the grace after the first answer ran out (the silent ones fail then). */
-  async #discoverRound(endpoints: readonly string[]): Promise<{ ok: { endpoint: string; capabilities: ServerCapabilities }[]; failed: { endpoint: string; err: unknown }[] }> {
-    const ok: { endpoint: string; capabilities: ServerCapabilities }[] = []
-    const failed: { endpoint: string; err: unknown }[] = []
-    const started = this.clock()
-    const controllers = endpoints.map(() => new AbortController())
-    let graceTimer: ReturnType<typeof setTimeout> | undefined
-    await new Promise<void>((resolve) => {
-      let pending = endpoints.length
-      const settle = (): void => {
-        if (--pending === 0) resolve()
-      }
-      endpoints.forEach((endpoint, i) => {
-        this.tus.capabilities(endpoint, controllers[i]!.signal).then(
-          (capabilities) => {
-            ok.push({ endpoint, capabilities })
-            if (ok.length === 1 && pending > 1) {
-              const graceMs = Math.max(DISCOVERY_GRACE_MIN_MS, 3 * (this.clock() - started))
-              graceTimer = setTimeout(() => {
-                endpoints.forEach((silent, j) => {
-                  controllers[j]!.abort(new ClientError('CLIENT_ERR_STALLED', `OPTIONS ${silent} had no answer ${graceMs} ms after ${endpoint} answered`))
-                })
-              }, graceMs)
-            }
-            settle()
-          },
-          (err: unknown) => {
-            const own = controllers[i]!.signal
-            failed.push({ endpoint, err: own.aborted ? own.reason : err })
-            settle()
-          },
-        )
-      })
-    })
-    clearTimeout(graceTimer)
-    failed.sort((a, b) => endpoints.indexOf(a.endpoint) - endpoints.indexOf(b.endpoint))
-    return { ok, failed }
   }
 
   /** Runs `fn` with the retry delays for retriable errors (discovery, final). */
