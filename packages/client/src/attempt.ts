@@ -21,6 +21,8 @@ export class Attempt implements AttemptView {
   sent = 0
   /** Longest silence between progress points so far, ms. */
   maxGapMs = 0
+  /** Longest silence between two body slices of one PATCH so far, ms. */
+  maxBodyGapMs = 0
   lastProgressMs: number
   url: string | undefined
   /** Aborted because another attempt of the partition won. */
@@ -60,6 +62,12 @@ export class Attempt implements AttemptView {
     readonly startedMs: number,
   ) {
     this.lastProgressMs = startedMs
+  }
+
+  /** A body slice was taken at `now`; `first` of its PATCH (the gap before it is request setup, not body). */
+  bodyProgress(now: number, first: boolean): void {
+    if (!first) this.maxBodyGapMs = Math.max(this.maxBodyGapMs, now - this.lastProgressMs)
+    this.progress(now)
   }
 
   /** Something moved at `now` (POST/HEAD answered, a body slice taken, a PATCH answered). */

@@ -9,6 +9,12 @@ export interface EndpointView {
    * request waits, server processing), ms; undefined until one succeeded.
    */
   readonly healthyGapMs: number | undefined
+  /**
+   * Learned longest silence *between body slices* of a healthy attempt (EWMA), ms: what a stall
+   * mid-body is judged against — shorter than {@link healthyGapMs}, which is usually the wait for
+   * the answer after the body went out. Undefined until learned (then `healthyGapMs` stands in).
+   */
+  readonly healthyBodyGapMs?: number | undefined
 }
 
 /** A running attempt as the scheduler sees it (a snapshot; see `Attempt`). */
@@ -109,6 +115,8 @@ export interface EndpointModels {
   readonly throughput: ThroughputModel
   /** EWMA of the longest silence of a successful attempt (request waits, server work), ms; undefined until one succeeded. */
   readonly healthyGapMs?: number | undefined
+  /** EWMA of the longest silence between body slices of a successful attempt, ms. */
+  readonly healthyBodyGapMs?: number | undefined
 }
 
 /**
@@ -121,19 +129,24 @@ export interface EndpointModels {
 export function endpointView(models: ReadonlyMap<string, EndpointModels>, endpoint: string, now: number): EndpointView {
   const m = models.get(endpoint)
   const failures = (m?.failures ?? FailureModel.create()).decayTo(now)
-  if (m?.healthyGapMs !== undefined) return { failures, throughput: m.throughput.decayTo(now), healthyGapMs: m.healthyGapMs }
+  if (m?.healthyGapMs !== undefined) return { failures, throughput: m.throughput.decayTo(now), healthyGapMs: m.healthyGapMs, healthyBodyGapMs: m.healthyBodyGapMs }
   let sibling: EndpointModels | undefined
   for (const [e, s] of models) {
     if (e === endpoint || s.healthyGapMs === undefined) continue
     if (!sibling || s.throughput.medianBytesPerSecond < sibling.throughput.medianBytesPerSecond) sibling = s
   }
   const throughput = sibling?.throughput ?? m?.throughput ?? ThroughputModel.create()
-  return { failures, throughput: throughput.decayTo(now), healthyGapMs: sibling?.healthyGapMs }
+  return { failures, throughput: throughput.decayTo(now), healthyGapMs: sibling?.healthyGapMs, healthyBodyGapMs: sibling?.healthyBodyGapMs }
 }
 
-/** The progress gap fed to `attemptRisk`: the endpoint's learned healthy silence, floored. */
-function progressGapFor(view: EndpointView): number | undefined {
-  return view.healthyGapMs === undefined ? undefined : Math.max(MIN_PROGRESS_GAP_MS, view.healthyGapMs)
+/**
+ * The progress gap fed to `attemptRisk`, floored: while the body is still going out, the endpoint's
+ * learned silence between body slices (else its longest healthy silence); once it is all sent, its
+ * longest healthy silence (the answer's wait is in it).
+ */
+function progressGapFor(view: EndpointView, sentAll: boolean): number | undefined {
+  const gap = sentAll ? view.healthyGapMs : (view.healthyBodyGapMs ?? view.healthyGapMs)
+  return gap === undefined ? undefined : Math.max(MIN_PROGRESS_GAP_MS, gap)
 }
 
 /** Risk of one running attempt now (`attemptRisk` with the client's deadline and progress gap). */
@@ -141,8 +154,8 @@ export function scoreAttempt(a: AttemptView, view: EndpointView, now: number): {
   const deadlineMs = attemptDeadlineMs(a.totalBytes, view.throughput)
   const elapsedMs = Math.max(0, now - a.startedMs)
   const stalledMs = Math.min(elapsedMs, Math.max(0, now - a.lastProgressMs))
-  const gap = progressGapFor(view)
   const sentAll = a.progressBytes >= a.totalBytes
+  const gap = progressGapFor(view, sentAll)
   const r = attemptRisk(
     {
       totalBytes: Math.max(1, a.totalBytes),

@@ -376,10 +376,11 @@ export class PartitionRun {
       const take = (n: number): void => {
         const d = n - taken
         if (d <= 0) return
+        const first = taken === 0
         taken = n
         a.sent += d
         a.progressBytes = Math.max(a.progressBytes, at + n)
-        a.progress(ctx.clock())
+        a.bodyProgress(ctx.clock(), first)
         ctx.hedges?.sent(a, d)
         ctx.sentBytes(d, 0)
       }
@@ -522,7 +523,7 @@ export class PartitionRun {
     p.url = a.url
     p.done = true
     const durationMs = Math.max(1, ctx.clock() - a.startedMs)
-    if (!adopted) ctx.observe(a.endpoint, { ok: true, bytes: a.sent, durationMs, maxGapMs: a.maxGapMs })
+    if (!adopted) ctx.observe(a.endpoint, { ok: true, bytes: a.sent, durationMs, maxGapMs: a.maxGapMs, maxBodyGapMs: a.maxBodyGapMs })
     if (a.hedge) ctx.hedges?.won(a)
     const losers = [...this.running].filter((o) => o !== a)
     ctx.emit('attempt-done', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, url: a.url!, bytesSent: a.sent, durationMs, rateBps: (a.sent * 1000) / durationMs })

@@ -30,7 +30,7 @@ export interface SplitReason extends SplitRequest {
 }
 
 /** What an attempt's end tells the per-endpoint models. */
-export type AttemptOutcome = { ok: true; bytes: number; durationMs: number; maxGapMs: number } | { ok: false; stalled: boolean }
+export type AttemptOutcome = { ok: true; bytes: number; durationMs: number; maxGapMs: number; maxBodyGapMs: number } | { ok: false; stalled: boolean }
 
 /** What a {@link runPartition} needs from its upload. */
 export interface RunnerContext {

@@ -298,13 +298,15 @@ export class Upload extends UploadEmitter implements RunnerContext {
 
   observe(endpoint: string, outcome: AttemptOutcome): void {
     const now = this.clock()
-    const m = this.#models.get(endpoint) ?? { failures: FailureModel.create(), throughput: ThroughputModel.create(), healthyGapMs: undefined }
+    const m: EndpointModels = this.#models.get(endpoint) ?? { failures: FailureModel.create(), throughput: ThroughputModel.create() }
     if (outcome.ok) {
       const throughput = outcome.bytes > 0 ? m.throughput.observe((outcome.bytes * 1000) / outcome.durationMs, now) : m.throughput
-      const healthyGapMs = m.healthyGapMs === undefined ? outcome.maxGapMs : m.healthyGapMs + GAP_WEIGHT * (outcome.maxGapMs - m.healthyGapMs)
-      this.#models.set(endpoint, { failures: m.failures.observe('success', now), throughput, healthyGapMs })
+      const ewma = (old: number | undefined, sample: number): number => (old === undefined ? sample : old + GAP_WEIGHT * (sample - old))
+      const healthyGapMs = ewma(m.healthyGapMs, outcome.maxGapMs)
+      const healthyBodyGapMs = ewma(m.healthyBodyGapMs, outcome.maxBodyGapMs)
+      this.#models.set(endpoint, { failures: m.failures.observe('success', now), throughput, healthyGapMs, healthyBodyGapMs })
     } else {
-      this.#models.set(endpoint, { failures: m.failures.observe('failure', now), throughput: m.throughput, healthyGapMs: m.healthyGapMs })
+      this.#models.set(endpoint, { ...m, failures: m.failures.observe('failure', now) })
       this.#partitioner.observeFailure()
       this.#setConcurrency(this.#concurrency.onFailure(), 'failure')
     }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { FailureModel, ThroughputModel } from '@tessera/predict'
-import { ABANDON_DEAD, DEADLINE_FLOOR_MS, MAX_HEDGES_PER_PARTITION, endpointView, type EndpointModels, attemptDeadlineMs, hedgeTarget, planHedges, type AttemptView, type EndpointView, type HedgeInputs, type PartitionView } from '../src/hedge-scheduler.js'
+import { ABANDON_DEAD, DEADLINE_FLOOR_MS, MAX_HEDGES_PER_PARTITION, endpointView, scoreAttempt, type EndpointModels, attemptDeadlineMs, hedgeTarget, planHedges, type AttemptView, type EndpointView, type HedgeInputs, type PartitionView } from '../src/hedge-scheduler.js'
 
 const MiB = 1024 * 1024
 const A = 'http://a/files'
@@ -153,5 +153,20 @@ describe('endpointView', () => {
     const v = endpointView(new Map([[A, fast], [B, slow]]), A, 10)
     assert.equal(v.healthyGapMs, 60)
     assert.equal(v.throughput.medianBytesPerSecond, fast.throughput.decayTo(10).medianBytesPerSecond)
+  })
+})
+
+describe('scoreAttempt: mid-body silence is judged against the gap between body slices', () => {
+  test('a stall mid-body reads as dead sooner than the same silence after the body went out', () => {
+    // Answers take up to 400 ms here, body slices come every few ms.
+    const view = { ...endpoint(10 * MiB, 20, 0, 400), healthyBodyGapMs: 20 }
+    const midBody = attempt(0, A, MiB, 8_500, 8_800) // 1.2 s silent, 3 MiB of the body still to go
+    const waiting = attempt(1, A, 4 * MiB, 8_500, 8_800) // 1.2 s silent, the whole body sent
+    const dead = (a: AttemptView) => scoreAttempt(a, view, 10_000).risk.dead
+    assert.ok(dead(midBody) > 0.9, `mid-body P(dead) ${dead(midBody)}`)
+    assert.ok(dead(waiting) < 0.5, `answer-wait P(dead) ${dead(waiting)}`)
+    // Without a learned body gap, the longest healthy silence stands in for both.
+    const plain = endpoint(10 * MiB, 20, 0, 400)
+    assert.equal(scoreAttempt(midBody, plain, 10_000).risk.progressGapMs, 400)
   })
 })
