@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { DurabilityEngine, HealthMonitor, InProcessTaskQueue, ManualClock, type DurabilityPolicy } from '@tessera/durability'
+import { seededRandom } from '@tessera/predict'
 import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, wholeBlocksOnly, type Backend, type Manifest } from '@tessera/storage'
 import { faultsAt, type Trace } from './trace.js'
 
@@ -55,20 +56,10 @@ export interface SimResult {
   readonly wall_s: number
 }
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function objectBytes(n: number, seed: number): Buffer {
   const out = Buffer.alloc(n)
-  const r = mulberry32(seed)
+  const r = seededRandom(seed)
   for (let i = 0; i < n; i += 4) out.writeUInt32LE(Math.floor(r() * 2 ** 32) >>> 0, Math.min(i, n - 4))
   return out
 }
@@ -103,7 +94,7 @@ export async function simulate(trace: Trace, policy: DurabilityPolicy, cfg: SimC
     const store = await ObjectStore.open({ backends: faulty.map((b) => health.wrap(b)), manifests, dataBlocks: cfg.dataBlocks, parityBlocks: cfg.parityBlocks, blockBytes: cfg.blockBytes, blockTimeoutMs: 2_000 })
 
     // Objects: 1…maxStripes stripes, the last one partly filled.
-    const rand = mulberry32(cfg.seed)
+    const rand = seededRandom(cfg.seed)
     const stripeBytes = cfg.dataBlocks * cfg.blockBytes
     const sizes = new Map<string, number>()
     let stripes = 0
@@ -138,8 +129,8 @@ export async function simulate(trace: Trace, policy: DurabilityPolicy, cfg: SimC
     const dead = new Set<string>()
     const rotten = new Set<string>()
     const lostAt = new Map<string, number>()
-    const traceRand = mulberry32(cfg.seed + 7)
-    const readRand = mulberry32(cfg.seed + 13)
+    const traceRand = seededRandom(cfg.seed + 7)
+    const readRand = seededRandom(cfg.seed + 13)
     let belowObjectMs = 0
     let peakExtra = 0
     let nextEvent = 0

@@ -5,31 +5,12 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { TESSERA_RECONCILIATION_HEADER } from '@tessera/protocol'
-import { upload, type HttpRequest, type HttpResponse, type HttpTransport, type UploadOptions } from '../src/index.js'
-import { UndiciTransport } from '../src/node/undici-transport.js'
+import { upload, type HttpTransport, type UploadOptions } from '../src/index.js'
 import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
 import { recordEvents } from './helpers/events.js'
+import { countingTransport } from './helpers/fault-proxy.js'
 
 const MiB = 1024 * 1024
-
-/** The real undici transport, recording requests; `edit` may change a request or a response on its way. */
-function recordingTransport(
-  edit: { request?: (req: HttpRequest) => HttpRequest; response?: (req: HttpRequest, res: HttpResponse) => HttpResponse; streamsBodies?: boolean } = {},
-) {
-  const inner = new UndiciTransport()
-  const requests: HttpRequest[] = []
-  const transport: HttpTransport = {
-    streamsBodies: edit.streamsBodies ?? inner.streamsBodies,
-    async request(req) {
-      const sent = edit.request?.(req) ?? req
-      requests.push(sent)
-      const res = await inner.request(sent)
-      return edit.response?.(sent, res) ?? res
-    },
-    close: () => inner.close(),
-  }
-  return { transport, requests }
-}
 
 describe('partition digests against the gateway', () => {
   let gw: Gateway
@@ -60,7 +41,7 @@ describe('partition digests against the gateway', () => {
   }
 
   test('a gateway that verifies partition digests gets one streamed PATCH per partition, with no Upload-Checksum', async () => {
-    const { transport, requests } = recordingTransport()
+    const { transport, requests } = countingTransport()
     const data = bytes(8 * MiB + 12345, 41)
     const ev = await uploadChecked(data, options(transport))
     const patches = requests.filter((r) => r.method === 'PATCH')
@@ -75,7 +56,7 @@ describe('partition digests against the gateway', () => {
   })
 
   test('a transport that cannot stream a body (fetch in a browser) gets PATCHes of at most chunkBytes, still without Upload-Checksum', async () => {
-    const { transport, requests } = recordingTransport({ streamsBodies: false })
+    const { transport, requests } = countingTransport({ streamsBodies: false })
     const data = bytes(3 * MiB, 44)
     await uploadChecked(data, options(transport))
     const patches = requests.filter((r) => r.method === 'PATCH')
@@ -87,7 +68,7 @@ describe('partition digests against the gateway', () => {
   })
 
   test('a server that does not say Tessera-Reconciliation gets checksummed PATCHes of at most chunkBytes', async () => {
-    const { transport, requests } = recordingTransport({
+    const { transport, requests } = countingTransport({
       response: (req, res) => {
         if (req.method !== 'OPTIONS') return res
         const { [TESSERA_RECONCILIATION_HEADER]: _, ...headers } = res.headers
@@ -106,7 +87,7 @@ describe('partition digests against the gateway', () => {
 
   test('a byte flipped in transit is caught by the partition digest: the attempt answers 460, the partition is sent again', async () => {
     let flipped = false
-    const { transport, requests } = recordingTransport({
+    const { transport, requests } = countingTransport({
       request: (req) => {
         if (req.method !== 'PATCH' || flipped || req.body === undefined || req.body instanceof Uint8Array) return req
         flipped = true

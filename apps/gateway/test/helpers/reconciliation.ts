@@ -2,6 +2,7 @@
 // finals, and the event log.
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import type { ReconciliationEvent } from '../../src/reconciliation/event-log.js'
 import { TUS, metadata, type TestGateway } from './gateway.js'
 
 /** Base64 SHA-256 of `data`, as `tessera-sha256` carries it. */
@@ -52,19 +53,8 @@ export function postFinal(endpoint: string, urls: readonly string[], meta?: Reco
   })
 }
 
-export interface LoggedEvent {
-  readonly time: string
-  readonly event: string
-  readonly uploadId: string
-  readonly partition?: string
-  readonly attempt?: number
-  readonly offset?: number
-  readonly bytes: number
-  readonly winner?: string
-  readonly parts?: string[]
-  readonly verifyMs?: number
-  readonly verifyRead?: boolean
-}
+/** One line of the event log as read back: the event the gateway appended, with the `time` the log added. */
+export type LoggedEvent = ReconciliationEvent & { readonly time: string }
 
 /** Every line of a JSON-lines event log (none when the file does not exist yet). */
 export async function readEvents(path: string): Promise<LoggedEvent[]> {

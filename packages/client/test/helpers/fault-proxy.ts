@@ -1,7 +1,7 @@
 // An in-test TCP proxy in front of the gateway that injects link faults on real sockets: black-hole
 // the first PATCH mid-body, hold back the answer to the first PATCH, or throttle every connection.
 import net from 'node:net'
-import { UndiciTransport, type HttpRequest, type HttpTransport } from '../../src/index.js'
+import { UndiciTransport, type HttpRequest, type HttpResponse, type HttpTransport } from '../../src/index.js'
 
 export interface FaultProxyOptions {
   /**
@@ -98,19 +98,35 @@ export async function faultProxy(targetPort: number, options: FaultProxyOptions 
   }
 }
 
-/** The real undici transport, counting PATCH body bytes pulled into requests and recording requests. */
-export function countingTransport(): { transport: HttpTransport; patched: () => number; requests: HttpRequest[] } {
+/** What {@link countingTransport} may change on the way: a request before it is sent, an answer before the client sees it. */
+export interface TransportEdits {
+  readonly request?: (req: HttpRequest) => HttpRequest
+  readonly response?: (req: HttpRequest, res: HttpResponse) => HttpResponse
+  /** Pretend the transport cannot stream a body (fetch in a browser). Default: undici's answer. */
+  readonly streamsBodies?: boolean
+}
+
+/**
+ * The real undici transport, recording requests (as sent, after `edits.request`) and counting PATCH
+ * body bytes pulled into them.
+ */
+export function countingTransport(edits: TransportEdits = {}): { transport: HttpTransport; patched: () => number; requests: HttpRequest[] } {
   const inner = new UndiciTransport()
   let patched = 0
   const requests: HttpRequest[] = []
+  const send = async (req: HttpRequest): Promise<HttpResponse> => {
+    const res = await inner.request(req)
+    return edits.response?.(req, res) ?? res
+  }
   return {
     patched: () => patched,
     requests,
     transport: {
-      streamsBodies: inner.streamsBodies,
-      request(req: HttpRequest) {
+      streamsBodies: edits.streamsBodies ?? inner.streamsBodies,
+      request(original: HttpRequest) {
+        const req = edits.request?.(original) ?? original
         requests.push(req)
-        if (req.method !== 'PATCH' || req.body === undefined) return inner.request(req)
+        if (req.method !== 'PATCH' || req.body === undefined) return send(req)
         const body = req.body
         async function* counted(): AsyncGenerator<Uint8Array> {
           for await (const piece of body instanceof Uint8Array ? [body] : body) {
@@ -118,7 +134,7 @@ export function countingTransport(): { transport: HttpTransport; patched: () => 
             yield piece
           }
         }
-        return inner.request({ ...req, body: counted() })
+        return send({ ...req, body: counted() })
       },
       close: () => inner.close(),
     },
