@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
+import { LruMap } from './lru-map.js'
 
 /**
  * The running SHA-256 of one attempt's bytes across its PATCHes, with Node's native hash (~10× the
@@ -43,21 +44,16 @@ const KEPT_HASHES = 4096
  * hashed (a storage failure mid-write) drops it, and the next write rebuilds it.
  */
 export class AttemptHashes {
-  readonly #hashes = new Map<string, AttemptHash>()
+  readonly #hashes = new LruMap<string, AttemptHash>(KEPT_HASHES)
 
   /** The hash of `id` covering exactly `offset` bytes, if this process has it. */
   take(id: string, offset: number): AttemptHash | undefined {
     const hash = this.#hashes.get(id)
-    if (hash?.bytes !== offset) return undefined
-    this.#hashes.delete(id)
-    this.#hashes.set(id, hash)
-    return hash
+    return hash?.bytes === offset ? hash : undefined
   }
 
   keep(id: string, hash: AttemptHash): void {
-    this.#hashes.delete(id)
     this.#hashes.set(id, hash)
-    if (this.#hashes.size > KEPT_HASHES) this.#hashes.delete(this.#hashes.keys().next().value!)
   }
 
   drop(id: string): void {

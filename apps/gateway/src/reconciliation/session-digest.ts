@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto'
 import type { BlockFault, Logger, ObjectStore } from '@tessera/storage'
+import { LruMap } from './lru-map.js'
 
 /** Sessions whose running digest is kept, at most; an evicted one falls back to the final's full read. */
 const KEPT_SESSIONS = 256
@@ -27,7 +28,7 @@ export interface WonPartition {
  * undefined and the caller reads the whole file as before — never a wrong digest.
  */
 export class SessionDigests {
-  readonly #sessions = new Map<string, SessionDigest>()
+  readonly #sessions = new LruMap<string, SessionDigest>(KEPT_SESSIONS)
 
   constructor(
     private readonly store: ObjectStore,
@@ -39,15 +40,8 @@ export class SessionDigests {
   /** A partition's winner was decided. */
   won(w: WonPartition): void {
     const session = sessionOf(w.partition)
-    let s = this.#sessions.get(session)
-    if (s) this.#sessions.delete(session)
-    else s = new SessionDigest(this.store, this.log, session, this.onFault)
-    this.#sessions.set(session, s)
-    if (this.#sessions.size > KEPT_SESSIONS) {
-      const [oldest, evicted] = this.#sessions.entries().next().value!
-      this.#sessions.delete(oldest)
-      evicted.stop()
-    }
+    const s = this.#sessions.get(session) ?? new SessionDigest(this.store, this.log, session, this.onFault)
+    this.#sessions.set(session, s)?.stop()
     s.add(w)
   }
 
