@@ -460,7 +460,8 @@ export class DurabilityEngine {
     const ref = stripe?.blocks[block]
     if (!stripe || !ref || ref.backend !== p.backend || ref.key !== p.key) return this.#emit({ action: 'migrate', outcome: 'skipped', ...base, ...where, reason: 'block-moved' })
     const inStripe = new Set(stripe.blocks.map((b) => b?.backend))
-    const target = this.#targets().find((id) => !inStripe.has(id) && !this.#avoid().includes(id))
+    const avoid = new Set(this.#avoid())
+    const target = this.#targets().find((id) => !inStripe.has(id) && !avoid.has(id))
     if (!target) {
       this.#emit({ action: 'migrate', outcome: 'failed', ...base, ...where, code: 'DURABILITY_ERR_NO_TARGET' })
       return
