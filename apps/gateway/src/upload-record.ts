@@ -10,6 +10,8 @@ export interface AttemptInfo {
   readonly attempt: number
   /** Expected SHA-256 of the partition's bytes, base64; without it the attempt wins unverified. */
   readonly sha256?: string
+  /** `tessera-integrity: sha256`: the session's final will ask for a whole-file SHA-256, so winners are hashed in file order as they win. */
+  readonly wholeFileSha256?: true
 }
 
 /** Why an upload answers 410: terminated (DELETE), expired, rejected (its bytes failed `tessera-sha256`), superseded (another attempt won). */

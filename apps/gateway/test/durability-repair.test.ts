@@ -104,7 +104,7 @@ describe('durability in the gateway', { timeout: 60_000 }, () => {
   test('a partition that wins while a backend is gone: the running whole-file digest reports the blocks it reads around', async () => {
     const gw = await start(['--durability', 'reactive', '--scrub-interval', '1h', '--probe', 'none'])
     const data = randomBytes(4 * 2 * BLOCK)
-    const url = await createAttempt(gw.endpoint, 'session-a/0', 0, 1, data, sha256(data))
+    const url = await createAttempt(gw.endpoint, 'session-a/0', 0, 1, data, sha256(data), 'sha256')
     const half = 2 * 2 * BLOCK
     const first = await fetch(url, { method: 'PATCH', headers: { ...TUS, 'Content-Type': OCTET, 'Upload-Offset': '0' }, body: data.subarray(0, half) })
     assert.equal(first.status, 204)

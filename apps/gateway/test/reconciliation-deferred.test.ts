@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { TUS, blocksOf, download, head, idOf, metadata, patch, startGateway, bytes, type TestGateway } from './helpers/gateway.js'
-import { createAttempt, createDeferredAttempt, eventsOf, postFinal, sha256 } from './helpers/reconciliation.js'
+import { createAttempt, createDeferredAttempt, eventsOf, partitionsSha256, postFinal, sha256 } from './helpers/reconciliation.js'
 
 const HANG_GUARD = { timeout: 30_000 }
 let sessions = 0
@@ -23,7 +23,7 @@ describe('deferred-length attempts (Tessera-Sha256)', () => {
     assert.equal(res.status, 204, await res.text())
   }
 
-  test('a split: the partial is ended at its offset with the digest of its bytes, verified; the rest is a new partition; the final verifies from the running digest', HANG_GUARD, async () => {
+  test('a split: the partial is ended at its offset with the digest of its bytes, verified; the rest is a new partition; the final verifies from the partition list', HANG_GUARD, async () => {
     const s = session()
     const file = bytes(100_000, 51)
     const cut = 37_000
@@ -45,7 +45,7 @@ describe('deferred-length attempts (Tessera-Sha256)', () => {
     // The rest [cut, end) as a new partition with the next index, itself deferred, length + digest + body in one PATCH.
     const b = await createDeferredAttempt(gw.endpoint, `${s}/1`, cut, 0)
     await patchOk(b, 0, file.subarray(cut), { 'Upload-Length': String(file.length - cut), 'Tessera-Sha256': sha256(file.subarray(cut)) })
-    const final = await postFinal(gw.endpoint, [a, b], { 'tessera-sha256': sha256(file) })
+    const final = await postFinal(gw.endpoint, [a, b], { 'tessera-partitions-sha256': partitionsSha256(file, [0, cut, file.length]) })
     assert.equal(final.status, 201, await final.text())
     const [verified] = await eventsOf(gw, idOf(final.headers.get('location')!))
     assert.equal(verified!.event, 'final-verified')

@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { TUS, blocksOf, bytes, download, head, idOf, listFiles, metadata, parseRawResponse, patch, stalledPatch, startGateway, upload, waitForStalledWrite, type TestGateway } from './helpers/gateway.js'
-import { createAttempt, eventsOf, postAttempt, postFinal, readEvents, sha256 } from './helpers/reconciliation.js'
+import { createAttempt, eventsOf, partitionsSha256, postAttempt, postFinal, readEvents, sha256 } from './helpers/reconciliation.js'
 
 const HANG_GUARD = { timeout: 30_000 }
 let sessions = 0
@@ -76,7 +76,7 @@ describe('reconciliation', () => {
     await patchOk(a0, 0, p0)
     await patchOk(a1, 0, p1)
 
-    const res = await postFinal(gw.endpoint, [b0, a1], { filename: 'f.bin', 'tessera-sha256': sha256(file) })
+    const res = await postFinal(gw.endpoint, [b0, a1], { filename: 'f.bin', 'tessera-partitions-sha256': partitionsSha256(file, [0, 30_000, 70_000]) })
     assert.equal(res.status, 201, await res.text())
     const final = res.headers.get('location')!
     assert.ok((await download(final)).equals(file))
@@ -88,7 +88,7 @@ describe('reconciliation', () => {
     assert.equal(events[0]!.bytes, file.length)
     assert.deepEqual(events[0]!.parts, [idOf(a0), idOf(a1)])
     assert.equal(typeof events[0]!.verifyMs, 'number')
-    assert.equal(events[0]!.verifyRead, false, 'the running digest of the session covered the parts: no read at the final')
+    assert.equal(events[0]!.verifyRead, false, 'the partition list is checked from the verified digests: no read at the final')
     // The loser's bytes went when the winner won; the final stored nothing twice.
     assert.deepEqual(await blocksOf(gw, idOf(b0)), [])
   })
@@ -132,11 +132,56 @@ describe('reconciliation', () => {
     assert.ok((await download(ok.headers.get('location')!)).equals(file))
   })
 
+  test('a final with tessera-partitions-sha256 is checked from the winners\' digests: a wrong list is 460, an unverified part 400, the right one 201 with nothing read', HANG_GUARD, async () => {
+    const s = session()
+    const file = bytes(50_000, 23)
+    const a0 = await createAttempt(gw.endpoint, `${s}/0`, 0, 0, file.subarray(0, 20_000))
+    const a1 = await createAttempt(gw.endpoint, `${s}/1`, 20_000, 0, file.subarray(20_000))
+    await patchOk(a0, 0, file.subarray(0, 20_000))
+    await patchOk(a1, 0, file.subarray(20_000))
+    const uploads = join(gw.dataDir, 'meta', 'uploads')
+    const before = await listFiles(uploads)
+
+    // Same bytes, other cuts: every partition digest differs, so the list does.
+    const wrong = await postFinal(gw.endpoint, [a0, a1], { 'tessera-partitions-sha256': partitionsSha256(file, [0, 25_000, 50_000]) })
+    assert.equal(wrong.status, 460)
+    assert.equal(wrong.headers.get('tessera-error-code'), 'TESSERA_ERR_CHECKSUM_MISMATCH')
+    assert.deepEqual(await listFiles(uploads), before, 'no final record')
+    const rejected = (await readEvents(gw.config.reconciliationLog)).filter((e) => e.event === 'final-rejected' && e.parts?.[0] === idOf(a0))
+    assert.deepEqual(rejected.map((e) => [e.reason, e.verifyRead]), [['partition-list SHA-256 mismatch', false]])
+    const malformed = await postFinal(gw.endpoint, [a0, a1], { 'tessera-partitions-sha256': 'abc' })
+    assert.equal(malformed.status, 400)
+    assert.equal(malformed.headers.get('tessera-error-code'), 'TESSERA_ERR_INVALID_HEADER')
+
+    // A partition that won without a tessera-sha256 has no digest to vouch for it.
+    const t = session()
+    const u0 = await createAttempt(gw.endpoint, `${t}/0`, 0, 0, file, null)
+    await patchOk(u0, 0, file)
+    const unverified = await postFinal(gw.endpoint, [u0], { 'tessera-partitions-sha256': partitionsSha256(file, [0, 50_000]) })
+    assert.equal(unverified.status, 400)
+    assert.equal(unverified.headers.get('tessera-error-code'), 'TESSERA_ERR_INVALID_CONCAT')
+
+    const ok = await postFinal(gw.endpoint, [a0, a1], { 'tessera-partitions-sha256': partitionsSha256(file, [0, 20_000, 50_000]) })
+    assert.equal(ok.status, 201, await ok.text())
+    const [verified] = await eventsOf(gw, idOf(ok.headers.get('location')!))
+    assert.deepEqual([verified!.event, verified!.verifyRead], ['final-verified', false])
+    assert.ok((await download(ok.headers.get('location')!)).equals(file))
+  })
+
+  test('tessera-integrity other than sha256 or partitions is a 400', HANG_GUARD, async () => {
+    const res = await fetch(gw.endpoint, {
+      method: 'POST',
+      headers: { ...TUS, 'Upload-Concat': 'partial', 'Upload-Length': '10', 'Upload-Metadata': metadata({ 'tessera-partition': `${session()}/0`, 'tessera-offset': '0', 'tessera-attempt': '0', 'tessera-integrity': 'md5' }) },
+    })
+    assert.equal(res.status, 400)
+    assert.equal(res.headers.get('tessera-error-code'), 'TESSERA_ERR_INVALID_HEADER')
+  })
+
   test('a whole-file SHA-256 mismatch answers 460 and creates no final', HANG_GUARD, async () => {
     const s = session()
     const file = bytes(36_000, 17)
-    const a0 = await createAttempt(gw.endpoint, `${s}/0`, 0, 0, file.subarray(0, 18_000))
-    const a1 = await createAttempt(gw.endpoint, `${s}/1`, 18_000, 0, file.subarray(18_000))
+    const a0 = await createAttempt(gw.endpoint, `${s}/0`, 0, 0, file.subarray(0, 18_000), undefined, 'sha256')
+    const a1 = await createAttempt(gw.endpoint, `${s}/1`, 18_000, 0, file.subarray(18_000), undefined, 'sha256')
     await patchOk(a0, 0, file.subarray(0, 18_000))
     await patchOk(a1, 0, file.subarray(18_000))
     const uploads = join(gw.dataDir, 'meta', 'uploads')
@@ -169,7 +214,7 @@ describe('reconciliation', () => {
     const file = bytes(90_000, 19)
     const cuts = [0, 10_000, 45_000, 90_000]
     const attempts = []
-    for (let i = 0; i < 3; i++) attempts.push(await createAttempt(gw.endpoint, `${s}/${i}`, cuts[i]!, 0, file.subarray(cuts[i]!, cuts[i + 1]!)))
+    for (let i = 0; i < 3; i++) attempts.push(await createAttempt(gw.endpoint, `${s}/${i}`, cuts[i]!, 0, file.subarray(cuts[i]!, cuts[i + 1]!), undefined, 'sha256'))
     for (const i of [2, 0, 1]) await patchOk(attempts[i]!, 0, file.subarray(cuts[i]!, cuts[i + 1]!))
     const ok = await postFinal(gw.endpoint, attempts, { 'tessera-sha256': sha256(file) })
     assert.equal(ok.status, 201, await ok.text())

@@ -1,6 +1,14 @@
 import { ClientError } from './errors.js'
 import type { Clock, HashFactory, HttpTransport, StateStore, Timers } from './ports.js'
 
+/**
+ * How the whole upload is checked end to end in parallel mode: `'partitions'` — the final carries
+ * the partition-list digest (a SHA-256 over every partition's offset, length and SHA-256, which both
+ * sides already have: no second pass over the bytes); `'sha256'` — the client also hashes the whole
+ * file and the final carries that, one more SHA-256 pass on each side.
+ */
+export type UploadIntegrity = 'partitions' | 'sha256'
+
 /** How urgent the data is: urgent data gets small partitions (fast first acknowledgement), bulk data large ones. */
 export type UploadPriority = 'urgent' | 'normal' | 'bulk'
 
@@ -69,6 +77,13 @@ export interface UploadOptions {
    */
   checksum?: boolean
   /**
+   * The whole-upload check of a parallel upload (see {@link UploadIntegrity}). `'partitions'` needs
+   * servers that verify partition digests (`Tessera-Reconciliation: partitions`); with others the
+   * final carries the whole-file SHA-256. A sequential upload always computes the whole-file SHA-256
+   * (its bytes are hashed once, as they are acknowledged). Default `'partitions'`.
+   */
+  integrity?: UploadIntegrity
+  /**
    * Hedge risky partitions: an in-flight attempt whose predicted P(fails or misses its deadline)
    * reaches `hedgeThreshold` gets a second attempt of the same partition on the endpoint with the
    * lowest predicted risk (with one endpoint: a fresh connection to it), before the first is
@@ -132,6 +147,7 @@ export const defaultUploadOptions = Object.freeze({
   connectTimeoutMs: 10_000,
   retryDelaysMs: Object.freeze([250, 1000, 3000, 5000, 10_000]) as readonly number[],
   checksum: true,
+  integrity: 'partitions' as UploadIntegrity,
   hedging: true,
   splitting: true,
   hedgeThreshold: 0.3,
@@ -209,6 +225,7 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
     throw invalid('retryDelaysMs', 'an array of numbers from 0 and up', o.retryDelaysMs)
   }
   if (typeof o.checksum !== 'boolean') throw invalid('checksum', 'a boolean', o.checksum)
+  if (o.integrity !== 'partitions' && o.integrity !== 'sha256') throw invalid('integrity', "one of 'partitions', 'sha256'", o.integrity)
   if (typeof o.hedging !== 'boolean') throw invalid('hedging', 'a boolean', o.hedging)
   if (typeof o.splitting !== 'boolean') throw invalid('splitting', 'a boolean', o.splitting)
   if (typeof o.hedgeThreshold !== 'number' || !(o.hedgeThreshold >= 0 && o.hedgeThreshold <= 1)) throw invalid('hedgeThreshold', 'a number from 0 to 1', o.hedgeThreshold)
@@ -241,6 +258,7 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
     connectTimeoutMs,
     retryDelaysMs: Object.freeze([...o.retryDelaysMs]),
     checksum: o.checksum,
+    integrity: o.integrity,
     hedging: o.hedging,
     splitting: o.splitting,
     hedgeThreshold: o.hedgeThreshold,

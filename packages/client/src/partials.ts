@@ -14,14 +14,16 @@ export function rebase(url: string, endpoints: readonly string[], to: string): s
 
 /**
  * Metadata of a partial: the partition's identity, offset, attempt and SHA-256 — not the SHA-256
- * for a `deferred` attempt (its length may still change; the digest goes with the length).
+ * for a `deferred` attempt (its length may still change; the digest goes with the length) — and
+ * `tessera-integrity: sha256` when the final will carry a whole-file SHA-256.
  */
-export function partitionMetadata(sessionId: string, p: Partition, attempt: number, deferred = false): UploadMetadata {
+export function partitionMetadata(sessionId: string, p: Partition, attempt: number, how: { readonly deferred: boolean; readonly wholeFileSha256: boolean }): UploadMetadata {
   return {
     [TesseraMetadataKey.partition]: `${sessionId}/${p.index}`,
     [TesseraMetadataKey.partitionOffset]: String(p.offset),
     [TesseraMetadataKey.attempt]: String(attempt),
-    ...(p.sha256 !== undefined && !deferred && { [TesseraMetadataKey.sha256]: p.sha256 }),
+    ...(p.sha256 !== undefined && !how.deferred && { [TesseraMetadataKey.sha256]: p.sha256 }),
+    ...(how.wholeFileSha256 && { [TesseraMetadataKey.integrity]: 'sha256' }),
   }
 }
 

@@ -33,6 +33,8 @@ export interface ServerCapabilities {
    * sha256`, a Tessera gateway): its PATCHes need no `Upload-Checksum` of their own.
    */
   readonly reconciliation: boolean
+  /** The server checks a final's `tessera-partitions-sha256` (`Tessera-Reconciliation: …, partitions`). */
+  readonly partitionList: boolean
 }
 
 /** How to create an upload. */
@@ -116,6 +118,7 @@ export class TusClient {
       deferLength: extensions.includes('creation-defer-length'),
       termination: extensions.includes('termination'),
       reconciliation: list(TESSERA_RECONCILIATION_HEADER).includes('sha256'),
+      partitionList: list(TESSERA_RECONCILIATION_HEADER).includes('partitions'),
     }
   }
 

@@ -1,4 +1,4 @@
-import { encodeBase64, TesseraMetadataKey, type UploadMetadata } from '@tessera/protocol'
+import { decodeBase64, encodeBase64, partitionListBytes, TesseraMetadataKey, type UploadMetadata } from '@tessera/protocol'
 import { FailureModel, ThroughputModel } from '@tessera/predict'
 import PQueue from 'p-queue'
 import { ConcurrencyController } from './concurrency-controller.js'
@@ -27,8 +27,17 @@ export interface UploadResult {
   readonly url: string
   /** Bytes uploaded. */
   readonly size: number
-  /** SHA-256 of the whole source, lower-case hex. */
-  readonly sha256: string
+  /**
+   * SHA-256 of the whole source, lower-case hex: in sequential mode, and in parallel mode with
+   * `integrity: 'sha256'` (or a server that cannot check partition lists); undefined otherwise.
+   */
+  readonly sha256: string | undefined
+  /**
+   * The partition-list digest the final was checked against (parallel mode), lower-case hex: the
+   * SHA-256 of `partitionListBytes()` of @tessera/protocol over the partitions' offsets, lengths and
+   * SHA-256s. Undefined in sequential mode.
+   */
+  readonly partitionsSha256: string | undefined
 }
 
 /** The platform ports an {@link Upload} runs on; entry points bind them. */
@@ -72,6 +81,8 @@ export class Upload extends UploadEmitter implements RunnerContext {
   partitionsVerified = false
   readonly streamedPatchBytes: number
   concat: 'partial' | undefined = 'partial'
+  /** Parallel mode: the whole file is hashed too, and the final carries that instead of the partition list. */
+  wholeFileSha256 = false
   sessionId = ''
   splitting = false
 
@@ -211,7 +222,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
   }
 
   metadataFor(p: Partition, attempt: number, deferred: boolean): UploadMetadata {
-    return this.#mode === 'parallel' ? partitionMetadata(this.sessionId, p, attempt, deferred) : { ...this.options.metadata }
+    return this.#mode === 'parallel' ? partitionMetadata(this.sessionId, p, attempt, { deferred, wholeFileSha256: this.wholeFileSha256 }) : { ...this.options.metadata }
   }
 
   /** The split loop (parallel mode, when splitting is possible), for tests and tools. */
@@ -384,6 +395,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.checksum = o.checksum && used.every((c) => c.capabilities.sha256)
     this.partitionsVerified = this.#mode === 'parallel' && used.every((c) => c.capabilities.reconciliation)
     this.concat = this.#mode === 'parallel' ? 'partial' : undefined
+    this.wholeFileSha256 = this.#mode === 'parallel' && (o.integrity === 'sha256' || !used.every((c) => c.capabilities.partitionList))
     this.splitting = this.#mode === 'parallel' && this.partitionsVerified && o.splitting && used.every((c) => c.capabilities.deferLength)
     if (this.#mode === 'sequential' && this.#size === undefined && !caps[0]!.capabilities.deferLength) {
       throw new ClientError('CLIENT_ERR_UNSUPPORTED_SERVER', `${caps[0]!.endpoint} supports neither concatenation nor creation-defer-length: a stream of unknown size cannot be uploaded; pass \`size\``)
@@ -431,7 +443,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
 
   async #parallel(source: UploadSource, state: ResumeState | undefined): Promise<UploadResult> {
     const o = this.options
-    const whole = this.hash()
+    const whole = this.wholeFileSha256 ? this.hash() : undefined
     const queue = new PQueue({ concurrency: this.#concurrency.level })
     this.#queue = queue
     if (this.#paused) queue.pause()
@@ -470,7 +482,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     }
   }
 
-  async #parallelRun(source: UploadSource, state: ResumeState | undefined, queue: PQueue, failed: Promise<never>, whole: Hash): Promise<UploadResult> {
+  async #parallelRun(source: UploadSource, state: ResumeState | undefined, queue: PQueue, failed: Promise<never>, whole: Hash | undefined): Promise<UploadResult> {
     const o = this.options
     let offset = 0
     this.#nextIndex = (state?.partitions ?? []).reduce((n, p) => Math.max(n, p.index + 1), 0)
@@ -496,7 +508,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
         let n = 0
         for await (const piece of source.read(offset, offset + length)) {
           hash.update(piece)
-          whole.update(piece)
+          whole?.update(piece)
           n += piece.length
         }
         if (n < length) throw short(offset + n, source.size)
@@ -511,7 +523,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
           if (length === 0 && position > 0) break
         }
         hash.update(bytes)
-        whole.update(bytes)
+        whole?.update(bytes)
         data = new MemoryData(bytes)
       }
       this.#readBytes = offset + length
@@ -544,8 +556,9 @@ export class Upload extends UploadEmitter implements RunnerContext {
     if (stop) throw stop
     this.emit('progress', { bytesAcked: this.#bytesAcked, bytesTotal: this.#size, rateBps: this.#rate.bps })
 
-    const digest = whole.digest()
-    const metadata = { ...o.metadata, [TesseraMetadataKey.sha256]: encodeBase64(digest) }
+    const partitionsDigest = this.#partitionsDigest()
+    const digest = whole?.digest()
+    const metadata = { ...o.metadata, ...(digest ? { [TesseraMetadataKey.sha256]: encodeBase64(digest) } : { [TesseraMetadataKey.partitionsSha256]: encodeBase64(partitionsDigest) }) }
     let attempt = 0
     const url = await this.#retrying(() => {
       const endpoint = this.endpoints[attempt++ % this.endpoints.length]!
@@ -557,7 +570,14 @@ export class Upload extends UploadEmitter implements RunnerContext {
     // DELETEs of lost partials are best effort, each bounded by TERMINATE_TIMEOUT_MS.
     await Promise.all(this.#terminations)
     this.#emitDone(url, offset)
-    return { url, size: offset, sha256: toHex(digest) }
+    return { url, size: offset, sha256: digest && toHex(digest), partitionsSha256: toHex(partitionsDigest) }
+  }
+
+  /** The partition-list digest of the partitions in file order (each has its SHA-256 in parallel mode). */
+  #partitionsDigest(): Uint8Array {
+    const h = this.hash()
+    h.update(partitionListBytes(this.#partitions.map((p) => ({ offset: p.offset, length: p.data.length!, sha256: decodeBase64(p.sha256!)! }))))
+    return h.digest()
   }
 
   async #sequential(source: UploadSource, state: ResumeState | undefined): Promise<UploadResult> {
@@ -577,7 +597,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     }
     this.#size = total
     this.#emitDone(p.url!, total)
-    return { url: p.url!, size: total, sha256: toHex(this.#seqHash.digest()) }
+    return { url: p.url!, size: total, sha256: toHex(this.#seqHash.digest()), partitionsSha256: undefined }
   }
 
   #view(endpoint: string, now: number): EndpointView {

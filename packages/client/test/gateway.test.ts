@@ -6,7 +6,7 @@ import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { TesseraMetadataKey, parseMetadata } from '@tessera/protocol'
 import { upload, type UploadOptions, type UploadResult, type Upload } from '../src/index.js'
-import { bytes, download, sha256, startGateway, tempDir, type Gateway } from './helpers.js'
+import { bytes, download, partitionsDigest, sha256, startGateway, tempDir, type Gateway } from './helpers.js'
 
 const MiB = 1024 * 1024
 
@@ -28,7 +28,6 @@ describe('upload to the Tessera gateway', () => {
   async function check(u: Upload, data: Buffer): Promise<UploadResult> {
     const result = await u.done
     assert.equal(result.size, data.length)
-    assert.equal(result.sha256, sha256(data))
     const got = await download(result.url)
     assert.deepEqual(got, { sha256: sha256(data), size: data.length })
     return result
@@ -47,7 +46,7 @@ describe('upload to the Tessera gateway', () => {
     })
   }
 
-  test('64 MiB from a path: partitions spread over both endpoints, checksummed, final carries the SHA-256', async () => {
+  test('64 MiB from a path: partitions spread over both endpoints, checksummed, final carries the partition-list digest', async () => {
     const data = bytes(64 * MiB, 3)
     const path = join(tmp.dir, 'big.bin')
     await writeFile(path, data)
@@ -67,17 +66,37 @@ describe('upload to the Tessera gateway', () => {
     assert.equal(partitions.reduce((n, p) => n + p.length, 0), data.length)
     assert.equal(endpointsUsed.size, 2)
 
-    // The final carries the whole-file SHA-256; each partial its identity and its own SHA-256.
+    // The final carries the partition-list digest (no whole-file SHA-256 by default); each partial
+    // its identity and its own SHA-256.
     const head = await fetch(result.url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } })
     const meta = parseMetadata(head.headers.get('upload-metadata') ?? '')
     assert.equal(meta['filename'], 'f.bin')
-    assert.equal(Buffer.from(meta[TesseraMetadataKey.sha256]!, 'base64').toString('hex'), sha256(data))
+    assert.equal(meta[TesseraMetadataKey.sha256], undefined)
+    const expected = partitionsDigest(data, partitions)
+    assert.equal(Buffer.from(meta[TesseraMetadataKey.partitionsSha256]!, 'base64').toString('hex'), expected)
+    assert.equal(result.partitionsSha256, expected)
+    assert.equal(result.sha256, undefined)
     const partial = await fetch(urls[0]!, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } })
     const pm = parseMetadata(partial.headers.get('upload-metadata') ?? '')
     assert.match(pm[TesseraMetadataKey.partition]!, /^[0-9a-f]+\/\d+$/)
     const p = partitions[Number(pm[TesseraMetadataKey.partition]!.split('/')[1])]!
     assert.equal(Number(pm[TesseraMetadataKey.partitionOffset]), p.offset)
     assert.equal(Buffer.from(pm[TesseraMetadataKey.sha256]!, 'base64').toString('hex'), sha256(data.subarray(p.offset, p.offset + p.length)))
+  })
+
+  test("integrity: 'sha256' hashes the whole file too: the final carries its SHA-256, the partials say so", async () => {
+    const data = bytes(12 * MiB, 9)
+    const u = upload(data, options({ integrity: 'sha256' }))
+    const urls: string[] = []
+    u.on('attempt-done', (e) => urls.push(e.url))
+    const result = await check(u, data)
+    assert.equal(result.sha256, sha256(data))
+    const head = await fetch(result.url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } })
+    const meta = parseMetadata(head.headers.get('upload-metadata') ?? '')
+    assert.equal(Buffer.from(meta[TesseraMetadataKey.sha256]!, 'base64').toString('hex'), sha256(data))
+    assert.equal(meta[TesseraMetadataKey.partitionsSha256], undefined)
+    const partial = await fetch(urls[0]!, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } })
+    assert.equal(parseMetadata(partial.headers.get('upload-metadata') ?? '')[TesseraMetadataKey.integrity], 'sha256')
   })
 
   test('a small file is shared evenly over the slots of the first round: 16 MiB at 4 in flight is 4 × 4 MiB', async () => {

@@ -1,6 +1,7 @@
 // Test helpers: a real gateway child process, temp dirs, deterministic bytes, SHA-256.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { partitionListBytes } from '@tessera/protocol'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -72,6 +73,12 @@ export function bytes(size: number, seed = 1): Buffer {
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex')
+}
+
+/** The partition-list digest (hex) of `data` cut into `partitions` (given in file order). */
+export function partitionsDigest(data: Uint8Array, partitions: readonly { offset: number; length: number }[]): string {
+  const parts = partitions.map((p) => ({ ...p, sha256: createHash('sha256').update(data.subarray(p.offset, p.offset + p.length)).digest() }))
+  return createHash('sha256').update(partitionListBytes(parts)).digest('hex')
 }
 
 /** Downloads an upload through the gateway's GET and returns its SHA-256 and size. */

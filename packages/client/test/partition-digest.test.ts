@@ -35,7 +35,6 @@ describe('partition digests against the gateway', () => {
     const u = upload(data, opts)
     const ev = recordEvents(u)
     const result = await u.done
-    assert.equal(result.sha256, sha256(data))
     assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
     return ev
   }

@@ -29,8 +29,10 @@ export const TESSERA_WINNER_HEADER = 'tessera-winner'
 
 /**
  * OPTIONS header by which a server says it reconciles Tessera attempts: its value lists the digests
- * it verifies, today `sha256` — an attempt carrying `tessera-sha256` is hashed as its bytes arrive and
- * checked when it completes (a mismatch answers 460 and discards the attempt). A client that sees it
+ * it verifies, comma-separated: `sha256` — an attempt carrying `tessera-sha256` is hashed as its bytes
+ * arrive and checked when it completes (a mismatch answers 460 and discards the attempt) — and
+ * `partitions` — a final carrying `tessera-partitions-sha256` is checked against the digests of the
+ * attempts it concatenates (see `partitionListBytes`). A client that sees it
  * may leave `Upload-Checksum` off such an attempt's PATCHes: its partition digest already covers every
  * byte, once, instead of a second hash per PATCH on both sides.
  */

@@ -9,6 +9,7 @@ import {
   parseConcat,
   parseMetadata,
   parseNonNegativeInteger,
+  partitionListBytes,
 } from '../src/index.js'
 
 const code = (c: string) => (err: unknown) => (err as { code?: string }).code === c
@@ -65,4 +66,32 @@ test('concat header: partial and final with urls', () => {
   for (const bad of ['', 'final', 'final;', 'final; ', 'partial;x', 'whole']) {
     assert.throws(() => parseConcat(bad), code('PROTOCOL_ERR_INVALID_CONCAT'), bad)
   }
+})
+
+test('partition-list bytes: domain prefix, then offset, length (u64 big-endian) and SHA-256 per partition', () => {
+  const d1 = new Uint8Array(32).fill(0xaa)
+  const d2 = new Uint8Array(32).fill(0xbb)
+  const out = partitionListBytes([
+    { offset: 0, length: 5, sha256: d1 },
+    { offset: 5, length: 2 ** 40, sha256: d2 },
+  ])
+  const hex = Buffer.from(out).toString('hex')
+  const prefix = Buffer.from('tessera-partitions-v1\n').toString('hex')
+  const entry = (offset: string, length: string, d: Uint8Array) => offset + length + Buffer.from(d).toString('hex')
+  assert.equal(hex, prefix + entry('0000000000000000', '0000000000000005', d1) + entry('0000000000000005', '0000010000000000', d2))
+  // No partitions (an empty file): the prefix alone.
+  assert.equal(Buffer.from(partitionListBytes([])).toString('hex'), prefix)
+})
+
+test('partition-list bytes refuse gaps, overlaps, bad lengths and digests', () => {
+  const d = new Uint8Array(32)
+  const cases = [
+    [{ offset: 1, length: 1, sha256: d }],
+    [{ offset: 0, length: 4, sha256: d }, { offset: 3, length: 1, sha256: d }],
+    [{ offset: 0, length: 4, sha256: d }, { offset: 5, length: 1, sha256: d }],
+    [{ offset: 0, length: -1, sha256: d }],
+    [{ offset: 0, length: 1.5, sha256: d }],
+    [{ offset: 0, length: 1, sha256: new Uint8Array(31) }],
+  ]
+  for (const parts of cases) assert.throws(() => partitionListBytes(parts), code('PROTOCOL_ERR_INVALID_PARTITIONS'), JSON.stringify(parts))
 })

@@ -27,16 +27,23 @@ export function attemptFromMetadata(metadata: UploadMetadata, partial: boolean):
   if (typeof attempt !== 'string' || !DECIMAL.test(attempt) || !Number.isSafeInteger(Number(attempt))) {
     throw bad(`${TesseraMetadataKey.attempt} must be a non-negative decimal integer, got ${JSON.stringify(attempt ?? null)}`)
   }
+  const integrity = metadata[TesseraMetadataKey.integrity]
+  if (integrity !== undefined && integrity !== 'sha256' && integrity !== 'partitions') {
+    throw bad(`${TesseraMetadataKey.integrity} must be "sha256" or "partitions", got ${JSON.stringify(integrity)}`)
+  }
   const sha256 = sha256FromMetadata(metadata)
-  return { partition, offset: Number(offset), attempt: Number(attempt), ...(sha256 !== undefined && { sha256 }) }
+  return { partition, offset: Number(offset), attempt: Number(attempt), ...(sha256 !== undefined && { sha256 }), ...(integrity === 'sha256' && { wholeFileSha256: true }) }
 }
 
-/** The `tessera-sha256` of an upload (base64 of 32 bytes), `undefined` when absent; 400 when malformed. */
-export function sha256FromMetadata(metadata: UploadMetadata): string | undefined {
-  const value = metadata[TesseraMetadataKey.sha256]
+/**
+ * A SHA-256 metadata value of an upload — `tessera-sha256` by default, or `tessera-partitions-sha256`
+ * of a final — as base64 of 32 bytes; `undefined` when absent; 400 when malformed.
+ */
+export function sha256FromMetadata(metadata: UploadMetadata, key: string = TesseraMetadataKey.sha256): string | undefined {
+  const value = metadata[key]
   if (value === undefined) return undefined
   if (value === null || decodeBase64(value)?.length !== 32) {
-    throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', `Upload-Metadata: ${TesseraMetadataKey.sha256} must be the base64 of a 32-byte SHA-256 digest, got ${JSON.stringify(value)}`)
+    throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', `Upload-Metadata: ${key} must be the base64 of a 32-byte SHA-256 digest, got ${JSON.stringify(value)}`)
   }
   return value
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { TesseraMetadataKey, decodeBase64, partitionListBytes } from '@tessera/protocol'
 import type { BlockFault, ObjectStore } from '@tessera/storage'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
@@ -31,6 +32,24 @@ export function checkCoverage(parts: readonly FinalPart[], path: (id: string) =>
     }
     end += length
   }
+}
+
+/**
+ * The partition-list digest (base64; `partitionListBytes` of @tessera/protocol) of a final's parts,
+ * from the SHA-256 each winner was verified against when it completed — no byte is read. Call
+ * after {@link checkCoverage}.
+ * @throws GatewayError `GATEWAY_ERR_INVALID_CONCAT` (400) when a part carries no `tessera-sha256`
+ *   (it won unverified, so no digest vouches for its bytes).
+ */
+export function partitionListSha256(parts: readonly FinalPart[], path: (id: string) => string): string {
+  const digests = parts.map(({ record, length }) => {
+    const sha256 = record.attempt?.sha256
+    if (sha256 === undefined) {
+      throw new GatewayError('GATEWAY_ERR_INVALID_CONCAT', `${path(record.id)} carries no ${TesseraMetadataKey.sha256}, so a ${TesseraMetadataKey.partitionsSha256} cannot vouch for it`)
+    }
+    return { offset: record.attempt!.offset, length, sha256: decodeBase64(sha256)! }
+  })
+  return createHash('sha256').update(partitionListBytes(digests)).digest('base64')
 }
 
 /**

@@ -160,7 +160,7 @@ export class Reconciler {
     })
     if (decided.winner !== record.id) throw await this.#retire(record, decided.winner!)
     this.ctx.deps.log.info({ uploadId: record.id, partition: attempt.partition, attempt: attempt.attempt, verified: attempt.sha256 !== undefined }, 'attempt won its partition')
-    this.#sessions.won({ id: record.id, partition: attempt.partition, offset: attempt.offset, length: offset })
+    if (attempt.wholeFileSha256) this.#sessions.won({ id: record.id, partition: attempt.partition, offset: attempt.offset, length: offset })
     await this.#event('attempt-won', record, offset, attempt.sha256 === undefined ? { reason: `unverified: no ${TesseraMetadataKey.sha256}` } : {})
     for (const other of decided.attempts) if (other !== record.id) await this.#retireOther(other, record.id)
   }

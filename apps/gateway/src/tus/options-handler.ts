@@ -19,7 +19,7 @@ export function handleOptions(ctx: TusContext, _req: Request, res: Response): vo
   res.set('Tus-Version', TUS_VERSION)
   res.set('Tus-Extension', EXTENSIONS.join(','))
   res.set('Tus-Checksum-Algorithm', Object.keys(CHECKSUM_ALGORITHMS).join(','))
-  res.set(TESSERA_RECONCILIATION_HEADER, 'sha256')
+  res.set(TESSERA_RECONCILIATION_HEADER, 'sha256, partitions')
   if (ctx.deps.config.maxSize !== undefined) res.set('Tus-Max-Size', String(ctx.deps.config.maxSize))
   res.status(204).end()
 }

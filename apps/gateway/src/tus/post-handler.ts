@@ -1,8 +1,8 @@
-import { parseConcat, parseMetadata, type UploadConcat } from '@tessera/protocol'
+import { TesseraMetadataKey, parseConcat, parseMetadata, type UploadConcat } from '@tessera/protocol'
 import type { Request, Response } from 'express'
 import { GatewayError } from '../errors.js'
 import { attemptFromMetadata, sha256FromMetadata } from '../reconciliation/attempt-metadata.js'
-import { checkCoverage, type FinalPart } from '../reconciliation/final-check.js'
+import { checkCoverage, partitionListSha256, type FinalPart } from '../reconciliation/final-check.js'
 import type { UploadRecord } from '../upload-record.js'
 import type { TusContext } from './context.js'
 import { hasUploadBody, header, integerHeader } from './request-body.js'
@@ -65,6 +65,7 @@ export async function handlePost(ctx: TusContext, req: Request, res: Response): 
 
 async function createFinal(ctx: TusContext, req: Request, res: Response, concat: Extract<UploadConcat, { type: 'final' }>, metadata: UploadRecord['metadata']): Promise<void> {
   const expectedSha256 = sha256FromMetadata(metadata)
+  const expectedList = sha256FromMetadata(metadata, TesseraMetadataKey.partitionsSha256)
   const named = concat.uploads.map((url) => ctx.idFromUrl(url, req))
   const parts: FinalPart[] = []
   for (const name of named) {
@@ -95,6 +96,17 @@ async function createFinal(ctx: TusContext, req: Request, res: Response, concat:
   const id = ctx.newId()
   let verifyMs: number | undefined
   let verifyRead: boolean | undefined
+  if (expectedList !== undefined) {
+    // From the digests every winner was verified against: nothing is read (docs/reconciliation.md).
+    const started = performance.now()
+    const actual = partitionListSha256(parts, (id) => ctx.path(id))
+    verifyMs = Math.round(performance.now() - started)
+    verifyRead = false
+    if (actual !== expectedList) {
+      await ctx.reconciler.finalEvent({ event: 'final-rejected', uploadId: id, bytes: total, parts: ids, verifyMs, verifyRead, reason: 'partition-list SHA-256 mismatch' })
+      throw new GatewayError('GATEWAY_ERR_CHECKSUM_MISMATCH', `the partitions of the concatenation do not match its ${TesseraMetadataKey.partitionsSha256}; no final upload was created`)
+    }
+  }
   if (expectedSha256 !== undefined) {
     const gone = new AbortController()
     const onClose = (): void => gone.abort(new Error('client went away'))

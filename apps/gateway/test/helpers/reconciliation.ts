@@ -2,12 +2,19 @@
 // finals, and the event log.
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { partitionListBytes } from '@tessera/protocol'
 import type { ReconciliationEvent } from '../../src/reconciliation/event-log.js'
 import { TUS, metadata, type TestGateway } from './gateway.js'
 
 /** Base64 SHA-256 of `data`, as `tessera-sha256` carries it. */
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('base64')
+}
+
+/** Base64 partition-list digest (`tessera-partitions-sha256`) of `file` cut at `cuts` (0, …, file.length). */
+export function partitionsSha256(file: Uint8Array, cuts: readonly number[]): string {
+  const parts = cuts.slice(0, -1).map((offset, i) => ({ offset, length: cuts[i + 1]! - offset, sha256: createHash('sha256').update(file.subarray(offset, cuts[i + 1]!)).digest() }))
+  return createHash('sha256').update(partitionListBytes(parts)).digest('base64')
 }
 
 export interface AttemptSpec {
@@ -18,6 +25,8 @@ export interface AttemptSpec {
   readonly length: number
   /** `tessera-sha256`; omitted when `null`. */
   readonly sha256: string | null
+  /** `tessera-integrity`; omitted when undefined. */
+  readonly integrity?: 'sha256' | 'partitions'
 }
 
 /** The `Upload-Metadata` of an attempt. */
@@ -27,6 +36,7 @@ export function attemptMetadata(spec: Omit<AttemptSpec, 'length'>): string {
     'tessera-offset': String(spec.offset),
     'tessera-attempt': String(spec.attempt),
     ...(spec.sha256 !== null && { 'tessera-sha256': spec.sha256 }),
+    ...(spec.integrity !== undefined && { 'tessera-integrity': spec.integrity }),
   })
 }
 
@@ -39,8 +49,16 @@ export function postAttempt(endpoint: string, spec: AttemptSpec): Promise<Respon
 }
 
 /** Creates an attempt of `data` at `offset` in the file; resolves its URL. */
-export async function createAttempt(endpoint: string, partition: string, offset: number, attempt: number, data: Uint8Array, digest: string | null = sha256(data)): Promise<string> {
-  const res = await postAttempt(endpoint, { partition, offset, attempt, length: data.length, sha256: digest })
+export async function createAttempt(
+  endpoint: string,
+  partition: string,
+  offset: number,
+  attempt: number,
+  data: Uint8Array,
+  digest: string | null = sha256(data),
+  integrity?: AttemptSpec['integrity'],
+): Promise<string> {
+  const res = await postAttempt(endpoint, { partition, offset, attempt, length: data.length, sha256: digest, ...(integrity && { integrity }) })
   if (res.status !== 201) throw new Error(`create attempt: ${res.status} ${await res.text()}`)
   return res.headers.get('location')!
 }

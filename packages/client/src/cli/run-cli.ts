@@ -125,7 +125,7 @@ async function uploadOne(
     const result = await u.done
     const seconds = (Date.now() - begin) / 1000
     view.finish(`done ${formatBytes(result.size)} in ${formatDuration(seconds)}, hedges ${hedges}`)
-    if (command.verbose) view.log(`tessera: ${file}: sent ${sentThisRun} of ${result.size} bytes in this run, sha256 ${result.sha256}`)
+    if (command.verbose) view.log(`tessera: ${file}: sent ${sentThisRun} of ${result.size} bytes in this run, ${result.sha256 !== undefined ? `sha256 ${result.sha256}` : `partition-list sha256 ${result.partitionsSha256}`}`)
     return { url: result.url }
   } catch (err) {
     if (err instanceof ClientError && err.code === 'CLIENT_ERR_ABORTED') {
