@@ -202,7 +202,11 @@ function markdown(l: Latest): string {
     lines.push(`| codec | reconstruct GB/s per core, 4+2 / 10+4 (m blocks lost) | ${codec['reconstruct_4_2_gb_s']} / ${codec['reconstruct_10_4_gb_s']} | | | | |`)
   }
   lines.push('')
-  if (tail) lines.push(`Tail — what limits it: ${tail['limits']}.`, '')
+  if (tail) {
+    const stalled = tail['stalled_attempts'] as { tessera: number; baseline: number }
+    if (tail['valid'] === false) lines.push(`**Tail run INVALID**: ${tail['invalid']}.`, '')
+    lines.push(`Tail — stalled requests in the fault lane: Tessera ${stalled.tessera}, baseline ${stalled.baseline}. What limits it: ${tail['limits']}.`, '')
+  }
   if (adaptive) {
     const phases = adaptive['phases'] as { phase: number; mbit_s: number; utilization: Record<string, number | null> }[]
     lines.push(`Adaptive per phase (achieved / available): ${phases.map((p) => `${p.mbit_s} Mbit/s: ${Object.entries(p.utilization).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')}.`, '')

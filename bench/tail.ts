@@ -4,8 +4,9 @@
 //   node --import tsx bench/tail.ts [--quick] [--uploads 100] [--size 16MiB] [--batch 20] [--seed 7]
 //
 // Three fault-proxy endpoints in front of ONE gateway (the final concatenation needs every partial
-// on the same storage): `a` and `b` healthy, `stall` stalls 5% of the requests it carries (the
-// connection stays open and moves nothing). Uploads run one after another, in batches; each batch
+// on the same storage): `a` and `b` healthy, `stall` stalls once per 48 MiB it carries upstream,
+// at a seeded point (the connection stays open and moves nothing): both clients send it a third of
+// their bytes, so both meet its stalls, however many requests they cut their uploads into. Uploads run one after another, in batches; each batch
 // is one client process against a fresh gateway (fresh data dir) and a fresh proxy with the batch's
 // seed, and the variants take turns batch by batch (rotating order) so drift on this shared
 // machine hits all of them alike.
@@ -33,7 +34,8 @@ const { values } = parseArgs({
     size: { type: 'string', default: '16MiB' },
     batch: { type: 'string' },
     seed: { type: 'string', default: '7' },
-    'stall-rate': { type: 'string', default: '0.05' },
+    'stall-every': { type: 'string', default: '48MiB' },
+    'stall-rate': { type: 'string', default: '0' },
   },
 })
 const quick = values.quick
@@ -41,6 +43,7 @@ const uploads = Number(values.uploads ?? (quick ? 30 : 100))
 const batchSize = Math.min(uploads, Number(values.batch ?? (quick ? 10 : 20)))
 const size = parseBytes(values.size)
 const seed = Number(values.seed)
+const stallEveryBytes = parseBytes(values['stall-every'])
 const stallRate = Number(values['stall-rate'])
 /** The baseline's socket timeout and retry delays (issue 4). */
 const SOCKET_TIMEOUT_MS = 10_000
@@ -91,7 +94,7 @@ async function runBatch(variant: VariantName, batch: number, work: string, file:
     seed: batchSeed,
     endpoints: [
       { name: 'a', upstream: origin },
-      { name: 'stall', upstream: origin, stallRate: variant === 'tessera-fault-free' ? 0 : stallRate },
+      variant === 'tessera-fault-free' ? { name: 'stall', upstream: origin } : { name: 'stall', upstream: origin, stallRate, stallEveryBytes },
       { name: 'b', upstream: origin },
     ],
   })
@@ -215,12 +218,15 @@ function summarize(samples: UploadSample[], batches: BatchRecord[], run: { start
   const stalledUploads = tessera.filter((s) => (s.stalls ?? 0) + (s.abandoned ?? 0) > 0).length
   const abandoned = tessera.reduce((n, s) => n + (s.abandoned ?? 0), 0)
   const failed = (v: VariantName) => of(v).filter((s) => !s.ok).length
+  // A fault lane that stalled nothing measured nothing: the run is invalid (README, bench/README).
+  const stalledAttempts = { tessera: stallsInjected('tessera'), baseline: stallsInjected('baseline') }
+  const valid = stalledAttempts.tessera > 0 && stalledAttempts.baseline > 0
   const targets = {
     p99_ratio_vs_baseline: { target: '≤ 0.2', value: round(p99Ratio, 3), met: p99Ratio <= 0.2 },
     tessera_p99_vs_fault_free_p50: { target: '≤ 1.5', value: round(tesseraP99 / faultFreeP50, 2), met: tesseraP99 <= 1.5 * faultFreeP50 },
     extra_bytes_ratio: { target: '≤ 0.05', value: round(extra, 4), met: extra <= 0.05 },
   }
-  const limits = `${stalledUploads} of ${tessera.length} Tessera uploads had an attempt stall (${tessera.reduce((n, s) => n + (s.stalls ?? 0), 0)} stall timeouts, ${abandoned} attempts abandoned by the model); ${hedgesStarted} hedges started, ${hedgesWon} won; the slowest Tessera upload took ${round(Math.max(...secs('tessera')), 2)} s against a fault-free p50 of ${round(faultFreeP50, 2)} s`
+  const limits = `${stalledAttempts.tessera} requests stalled in the Tessera lane and ${stalledAttempts.baseline} in the baseline's; ${stalledUploads} of ${tessera.length} Tessera uploads waited out a stall (${tessera.reduce((n, s) => n + (s.stalls ?? 0), 0)} stall timeouts, ${abandoned} attempts abandoned by the model); ${hedgesStarted} hedges started, ${hedgesWon} won; the slowest Tessera upload took ${round(Math.max(...secs('tessera')), 2)} s against a fault-free p50 of ${round(faultFreeP50, 2)} s`
   return {
     benchmark: 'tail',
     command: `node --import tsx bench/tail.ts${quick ? ' --quick' : ''}`,
@@ -234,6 +240,9 @@ function summarize(samples: UploadSample[], batches: BatchRecord[], run: { start
       baseline_p50_s: round(median(secs('baseline')), 3),
       tessera_p50_s: round(median(secs('tessera')), 3),
       tessera_fault_free_p99_s: round(percentile(secs('tessera-fault-free'), 99), 3),
+      stalled_attempts: stalledAttempts,
+      valid,
+      ...(!valid && { invalid: `the fault lane stalled ${stalledAttempts.tessera} Tessera and ${stalledAttempts.baseline} baseline requests: with no stall in a lane, its tail measures no fault` }),
       targets,
       limits,
     },
@@ -267,7 +276,8 @@ function summarize(samples: UploadSample[], batches: BatchRecord[], run: { start
       uploadCapMs: UPLOAD_CAP_MS,
       baseline: `tus-js-client 4.3.1, one PATCH per upload, retryDelays [${RETRY_DELAYS.join(', ')}], an HttpStack that destroys a request whose socket is idle ${SOCKET_TIMEOUT_MS} ms (requestOptions.timeout alone only emits 'timeout'); endpoint per upload: stall if i % 3 == 0, else a / b`,
       tessera: 'the SDK (@tessera/client, defaults: stall timeout 15 s, hedging on, hedge budget 5%) with endpoints [a, stall, b]; one fresh upload() per upload, resume state in a temp dir',
-      faults: `endpoint "stall": each request rolls a stall with probability ${stallRate} after 0–64 KiB of it (fault-proxy defaults), the socket stays open; per request rather than per connection, because keep-alive clients reuse a connection for many requests and per-connection dice would roll a handful of times per run`,
+      stallEveryBytes,
+      faults: `endpoint "stall": one stall per ${formatBytes(stallEveryBytes)} it carries upstream, at a seeded point of each window (fault-proxy stallEveryBytes), the socket stays open${stallRate > 0 ? `; also a stall with probability ${stallRate} per request` : ''}. By bytes, not per request: both clients send the endpoint a third of their bytes, so both meet its stalls, whereas per-request dice hit a client in proportion to how many requests it makes (one PATCH per upload for tus-js-client: a quick run often had no stall in its lane)`,
       percentile: 'nearest rank over all uploads of a variant (p99 of 30 is the slowest); a failed upload counts at the cap',
     },
     machine: run.machine,
@@ -283,7 +293,10 @@ function markdown(r: TailReport): string {
   const t = r.tail.targets
   const met = (x: { met: boolean }) => (x.met ? 'met' : '**missed**')
   return [
-    `# Tail: ${r.run.uploads} uploads of ${formatBytes(r.run.sizeBytes)} per variant, one endpoint of three stalling ${r.run.stallRate * 100}% of its requests`,
+    `# Tail: ${r.run.uploads} uploads of ${formatBytes(r.run.sizeBytes)} per variant, one endpoint of three stalling once per ${formatBytes(r.run.stallEveryBytes)} it carries`,
+    '',
+    ...(r.tail.valid ? [] : [`**INVALID RUN**: ${r.tail.invalid}.`, '']),
+    `Stalled requests in the fault lane: Tessera ${r.tail.stalled_attempts.tessera}, baseline ${r.tail.stalled_attempts.baseline}.`,
     '',
     `\`${r.command}\` — ${r.date}, ${r.machine.nproc} cores, Node ${r.machine.node}; load average ${r.machine.loadAverageBefore.join(' ')} before, ${r.machine.loadAverageAfter.join(' ')} after.`,
     '',

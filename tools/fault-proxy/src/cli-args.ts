@@ -35,6 +35,7 @@ and "64KiB" are accepted where the flags take them).
   --stall-rate P             probability per roll of a stall (nothing moves, socket stays open)
   --stall-after BYTES[-BYTES] bytes of the request forwarded before a stall (default 0-64KiB)
   --stall-ms MS|inf          how long a stall lasts (default inf)
+  --stall-every BYTES        one stall per BYTES the endpoint carries upstream, at a seeded point (default off)
   --reset-rate P             probability per roll of a TCP reset
   --reset-after BYTES[-BYTES] bytes of the request forwarded before a reset (default 0-64KiB)
   --status-rate P            probability per roll of an injected HTTP answer instead of forwarding
@@ -62,6 +63,7 @@ const FLAGS = {
   'stall-rate': { type: 'string' },
   'stall-after': { type: 'string' },
   'stall-ms': { type: 'string' },
+  'stall-every': { type: 'string' },
   'reset-rate': { type: 'string' },
   'reset-after': { type: 'string' },
   'status-rate': { type: 'string' },
@@ -122,6 +124,7 @@ function endpointFromFlags(str: (k: string) => string | undefined): EndpointOpti
   set('stall-rate', 'stallRate', probability)
   set('stall-after', 'stallAfterBytes', (t, n) => parseAmount(t, n, parseBytes))
   set('stall-ms', 'stallMs', parseDurationMs)
+  set('stall-every', 'stallEveryBytes', parseBytes)
   set('reset-rate', 'resetRate', probability)
   set('reset-after', 'resetAfterBytes', (t, n) => parseAmount(t, n, parseBytes))
   set('status-rate', 'statusRate', probability)
@@ -156,6 +159,7 @@ function normalizeEndpoint(e: unknown, at: string): EndpointOptions {
   str('stallAfterBytes', (t, n) => parseAmount(t, n, parseBytes))
   str('resetAfterBytes', (t, n) => parseAmount(t, n, parseBytes))
   str('stallMs', parseDurationMs)
+  str('stallEveryBytes', parseBytes)
   if (out.stallMs === null) out.stallMs = Infinity
   str('bandwidth', parseSchedule)
   if (Array.isArray(out.bandwidth)) {

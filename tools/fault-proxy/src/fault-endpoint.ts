@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import { FaultProxyError } from './errors.js'
 import { resolveFaults, type Faults, type ResolvedEndpoint } from './options.js'
 import { ProxyConnection, type FaultEvent, type MutableCounters } from './proxy-connection.js'
-import { mixSeed } from './rng.js'
+import { mixSeed, mulberry32, type Rng } from './rng.js'
 import { TokenBucket } from './token-bucket.js'
 
 /** Most recent fault events an endpoint keeps. */
@@ -68,12 +68,17 @@ export class FaultEndpoint {
   #faults: Faults
   #buckets: { upload: TokenBucket | undefined; download: TokenBucket | undefined } = { upload: undefined, download: undefined }
   #closed: Promise<void> | undefined
+  /** Draws the point of each window of the byte schedule (`stallEveryBytes`). */
+  readonly #scheduleRng: Rng
+  #stallWindow = 0
+  #nextStallAt: number | undefined
 
   private constructor(server: Server, port: number, host: string, resolved: ResolvedEndpoint, index: number, seed: number) {
     this.#server = server
     this.#resolved = resolved
     this.#index = index
     this.#seed = seed
+    this.#scheduleRng = mulberry32(mixSeed(seed, index, 0x5ced))
     this.name = resolved.name
     this.upstream = resolved.upstream
     this.port = port
@@ -163,6 +168,17 @@ export class FaultEndpoint {
     return this.#closed
   }
 
+  /** The byte schedule: stall `w` falls at a seeded point of window `w` (`stallEveryBytes` long) of the upstream bytes. */
+  #stallDue(): boolean {
+    const every = this.#faults.stallEveryBytes
+    if (every === 0) return false
+    this.#nextStallAt ??= Math.floor(this.#scheduleRng() * every)
+    if (this.#counters.bytesUp <= this.#nextStallAt) return false
+    this.#stallWindow += 1
+    this.#nextStallAt = this.#stallWindow * every + Math.floor(this.#scheduleRng() * every)
+    return true
+  }
+
   #accept(socket: Socket): void {
     const index = this.#counters.connections
     const connection = new ProxyConnection(socket, {
@@ -173,6 +189,7 @@ export class FaultEndpoint {
       upstreamPort: this.#resolved.upstreamPort,
       counters: this.#counters,
       faults: () => this.#faults,
+      stallDue: () => this.#stallDue(),
       bucket: (d) => this.#buckets[d],
       record: (e) => {
         this.#events.push({ ...e, atMs: Math.round(performance.now() - this.#startMs) })

@@ -53,6 +53,14 @@ export interface Faults {
   readonly stallAfterBytes: Amount
   /** How long a stall lasts, in ms; `Infinity` = until the client or the proxy closes. Default `Infinity`. */
   readonly stallMs: number
+  /**
+   * Stalls scheduled by bytes instead of dice: one per this many client → upstream bytes the
+   * endpoint carries (all its connections counted together), at a seeded point of each window; the
+   * connection carrying that byte stalls (like `stallRate`'s stalls, for `stallMs`). A run that
+   * carries N × this many bytes sees N stalls, whatever its requests look like — a flaky path as
+   * every client of it meets it. 0 = off. Independent of `stallRate`. Default `0`.
+   */
+  readonly stallEveryBytes: number
   /** Probability (0..1), per roll, that the connection is reset (TCP RST both ways). Default `0`. */
   readonly resetRate: number
   /** Bytes forwarded (both directions, from the start of the rolled request) before a reset. Default `{ min: 0, max: 65536 }`. */
@@ -96,6 +104,7 @@ export const defaultFaults: Faults = Object.freeze({
   stallRate: 0,
   stallAfterBytes: Object.freeze({ min: 0, max: 65536 }),
   stallMs: Infinity,
+  stallEveryBytes: 0,
   resetRate: 0,
   resetAfterBytes: Object.freeze({ min: 0, max: 65536 }),
   statusRate: 0,
@@ -218,6 +227,7 @@ export function resolveFaults(base: Faults, patch: Partial<Faults>, at = ''): Fa
   checkAmount(f.stallAfterBytes, n('stallAfterBytes'), true)
   checkAmount(f.resetAfterBytes, n('resetAfterBytes'), true)
   if (typeof f.stallMs !== 'number' || !(f.stallMs >= 0)) throw invalidOption(n('stallMs'), 'a number from 0 and up (or Infinity)', f.stallMs)
+  if (!Number.isSafeInteger(f.stallEveryBytes) || f.stallEveryBytes < 0) throw invalidOption(n('stallEveryBytes'), 'an integer from 0 and up', f.stallEveryBytes)
   if (!Number.isInteger(f.status) || f.status < 400 || f.status > 599) throw invalidOption(n('status'), 'an integer from 400 to 599', f.status)
   if (f.faultsPer !== 'request' && f.faultsPer !== 'connection') throw invalidOption(n('faultsPer'), "'request' or 'connection'", f.faultsPer)
   return Object.freeze({ ...f, bandwidth: Object.freeze(f.bandwidth.map((p) => Object.freeze({ ...p }))) })

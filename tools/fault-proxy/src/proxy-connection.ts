@@ -50,6 +50,8 @@ export interface ConnectionContext {
   readonly upstreamPort: number
   readonly counters: MutableCounters
   faults(): Faults
+  /** Whether the byte schedule (`stallEveryBytes`) puts a stall on the bytes just forwarded upstream (advances it when so). */
+  stallDue(): boolean
   bucket(direction: 'upload' | 'download'): TokenBucket | undefined
   record(event: Omit<FaultEvent, 'atMs'>): void
   closed(connection: ProxyConnection): void
@@ -156,8 +158,12 @@ export class ProxyConnection {
       requestStart: () => this.#requestStart(),
       allowance: () => this.#budget,
       forwarded: (n: number) => {
-        if (direction === 'upload') counters.bytesUp += n
-        else counters.bytesDown += n
+        if (direction === 'upload') {
+          counters.bytesUp += n
+          if (!this.#stalled && this.#ctx.stallDue()) return this.#stall(undefined)
+        } else {
+          counters.bytesDown += n
+        }
         if (this.#budget === Infinity) return
         this.#budget -= n
         if (this.#budget <= 0) this.#fire()
@@ -203,12 +209,15 @@ export class ProxyConnection {
     else if (plan.kind === 'reset') this.#reset(plan.afterBytes)
   }
 
-  #stall(afterBytes: number): void {
+  /** `afterBytes`: the rolled point in the request; undefined for a stall of the byte schedule. */
+  #stall(afterBytes: number | undefined): void {
     const counters = this.#ctx.counters
     counters.faults.stall++
     counters.stalledNow++
     this.#stalled = true
-    this.#ctx.record({ connection: this.#ctx.index, request: this.#request, kind: 'stall', afterBytes })
+    this.#plan = NONE
+    this.#budget = Infinity
+    this.#ctx.record({ connection: this.#ctx.index, request: this.#request, kind: 'stall', ...(afterBytes !== undefined && { afterBytes }) })
     this.#up?.freeze()
     this.#down?.freeze()
     const stallMs = this.#ctx.faults().stallMs

@@ -38,6 +38,27 @@ describe('faults', { timeout: 25_000 }, () => {
     assert.equal(e.stats().stalledNow, 0)
   })
 
+  it('stallEveryBytes: one stall per window of upstream bytes, on whichever request carries it, the same for a seed', async () => {
+    const run = async (seed: number): Promise<{ stalls: number; points: number[] }> => {
+      const e = await start({ seed, endpoints: [{ upstream: proxies.upstream.url, stallEveryBytes: 100_000, stallMs: 50 }] })
+      // 20 requests of 25 KB + headers, one after another: just over 500 KB upstream → windows 0–4
+      // stall for sure, window 5 only if its point falls in its first few KB.
+      const points: number[] = []
+      for (let i = 0; i < 20; i++) {
+        const before = e.stats().faults.stall
+        await send(`${e.url}/sink`, { method: 'POST', body: pattern(25_000), timeoutMs: 5000 })
+        if (e.stats().faults.stall > before) points.push(i)
+      }
+      const s = e.stats()
+      await e.close()
+      return { stalls: s.faults.stall, points }
+    }
+    const a = await run(3)
+    assert.ok(a.stalls >= 5 && a.stalls <= 6, `${a.stalls} stalls over 5 windows and a bit`)
+    assert.equal(a.points.length, a.stalls, 'each stall held up the request that carried it')
+    assert.deepEqual(await run(3), a, 'the same seed stalls the same requests')
+  })
+
   it('a reset reaches the client as ECONNRESET after resetAfterBytes', async () => {
     const e = await start({ endpoints: [{ upstream: proxies.upstream.url, resetRate: 1, resetAfterBytes: 200_000 }] })
     const err = await send(`${e.url}/bytes?n=2000000`, { timeoutMs: 5000 }).then(
