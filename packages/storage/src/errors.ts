@@ -22,6 +22,8 @@ export type StorageErrorCode =
   | 'STORAGE_ERR_CONFLICT'
   /** Invalid options or arguments (names the option, the expected and the actual value). */
   | 'STORAGE_ERR_INVALID_ARGUMENT'
+  /** The medium refused the credentials or the operation (S3 `AccessDenied`, bad or expired keys, none found). */
+  | 'STORAGE_ERR_ACCESS_DENIED'
 
 /** The one error class of `@tessera/storage`. Callers match on `code`. */
 export class StorageError extends Error {
