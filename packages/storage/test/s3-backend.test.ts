@@ -293,19 +293,26 @@ if (skip !== false && inCi) {
 
     test('a server that hangs mid-test: calls reject TIMEOUT after requestTimeoutMs, or ABORTED when aborted first', async () => {
       const relay = await Relay.start(new URL(endpoint as string))
-      await withBackend({ endpoint: relay.url, requestTimeoutMs: 300, maxAttempts: 2 }, async (backend) => {
-        await backend.put('k', bytesOf(1000))
-        assertBytes(await backend.read('k'), bytesOf(1000))
-        relay.stall()
-        await assert.rejects(backend.put('k', bytesOf(2000)), code('STORAGE_ERR_TIMEOUT'))
-        await assert.rejects(backend.read('k'), code('STORAGE_ERR_TIMEOUT'))
-        await assert.rejects(backend.stat('k'), code('STORAGE_ERR_TIMEOUT'))
-        await assert.rejects(keysOf(backend), code('STORAGE_ERR_TIMEOUT'))
-        const controller = new AbortController()
-        const reason = new Error('caller gave up')
-        const reading = backend.read('k', { signal: controller.signal })
-        controller.abort(reason)
-        await assert.rejects(reading, (err: Error) => code('STORAGE_ERR_ABORTED')(err) && err.cause === reason)
+      // `patient` has the default 30 s timeouts, so only the abort can end its call in time;
+      // `impatient` gives up after 300 ms per attempt. Both go through the relay.
+      await withBackend({ endpoint: relay.url }, async (patient, bucket) => {
+        const impatient = await S3Backend.open(options(bucket, { id: 'impatient', endpoint: relay.url, requestTimeoutMs: 300, maxAttempts: 2 }))
+        try {
+          await patient.put('k', bytesOf(1000))
+          assertBytes(await patient.read('k'), bytesOf(1000))
+          relay.stall()
+          await assert.rejects(impatient.put('k', bytesOf(2000)), code('STORAGE_ERR_TIMEOUT'))
+          await assert.rejects(impatient.read('k'), code('STORAGE_ERR_TIMEOUT'))
+          await assert.rejects(impatient.stat('k'), code('STORAGE_ERR_TIMEOUT'))
+          await assert.rejects(keysOf(impatient), code('STORAGE_ERR_TIMEOUT'))
+          const controller = new AbortController()
+          const reason = new Error('caller gave up')
+          const reading = patient.read('k', { signal: controller.signal })
+          setTimeout(() => controller.abort(reason), 50)
+          await assert.rejects(reading, (err: Error) => code('STORAGE_ERR_ABORTED')(err) && err.cause === reason)
+        } finally {
+          impatient.close()
+        }
       }).finally(() => relay.refuse())
     })
 
