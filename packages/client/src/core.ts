@@ -1,4 +1,4 @@
-// Portable entry (`@tessera/client/core`): no node:* and no undici. A platform entry binds the
+// Portable entry (`@tessera/client/core`): no node:*. A platform entry binds the
 // ports; this one exports the machinery for a custom binding, and both platform entries re-export it whole.
 export { ClientError, isRetriable } from './errors.js'
 export type { ClientErrorCode } from './errors.js'

@@ -2,8 +2,8 @@
 // The browser entry exports the same names with fetch/Blob/localStorage ports.
 export { upload, nodeSha256 } from './node/node-upload.js'
 export type { NodeUploadInput } from './node/node-upload.js'
-export { UndiciTransport } from './node/undici-transport.js'
-export type { UndiciTransportOptions } from './node/undici-transport.js'
+export { NodeHttpTransport } from './node/node-http-transport.js'
+export type { NodeHttpTransportOptions } from './node/node-http-transport.js'
 export { FileStateStore, defaultStateDir } from './node/file-state-store.js'
 export { bytesSource, fileSource, streamSource } from './node/node-sources.js'
 // The portable names, one list in core.ts (every entry exports them).

@@ -112,7 +112,7 @@ export interface UploadOptions {
   hedgeIntervalMs?: number
   /** Where resume state goes; `null` disables resume. Default (Node): a JSON file per upload in `TESSERA_STATE_DIR` or `~/.tessera`. */
   stateStore?: StateStore | null
-  /** HTTP transport. Default (Node): undici pools with keep-alive. */
+  /** HTTP transport. Default (Node): node:http with keep-alive agents ({@link NodeHttpTransport}). */
   transport?: HttpTransport
   /** SHA-256 factory. Default (Node): node:crypto. */
   hash?: HashFactory

@@ -1,5 +1,5 @@
 // The platform ports. Portable code (everything outside src/node/) sees only these interfaces;
-// the Node entry binds undici, node:fs and node:crypto implementations, a browser entry will bind
+// the Node entry binds node:http, node:fs and node:crypto implementations, a browser entry will bind
 // fetch/XHR, Blob and IndexedDB ones.
 
 /** One HTTP request of the tus protocol. */
@@ -42,7 +42,7 @@ export interface HttpResponse {
  */
 export interface HttpTransport {
   /**
-   * True when an async-iterable body goes to the socket as it is read (undici). Otherwise (fetch in
+   * True when an async-iterable body goes to the socket as it is read (node:http). Otherwise (fetch in
    * a browser) the transport gathers it in memory first, so the client keeps PATCHes ≤ `chunkBytes`.
    */
   readonly streamsBodies?: boolean

@@ -5,7 +5,7 @@
 // loopback); a 200 ms pause of the machine (GC, the other test file, a build) makes a healthy
 // attempt look dead and the hedge is legitimate from what the client can see. So this test takes
 // the machine's timing out of what the hedge loop sees, through the client's own ports (`clock`,
-// `timers`, `transport`), and keeps everything else real (undici sockets, the gateway process,
+// `timers`, `transport`), and keeps everything else real (node:http sockets, the gateway process,
 // the models, the scheduler, the default threshold 0.3 and budget 5 %):
 //
 // - the clock is virtual and advances only with the client's own traffic: 1 ms per request sent
@@ -28,7 +28,7 @@
 // below the fresh-attempt risk hedges at once, so the loop really scores here.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { UndiciTransport, upload, type HttpRequest, type HttpTransport, type Timers, type UploadOptions } from '../src/index.js'
+import { NodeHttpTransport, upload, type HttpRequest, type HttpTransport, type Timers, type UploadOptions } from '../src/index.js'
 import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
 import { recordEvents } from './helpers/events.js'
 
@@ -46,7 +46,7 @@ class VirtualLink {
   patches = 0
   readonly #pending = new Map<number, () => void>()
   #next = 1
-  readonly inner = new UndiciTransport()
+  readonly inner = new NodeHttpTransport()
 
   readonly clock = (): number => this.now
   readonly timers: Timers = {

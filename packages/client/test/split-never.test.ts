@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { upload, type HttpRequest, type HttpTransport } from '../src/index.js'
-import { UndiciTransport } from '../src/node/undici-transport.js'
+import { NodeHttpTransport } from '../src/node/node-http-transport.js'
 import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
 import { recordEvents } from './helpers/events.js'
 import { startProxyProcess, type ProxyProcess } from './helpers/fault-proxy-process.js'
@@ -16,7 +16,7 @@ const DEGRADING = { bandwidth: [{ bitsPerSecond: 200_000_000, durationMs: 100 },
 
 /** A transport whose OPTIONS answers lack `extension` in Tus-Extension; records every request. */
 function withoutExtension(extension: string): { transport: HttpTransport; requests: HttpRequest[] } {
-  const inner = new UndiciTransport()
+  const inner = new NodeHttpTransport()
   const requests: HttpRequest[] = []
   return {
     requests,

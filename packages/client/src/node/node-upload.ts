@@ -6,7 +6,7 @@ import type { Hash, UploadSource } from '../ports.js'
 import { Upload } from '../upload.js'
 import { FileStateStore } from './file-state-store.js'
 import { bytesSource, fileSource, streamSource } from './node-sources.js'
-import { UndiciTransport } from './undici-transport.js'
+import { NodeHttpTransport } from './node-http-transport.js'
 
 /** What Node can upload: a file path, bytes, a Node Readable, a web ReadableStream, or any {@link UploadSource}. */
 export type NodeUploadInput = string | Uint8Array | Readable | ReadableStream<Uint8Array> | UploadSource
@@ -21,7 +21,7 @@ export function nodeSha256(): Hash {
 }
 
 /**
- * Starts an upload (Node). Ports not given in `options` are bound here: undici transport
+ * Starts an upload (Node). Ports not given in `options` are bound here: node:http transport
  * (closed when the upload settles), node:crypto SHA-256, a {@link FileStateStore} in
  * `TESSERA_STATE_DIR` or `~/.tessera`, `Date.now`.
  * @throws ClientError `CLIENT_ERR_INVALID_OPTION` synchronously for invalid options; every other
@@ -29,7 +29,7 @@ export function nodeSha256(): Hash {
  */
 export function upload(input: NodeUploadInput, options: UploadOptions): Upload {
   const o = resolveUploadOptions(options)
-  const transport = o.transport ?? new UndiciTransport({ connectTimeoutMs: o.connectTimeoutMs })
+  const transport = o.transport ?? new NodeHttpTransport({ connectTimeoutMs: o.connectTimeoutMs })
   const upload = Upload.start(() => openSource(input, o.size), o, {
     transport,
     hash: o.hash ?? nodeSha256,

@@ -1,7 +1,7 @@
 // An in-test TCP proxy in front of the gateway that injects link faults on real sockets: black-hole
 // the first PATCH mid-body, hold back the answer to the first PATCH, or throttle every connection.
 import net from 'node:net'
-import { UndiciTransport, type HttpRequest, type HttpResponse, type HttpTransport } from '../../src/index.js'
+import { NodeHttpTransport, type HttpRequest, type HttpResponse, type HttpTransport } from '../../src/index.js'
 
 export interface FaultProxyOptions {
   /**
@@ -102,16 +102,16 @@ export async function faultProxy(targetPort: number, options: FaultProxyOptions 
 export interface TransportEdits {
   readonly request?: (req: HttpRequest) => HttpRequest
   readonly response?: (req: HttpRequest, res: HttpResponse) => HttpResponse
-  /** Pretend the transport cannot stream a body (fetch in a browser). Default: undici's answer. */
+  /** Pretend the transport cannot stream a body (fetch in a browser). Default: the transport's answer. */
   readonly streamsBodies?: boolean
 }
 
 /**
- * The real undici transport, recording requests (as sent, after `edits.request`) and counting PATCH
+ * The real node:http transport, recording requests (as sent, after `edits.request`) and counting PATCH
  * body bytes pulled into them.
  */
 export function countingTransport(edits: TransportEdits = {}): { transport: HttpTransport; patched: () => number; requests: HttpRequest[] } {
-  const inner = new UndiciTransport()
+  const inner = new NodeHttpTransport()
   let patched = 0
   const requests: HttpRequest[] = []
   const send = async (req: HttpRequest): Promise<HttpResponse> => {
