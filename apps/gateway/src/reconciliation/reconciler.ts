@@ -3,7 +3,7 @@ import type { AppendResult } from '@tessera/storage'
 import type { Request } from 'express'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
-import { LOCK_TIMEOUT_MS, type TusContext } from '../tus/context.js'
+import { LOCK_TIMEOUT_MS, type TusDeps } from '../tus/deps.js'
 import { AttemptHash, AttemptHashes } from './attempt-hash.js'
 import type { ReconciliationEvent } from './event-log.js'
 import { wholeFileSha256, type FinalPart } from './final-check.js'
@@ -11,6 +11,20 @@ import { partitionKey, partitionLockKey, type PartitionRecord } from './partitio
 import { SessionDigests } from './session-digest.js'
 
 type Attempt = UploadRecord & { readonly attempt: NonNullable<UploadRecord['attempt']> }
+
+/**
+ * What the reconciler needs of the tus handlers' context (`TusContext` implements it): the stores,
+ * live records and offsets, the upload locks, tombstones and paths.
+ */
+export interface ReconcilerHost {
+  readonly deps: TusDeps
+  record(id: string): Promise<UploadRecord>
+  offset(id: string): Promise<number>
+  path(id: string): string
+  discard(record: UploadRecord, gone: 'superseded' | 'rejected', winner?: string): Promise<number>
+  withLock<T>(id: string, req: Request, fn: (stop: AbortSignal) => Promise<T>): Promise<T>
+  withLockSignal<T>(id: string, signal: AbortSignal, fn: (stop: AbortSignal) => Promise<T>): Promise<T>
+}
 
 /**
  * The gateway side of reconciliation (docs/reconciliation.md): indexes the attempts of each
@@ -26,7 +40,7 @@ export class Reconciler {
   readonly #hashes = new AttemptHashes()
   readonly #sessions: SessionDigests
 
-  constructor(private readonly ctx: TusContext) {
+  constructor(private readonly ctx: ReconcilerHost) {
     this.#sessions = new SessionDigests(ctx.deps.store, ctx.deps.log, ctx.deps.onFault)
   }
 

@@ -1,44 +1,17 @@
 import { randomBytes } from 'node:crypto'
-import type { BlockFault, Logger, ObjectStore } from '@tessera/storage'
-import type { KvStore, Locker } from '@tus/utils'
 import type { Request } from 'express'
-import type { GatewayConfig } from '../config.js'
 import { GatewayError } from '../errors.js'
-import type { EventSink } from '../reconciliation/event-log.js'
-import type { PartitionRecord } from '../reconciliation/partition-record.js'
-import { Reconciler } from '../reconciliation/reconciler.js'
+import { Reconciler, type ReconcilerHost } from '../reconciliation/reconciler.js'
 import type { GoneReason, UploadRecord } from '../upload-record.js'
-
-/** What every handler works with; built once per gateway by `createApp`. */
-export interface TusDeps {
-  readonly config: GatewayConfig
-  readonly store: ObjectStore
-  readonly records: KvStore<UploadRecord>
-  /** Reconciliation's index: partition id → attempts and winner (docs/reconciliation.md). */
-  readonly partitions: KvStore<PartitionRecord>
-  /** Where reconciliation events go (the JSON-lines log). */
-  readonly events: EventSink
-  readonly locker: Locker
-  readonly log: Logger
-  /** Current time, ms since the epoch (injectable for expiration tests). */
-  readonly now: () => number
-  /**
-   * Told of every block a read had to read around (missing, unreadable, corrupt): the durability
-   * engine's input. Passed to every `store.read` the gateway makes. Default: nobody is told.
-   */
-  readonly onFault?: (fault: BlockFault) => void
-}
+import { LOCK_TIMEOUT_MS, type TusDeps } from './deps.js'
 
 const ID = /^[A-Za-z0-9_-]{1,200}$/
-
-/** Waiting longer than this for a lock answers 423: the holder did not release when asked. */
-export const LOCK_TIMEOUT_MS = 20_000
 
 /**
  * Shared helpers of the tus handlers: record lookup with 404/410, locking with release-on-request,
  * URLs, and the set of in-flight writes that shutdown stops.
  */
-export class TusContext {
+export class TusContext implements ReconcilerHost {
   /**
    * Upload id → stop signal of the request holding its lock (one per id: the lock is exclusive).
    * Shutdown aborts them so they commit and answer; expiration leaves their uploads alone.

@@ -15,7 +15,7 @@ import { createGateway } from '../../src/gateway.js'
 import { LocalLocker } from '../../src/local-locker.js'
 import { JsonlEventLog } from '../../src/reconciliation/event-log.js'
 import type { PartitionRecord } from '../../src/reconciliation/partition-record.js'
-import type { TusDeps } from '../../src/tus/context.js'
+import type { TusDeps } from '../../src/tus/deps.js'
 import type { UploadRecord } from '../../src/upload-record.js'
 
 export const TUS = { 'Tus-Resumable': '1.0.0' } as const
