@@ -8,7 +8,10 @@
 // peak RSS, fresh data dir). Variants are interleaved round by round, in a rotating order, and
 // compared only within the run as per-round ratios: this machine is shared and noisy.
 //
-//   node --import tsx bench/ingest.ts [--quick] [--size 1GiB] [--rounds N]
+//   node --import tsx bench/ingest.ts [--quick] [--size 1GiB] [--rounds N] [--pin]
+//
+// --pin runs every client on CPU 0 and every server on CPU 1 (taskset): each side gets a core of
+// its own, as on a machine where the client is not also the server's host (docs/performance.md).
 //
 // Writes bench/results/ingest.json and bench/results/ingest.md (see bench/README.md).
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -20,7 +23,7 @@ import { parseArgs } from 'node:util'
 import { compileChild } from './lib/compile-child.js'
 import { startGateway } from './lib/gateway.js'
 import { type Machine, machineAfter, machineBefore } from './lib/machine.js'
-import { cpuTimes, peakRssMiB, runJsonChild, type Started, startChild, stopChild } from './lib/proc.js'
+import { cpuTimes, peakRssMiB, pinned, runJsonChild, type Started, startChild, stopChild } from './lib/proc.js'
 import { sha256File, sha256Url, writeSeededFile } from './lib/seeded-file.js'
 import { formatBytes, median, parseBytes, round } from './lib/stats.js'
 
@@ -32,9 +35,13 @@ const { values } = parseArgs({
     size: { type: 'string' },
     rounds: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: false },
   },
 })
 const quick = values.quick
+const pin = values.pin
+/** The command line of a client (CPU 0) or a server (CPU 1), pinned with --pin. */
+const on = (side: 'client' | 'server', args: readonly string[]): [string, string[]] => pinned(pin ? (side === 'client' ? '0' : '1') : undefined, process.execPath, args)
 const size = parseBytes(values.size ?? (quick ? '128MiB' : '1GiB'))
 const rounds = Number(values.rounds ?? (quick ? 3 : 6))
 const GiB = 2 ** 30
@@ -66,7 +73,7 @@ interface Variant {
 }
 
 const tusClient = (parallel: number) => (endpoint: string, file: string) =>
-  runJsonChild<ClientResult>(process.execPath, [child.tusClient, '--endpoint', endpoint, '--file', file, '--parallel', String(parallel)])
+  runJsonChild<ClientResult>(...on('client', [child.tusClient, '--endpoint', endpoint, '--file', file, '--parallel', String(parallel)]))
 
 const downloadHash = async (_endpoint: string, _data: string, result: ClientResult) => {
   const got = await sha256Url(result.url!)
@@ -79,7 +86,7 @@ const allVariants: Variant[] = [
     name: 'baseline',
     describe: 'tus-js-client → @tus/server + FileStore, one PATCH',
     async start(data) {
-      const server = await startChild(process.execPath, [child.tusServer, '--data', data], /listening: (http:\/\/\S+)/)
+      const server = await startChild(...on('server', [child.tusServer, '--data', data]), /listening: (http:\/\/\S+)/)
       return { server, endpoint: server.match[1]! }
     },
     upload: tusClient(1),
@@ -89,11 +96,11 @@ const allVariants: Variant[] = [
   {
     name: 'tessera',
     describe: 'Tessera SDK (CLI engine, defaults) → Tessera gateway 4+2',
-    start: startGateway,
+    start: (data) => startGateway(data, [], pin ? '1' : undefined),
     async upload(endpoint, file) {
       const state = await mkdtemp(join(tmpdir(), 'tessera-ingest-state-'))
       try {
-        const result = await runJsonChild<ClientResult & { ok: boolean }>(process.execPath, [child.tesseraClient, '--file', file, '--endpoint', endpoint, '--state-dir', state])
+        const result = await runJsonChild<ClientResult & { ok: boolean }>(...on('client', [child.tesseraClient, '--file', file, '--endpoint', endpoint, '--state-dir', state]))
         if (!result.ok) throw new Error('the SDK upload failed (see its upload line)')
         return result
       } finally {
@@ -105,14 +112,14 @@ const allVariants: Variant[] = [
   {
     name: 'tus-gateway',
     describe: 'tus-js-client → Tessera gateway 4+2, one PATCH',
-    start: startGateway,
+    start: (data) => startGateway(data, [], pin ? '1' : undefined),
     upload: tusClient(1),
     stored: downloadHash,
   },
   {
     name: 'tus-gateway-parallel',
     describe: 'tus-js-client parallelUploads: 4 → Tessera gateway 4+2 (concatenation)',
-    start: startGateway,
+    start: (data) => startGateway(data, [], pin ? '1' : undefined),
     upload: tusClient(4),
     stored: downloadHash,
   },
@@ -120,10 +127,10 @@ const allVariants: Variant[] = [
     name: 'raw-put',
     describe: 'node:http PUT → node:http server piping into one file',
     async start(data) {
-      const server = await startChild(process.execPath, [child.rawPutServer, '--data', data], /listening: (http:\/\/\S+)/)
+      const server = await startChild(...on('server', [child.rawPutServer, '--data', data]), /listening: (http:\/\/\S+)/)
       return { server, endpoint: `${server.match[1]!}/upload` }
     },
-    upload: (endpoint, file) => runJsonChild<ClientResult>(process.execPath, [child.rawPutClient, '--url', endpoint, '--file', file]),
+    upload: (endpoint, file) => runJsonChild<ClientResult>(...on('client', [child.rawPutClient, '--url', endpoint, '--file', file])),
     stored: (_endpoint, data) => sha256File(join(data, 'upload')),
   },
 ]
@@ -225,8 +232,10 @@ async function main(): Promise<void> {
   }
   const report = summarize(samples, { startedAt, machine: machineAfter(machine), sha256 })
   mkdirSync(join(here, 'results'), { recursive: true })
-  writeFileSync(join(here, 'results/ingest.json'), `${JSON.stringify(report, null, 2)}\n`)
-  writeFileSync(join(here, 'results/ingest.md'), markdown(report))
+  // A pinned run is a separate figure (docs/performance.md): it must not replace the shared-CPU one `npm run bench` reads.
+  const name = pin ? 'ingest-pinned' : 'ingest'
+  writeFileSync(join(here, `results/${name}.json`), `${JSON.stringify(report, null, 2)}\n`)
+  writeFileSync(join(here, `results/${name}.md`), markdown(report))
   console.log(markdown(report))
 }
 
@@ -278,7 +287,7 @@ function summarize(samples: Sample[], run: { startedAt: Date; machine: Machine; 
   const per = (f: (x: VariantSummary) => number) => Object.fromEntries(variants.map((v) => [key(v.name), f(perVariant[v.name])]))
   return {
     benchmark: 'ingest',
-    command: `node --import tsx bench/ingest.ts${quick ? ' --quick' : ''}${values.size ? ` --size ${values.size}` : ''}${values.rounds ? ` --rounds ${values.rounds}` : ''}`,
+    command: `node --import tsx bench/ingest.ts${quick ? ' --quick' : ''}${pin ? ' --pin' : ''}${values.size ? ` --size ${values.size}` : ''}${values.rounds ? ` --rounds ${values.rounds}` : ''}`,
     units: {
       mb_s: 'file bytes / 1e6 / wall seconds, from the client starting the upload (start() / upload()) to the server answering its last request; median of rounds',
       cpu_s_per_gib: 'server process user+system CPU seconds (from /proc/<pid>/stat, all threads) during the upload, per GiB uploaded; medians of rounds (user and sys medians are taken separately, so they need not add up)',
@@ -315,6 +324,7 @@ function summarize(samples: Sample[], run: { startedAt: Date; machine: Machine; 
       sizeBytes: size,
       rounds,
       quick,
+      pinned: pin ? "clients on CPU 0, servers on CPU 1 (taskset)" : false,
       sourceSha256: run.sha256,
       verified: 'once per variant (round 1): SHA-256 of the stored file (baseline, raw-put) or of a GET download (gateway variants) equals the source',
     },
@@ -328,7 +338,7 @@ function markdown(report: ReturnType<typeof summarize>): string {
   const row = (name: VariantName) =>
     `| ${name} | ${v[name].mbPerSecond} | ${v[name].mbPerSecondRounds.join(', ')} | ${v[name].serverCpuSecondsPerGiB} (${v[name].serverUserSecondsPerGiB} + ${v[name].serverSystemSecondsPerGiB}) | ${v[name].serverPeakRssMiB.toFixed(0)} | ${v[name].clientPeakRssMiB.toFixed(0)} | ${v[name].watchdogFires} |`
   return [
-    `# Ingest: ${formatBytes(run.sizeBytes)}, ${run.rounds} interleaved rounds`,
+    `# Ingest: ${formatBytes(run.sizeBytes)}, ${run.rounds} interleaved rounds${run.pinned ? `; ${run.pinned}` : ''}`,
     '',
     `\`${report.command}\` — ${report.date}, ${machine.nproc} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}; load average ${machine.loadAverageBefore.join(' ')} before, ${machine.loadAverageAfter.join(' ')} after. ${machine.note}.`,
     '',

@@ -2,7 +2,7 @@
 // fresh data directory, default geometry (4+2, fs backends) unless flags say otherwise.
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type Started, startChild } from './proc.js'
+import { pinned, type Started, startChild } from './proc.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 /** Path of the built gateway entry; `npm run build` makes it. */
@@ -14,8 +14,9 @@ export interface StartedGateway {
   readonly endpoint: string
 }
 
-/** Starts a gateway on `data` (which should be a fresh `mkdtemp` directory). */
-export async function startGateway(data: string, extraArgs: readonly string[] = []): Promise<StartedGateway> {
-  const server = await startChild(process.execPath, [GATEWAY_MAIN, '--port', '0', '--data', data, ...extraArgs], /listening: (http:\/\/\S+)/)
+/** Starts a gateway on `data` (which should be a fresh `mkdtemp` directory); `cpus` pins it (`taskset -c`). */
+export async function startGateway(data: string, extraArgs: readonly string[] = [], cpus?: string): Promise<StartedGateway> {
+  const [command, args] = pinned(cpus, process.execPath, [GATEWAY_MAIN, '--port', '0', '--data', data, ...extraArgs])
+  const server = await startChild(command, args, /listening: (http:\/\/\S+)/)
   return { server, endpoint: server.match[1]! }
 }

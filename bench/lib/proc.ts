@@ -24,6 +24,14 @@ export interface Started {
  * Spawns `command args` and resolves once a stdout line matches `ready`.
  * Rejects when the child exits first or `timeoutMs` passes.
  */
+/**
+ * `command args` run on the CPUs `cpus` (a `taskset -c` list, e.g. `'1'`) when given: taskset execs
+ * the command, so the pid, `/proc/<pid>/stat` and signals are the command's own.
+ */
+export function pinned(cpus: string | undefined, command: string, args: readonly string[]): [string, string[]] {
+  return cpus === undefined ? [command, [...args]] : ['taskset', ['-c', cpus, command, ...args]]
+}
+
 export function startChild(command: string, args: readonly string[], ready: RegExp, options: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Started> {
   const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
   let err = ''
