@@ -1,0 +1,75 @@
+// Redis for the cluster tests: the machine's (REDIS_URL, default redis://127.0.0.1:6379), a unique
+// key prefix per fixture, and the rule: unreachable → skip with the reason, unless CI is set → fail.
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { RedisConnection, type RedisConnectionOptions } from '../../src/index.js'
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const inCi = (): boolean => ![undefined, '', '0', 'false'].includes(process.env.CI)
+
+let probed: Promise<string | false> | undefined
+
+/**
+ * `false` when Redis answers; otherwise the reason to skip. With CI set an unreachable Redis is
+ * an error instead: CI must never silently skip the cluster tests.
+ */
+export function redisSkip(): Promise<string | false> {
+  probed ??= (async () => {
+    try {
+      const c = await RedisConnection.open({ url: REDIS_URL, connectTimeoutMs: 1500 })
+      await c.close()
+      return false
+    } catch (err) {
+      if (inCi()) throw new Error(`Redis is unreachable at ${REDIS_URL} and CI is set: the cluster tests must run (${(err as Error).message})`, { cause: err })
+      return `Redis is unreachable at ${REDIS_URL} (${(err as Error).message}); start redis-server or set REDIS_URL (with CI set this fails)`
+    }
+  })()
+  return probed
+}
+
+/** A key prefix no other test (or run) shares. */
+export function uniquePrefix(label: string): string {
+  return `tessera-test:${label}:${process.pid}-${randomBytes(4).toString('hex')}`
+}
+
+/** A connection under a fresh prefix. */
+export function openConnection(prefix: string, options: RedisConnectionOptions = {}): Promise<RedisConnection> {
+  return RedisConnection.open({ url: REDIS_URL, keyPrefix: prefix, ...options })
+}
+
+/** A plain ioredis client for assertions and cleanup (not the code under test). */
+export function rawClient(): Redis {
+  return new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 })
+}
+
+/** Deletes every key under `prefix`. */
+export async function dropKeys(prefix: string): Promise<void> {
+  const client = rawClient()
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await client.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** Keys under `prefix` (to prove a test left none behind). */
+export async function keysUnder(prefix: string): Promise<string[]> {
+  const client = rawClient()
+  try {
+    const out: string[] = []
+    let cursor = '0'
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      cursor = next
+      out.push(...keys)
+    } while (cursor !== '0')
+    return out.sort()
+  } finally {
+    client.disconnect()
+  }
+}

@@ -1,0 +1,121 @@
+// RedisKvStore: the KvStore conformance suite, namespaces, fenced writes, corrupt values, and an
+// unreachable Redis.
+import assert from 'node:assert/strict'
+import { after, describe, test } from 'node:test'
+import { RedisKvStore, RedisLocker } from '../src/index.js'
+import { describeKvStore } from '../src/testing/index.js'
+import { REDIS_URL, dropKeys, keysUnder, openConnection, rawClient, redisSkip, uniquePrefix } from './helpers/redis.js'
+import { TcpProxy } from './helpers/tcp-proxy.js'
+
+const skip = await redisSkip()
+const prefixes: string[] = []
+after(async () => void (await Promise.all(prefixes.map(dropKeys))))
+const never = new AbortController().signal
+
+function newPrefix(): string {
+  const prefix = uniquePrefix('kv')
+  prefixes.push(prefix)
+  return prefix
+}
+
+describeKvStore(
+  'RedisKvStore',
+  async () => {
+    const connection = await openConnection(newPrefix())
+    return { store: await RedisKvStore.open<unknown>({ connection, namespace: 'uploads' }), teardown: () => connection.close() }
+  },
+  { skip },
+)
+
+describe('RedisKvStore', { skip }, () => {
+  test('namespaces and prefixes do not see each other; keys carry the hash tag; delete leaves no key', async () => {
+    const prefix = newPrefix()
+    const connection = await openConnection(prefix)
+    const other = await openConnection(newPrefix())
+    try {
+      const uploads = await RedisKvStore.open<{ n: number }>({ connection, namespace: 'uploads' })
+      const partitions = await RedisKvStore.open<{ n: number }>({ connection, namespace: 'partitions' })
+      const elsewhere = await RedisKvStore.open<{ n: number }>({ connection: other, namespace: 'uploads' })
+      await uploads.set('u1', { n: 1 })
+      await partitions.set('u1', { n: 2 })
+      await uploads.set('odd{key}%', { n: 3 })
+      assert.deepEqual(await partitions.get('u1'), { n: 2 })
+      assert.equal(await elsewhere.get('u1'), undefined)
+      assert.deepEqual((await uploads.list()).sort(), ['odd{key}%', 'u1'])
+      assert.deepEqual(await partitions.list(), ['u1'])
+      assert.deepEqual(await elsewhere.list(), [])
+      assert.deepEqual(await keysUnder(prefix), [`${prefix}:kv:partitions:{u1}`, `${prefix}:kv:uploads:{odd%7Bkey%7D%25}`, `${prefix}:kv:uploads:{u1}`])
+      for (const key of ['u1', 'odd{key}%']) await uploads.delete(key)
+      await partitions.delete('u1')
+      assert.deepEqual(await keysUnder(prefix), [])
+    } finally {
+      await Promise.all([connection.close(), other.close()])
+    }
+  })
+
+  test('writes of a key whose lock this process holds are fenced: refused CLUSTER_ERR_FENCED once the lock is lost', async () => {
+    const prefix = newPrefix()
+    const connection = await openConnection(prefix)
+    const locker = await RedisLocker.open({ connection, leaseMs: 5000 })
+    const raw = rawClient()
+    try {
+      const records = await RedisKvStore.open<{ offset: number }>({ connection, namespace: 'uploads', fencing: locker })
+      await records.set('free', { offset: 1 }) // no lock held here: not fenced
+      const lock = locker.newLock('up')
+      await lock.lock(never, () => undefined)
+      await records.set('up', { offset: 10 })
+      await raw.set(lock.fence!.lockKey, '1/another-gateway', 'PX', 5000) // taken over
+      await assert.rejects(records.set('up', { offset: 5 }), { code: 'CLUSTER_ERR_FENCED' })
+      await assert.rejects(records.delete('up'), { code: 'CLUSTER_ERR_FENCED' })
+      await raw.del(lock.fence!.lockKey) // lapsed, nobody took it: still not ours
+      await assert.rejects(records.set('up', { offset: 5 }), { code: 'CLUSTER_ERR_FENCED' })
+      assert.deepEqual(await records.get('up'), { offset: 10 }, 'the stale writer changed nothing')
+      await lock.unlock()
+      await records.set('up', { offset: 11 })
+      assert.deepEqual(await records.get('up'), { offset: 11 })
+    } finally {
+      raw.disconnect()
+      await locker.close()
+      await connection.close()
+    }
+  })
+
+  test('a value that is not JSON reads CLUSTER_ERR_CORRUPT; bad keys, values and options are refused', async () => {
+    const prefix = newPrefix()
+    const connection = await openConnection(prefix)
+    const raw = rawClient()
+    try {
+      const store = await RedisKvStore.open<unknown>({ connection, namespace: 'uploads' })
+      await raw.set(connection.keys.kv('uploads', 'bad'), '{not json')
+      await assert.rejects(store.get('bad'), { code: 'CLUSTER_ERR_CORRUPT' })
+      await assert.rejects(store.set('', { a: 1 }), { code: 'CLUSTER_ERR_INVALID_ARGUMENT' })
+      await assert.rejects(store.set('k', undefined), { code: 'CLUSTER_ERR_INVALID_ARGUMENT' })
+      await assert.rejects(RedisKvStore.open({ connection, namespace: 'a:b' }), { code: 'CLUSTER_ERR_INVALID_OPTION', message: /namespace/ })
+      await assert.rejects(RedisKvStore.open({ connection, namespace: 'x', fencing: {} as never }), { code: 'CLUSTER_ERR_INVALID_OPTION', message: /fencing/ })
+    } finally {
+      raw.disconnect()
+      await connection.close()
+    }
+  })
+
+  test('Redis unreachable: every call rejects CLUSTER_ERR_UNAVAILABLE; service resumes when it is back', { timeout: 20_000 }, async () => {
+    const url = new URL(REDIS_URL)
+    const proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379))
+    const connection = await openConnection(newPrefix(), { url: proxy.url, commandTimeoutMs: 1000 })
+    try {
+      const store = await RedisKvStore.open<{ n: number }>({ connection, namespace: 'uploads' })
+      await store.set('k', { n: 1 })
+      proxy.cut()
+      for (const call of [() => store.get('k'), () => store.set('k', { n: 2 }), () => store.delete('k'), () => store.list()]) {
+        await assert.rejects(call(), { code: 'CLUSTER_ERR_UNAVAILABLE' })
+      }
+      proxy.restore()
+      let value: { n: number } | undefined
+      for (let i = 0; i < 50 && value === undefined; i++) value = await store.get('k').catch(async () => (await new Promise((r) => setTimeout(r, 100)), undefined))
+      assert.deepEqual(value, { n: 1 }, 'nothing written while cut was applied later')
+    } finally {
+      await connection.close()
+      await proxy.close()
+    }
+  })
+})
