@@ -1,45 +1,18 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { InProcessTaskQueue, ManualClock, type TaskDescriptor } from '../src/index.js'
+import { describeTaskQueue } from '../src/testing/index.js'
 
 function task(key: string, priority: number, bytes = 0): TaskDescriptor {
   return { kind: 'regenerate', key, priority, bytes, reason: 'test', payload: { objectId: key } }
 }
 
+// The port's behaviour, shared with BullTaskQueue (@tessera/cluster).
+describeTaskQueue('InProcessTaskQueue', async ({ concurrency, bytesPerSecond, burstBytes }) => ({
+  queue: new InProcessTaskQueue({ concurrency, bytesPerSecond, ...(burstBytes !== undefined && { burstBytes }), tasksPerInterval: Infinity }),
+}))
+
 describe('InProcessTaskQueue', () => {
-  it('runs the highest priority first (ties in order added)', async () => {
-    const queue = new InProcessTaskQueue({ concurrency: 1, bytesPerSecond: Infinity, tasksPerInterval: Infinity })
-    const ran: string[] = []
-    queue.pause()
-    queue.process(async (t) => void ran.push(t.key))
-    for (const [k, p] of [['low', 1], ['high', 3], ['mid', 2], ['mid2', 2]] as const) assert.equal(await queue.add(task(k, p)), true)
-    assert.equal(queue.size, 4)
-    queue.resume()
-    await queue.onIdle()
-    assert.deepEqual(ran, ['high', 'mid', 'mid2', 'low'])
-  })
-
-  it('dedupes by key while waiting or running, keeping the higher priority', async () => {
-    const queue = new InProcessTaskQueue({ concurrency: 1, bytesPerSecond: Infinity, tasksPerInterval: Infinity })
-    const ran: string[] = []
-    let release!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    queue.process(async (t) => {
-      ran.push(t.key)
-      if (t.key === 'first') await gate
-    })
-    await queue.add(task('first', 0))
-    assert.equal(queue.pending, 1)
-    assert.equal(await queue.add(task('first', 5)), false) // running
-    await queue.add(task('a', 1))
-    await queue.add(task('b', 2))
-    assert.equal(await queue.add(task('a', 9)), false) // waiting: priority raised to 9
-    assert.deepEqual(queue.waiting().map((t) => [t.key, t.priority]), [['a', 9], ['b', 2]])
-    release()
-    await queue.onIdle()
-    assert.deepEqual(ran, ['first', 'a', 'b'])
-  })
-
   it('limits tasks per interval on the injected clock', async () => {
     const clock = new ManualClock(0)
     const queue = new InProcessTaskQueue({ clock, concurrency: 4, tasksPerInterval: 2, intervalMs: 1000, bytesPerSecond: Infinity })
@@ -76,24 +49,15 @@ describe('InProcessTaskQueue', () => {
     assert.deepEqual(ran, [['a', 0], ['b', 200], ['huge', 1200], ['c', 3300]])
   })
 
-  it('reports failures, and rejects malformed tasks and adds after close with typed errors', async () => {
-    const queue = new InProcessTaskQueue({ bytesPerSecond: Infinity })
-    const outcomes: [string, boolean, string | undefined][] = []
-    queue.onOutcome((o) => outcomes.push([o.task.key, o.ok, (o.error as { code?: string } | undefined)?.code]))
-    queue.process(async (t) => {
-      if (t.key === 'bad') throw Object.assign(new Error('boom'), { code: 'STORAGE_ERR_UNRECOVERABLE' })
-    })
-    await queue.add(task('bad', 1))
-    await queue.add(task('good', 0))
-    await queue.onIdle()
-    assert.deepEqual(outcomes, [['bad', false, 'STORAGE_ERR_UNRECOVERABLE'], ['good', true, undefined]])
-    await assert.rejects(queue.add({ ...task('x', 0), payload: { f: (() => 1) as never } }), { code: 'DURABILITY_ERR_INVALID_ARGUMENT' })
-    await assert.rejects(queue.add({ ...task('x', 0), priority: Number.NaN }), { code: 'DURABILITY_ERR_INVALID_ARGUMENT' })
-    await assert.rejects(queue.add({ ...task('x', 0), kind: 'defrag' as never }), { code: 'DURABILITY_ERR_INVALID_ARGUMENT' })
-    await assert.rejects(queue.add({ ...task('x', 0), payload: { at: new Date(0) as never } }), { code: 'DURABILITY_ERR_INVALID_ARGUMENT' })
+  it('lists what waits, in start order, with raised priorities', async () => {
+    const queue = new InProcessTaskQueue({ concurrency: 1, bytesPerSecond: Infinity, tasksPerInterval: Infinity })
+    queue.pause()
+    queue.process(async () => {})
+    await queue.add(task('a', 1))
+    await queue.add(task('b', 2))
+    await queue.add(task('a', 9))
+    assert.deepEqual(queue.waiting().map((t) => [t.key, t.priority]), [['a', 9], ['b', 2]])
     await queue.close()
-    await assert.rejects(queue.add(task('late', 0)), { code: 'DURABILITY_ERR_CLOSED' })
-    assert.throws(() => new InProcessTaskQueue({ concurrency: 0 }), { code: 'DURABILITY_ERR_INVALID_OPTION', message: /concurrency/ })
   })
 
   it('keeps descriptors as plain data (a copy, safe to serialise)', async () => {
@@ -105,5 +69,9 @@ describe('InProcessTaskQueue', () => {
     const [waiting] = queue.waiting()
     assert.deepEqual(JSON.parse(JSON.stringify(waiting)), t)
     await queue.close()
+  })
+
+  it('refuses invalid options, naming them', () => {
+    assert.throws(() => new InProcessTaskQueue({ concurrency: 0 }), { code: 'DURABILITY_ERR_INVALID_OPTION', message: /concurrency/ })
   })
 })
