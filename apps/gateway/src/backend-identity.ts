@@ -23,3 +23,17 @@ export async function backendIdentity(dir: string): Promise<string> {
   })
   return (await readFile(file, 'utf8')).trim()
 }
+
+/**
+ * The stable id of an S3 backend: `s3:<bucket>` or `s3:<bucket>/<prefix>`, derived from where the
+ * blocks live rather than stored beside them. Gateways that share the buckets (and, scaled out,
+ * the manifests) compute the same id with no coordination; an id object in the bucket would need
+ * a create-if-absent that S3-compatible servers do not all offer, and two gateways starting at
+ * once could each write their own. Reordering `--backends` or changing `--s3-endpoint` (the same
+ * buckets behind another URL) moves nothing. A bucket emptied (or deleted and created again)
+ * keeps its id: its blocks are missing, so they are read around and regenerated, as those of a
+ * wiped directory are. Moving the blocks to a bucket of another name is a migration, not a rename.
+ */
+export function s3BackendId(bucket: string, prefix: string): string {
+  return prefix === '' ? `s3:${bucket}` : `s3:${bucket}/${prefix}`
+}

@@ -23,3 +23,11 @@ export function parseDuration(text: string): number | undefined {
   const ms = Math.round(Number(match[1]) * DURATION_UNITS[(match[2] ?? 'ms').toLowerCase()]!)
   return Number.isSafeInteger(ms) ? ms : undefined
 }
+
+/** Parses `true`/`false` (also `1`/`0`, `yes`/`no`, any case) into a boolean; `undefined` when malformed. */
+export function parseBoolean(text: string): boolean | undefined {
+  const t = text.trim().toLowerCase()
+  if (t === 'true' || t === '1' || t === 'yes') return true
+  if (t === 'false' || t === '0' || t === 'no') return false
+  return undefined
+}

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { parseDuration, parseSize } from './config-values.js'
+import { parseBoolean, parseDuration, parseSize } from './config-values.js'
 import type { DurabilityPolicy, ProbeMode } from '@tessera/durability'
+import { type BackendSpec, parseBackendList } from './backend-spec.js'
 import { GatewayError } from './errors.js'
 
 /** Everything the gateway process is configured with. */
@@ -13,8 +14,13 @@ export interface GatewayConfig {
   readonly host: string
   /** Root of the embedded default's state: backends, manifests, upload records. Default ./data. */
   readonly dataDir: string
-  /** Backend directories; default `dataBlocks + parityBlocks` directories under `<dataDir>/backends`. */
-  readonly backendDirs: readonly string[]
+  /**
+   * The store's backends, in `--backends` order: directories and S3 buckets, at least
+   * `dataBlocks + parityBlocks`. Default: that many directories under `<dataDir>/backends`.
+   */
+  readonly backends: readonly BackendSpec[]
+  /** How the S3 backends (`s3://…` entries of `backends`) are reached; unused without them. */
+  readonly s3: S3Config
   /** Data blocks per stripe (k). Default 4. */
   readonly dataBlocks: number
   /** Parity blocks per stripe (m). Default 2. */
@@ -37,6 +43,21 @@ export interface GatewayConfig {
   readonly durability: DurabilityConfig
   /** Bearer token `GET /_tessera/durability` requires; `undefined` = none (keep the path off the public network). */
   readonly operatorToken: string | undefined
+}
+
+/** The S3 server of the `s3://` backends. Credentials come from the AWS SDK's default chain (env, profile, SSO, instance metadata). */
+export interface S3Config {
+  /** URL of an S3-compatible server (radosgw, MinIO, …); `undefined` = AWS S3. */
+  readonly endpoint: string | undefined
+  /** Address buckets as `<endpoint>/<bucket>` (most S3-compatible servers need it). Default false. */
+  readonly forcePathStyle: boolean
+  /**
+   * Region requests are signed for: `--s3-region`, else `AWS_REGION`, else `us-east-1` when an
+   * endpoint is set; `undefined` leaves it to the AWS config chain (the profile's region).
+   */
+  readonly region: string | undefined
+  /** Create missing buckets at startup (development and tests); default false: a missing bucket fails the start. */
+  readonly createBuckets: boolean
 }
 
 /** Background durability settings (`@tessera/durability`), as configured. */
@@ -72,7 +93,11 @@ const OPTIONS = {
   port: { flag: 'port', env: 'TESSERA_PORT', help: 'TCP port, 0 = any free port (default 1080)' },
   host: { flag: 'host', env: 'TESSERA_HOST', help: 'interface to listen on (default 127.0.0.1)' },
   data: { flag: 'data', env: 'TESSERA_DATA', help: 'state directory (default ./data)' },
-  backends: { flag: 'backends', env: 'TESSERA_BACKENDS', help: 'comma-separated backend directories (default k+m dirs under DATA/backends)' },
+  backends: { flag: 'backends', env: 'TESSERA_BACKENDS', help: 'comma-separated directories and s3://bucket[/prefix] (default k+m dirs under DATA/backends)' },
+  s3Endpoint: { flag: 's3-endpoint', env: 'TESSERA_S3_ENDPOINT', help: 'URL of an S3-compatible server for s3:// backends (default AWS)' },
+  s3ForcePathStyle: { flag: 's3-force-path-style', env: 'TESSERA_S3_FORCE_PATH_STYLE', help: 'address buckets as ENDPOINT/bucket (S3-compatible servers)', boolean: true },
+  s3Region: { flag: 's3-region', env: 'TESSERA_S3_REGION', help: 'region to sign for (default AWS_REGION, or us-east-1 with an endpoint)' },
+  s3CreateBuckets: { flag: 's3-create-buckets', env: 'TESSERA_S3_CREATE_BUCKETS', help: 'create missing buckets at startup (development only)', boolean: true },
   dataBlocks: { flag: 'data-blocks', env: 'TESSERA_DATA_BLOCKS', help: 'data blocks per stripe, k (default 4)' },
   parityBlocks: { flag: 'parity-blocks', env: 'TESSERA_PARITY_BLOCKS', help: 'parity blocks per stripe, m (default 2)' },
   blockSize: { flag: 'block-size', env: 'TESSERA_BLOCK_SIZE', help: 'block size, e.g. 1MiB (default 1MiB)' },
@@ -94,20 +119,23 @@ const OPTIONS = {
   maxExtraParity: { flag: 'max-extra-parity', env: 'TESSERA_MAX_EXTRA_PARITY', help: 'parity blocks predictive may add per object (default 2)' },
   scrubLedger: { flag: 'scrub-ledger', env: 'TESSERA_SCRUB_LEDGER', help: 'when each stripe was last verified (default DATA/meta/scrub-ledger.json)' },
   operatorToken: { flag: 'operator-token', env: 'TESSERA_OPERATOR_TOKEN', help: 'bearer token GET /_tessera/durability requires (default none)' },
-} as const
+} as const satisfies Record<string, { flag: string; env: string; help: string; boolean?: true }>
 
 type Key = keyof typeof OPTIONS
 
+/** Whether an option is a switch: `--flag` alone means true (`--flag=false`, `true`/`false` in env and file). */
+const isSwitch = (o: (typeof OPTIONS)[Key]): boolean => 'boolean' in o && o.boolean
+
 /** Usage text for `--help`. */
 export function usage(): string {
-  const lines = Object.values(OPTIONS).map((o) => `  --${o.flag.padEnd(18)} ${o.env.padEnd(26)} ${o.help}`)
+  const lines = Object.values(OPTIONS).map((o) => `  --${o.flag.padEnd(20)} ${o.env.padEnd(28)} ${o.help}`)
   return [
     'Usage: npm start -- [options]',
     '',
     'Every option is also an environment variable and a field of the JSON file given by',
     '--config FILE (TESSERA_CONFIG); flags win over the environment, which wins over the file.',
     '',
-    `  --${'config'.padEnd(18)} ${'TESSERA_CONFIG'.padEnd(26)} JSON config file`,
+    `  --${'config'.padEnd(20)} ${'TESSERA_CONFIG'.padEnd(28)} JSON config file`,
     ...lines,
   ].join('\n')
 }
@@ -119,7 +147,11 @@ export function usage(): string {
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): GatewayConfig {
   const problems: string[] = []
   // Not strict: parseArgs would stop at the first bad argument, and every problem is to be reported at once.
-  const known = { config: { type: 'string' as const }, ...Object.fromEntries(Object.values(OPTIONS).map((o) => [o.flag, { type: 'string' as const }])) }
+  const switches = new Set<string>(Object.values(OPTIONS).filter(isSwitch).map((o) => o.flag))
+  const known = {
+    config: { type: 'string' as const },
+    ...Object.fromEntries(Object.values(OPTIONS).map((o) => [o.flag, { type: switches.has(o.flag) ? ('boolean' as const) : ('string' as const) }])),
+  }
   const { values: flags, tokens } = parseArgs({ args: [...argv], options: known, strict: false, allowPositionals: true, tokens: true })
   let afterUnknown = false // an unknown option's value is not a stray argument of its own
   for (const token of tokens) {
@@ -128,7 +160,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     if (token.kind === 'option' && !Object.hasOwn(known, token.name)) {
       problems.push(`unknown option ${token.rawName}`)
       afterUnknown = token.inlineValue !== true
-    } else if (token.kind === 'option' && typeof token.value !== 'string') {
+    } else if (token.kind === 'option' && typeof token.value !== 'string' && !switches.has(token.name)) {
       problems.push(`${token.rawName} needs a value`)
     } else if (token.kind === 'positional' && !valueOfUnknown) {
       problems.push(`unexpected argument ${JSON.stringify(token.value)}`)
@@ -154,7 +186,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const raw = (key: Key): { value: string; from: string } | undefined => {
     const o = OPTIONS[key]
     const flag = flags[o.flag]
-    if (typeof flag === 'string') return { value: flag, from: `--${o.flag}` }
+    if (typeof flag === 'string' || flag === true) return { value: String(flag), from: `--${o.flag}` }
     const fromEnv = env[o.env]
     if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: o.env }
     const fromFile = file[key]
@@ -203,14 +235,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
 
   const backendsRaw = raw('backends')
   const width = dataBlocks + parityBlocks
-  let backendDirs: string[]
+  let backends: BackendSpec[]
   if (backendsRaw) {
-    backendDirs = backendsRaw.value.split(',').map((s) => s.trim()).filter(Boolean).map((d) => resolve(cwd, d))
-    if (backendDirs.length < width) problems.push(`${backendsRaw.from}: ${width} backend directories needed for ${dataBlocks}+${parityBlocks}, got ${backendDirs.length}`)
-    if (new Set(backendDirs).size !== backendDirs.length) problems.push(`${backendsRaw.from}: backend directories must be distinct`)
+    const entries = backendsRaw.value.split(',').map((s) => s.trim()).filter(Boolean)
+    backends = parseBackendList(entries, backendsRaw.from, cwd, problems)
+    if (entries.length < width) problems.push(`${backendsRaw.from}: ${width} backends needed for ${dataBlocks}+${parityBlocks}, got ${entries.length}`)
   } else {
-    backendDirs = Array.from({ length: width }, (_, i) => resolve(dataDir, 'backends', `b${i}`))
+    backends = Array.from({ length: width }, (_, i) => ({ kind: 'fs', dir: resolve(dataDir, 'backends', `b${i}`) }) as const)
   }
+  const s3 = s3Config({ raw, parsed, problems }, env)
 
   const durability = durabilityConfig({ raw, int, parsed, problems, cwd, dataDir })
   const operatorToken = raw('operatorToken')?.value
@@ -219,7 +252,29 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   if (problems.length > 0) {
     throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
-  return { port, host, dataDir, backendDirs, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken }
+  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken }
+}
+
+/**
+ * The S3 part of {@link loadConfig}. Checked even without `s3://` backends (a typo is caught before
+ * it matters); `AWS_REGION` is read here so that the default region is decided in one place.
+ */
+function s3Config({ raw, parsed, problems }: Pick<Readers, 'raw' | 'parsed' | 'problems'>, env: NodeJS.ProcessEnv): S3Config {
+  const httpUrl = (s: string): string | undefined => {
+    try {
+      const url = new URL(s)
+      return url.protocol === 'http:' || url.protocol === 'https:' ? s : undefined
+    } catch {
+      return undefined
+    }
+  }
+  const endpoint = parsed<string | undefined>('s3Endpoint', undefined, httpUrl, 'an http: or https: URL')
+  const forcePathStyle = parsed('s3ForcePathStyle', false, parseBoolean, "'true' or 'false'")
+  const createBuckets = parsed('s3CreateBuckets', false, parseBoolean, "'true' or 'false'")
+  const regionName = (s: string): string | undefined => (/^[A-Za-z0-9-]+$/.test(s) ? s : undefined)
+  const fromEnv = env['AWS_REGION'] === '' ? undefined : env['AWS_REGION']
+  const region = parsed<string | undefined>('s3Region', fromEnv ?? (endpoint === undefined ? undefined : 'us-east-1'), regionName, 'a region name such as us-east-1')
+  return { endpoint, forcePathStyle, region, createBuckets }
 }
 
 interface Readers {

@@ -23,6 +23,8 @@ const STATUS: Record<GatewayErrorCode, readonly [number, WireErrorCode]> = {
   GATEWAY_ERR_METHOD_NOT_ALLOWED: [405, WireErrorCode.methodNotAllowed],
   GATEWAY_ERR_SHUTTING_DOWN: [503, WireErrorCode.shuttingDown],
   GATEWAY_ERR_INVALID_CONFIG: [500, WireErrorCode.internal],
+  // Raised at startup (a backend that cannot be opened); a request never meets it, but if one did, the storage is what failed.
+  GATEWAY_ERR_BACKEND_UNAVAILABLE: [503, WireErrorCode.unavailable],
   // An operator endpoint without its bearer token; the wire has no unauthorized code (tus defines none).
   GATEWAY_ERR_UNAUTHORIZED: [401, WireErrorCode.forbidden],
 }
@@ -33,7 +35,9 @@ function classify(err: unknown): { status: number; wire: WireErrorCode; message:
     const [status, wire] = STATUS[err.code]
     return { status, wire, message: err.message }
   }
-  if (isStorageError(err, 'STORAGE_ERR_UNRECOVERABLE', 'STORAGE_ERR_WRITE_QUORUM', 'STORAGE_ERR_UNAVAILABLE', 'STORAGE_ERR_TIMEOUT')) {
+  // ACCESS_DENIED too: a bucket policy or expired credentials are the operator's to fix, and the
+  // client's request was fine — retrying later is the right advice, like for an outage.
+  if (isStorageError(err, 'STORAGE_ERR_UNRECOVERABLE', 'STORAGE_ERR_WRITE_QUORUM', 'STORAGE_ERR_UNAVAILABLE', 'STORAGE_ERR_TIMEOUT', 'STORAGE_ERR_ACCESS_DENIED')) {
     return { status: 503, wire: WireErrorCode.unavailable, message: `storage unavailable: ${err.message}` }
   }
   return { status: 500, wire: WireErrorCode.internal, message: 'internal error' }

@@ -18,6 +18,7 @@ export type GatewayErrorCode =
   | 'GATEWAY_ERR_METHOD_NOT_ALLOWED'
   | 'GATEWAY_ERR_SHUTTING_DOWN'
   | 'GATEWAY_ERR_INVALID_CONFIG'
+  | 'GATEWAY_ERR_BACKEND_UNAVAILABLE'
   | 'GATEWAY_ERR_UNAUTHORIZED'
 
 /** The one error class of the gateway. Handlers throw it; `sendError` turns it into a tus response. */

@@ -1,11 +1,11 @@
 import { join } from 'node:path'
-import { FileManifestStore, FsBackend, ObjectStore, type Logger } from '@tessera/storage'
+import { FileManifestStore, ObjectStore, type Backend, type Logger } from '@tessera/storage'
 import { createApp, type GatewayApp } from './app.js'
-import { backendIdentity } from './backend-identity.js'
 import type { GatewayConfig } from './config.js'
 import { FileKvStore } from './file-kv-store.js'
 import { GatewayDurability } from './gateway-durability.js'
 import { LocalLocker } from './local-locker.js'
+import { openBackends } from './open-backends.js'
 import { startExpirySweep } from './expiry-sweep.js'
 import { JsonlEventLog } from './reconciliation/event-log.js'
 import type { PartitionRecord } from './reconciliation/partition-record.js'
@@ -16,21 +16,31 @@ export interface Gateway extends GatewayApp {
   readonly store: ObjectStore
   /** Health, risk and background repair of the store; `start()` it once listening (`main.ts` does). */
   readonly durability: GatewayDurability
-  /** Stops background work (the expiry sweep, the durability engine — running tasks finish). */
+  /** Stops background work (the expiry sweep, the durability engine — running tasks finish), then closes the S3 backends' connections. */
   readonly close: () => Promise<void>
 }
 
 /**
- * Opens the embedded default: one `FsBackend` per backend directory, manifests and upload records
+ * Opens the embedded default: every configured backend at once (an `FsBackend` per directory, an
+ * `S3Backend` per bucket; see {@link openBackends}), manifests and upload records
  * as files under `<dataDir>/meta` (reconciliation's partition index under `meta/partitions`),
  * in-process locks, and the reconciliation event log (`config.reconciliationLog`). Every backend is
  * wrapped by the durability health monitor, and every read the gateway makes reports the blocks it
  * had to read around to the durability engine (which is built here but does nothing until started).
+ *
+ * @throws GatewayError `GATEWAY_ERR_BACKEND_UNAVAILABLE` when a backend cannot be opened.
  */
 export async function createGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
-  const raw = await Promise.all(
-    config.backendDirs.map(async (root) => FsBackend.open({ id: await backendIdentity(root), root, fsync: config.fsync })),
-  )
+  const opened = await openBackends(config)
+  try {
+    return await assemble(config, log, opened.backends, opened.close)
+  } catch (err) {
+    opened.close()
+    throw err
+  }
+}
+
+async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backend[], closeBackends: () => void): Promise<Gateway> {
   const durability = await GatewayDurability.open(config.durability, raw, log)
   const manifests = await FileManifestStore.open({ dir: join(config.dataDir, 'meta', 'manifests'), fsync: config.fsync })
   const records = await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads'))
@@ -55,6 +65,7 @@ export async function createGateway(config: GatewayConfig, log: Logger): Promise
     close: async () => {
       sweep.stop()
       await durability.stop()
+      closeBackends()
     },
   }
 }

@@ -2,6 +2,7 @@
 // The gateway process: configuration, logger, listening, signals. Everything else is createGateway.
 import type { AddressInfo } from 'node:net'
 import { pino } from 'pino'
+import { backendLabel } from './backend-spec.js'
 import { loadConfig, usage } from './config.js'
 import { GatewayError } from './errors.js'
 import { createGateway } from './gateway.js'
@@ -27,7 +28,17 @@ async function main(): Promise<void> {
     level: config.logLevel,
     redact: { paths: ['req.headers.authorization', 'metadata', '*.metadata'], censor: '[redacted]' },
   })
-  const gateway = await createGateway(config, log)
+  let gateway
+  try {
+    gateway = await createGateway(config, log)
+  } catch (err) {
+    if (!(err instanceof GatewayError && err.code === 'GATEWAY_ERR_BACKEND_UNAVAILABLE')) throw err
+    // Not retried here: the supervisor's restart is the retry (see openBackends).
+    log.fatal({ err }, 'backends could not be opened')
+    console.error(`tessera gateway: ${err.message}`)
+    process.exitCode = 1
+    return
+  }
   const server = gateway.app.listen(config.port, config.host)
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
@@ -38,7 +49,7 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   console.log(`Tessera gateway listening: http://${host}:${port}${config.basePath}`)
-  log.info({ port, host: config.host, backends: config.backendDirs, dataBlocks: config.dataBlocks, parityBlocks: config.parityBlocks }, 'gateway started')
+  log.info({ port, host: config.host, backends: config.backends.map(backendLabel), dataBlocks: config.dataBlocks, parityBlocks: config.parityBlocks }, 'gateway started')
   // Background durability only once the gateway serves: a failing start must not leave timers behind.
   gateway.durability.start()
 

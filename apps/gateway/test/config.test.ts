@@ -33,9 +33,10 @@ describe('loadConfig', () => {
     assert.equal(c.dataBlocks, 4)
     assert.equal(c.parityBlocks, 2)
     assert.equal(c.dataDir, resolve(dir, 'data'))
-    assert.equal(c.backendDirs.length, 6)
-    assert.equal(new Set(c.backendDirs).size, 6)
-    for (const b of c.backendDirs) assert.ok(b.startsWith(`${resolve(dir, 'data')}/`), b)
+    assert.equal(c.backends.length, 6)
+    assert.equal(new Set(c.backends.map((b) => b.kind === 'fs' && b.dir)).size, 6)
+    for (const b of c.backends) assert.ok(b.kind === 'fs' && b.dir.startsWith(`${resolve(dir, 'data')}/`), JSON.stringify(b))
+    assert.deepEqual(c.s3, { endpoint: undefined, forcePathStyle: false, region: undefined, createBuckets: false })
     assert.equal(c.blockBytes, 1024 * 1024)
     assert.equal(c.maxSize, undefined)
     assert.equal(c.expireAfterMs, 24 * 3600e3)
@@ -50,7 +51,7 @@ describe('loadConfig', () => {
   })
 
   test('backend dirs follow k+m', () => {
-    assert.equal(loadConfig(['--data-blocks', '6', '--parity-blocks', '3'], {}, dir).backendDirs.length, 9)
+    assert.equal(loadConfig(['--data-blocks', '6', '--parity-blocks', '3'], {}, dir).backends.length, 9)
   })
 
   test('sizes and durations with units', () => {
@@ -84,7 +85,7 @@ describe('loadConfig', () => {
     const file = join(dir, 'backends.json')
     await writeFile(file, JSON.stringify({ dataBlocks: 2, parityBlocks: 1, backends: ['a', 'b', 'c'] }))
     const c = loadConfig(['--config', 'backends.json'], {}, dir)
-    assert.deepEqual(c.backendDirs, ['a', 'b', 'c'].map((d) => resolve(dir, d)))
+    assert.deepEqual(c.backends, ['a', 'b', 'c'].map((d) => ({ kind: 'fs', dir: resolve(dir, d) })))
   })
 
   test('every bad value is reported at once, each naming where it came from', () => {
@@ -131,6 +132,53 @@ describe('loadConfig', () => {
     assert.ok(found.some((p) => p.includes('--backends')))
     found = problems(() => loadConfig(['--data-blocks', '2', '--parity-blocks', '1', '--backends', 'a,b,./a'], {}, dir))
     assert.ok(found.some((p) => p.includes('--backends')))
+  })
+
+  test('s3://bucket[/prefix] entries of --backends are S3 backends, beside directories, in order', () => {
+    const c = loadConfig(['--backends', 's3://bucket-a/tessera/blocks/,s3://bucket-b,data/d0,s3://bucket-a/other,/srv/d1,s3://bucket.c/x'], {}, dir)
+    assert.deepEqual(c.backends, [
+      { kind: 's3', bucket: 'bucket-a', prefix: 'tessera/blocks' },
+      { kind: 's3', bucket: 'bucket-b', prefix: '' },
+      { kind: 'fs', dir: resolve(dir, 'data/d0') },
+      { kind: 's3', bucket: 'bucket-a', prefix: 'other' },
+      { kind: 'fs', dir: '/srv/d1' },
+      { kind: 's3', bucket: 'bucket.c', prefix: 'x' },
+    ])
+  })
+
+  test('S3 options: flags, environment and file; the default region is AWS_REGION, else us-east-1 with an endpoint, else the AWS chain', async () => {
+    const flags = ['--s3-endpoint', 'http://127.0.0.1:7480', '--s3-force-path-style', '--s3-region', 'eu-west-3', '--s3-create-buckets']
+    assert.deepEqual(loadConfig(flags, {}, dir).s3, { endpoint: 'http://127.0.0.1:7480', forcePathStyle: true, region: 'eu-west-3', createBuckets: true })
+    const env = { TESSERA_S3_ENDPOINT: 'https://s3.example.net', TESSERA_S3_FORCE_PATH_STYLE: 'true', TESSERA_S3_REGION: 'r1', TESSERA_S3_CREATE_BUCKETS: 'false' }
+    assert.deepEqual(loadConfig([], env, dir).s3, { endpoint: 'https://s3.example.net', forcePathStyle: true, region: 'r1', createBuckets: false })
+    // A switch takes =false, and the flag wins over the environment.
+    assert.equal(loadConfig(['--s3-force-path-style=false'], env, dir).s3.forcePathStyle, false)
+    const file = join(dir, 's3.json')
+    await writeFile(file, JSON.stringify({ s3Endpoint: 'http://minio:9000', s3ForcePathStyle: true, s3CreateBuckets: true }))
+    assert.deepEqual(loadConfig(['--config', file], {}, dir).s3, { endpoint: 'http://minio:9000', forcePathStyle: true, region: 'us-east-1', createBuckets: true })
+    assert.equal(loadConfig(['--config', file], { AWS_REGION: 'ap-south-1' }, dir).s3.region, 'ap-south-1')
+    assert.equal(loadConfig(['--config', file, '--s3-region', 'x-1'], { AWS_REGION: 'ap-south-1' }, dir).s3.region, 'x-1')
+    assert.equal(loadConfig([], { AWS_REGION: 'ap-south-1' }, dir).s3.region, 'ap-south-1')
+    assert.equal(loadConfig([], {}, dir).s3.region, undefined, 'AWS itself: the SDK reads the profile')
+  })
+
+  test('every bad S3 value is reported at once, with the others, each naming where it came from', () => {
+    const found = problems(() =>
+      loadConfig(
+        ['--backends', 's3://Bad_Bucket,s3://ok-bucket/a//b,s3:/missing-slash,s3://ok-bucket/x,s3://ok-bucket/x/y,s3://twice,s3://twice/,d1,d2',
+          '--s3-endpoint', 'ftp://host', '--s3-region', 'eu west', '--port', 'x'],
+        { TESSERA_S3_FORCE_PATH_STYLE: 'sometimes', TESSERA_S3_CREATE_BUCKETS: '2' },
+        dir,
+      ),
+    )
+    const expected = ['s3://Bad_Bucket: Expected `bucket`', 's3://ok-bucket/a//b: Expected `prefix`', '"s3:/missing-slash" is not s3://bucket[/prefix]',
+      's3://ok-bucket/x/y lies inside s3://ok-bucket/x', 'distinct, got s3://twice', '--s3-endpoint', '--s3-region', 'TESSERA_S3_FORCE_PATH_STYLE', 'TESSERA_S3_CREATE_BUCKETS', '--port']
+    for (const needle of expected) assert.ok(found.some((p) => p.includes(needle)), `${needle} not reported in:\n${found.join('\n')}`)
+    assert.equal(found.length, expected.length, found.join('\n'))
+    // A whole-bucket backend overlaps every prefix of the same bucket.
+    assert.ok(problems(() => loadConfig(['--data-blocks', '1', '--parity-blocks', '1', '--backends', 's3://b-1,s3://b-1/p'], {}, dir)).some((p) => p.includes('lies inside s3://b-1')))
+    // A switch given a separate value: the value is a stray argument.
+    assert.ok(problems(() => loadConfig(['--s3-force-path-style', 'true'], {}, dir)).some((p) => p.includes('unexpected argument "true"')))
   })
 
   test('an unknown flag, a flag without value and a positional are reported together with bad values', () => {

@@ -1,15 +1,16 @@
-// A real gateway (createGateway: FsBackends in a temp dir, the durability engine, the operator
-// endpoints) on a free port, plus what the durability tests share: polling the status endpoint with
-// a hang guard, and finding a block's file on disk.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+// A real gateway (createGateway: backends in a temp dir or buckets of the real S3 server, the
+// durability engine, the operator endpoints) on a free port, plus what the durability tests share:
+// polling the status endpoint with a hang guard, and reaching behind the gateway to its backends.
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DurabilityStatus } from '@tessera/durability'
-import type { BlockRef, Manifest } from '@tessera/storage'
+import type { Manifest } from '@tessera/storage'
 import { loadConfig, type GatewayConfig } from '../../src/config.js'
 import { createGateway, type Gateway } from '../../src/gateway.js'
+import { fsMedium, type BackendMedium } from './backend-media.js'
 import { RecordingLogger } from './gateway.js'
 
 export interface DurabilityGateway {
@@ -19,8 +20,8 @@ export interface DurabilityGateway {
   readonly gateway: Gateway
   readonly log: RecordingLogger
   readonly server: Server
-  /** The backend directory of a backend id. */
-  dirOf(backend: string): string
+  /** The backends' directories or buckets, bound to their ids. */
+  readonly medium: BackendMedium
   manifest(uploadId: string): Promise<Manifest>
   /** `GET /_tessera/durability` (with the token when given), parsed. */
   status(token?: string): Promise<DurabilityStatus>
@@ -30,21 +31,26 @@ export interface DurabilityGateway {
 }
 
 /**
- * Starts `createGateway` over a fresh temp data dir with `flags` (after `--port 0 --data DIR`) and
- * serves it; `start: true` (default) starts the durability engine as `main.ts` does once listening.
+ * Starts `createGateway` over a fresh temp data dir with `flags` (after `--port 0 --data DIR` and
+ * the medium's flags) and serves it; `start: true` (default) starts the durability engine as
+ * `main.ts` does once listening. `medium` (default: the default backend directories) is disposed by `close()`.
  */
-export async function startDurabilityGateway(flags: readonly string[], options: { start?: boolean } = {}): Promise<DurabilityGateway> {
+export async function startDurabilityGateway(flags: readonly string[], options: { start?: boolean; medium?: BackendMedium } = {}): Promise<DurabilityGateway> {
+  const medium = options.medium ?? fsMedium()
   const dataDir = await mkdtemp(join(tmpdir(), 'tessera-dur-'))
-  const config = loadConfig(['--port', '0', '--data', dataDir, ...flags], {}, dataDir)
+  const config = loadConfig(['--port', '0', '--data', dataDir, ...medium.flags, ...flags], {}, dataDir)
   const log = new RecordingLogger()
-  const gateway = await createGateway(config, log)
+  const gateway = await createGateway(config, log).catch(async (err: unknown) => {
+    await rm(dataDir, { recursive: true, force: true })
+    await medium.dispose()
+    throw err
+  })
   const server = createServer(gateway.app)
   server.requestTimeout = 0
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   if (options.start ?? true) gateway.durability.start()
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const dirs = new Map<string, string>()
-  for (const root of config.backendDirs) dirs.set((await readFile(join(root, '.tessera-backend-id'), 'utf8')).trim(), root)
+  await medium.bind(config)
   const status = async (token?: string): Promise<DurabilityStatus> => {
     const res = await fetch(`${origin}/_tessera/durability`, token ? { headers: { authorization: `Bearer ${token}` } } : {})
     if (res.status !== 200) throw new Error(`status endpoint: ${res.status} ${await res.text()}`)
@@ -57,11 +63,7 @@ export async function startDurabilityGateway(flags: readonly string[], options: 
     gateway,
     log,
     server,
-    dirOf(backend) {
-      const dir = dirs.get(backend)
-      if (!dir) throw new Error(`no directory for backend ${backend}`)
-      return dir
-    },
+    medium,
     async manifest(uploadId) {
       const m = await gateway.store.options.manifests.get(uploadId)
       if (!m) throw new Error(`no manifest for ${uploadId}`)
@@ -83,23 +85,9 @@ export async function startDurabilityGateway(flags: readonly string[], options: 
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await rm(dataDir, { recursive: true, force: true })
+      await medium.dispose()
     },
   }
-}
-
-/** The file of a block on an `FsBackend` under `root`, and where in it the block starts. */
-export function blockFile(root: string, ref: BlockRef): { file: string; offset: number } {
-  const parts = ref.key.split('/')
-  const last = parts.pop()!
-  return { file: join(root, ...parts, `${last}~blk`), offset: ref.offset ?? 0 }
-}
-
-/** Flips one byte of a stored block on disk (bit rot: the backend answers, wrongly). */
-export async function rot(root: string, ref: BlockRef): Promise<void> {
-  const { file, offset } = blockFile(root, ref)
-  const bytes = await readFile(file)
-  bytes[offset + 7] = bytes[offset + 7]! ^ 0x5a
-  await writeFile(file, bytes)
 }
 
 /** Counts of one action's outcomes in a status (`totals[action][outcome]`, 0 when absent). */

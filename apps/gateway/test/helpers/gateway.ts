@@ -6,13 +6,13 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { FileManifestStore, FsBackend, ObjectStore, type Logger } from '@tessera/storage'
+import { FileManifestStore, ObjectStore, type Logger } from '@tessera/storage'
 import { createApp, type GatewayApp } from '../../src/app.js'
-import { backendIdentity } from '../../src/backend-identity.js'
 import { loadConfig, type GatewayConfig } from '../../src/config.js'
 import { FileKvStore } from '../../src/file-kv-store.js'
 import { createGateway } from '../../src/gateway.js'
 import { LocalLocker } from '../../src/local-locker.js'
+import { openBackends } from '../../src/open-backends.js'
 import { JsonlEventLog } from '../../src/reconciliation/event-log.js'
 import type { PartitionRecord } from '../../src/reconciliation/partition-record.js'
 import type { TusDeps } from '../../src/tus/deps.js'
@@ -110,7 +110,8 @@ export async function startGateway(flags: readonly string[] = [], options: Start
 
 /** The same wiring as `createGateway`, with an injected clock. */
 async function openDeps(config: GatewayConfig, log: Logger, now: () => number): Promise<TusDeps> {
-  const backends = await Promise.all(config.backendDirs.map(async (root) => FsBackend.open({ id: await backendIdentity(root), root })))
+  // Directories only (these tests configure no S3 backends), so nothing is left to close.
+  const { backends } = await openBackends(config)
   const manifests = await FileManifestStore.open({ dir: join(config.dataDir, 'meta', 'manifests') })
   const records = await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads'))
   const partitions = await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions'))
@@ -201,9 +202,14 @@ export async function listFiles(dir: string): Promise<string[]> {
   }
 }
 
+/** The backend directories of a configuration (its S3 backends left out). */
+export function backendDirs(config: GatewayConfig): string[] {
+  return config.backends.flatMap((b) => (b.kind === 'fs' ? [b.dir] : []))
+}
+
 /** Block files of upload `id` across all the gateway's backend directories. */
 export async function blocksOf(gw: TestGateway, id: string): Promise<string[]> {
-  const all = await Promise.all(gw.config.backendDirs.map(async (d) => (await listFiles(d)).filter((f) => f.startsWith(`${id}/`) && f.endsWith('~blk'))))
+  const all = await Promise.all(backendDirs(gw.config).map(async (d) => (await listFiles(d)).filter((f) => f.startsWith(`${id}/`) && f.endsWith('~blk'))))
   return all.flat()
 }
 
