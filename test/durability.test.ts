@@ -1,15 +1,18 @@
 // Durability of stored bytes against backend loss and corruption, on the gateway process and its
-// real backend directories: ≤ m lost or corrupt blocks per stripe never change a byte served; more
-// than m answer 503 (or cut the body short), never wrong bytes.
+// real backends — once over directories, once over buckets of a real S3 server (scripts/s3-local.sh):
+// ≤ m lost or corrupt blocks per stripe never change a byte served; more than m answer 503 (or cut
+// the body short), never wrong bytes.
 import assert from 'node:assert/strict'
 import { createReadStream } from 'node:fs'
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
+import { fsMedium, s3Medium, type BackendMedium, type StoredBlockRef } from './helpers/backend-media.js'
 import { dataBuffer, dataChunks, sha256Data, writeDataFile } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir, waitForLog } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset, tusRequest } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
+import { describeS3 } from './helpers/s3.js'
 import { uploadAll } from './helpers/tus-client.js'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
@@ -29,27 +32,29 @@ const STRIPE = K * BLOCK
 const GEOMETRY = ['--data-blocks', String(K), '--parity-blocks', String(M), '--block-size', String(BLOCK), '--durability', 'none']
 
 const dirs: string[] = []
+const media: BackendMedium[] = []
 const running = new Set<GatewayProcess>()
 
 after(async () => {
   await Promise.all([...running].map(killGateway))
   await Promise.all(dirs.map(removeDir))
+  await Promise.all(media.map((m) => m.dispose()))
 })
 
-async function start(dataDir: string): Promise<GatewayProcess> {
-  const gateway = await startGateway({ dataDir, args: GEOMETRY })
+/** One test's gateway state: a data directory and the medium of its k+m backends. */
+interface Setup {
+  readonly dir: string
+  readonly dataDir: string
+  readonly medium: BackendMedium
+}
+
+async function start({ dataDir, medium }: Setup, extra: readonly string[] = []): Promise<GatewayProcess> {
+  const gateway = await startGateway({ dataDir, args: [...GEOMETRY, ...medium.args, ...extra] })
   running.add(gateway)
   void gateway.exited.then(() => running.delete(gateway))
   return gateway
 }
 
-async function newDataDir(name: string): Promise<string> {
-  const dir = await tempDir(name)
-  dirs.push(dir)
-  return dir
-}
-
-const backendDir = (dataDir: string, i: number): string => join(dataDir, 'backends', `b${i}`)
 const on = (gateway: GatewayProcess, url: string): string => new URL(new URL(url).pathname, gateway.url).href
 
 interface Stored {
@@ -99,15 +104,9 @@ async function assertAllIdentical(gateway: GatewayProcess, stored: readonly Stor
   }
 }
 
-interface BlockRefLine {
-  readonly backend: string
-  readonly key: string
-  /** Offset of the block within the segment file `key` (absent for a block stored whole). */
-  readonly offset?: number
-}
 interface ManifestLine {
-  readonly stripes?: { blockBytes: number; blocks: (BlockRefLine | null)[] }[]
-  readonly append?: { blockBytes: number; blocks: (BlockRefLine | null)[] }[]
+  readonly stripes?: { blockBytes: number; blocks: (StoredBlockRef | null)[] }[]
+  readonly append?: { blockBytes: number; blocks: (StoredBlockRef | null)[] }[]
 }
 
 /** The stripes of an upload, from its manifest file (JSON lines: a header, then appends). */
@@ -116,46 +115,27 @@ async function stripesOf(dataDir: string, id: string) {
   return lines.flatMap((l) => l.stripes ?? l.append ?? [])
 }
 
-/** Flips one byte at `at` within a block, wherever the layout put it (its own file or a segment). */
-async function corruptBlock(dataDir: string, ref: BlockRefLine, at: number): Promise<void> {
-  const path = join((await backendRootsById(dataDir)).get(ref.backend)!, `${ref.key}~blk`)
-  const bytes = await readFile(path)
-  bytes[(ref.offset ?? 0) + at]! ^= 0xff
-  await writeFile(path, bytes)
-}
-
-/** Backend directory by the id written in it (manifests name blocks by backend id). */
-async function backendRootsById(dataDir: string): Promise<Map<string, string>> {
-  const roots = new Map<string, string>()
-  for (let i = 0; i < K + M; i++) roots.set((await readFile(join(backendDir(dataDir, i), '.tessera-backend-id'), 'utf8')).trim(), backendDir(dataDir, i))
-  return roots
-}
-
-/** Every block file (`~blk`) under one backend directory. */
-async function blockFiles(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true })
-  return entries.filter((e) => e.isFile() && e.name.endsWith('~blk')).map((e) => join(e.parentPath, e.name))
-}
-
-describe('backend loss and corruption', () => {
-  test(`m = ${M} backend directories removed: full and Range downloads identical, before and after a restart; m + 1 gone: 503, never wrong bytes`, HANG_GUARD, async () => {
-    const dataDir = join(await newDataDir('loss'), 'data')
-    let gateway = await start(dataDir)
+/** The suite over one kind of backend: `newSetup(name)` makes a test's data directory and backends. */
+function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
+  test(`m = ${M} backends removed: full and Range downloads identical, before and after a restart; m + 1 gone: 503, never wrong bytes`, HANG_GUARD, async () => {
+    const setup = await newSetup('loss')
+    const { medium } = setup
+    let gateway = await start(setup)
     const stored = await uploadFiles(gateway, 'loss')
     await assertAllIdentical(gateway, stored)
 
-    await rm(backendDir(dataDir, 1), { recursive: true, force: true })
-    await rm(backendDir(dataDir, 4), { recursive: true, force: true })
+    await medium.lose(1)
+    await medium.lose(4)
     await assertAllIdentical(gateway, stored)
     await waitForLog(gateway, (l) => l.level === 40 && l.msg === 'block unusable, reading around it')
 
     assert.equal(await gateway.stop('SIGTERM'), 0)
-    gateway = await start(dataDir)
+    gateway = await start(setup)
     await assertAllIdentical(gateway, stored)
 
     // A third directory: more than m blocks of every stripe are gone, at least one of them a data
     // block, so no whole object can be served; a Range over surviving data blocks still can.
-    await rm(backendDir(dataDir, 2), { recursive: true, force: true })
+    await medium.lose(2)
     for (const file of stored) {
       const url = new URL(file.path, gateway.url).href
       const full = await download(url)
@@ -179,14 +159,15 @@ describe('backend loss and corruption', () => {
   })
 
   test('one flipped byte in a data block: download identical, checksum caught it, warning logged', HANG_GUARD, async () => {
-    const dataDir = join(await newDataDir('corrupt'), 'data')
-    const gateway = await start(dataDir)
+    const setup = await newSetup('corrupt')
+    const { dataDir, medium } = setup
+    const gateway = await start(setup)
     const size = 2 * STRIPE + 999
     const seed = 'corrupt'
     const url = await uploadAll(dataBuffer(size, seed), { endpoint: gateway.url })
     // Flip a byte in the middle of a data block (index < k) of the first stripe, found through the manifest.
     const [first] = await stripesOf(dataDir, new URL(url).pathname.split('/').pop()!)
-    await corruptBlock(dataDir, first!.blocks[1]!, first!.blockBytes >> 1)
+    await medium.corrupt(first!.blocks[1]!, first!.blockBytes >> 1)
 
     const got = await download(url)
     assert.equal(got.status, 200, got.text)
@@ -197,8 +178,9 @@ describe('backend loss and corruption', () => {
   })
 
   test('m + 1 corrupt blocks in a later stripe: the body is cut short against Content-Length, never wrong bytes', HANG_GUARD, async () => {
-    const dataDir = join(await newDataDir('cut'), 'data')
-    const gateway = await start(dataDir)
+    const setup = await newSetup('cut')
+    const { dataDir, medium } = setup
+    const gateway = await start(setup)
     const size = 5 * STRIPE + 4321
     const seed = 'cut'
     const url = await uploadAll(dataBuffer(size, seed), { endpoint: gateway.url })
@@ -206,7 +188,7 @@ describe('backend loss and corruption', () => {
     const stripes = await stripesOf(dataDir, id)
     assert.equal(stripes.length, 6)
     // Stripe 3 loses three blocks (two of them data) to corruption; stripes 0–2 stay intact.
-    for (const index of [0, 2, 5]) await corruptBlock(dataDir, stripes[3]!.blocks[index]!, 7)
+    for (const index of [0, 2, 5]) await medium.corrupt(stripes[3]!.blocks[index]!, 7)
     const got = await download(url)
     assert.equal(got.status, 200)
     assert.equal(got.headers['content-length'], String(size))
@@ -220,23 +202,31 @@ describe('backend loss and corruption', () => {
     await waitForLog(gateway, (l) => l.level === 50 && l.msg === 'download aborted by a storage failure')
   })
 
-  test('a backend directory removed during an upload: the upload completes, download identical', HANG_GUARD, async () => {
-    const dir = await newDataDir('during')
-    const dataDir = join(dir, 'data')
-    const gateway = await start(dataDir)
+  test('a backend removed during an upload: the upload completes, download identical', HANG_GUARD, async () => {
+    const setup = await newSetup('during')
+    const { dir, medium } = setup
+    const gateway = await start(setup)
     const size = 24 * MiB + 77
     const file = join(dir, 'source.bin')
     const expected = await writeDataFile(file, size, 'during')
     let removed: Promise<void> | undefined
+    let patches = 0
     const url = await uploadAll(createReadStream(file), {
       endpoint: gateway.url,
       chunkSize: 4 * MiB,
       onChunkComplete: (_chunk, accepted) => {
         // After the first acknowledged chunk, while the next PATCH streams.
-        if (accepted >= 4 * MiB && !removed) removed = rm(backendDir(dataDir, 3), { recursive: true, force: true })
+        if (accepted >= 4 * MiB && !removed) removed = medium.lose(3)
+      },
+      // The third PATCH waits for the removal to be over (a bucket takes longer to go than a
+      // directory: it must be emptied first, while the second PATCH adds to it), so the rest of the
+      // upload is written with the backend gone, whatever the medium.
+      onBeforeRequest: async (req) => {
+        if (req.getMethod() === 'PATCH' && ++patches >= 3) await removed
       },
     })
-    assert.ok(removed, 'the directory was removed mid-upload')
+    assert.ok(removed, 'the backend was removed mid-upload')
+    assert.ok(patches >= 3, `${patches} PATCHes: the upload went on after the removal`)
     await removed
     const got = await download(url)
     assert.equal(got.status, 200, got.text)
@@ -246,10 +236,11 @@ describe('backend loss and corruption', () => {
   })
 
   test('m backends gone before an upload: the PATCH answers 503 UNAVAILABLE (write quorum k + 1), commits nothing, leaves no blocks; resumes after a restart', HANG_GUARD, async () => {
-    const dataDir = join(await newDataDir('quorum'), 'data')
-    let gateway = await start(dataDir)
-    await rm(backendDir(dataDir, 0), { recursive: true, force: true })
-    await rm(backendDir(dataDir, 5), { recursive: true, force: true })
+    const setup = await newSetup('quorum')
+    const { medium } = setup
+    let gateway = await start(setup)
+    await medium.lose(0)
+    await medium.lose(5)
     const size = 3 * STRIPE + 5
     const seed = 'quorum'
     const url = await createUpload(gateway.url, size)
@@ -258,10 +249,10 @@ describe('backend loss and corruption', () => {
     assert.equal(refused.status, 503, refused.text)
     assert.equal(refused.headers['tessera-error-code'], 'TESSERA_ERR_UNAVAILABLE')
     assert.equal((await headOffset(url)).offset, 0)
-    for (let i = 1; i < K + M - 1; i++) assert.deepEqual(await blockFiles(backendDir(dataDir, i)), [], `b${i} keeps no block of a refused stripe`)
+    for (let i = 1; i < K + M - 1; i++) assert.deepEqual(await medium.blocks(i), [], `b${i} keeps no block of a refused stripe`)
 
     assert.equal(await gateway.stop('SIGTERM'), 0)
-    gateway = await start(dataDir)
+    gateway = await start(setup)
     const resumed = on(gateway, url)
     assert.equal((await headOffset(resumed)).offset, 0)
     const done = await rawPatch(resumed, 0, size, dataChunks(size, seed)).outcome
@@ -273,8 +264,9 @@ describe('backend loss and corruption', () => {
   })
 
   test('a concatenation (parallelUploads) outlives its deleted partials and m lost backends; deleting it frees every block', HANG_GUARD, async () => {
-    const dataDir = join(await newDataDir('concat'), 'data')
-    let gateway = await start(dataDir)
+    const setup = await newSetup('concat')
+    const { dataDir, medium } = setup
+    let gateway = await start(setup)
     const size = 3 * STRIPE + 17
     const seed = 'concat'
     const url = await uploadAll(dataBuffer(size, seed), { endpoint: gateway.url, parallelUploads: 4 })
@@ -288,26 +280,25 @@ describe('backend loss and corruption', () => {
       assert.equal(part.sha256, sha256Data(seed, size, start, end), `bytes ${start}-${end - 1}`)
     }
     for (const part of parts) assert.equal((await tusRequest('DELETE', new URL(part, gateway.url).href)).status, 204)
-    await rm(backendDir(dataDir, 2), { recursive: true, force: true })
-    await rm(backendDir(dataDir, 3), { recursive: true, force: true })
+    await medium.lose(2)
+    await medium.lose(3)
     assert.equal((await download(url)).sha256, sha256Data(seed, size))
 
     assert.equal(await gateway.stop('SIGTERM'), 0)
-    gateway = await start(dataDir)
+    gateway = await start(setup)
     const final = on(gateway, url)
     const got = await download(final)
     assert.equal(got.complete, true)
     assert.equal(got.sha256, sha256Data(seed, size))
     assert.equal((await tusRequest('DELETE', final)).status, 204)
-    for (let i = 0; i < K + M; i++) assert.deepEqual(await blockFiles(backendDir(dataDir, i)), [], `b${i} is empty once the final is deleted`)
+    for (let i = 0; i < K + M; i++) assert.deepEqual(await medium.blocks(i), [], `b${i} is empty once the final is deleted`)
     assert.deepEqual(await readdir(join(dataDir, 'meta', 'manifests')), [])
   })
 
   test('a PATCH that outlasts --expire-after keeps every byte: the upload is not expired under it', HANG_GUARD, async () => {
-    const dataDir = join(await newDataDir('expiry'), 'data')
+    const setup = await newSetup('expiry')
     // Sweeps every second; the body below takes ~5 s, stripes committing along the way.
-    const gateway = await startGateway({ dataDir, args: [...GEOMETRY, '--expire-after', '2s'] })
-    running.add(gateway)
+    const gateway = await start(setup, ['--expire-after', '2s'])
     const size = 8 * STRIPE
     const seed = 'expiry'
     const bytes = dataBuffer(size, seed)
@@ -328,4 +319,24 @@ describe('backend loss and corruption', () => {
     assert.equal(got.sha256, sha256Data(seed, size))
     assert.ok(!gateway.logs.some((l) => l.msg === 'upload expired'))
   })
-})
+}
+
+async function dataDirFor(name: string): Promise<{ dir: string; dataDir: string }> {
+  const dir = await tempDir(name)
+  dirs.push(dir)
+  return { dir, dataDir: join(dir, 'data') }
+}
+
+describe('backend loss and corruption, over directories', () =>
+  durabilityTests(async (name) => {
+    const { dir, dataDir } = await dataDirFor(name)
+    return { dir, dataDir, medium: fsMedium(dataDir, K + M) }
+  }))
+
+describeS3('backend loss and corruption, over S3 buckets', {}, (env) =>
+  durabilityTests(async (name) => {
+    const { dir, dataDir } = await dataDirFor(name)
+    const medium = s3Medium(env, K + M, name)
+    media.push(medium)
+    return { dir, dataDir, medium }
+  }))

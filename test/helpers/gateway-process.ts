@@ -41,6 +41,18 @@ export interface StartGatewayOptions {
   readonly port?: number
   /** More command-line arguments (`--parity-blocks 1`, …). */
   readonly args?: readonly string[]
+  /** Environment variables to set (or, `undefined`, unset) over this process's own. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+}
+
+function argsOf(options: StartGatewayOptions): string[] {
+  return [GATEWAY_MAIN, '--port', String(options.port ?? 0), '--data', options.dataDir, ...(options.args ?? [])]
+}
+
+function envOf(options: StartGatewayOptions): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...options.env }
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name]
+  return env
 }
 
 /**
@@ -48,9 +60,7 @@ export interface StartGatewayOptions {
  * it listens on. Rejects (after killing it) if it exits or stays silent for 20 s.
  */
 export async function startGateway(options: StartGatewayOptions): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [GATEWAY_MAIN, '--port', String(options.port ?? 0), '--data', options.dataDir, ...(options.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(process.execPath, argsOf(options), { stdio: ['ignore', 'pipe', 'pipe'], env: envOf(options) })
   const logs: LogLine[] = []
   let stderr = ''
   let pending = ''
@@ -105,6 +115,30 @@ export async function startGateway(options: StartGatewayOptions): Promise<Gatewa
       return exited
     },
   }
+}
+
+/** How a gateway process that was expected not to start ended. */
+export interface GatewayExit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the gateway to its exit (for starts that must fail), killing it if it runs past `timeoutMs`. */
+export function runGatewayToExit(options: StartGatewayOptions, timeoutMs = START_TIMEOUT_MS): Promise<GatewayExit> {
+  const child = spawn(process.execPath, argsOf(options), { stdio: ['ignore', 'pipe', 'pipe'], env: envOf(options) })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t))
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t))
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  return new Promise((resolve) => {
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
 }
 
 /** Kills a gateway hard if it still runs (for `after` hooks: never throws). */
