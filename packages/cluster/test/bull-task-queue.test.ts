@@ -3,7 +3,7 @@
 // byte budget shared by gateways, the cluster-wide pause, the priority mapping, an unreachable Redis.
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { after, afterEach, describe, test } from 'node:test'
+import { after, afterEach, before, describe, test } from 'node:test'
 import type { TaskDescriptor } from '@tessera/durability'
 import { describeTaskQueue } from '@tessera/durability/testing'
 import { BULL_PRIORITY_LIMIT, BullTaskQueue, RedisConnection, toBullPriority, type BullTaskQueueOptions } from '../src/index.js'
@@ -17,9 +17,9 @@ after(async () => void (await Promise.all(prefixes.map(dropKeys))))
 const children: Child[] = []
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
-  await Promise.all(children.splice(0).map((c) => c.stop()))
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
+after(async () => void (await Promise.all(children.map((c) => c.stop()))))
 
 function newPrefix(): string {
   const prefix = uniquePrefix('queue')
@@ -51,21 +51,26 @@ describeTaskQueue(
 )
 
 describe('BullTaskQueue', { skip, timeout: 60_000 }, () => {
-  const start = async (prefix: string, lockMs = 30_000): Promise<Child> => {
-    const child = Child.start('queue-worker', { REDIS_URL, PREFIX: prefix, QUEUE: 'durability', LOCK_MS: String(lockMs), STALLED_MS: '300' })
+  // Two gateway processes, both to be SIGKILLed, started together (each costs a second or more of
+  // CPU to start): one adds to queue `orphans`, the other works on queue `stalls`.
+  const shared = newPrefix()
+  let adder: Child, runner: Child
+  const start = async (queue: string, lockMs: number): Promise<Child> => {
+    const child = Child.start('queue-worker', { REDIS_URL, PREFIX: shared, QUEUE: queue, LOCK_MS: String(lockMs), STALLED_MS: '300' })
     children.push(child)
     await child.next('ready')
     return child
   }
+  before(async () => {
+    ;[adder, runner] = await Promise.all([start('orphans', 30_000), start('stalls', 1000)])
+  })
 
   test('a task added by a gateway that then died runs on another', async () => {
-    const prefix = newPrefix()
-    const a = await start(prefix)
-    a.send({ cmd: 'add', task: task('orphan', 3, 0, { objectId: 'o-1' }) })
-    assert.equal((await a.next('added')).added, true)
-    a.kill('SIGKILL')
-    await a.exited
-    const b = await gatewayQueue(prefix)
+    adder.send({ cmd: 'add', task: task('orphan', 3, 0, { objectId: 'o-1' }) })
+    assert.equal((await adder.next('added')).added, true)
+    adder.kill('SIGKILL')
+    await adder.exited
+    const b = await gatewayQueue(shared, { name: 'orphans' })
     const ran: TaskDescriptor[] = []
     b.process(async (t) => void ran.push(t))
     await b.onIdle()
@@ -73,15 +78,13 @@ describe('BullTaskQueue', { skip, timeout: 60_000 }, () => {
   })
 
   test('a task whose gateway was SIGKILLed while running it runs again on another after its lease; it stays deduplicated meanwhile', async () => {
-    const prefix = newPrefix()
-    const a = await start(prefix, 1000)
-    a.send({ cmd: 'work' })
-    await a.next('working')
-    const b = await gatewayQueue(prefix, { lockDurationMs: 1000, stalledIntervalMs: 300 })
+    runner.send({ cmd: 'work' })
+    await runner.next('working')
+    const b = await gatewayQueue(shared, { name: 'stalls', lockDurationMs: 1000, stalledIntervalMs: 300 })
     assert.equal(await b.add(task('stuck', 3, 0, { hang: true })), true)
-    assert.equal((await a.next('started')).key, 'stuck')
-    a.kill('SIGKILL')
-    await a.exited
+    assert.equal((await runner.next('started')).key, 'stuck')
+    runner.kill('SIGKILL')
+    await runner.exited
     assert.equal(await b.add(task('stuck', 3, 0, { hang: true })), false, 'still running as far as the cluster knows')
     const ran: string[] = []
     b.process(async (t) => void ran.push(t.key))

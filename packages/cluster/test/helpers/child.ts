@@ -9,9 +9,13 @@ export interface Message {
   readonly [field: string]: unknown
 }
 
+function matches(m: Message, event: string, id: string | undefined): boolean {
+  return m.event === event && (id === undefined || m.id === id)
+}
+
 export class Child {
   readonly #messages: Message[] = []
-  readonly #waiters: { readonly event: string; readonly resolve: (m: Message) => void; readonly reject: (e: Error) => void }[] = []
+  readonly #waiters: { readonly event: string; readonly id: string | undefined; readonly resolve: (m: Message) => void; readonly reject: (e: Error) => void }[] = []
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   #stderr = ''
 
@@ -23,7 +27,7 @@ export class Child {
       } catch {
         return
       }
-      const i = this.#waiters.findIndex((w) => w.event === m.event)
+      const i = this.#waiters.findIndex((w) => matches(m, w.event, w.id))
       if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(m)
       else this.#messages.push(m)
     })
@@ -47,11 +51,11 @@ export class Child {
     this.process.stdin!.write(`${JSON.stringify(command)}\n`)
   }
 
-  /** The next message `event` (one already received counts); rejects if the child exits first. */
-  next(event: string): Promise<Message> {
-    const i = this.#messages.findIndex((m) => m.event === event)
+  /** The next message `event` (about `id`, when given; one already received counts); rejects if the child exits first. */
+  next(event: string, id?: string): Promise<Message> {
+    const i = this.#messages.findIndex((m) => matches(m, event, id))
     if (i >= 0) return Promise.resolve(this.#messages.splice(i, 1)[0]!)
-    return new Promise((resolve, reject) => this.#waiters.push({ event, resolve, reject }))
+    return new Promise((resolve, reject) => this.#waiters.push({ event, id, resolve, reject }))
   }
 
   /** Messages received and not yet taken by `next`. */
