@@ -198,6 +198,34 @@ export function hedgeTarget(from: string, totalBytes: number, endpoints: readonl
 }
 
 /**
+ * Longest shared silence discounted, ms. Beyond it a silence of every running attempt counts as
+ * theirs again: the attempts left running may all be on one endpoint that died (the others'
+ * partitions done), which must still be hedged or abandoned — a second later than alone.
+ */
+export const MAX_COMMON_SILENCE_MS = 1000
+
+/**
+ * The silence every running attempt shares, ms: now − the latest progress of any of them, when
+ * two or more run (0 otherwise), at most {@link MAX_COMMON_SILENCE_MS}. When the client's event loop stalls (a long GC, hashing) or the
+ * one gateway behind every endpoint pauses under load, every attempt goes quiet at once; scored
+ * on its full silence each would look stalled, and the loop hedged and abandoned healthy attempts
+ * (measured: 1 GiB SDK → gateway on this loaded 2-core machine, one hedge of a 64 MiB partition
+ * and up to 3 abandoned attempts per upload, 12–15 % extra bytes, docs/performance.md). A stall
+ * of one connection, or of one of several gateways, still shows: the others keep moving.
+ */
+export function commonSilenceMs(partitions: readonly PartitionView[], now: number): number {
+  let latest = -Infinity
+  let running = 0
+  for (const p of partitions) {
+    for (const a of p.running) {
+      running++
+      latest = Math.max(latest, a.lastProgressMs)
+    }
+  }
+  return running >= 2 ? Math.min(MAX_COMMON_SILENCE_MS, Math.max(0, now - latest)) : 0
+}
+
+/**
  * One round of the hedge loop. Pure: scores every running attempt, and picks with `decideHedges`
  * (risk ≥ threshold, highest first) among partitions that have exactly one running attempt (so at
  * most one hedge runs per partition) and fewer than {@link MAX_HEDGES_PER_PARTITION} hedges so far.
@@ -212,9 +240,12 @@ export function planHedges(inputs: HedgeInputs): HedgeRound {
   const { now } = inputs
   const scores = new Map<AttemptView, { risk: AttemptRisk; deadlineMs: number }>()
   const candidates: { risk: number; hedgeBytes: number; attempt: AttemptView; detail: AttemptRisk; deadlineMs: number; partition: PartitionView }[] = []
+  const common = commonSilenceMs(inputs.partitions, now)
   for (const p of inputs.partitions) {
     for (const a of p.running) {
-      const s = scoreAttempt(a, inputs.models(a.endpoint), now)
+      // Judged without the silence every running attempt shares — a pause of this process or of the
+      // one server behind every endpoint, which no hedge can outrun: neither stalled nor late for it.
+      const s = scoreAttempt(common > 0 ? { ...a, startedMs: a.startedMs + common, lastProgressMs: a.lastProgressMs + common } : a, inputs.models(a.endpoint), now)
       scores.set(a, s)
       if (p.running.length === 1 && p.hedges < MAX_HEDGES_PER_PARTITION) {
         candidates.push({ risk: s.risk.risk, hedgeBytes: 0, attempt: a, detail: s.risk, deadlineMs: s.deadlineMs, partition: p })

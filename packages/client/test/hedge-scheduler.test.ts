@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { FailureModel, ThroughputModel } from '@tessera/predict'
-import { ABANDON_DEAD, DEADLINE_FLOOR_MS, MAX_HEDGES_PER_PARTITION, endpointView, scoreAttempt, type EndpointModels, attemptDeadlineMs, hedgeTarget, planHedges, type AttemptView, type EndpointView, type HedgeInputs, type PartitionView } from '../src/hedge-scheduler.js'
+import { ABANDON_DEAD, DEADLINE_FLOOR_MS, MAX_COMMON_SILENCE_MS, MAX_HEDGES_PER_PARTITION, commonSilenceMs, endpointView, scoreAttempt, type EndpointModels, attemptDeadlineMs, hedgeTarget, planHedges, type AttemptView, type EndpointView, type HedgeInputs, type PartitionView } from '../src/hedge-scheduler.js'
 
 const MiB = 1024 * 1024
 const A = 'http://a/files'
@@ -80,6 +80,28 @@ describe('planHedges', () => {
     assert.equal(round.plans.length, 0)
     assert.equal(planHedges(inputs([one(silent, MAX_HEDGES_PER_PARTITION)])).plans.length, 0)
     assert.equal(planHedges(inputs([one(silent, MAX_HEDGES_PER_PARTITION - 1)])).plans.length, 1)
+  })
+
+  test('a silence every running attempt shares (this process or the one server paused) hedges and abandons nothing; one attempt silent among moving ones still is', () => {
+    // Three attempts on two endpoints, on schedule (10 MiB/s) until all went quiet for the last 800 ms: a pause, not three stalls.
+    const paused = [attempt(0, A, MiB, 9_100, 9_200), attempt(1, B, MiB, 9_000, 9_100), attempt(2, A, MiB, 9_050, 9_150)]
+    assert.equal(commonSilenceMs(paused.map((a) => one(a)), 10_000), 800)
+    const round = planHedges(inputs(paused.map((a) => one(a))))
+    assert.deepEqual(round.plans, [])
+    assert.deepEqual(round.abandon, [])
+    for (const [, score] of round.scores) assert.ok(score.risk.risk < 0.3, `risk ${score.risk.risk}`)
+    // The same silent attempt beside one that moved just now is a stall of its own.
+    const moving = attempt(3, B, 2 * MiB, 9_800, 9_990)
+    const alone = planHedges(inputs([one(paused[0]!), one(moving)]))
+    assert.deepEqual(alone.plans.map((p) => p.partition), [0])
+    // A single running attempt has nothing to share a silence with: judged on its own, as before.
+    assert.equal(commonSilenceMs([one(paused[0]!)], 10_000), 0)
+    assert.equal(planHedges(inputs([one(paused[0]!)])).plans.length, 1)
+    // A shared silence longer than MAX_COMMON_SILENCE_MS is theirs again beyond it: the attempts
+    // left may all be on one endpoint that died. Silent 3 s together: hedged, ~1 s later than alone.
+    const dead = [attempt(0, A, MiB, 6_900, 7_000), attempt(1, A, MiB, 6_800, 6_900)]
+    assert.equal(commonSilenceMs(dead.map((a) => one(a)), 10_000), MAX_COMMON_SILENCE_MS)
+    assert.deepEqual(planHedges(inputs(dead.map((a) => one(a)))).plans.map((p) => p.partition).sort(), [0, 1])
   })
 
   test('budget: highest risk first; hedges start only while committed bytes are below the budget', () => {
