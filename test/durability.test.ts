@@ -12,7 +12,7 @@ import { dataBuffer, dataChunks, sha256Data, writeDataFile } from './helpers/dat
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir, waitForLog } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset, tusRequest } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
-import { describeS3 } from './helpers/s3.js'
+import { describeS3 } from '@tessera/storage/testing'
 import { uploadAll } from './helpers/tus-client.js'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */

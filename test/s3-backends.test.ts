@@ -12,7 +12,7 @@ import { dataBuffer, sha256Data } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, runGatewayToExit, startGateway, tempDir } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset } from './helpers/http.js'
 import { type PatchOutcome, rawPatch } from './helpers/raw-patch.js'
-import { TestBuckets, describeS3, s3Flags } from './helpers/s3.js'
+import { TestBuckets, describeS3, s3Flags } from '@tessera/storage/testing'
 import { TcpRelay } from './helpers/tcp-relay.js'
 import { uploadAll } from './helpers/tus-client.js'
 

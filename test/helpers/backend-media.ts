@@ -3,7 +3,7 @@
 // durability suite runs over either kind.
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { TestBuckets, s3Flags, type S3TestEnv } from './s3.js'
+import { TestBuckets, s3Flags, type S3TestEnv } from '@tessera/storage/testing'
 
 /** A block as a manifest line names it. */
 export interface StoredBlockRef {

@@ -11,7 +11,7 @@ import { fsMedium, s3Medium, type BackendMedium } from './helpers/backend-media.
 import { OCTET, TUS } from './helpers/gateway.js'
 import { createAttempt, postFinal, sha256 } from './helpers/reconciliation.js'
 import { startDurabilityGateway, total, type DurabilityGateway } from './helpers/durability-gateway.js'
-import { describeS3 } from './helpers/s3.js'
+import { describeS3 } from '@tessera/storage/testing'
 
 const BLOCK = 4096
 /** 2+1 over four backends: one spare, so a lost block has somewhere to go while its backend stays dead. */

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { BlockRef } from '@tessera/storage'
 import { s3BackendId } from '../../src/backend-identity.js'
 import type { GatewayConfig } from '../../src/config.js'
-import { TestBuckets, s3Flags, type S3TestEnv } from './s3.js'
+import { TestBuckets, s3Flags, type S3TestEnv } from '@tessera/storage/testing'
 
 /** The media of one gateway's backends. */
 export interface BackendMedium {
