@@ -1,7 +1,6 @@
 import type { Attempt } from './attempt.js'
 import { planHedges, type EndpointView, type PartitionView } from './hedge-scheduler.js'
-import type { PartitionRun } from './partition-runner.js'
-import type { HedgeHooks } from './runner-context.js'
+import type { HedgeHooks, TrackedRun } from './runner-context.js'
 import type { Clock, Timers } from './ports.js'
 import type { UploadEventMap } from './upload-events.js'
 import { TickLoop } from './tick-loop.js'
@@ -35,7 +34,7 @@ export interface HedgeHost {
  * unknown size the budget is taken on the bytes read so far).
  */
 export class HedgeController implements HedgeHooks {
-  readonly #runs = new Set<PartitionRun>()
+  readonly #runs = new Set<TrackedRun>()
   readonly #reserved = new Map<Attempt, number>()
   #endedBytes = 0
   readonly #loop: TickLoop
@@ -68,11 +67,11 @@ export class HedgeController implements HedgeHooks {
     return n
   }
 
-  track(run: PartitionRun): void {
+  track(run: TrackedRun): void {
     this.#runs.add(run)
   }
 
-  untrack(run: PartitionRun): void {
+  untrack(run: TrackedRun): void {
     this.#runs.delete(run)
   }
 

@@ -5,7 +5,7 @@ import { asClientError, isGone, isSuperseded, rebase, samePath, winnerPath, winn
 import { cutAttempt, digestRange } from './partition-split.js'
 import { sha256Base64 } from './resume-state.js'
 import type { UploadHead } from './tus-client.js'
-import type { RunnerContext } from './runner-context.js'
+import type { RunnerContext, TrackedRun } from './runner-context.js'
 
 const NOTHING = new Uint8Array(0)
 
@@ -49,7 +49,7 @@ export function runPartition(ctx: RunnerContext, p: Partition): Promise<void> {
  * first PATCH. A hedge's URL reaches the state only once it leads: a crash may orphan a hedge
  * partial (the gateway's expiry reclaims it), never the bytes the state points to.
  */
-export class PartitionRun {
+export class PartitionRun implements TrackedRun {
   readonly running = new Set<Attempt>()
   /** Hedges started for this partition. */
   hedges = 0

@@ -4,7 +4,7 @@ import { ClientError } from './errors.js'
 import type { Partition, PartitionData } from './partition.js'
 import type { RunnerContext } from './runner-context.js'
 import type { HashFactory } from './ports.js'
-import { splitDecision } from './split-controller.js'
+import { splitDecision } from './split-decision.js'
 
 const NOTHING = new Uint8Array(0)
 /** Bytes read at once when re-hashing a partition's prefix. */

@@ -3,19 +3,36 @@ import type { Attempt, SplitRequest } from './attempt.js'
 import type { ClientError } from './errors.js'
 import type { ResolvedUploadOptions } from './options.js'
 import type { Partition } from './partition.js'
-import type { PartitionRun } from './partition-runner.js'
 import type { Clock, HashFactory } from './ports.js'
-import type { SplitThresholds } from './split-controller.js'
+import type { SplitThresholds } from './split-decision.js'
 import type { TusClient } from './tus-client.js'
 import type { UploadEventMap } from './upload-events.js'
 
 // What a partition run needs from its upload and reports to the hedge loop (the contracts between
-// `PartitionRun` and `Upload` / `HedgeController`).
+// `PartitionRun` and `Upload` / `HedgeController` / `SplitController`).
+
+/** What the hedge and split loops see of a partition run and ask of it (`PartitionRun` implements it). */
+export interface TrackedRun {
+  readonly p: Partition
+  readonly running: ReadonlySet<Attempt>
+  /** The partition's length, bytes (0 while unknown). */
+  readonly totalBytes: number
+  /** Hedges started for it so far. */
+  readonly hedges: number
+  /** A cut of its attempt is in progress: no hedge, no second cut. */
+  readonly cutting: boolean
+  /** Starts a hedge on `endpoint`; undefined when the run cannot take one now. */
+  hedge(endpoint: string): Attempt | undefined
+  /** Aborts attempt `a` as stalled (the model judged it dead) so the partition resumes elsewhere. */
+  abandon(a: Attempt, dead: number, silentMs: number): void
+  /** Asks attempt `a` to be cut for a split; false when it cannot be now. */
+  split(a: Attempt, why: SplitRequest): boolean
+}
 
 /** How a partition run reports to the hedge loop (implemented by `HedgeController`). */
 export interface HedgeHooks {
-  track(run: PartitionRun): void
-  untrack(run: PartitionRun): void
+  track(run: TrackedRun): void
+  untrack(run: TrackedRun): void
   /** `bytes` more body bytes of attempt `a` went to its socket. */
   sent(a: Attempt, bytes: number): void
   /** Attempt `a` ended (won, lost, failed, paused). */
@@ -65,7 +82,7 @@ export interface RunnerContext {
    */
   readonly splitting: boolean
   /** Split decisions (the split loop), when splitting. */
-  readonly splits?: { track(run: PartitionRun): void; untrack(run: PartitionRun): void } | undefined
+  readonly splits?: { track(run: TrackedRun): void; untrack(run: TrackedRun): void } | undefined
   /**
    * Partition `p` was ended on the server at `at` bytes (its attempt verified against `sha256`, the
    * digest of those bytes): shrink it, cut the rest into new partitions, persist, queue them.

@@ -1,7 +1,7 @@
 // The split decisions are pure: checked here against hand-computed cases.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { cutDecision, splitDecision, type SplitThresholds } from '../src/split-controller.js'
+import { cutDecision, splitDecision, type SplitThresholds } from '../src/split-decision.js'
 
 const KiB = 1024
 const t: SplitThresholds = { targetPartitionMs: 1000, factor: 3, minPartitionBytes: 256 * KiB, windowMs: 1000 }
