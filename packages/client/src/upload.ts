@@ -17,7 +17,8 @@ import { Partitioner } from './partitioner.js'
 import { SplitController } from './split-controller.js'
 import type { SplitThresholds } from './split-decision.js'
 import type { Clock, Hash, HashFactory, HttpTransport, SequentialSource, StateStore, Timers, UploadSource } from './ports.js'
-import { parseResumeState, stateKey, toHex, type ResumeState } from './resume-state.js'
+import { stateKey, toHex, type ResumeState } from './resume-state.js'
+import { StateWriter } from './state-writer.js'
 import { concatBytes } from './sequential-source.js'
 import { TusClient } from './tus-client.js'
 import { UploadEmitter } from './upload-events.js'
@@ -100,7 +101,8 @@ export class Upload extends UploadEmitter implements RunnerContext {
   readonly #concurrency: ConcurrencyController
   readonly #models = new Map<string, EndpointModels>()
   #partitions: Partition[] = []
-  #key: string | undefined
+  /** Where the resume state goes; undefined without a store or a fingerprint. */
+  #state: StateWriter | undefined
   #fingerprint = ''
   #size: number | undefined
   /** Size as declared at the start (undefined for a stream of unknown length); part of the state's identity. */
@@ -108,8 +110,6 @@ export class Upload extends UploadEmitter implements RunnerContext {
   #mode: 'parallel' | 'sequential' = 'parallel'
   #bytesAcked = 0
   #rate = { bps: 0, at: 0 }
-  #dirty = false
-  #writing: Promise<void> | undefined
   #hedger: HedgeController | undefined
   #splitter: SplitController | undefined
   /** Every queued partition's task (the producer's and the splits'). */
@@ -302,10 +302,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
   }
 
   persist(): Promise<void> {
-    if (!this.#key || !this.#ports.stateStore) return Promise.resolve()
-    this.#dirty = true
-    this.#writing ??= this.#flush(this.#ports.stateStore, this.#key)
-    return this.#writing
+    return this.#state?.persist() ?? Promise.resolve()
   }
 
   observe(endpoint: string, outcome: AttemptOutcome): void {
@@ -370,15 +367,12 @@ export class Upload extends UploadEmitter implements RunnerContext {
     const source = await this.openSource()
     try {
       const result = await this.#upload(source)
-      if (this.#key && this.#ports.stateStore) {
-        await this.#writing
-        await this.#ports.stateStore.delete(this.#key)
-      }
+      await this.#state?.delete()
       return result
     } catch (err) {
       this.#stopAll(err)
       // What was acknowledged is on disk so a re-run resumes it.
-      await this.#writing?.catch(() => {})
+      await this.#state?.settled()
       throw this.#abort.signal.aborted ? this.abortError() : err
     } finally {
       await source.close().catch(() => {})
@@ -411,14 +405,14 @@ export class Upload extends UploadEmitter implements RunnerContext {
     let state: ResumeState | undefined
     if (store && fingerprint !== undefined) {
       this.#fingerprint = fingerprint
-      this.#key = stateKey(this.hash, fingerprint, o.endpoints)
-      state = await this.#load(store, this.#key)
+      this.#state = new StateWriter(store, stateKey(this.hash, fingerprint, o.endpoints), () => this.#snapshot())
+      state = await this.#state.load({ fingerprint, size: this.#declaredSize })
       if (state && state.mode !== this.#mode) state = undefined
     }
     this.sessionId = state?.sessionId ?? randomId()
-    if (state && this.#key) {
+    if (state && this.#state) {
       this.emit('resume', {
-        key: this.#key,
+        key: this.#state.key,
         partitionsDone: state.partitions.filter((p) => p.done).length,
         partitionsStarted: state.partitions.filter((p) => !p.done && p.url !== undefined).length,
       })
@@ -654,27 +648,6 @@ export class Upload extends UploadEmitter implements RunnerContext {
 
   #combined(): AbortSignal {
     return AbortSignal.any([this.#abort.signal, this.#pause.signal, this.#stop.signal])
-  }
-
-  async #load(store: StateStore, key: string): Promise<ResumeState | undefined> {
-    try {
-      return parseResumeState(await store.get(key), { fingerprint: this.#fingerprint, size: this.#declaredSize })
-    } catch (err) {
-      throw new ClientError('CLIENT_ERR_STATE', `cannot read the resume state ${key}: ${(err as Error).message}`, { cause: err })
-    }
-  }
-
-  async #flush(store: StateStore, key: string): Promise<void> {
-    try {
-      while (this.#dirty) {
-        this.#dirty = false
-        await store.set(key, this.#snapshot())
-      }
-    } catch (err) {
-      throw new ClientError('CLIENT_ERR_STATE', `cannot write the resume state ${key}: ${(err as Error).message}`, { cause: err })
-    } finally {
-      this.#writing = undefined
-    }
   }
 
   #snapshot(): ResumeState {
