@@ -43,6 +43,20 @@ export interface GatewayConfig {
   readonly durability: DurabilityConfig
   /** Bearer token `GET /_tessera/durability` requires; `undefined` = none (keep the path off the public network). */
   readonly operatorToken: string | undefined
+  /**
+   * Scale-out: the Redis that gateways sharing the backends coordinate through (locks, upload
+   * records, manifests, the durability queue; docs/scale-out.md). `undefined` (default) = the
+   * embedded default: files under `dataDir/meta`, in-process locks and queue.
+   */
+  readonly redis: RedisConfig | undefined
+}
+
+/** Where the shared state of a gateway cluster lives (`--redis-url`, `--redis-prefix`). */
+export interface RedisConfig {
+  /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
+  readonly url: string
+  /** Prefix of every key and channel, `[A-Za-z0-9_.:-]{1,100}`; clusters sharing one Redis use different ones. Default `tessera`. */
+  readonly keyPrefix: string
 }
 
 /** The S3 server of the `s3://` backends. Credentials come from the AWS SDK's default chain (env, profile, SSO, instance metadata). */
@@ -119,6 +133,8 @@ const OPTIONS = {
   maxExtraParity: { flag: 'max-extra-parity', env: 'TESSERA_MAX_EXTRA_PARITY', help: 'parity blocks predictive may add per object (default 2)' },
   scrubLedger: { flag: 'scrub-ledger', env: 'TESSERA_SCRUB_LEDGER', help: 'when each stripe was last verified (default DATA/meta/scrub-ledger.json)' },
   operatorToken: { flag: 'operator-token', env: 'TESSERA_OPERATOR_TOKEN', help: 'bearer token GET /_tessera/durability requires (default none)' },
+  redisUrl: { flag: 'redis-url', env: 'TESSERA_REDIS_URL', help: 'scale-out: redis[s]://[user:pass@]host:port[/db] shared by the gateways (default none: embedded)' },
+  redisPrefix: { flag: 'redis-prefix', env: 'TESSERA_REDIS_PREFIX', help: 'prefix of every Redis key, one per cluster (default tessera)' },
 } as const satisfies Record<string, { flag: string; env: string; help: string; boolean?: true }>
 
 type Key = keyof typeof OPTIONS
@@ -248,11 +264,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const durability = durabilityConfig({ raw, int, parsed, problems, cwd, dataDir })
   const operatorToken = raw('operatorToken')?.value
   if (operatorToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(operatorToken)) problems.push('operator token must be at least 16 printable characters without spaces')
+  const redis = redisConfig({ raw, parsed, problems })
 
   if (problems.length > 0) {
     throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
-  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken }
+  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken, redis }
 }
 
 /**
@@ -275,6 +292,27 @@ function s3Config({ raw, parsed, problems }: Pick<Readers, 'raw' | 'parsed' | 'p
   const fromEnv = env['AWS_REGION'] === '' ? undefined : env['AWS_REGION']
   const region = parsed<string | undefined>('s3Region', fromEnv ?? (endpoint === undefined ? undefined : 'us-east-1'), regionName, 'a region name such as us-east-1')
   return { endpoint, forcePathStyle, region, createBuckets }
+}
+
+/** The scale-out part of {@link loadConfig}: `--redis-prefix` alone is a mistake (it would be ignored). */
+function redisConfig({ raw, parsed, problems }: Pick<Readers, 'raw' | 'parsed' | 'problems'>): RedisConfig | undefined {
+  const urlRaw = raw('redisUrl')
+  let url: string | undefined
+  if (urlRaw) {
+    let parsedUrl: URL | undefined
+    try {
+      parsedUrl = new URL(urlRaw.value)
+    } catch {
+      parsedUrl = undefined
+    }
+    if (parsedUrl && (parsedUrl.protocol === 'redis:' || parsedUrl.protocol === 'rediss:') && parsedUrl.hostname !== '') url = urlRaw.value
+    // Not the value itself: it may carry a password.
+    else problems.push(`${urlRaw.from}: expected a redis:// or rediss:// URL with a host, got ${parsedUrl ? `a ${parsedUrl.protocol} URL` : 'no URL'}`)
+  }
+  const keyPrefix = parsed('redisPrefix', 'tessera', (s) => (/^[A-Za-z0-9_.:-]{1,100}$/.test(s) ? s : undefined), '1–100 characters from [A-Za-z0-9_.:-]')
+  const prefixRaw = raw('redisPrefix')
+  if (prefixRaw && !raw('redisUrl')) problems.push(`${prefixRaw.from} is set but --redis-url (TESSERA_REDIS_URL) is not: the embedded default uses no Redis`)
+  return url === undefined ? undefined : { url, keyPrefix }
 }
 
 interface Readers {

@@ -1,3 +1,4 @@
+import { isClusterError } from '@tessera/cluster'
 import { STATUS_CHECKSUM_MISMATCH, TESSERA_ERROR_HEADER, TUS_VERSION, WireErrorCode } from '@tessera/protocol'
 import { isStorageError, type Logger } from '@tessera/storage'
 import type { Response } from 'express'
@@ -35,12 +36,32 @@ function classify(err: unknown): { status: number; wire: WireErrorCode; message:
     const [status, wire] = STATUS[err.code]
     return { status, wire, message: err.message }
   }
+  // Scale-out (docs/scale-out.md): the cluster's Redis is down or slow — the request was fine, retry.
+  if (isClusterError(err, 'CLUSTER_ERR_UNAVAILABLE')) {
+    return { status: 503, wire: WireErrorCode.unavailable, message: `cluster state unavailable: ${err.message}` }
+  }
+  if (isClusterError(err, 'CLUSTER_ERR_CLOSED')) {
+    return { status: 503, wire: WireErrorCode.shuttingDown, message: 'the gateway is shutting down; retry shortly' }
+  }
+  // Another gateway took the upload's lock (this one lost its lease): what this request committed
+  // before stays; the client finds the offset with HEAD and resumes wherever it likes. 423 as for a
+  // lock not released in time — the upload is held elsewhere — not 409, which tus gives to
+  // `Upload-Offset` mismatches. The manifest store reports a fenced commit as a conflict.
+  if (isFenced(err)) {
+    return { status: 423, wire: WireErrorCode.locked, message: `the upload was taken over by another request holding its lock (on another gateway); HEAD and resume: ${err instanceof Error ? err.message : String(err)}` }
+  }
   // ACCESS_DENIED too: a bucket policy or expired credentials are the operator's to fix, and the
   // client's request was fine — retrying later is the right advice, like for an outage.
   if (isStorageError(err, 'STORAGE_ERR_UNRECOVERABLE', 'STORAGE_ERR_WRITE_QUORUM', 'STORAGE_ERR_UNAVAILABLE', 'STORAGE_ERR_TIMEOUT', 'STORAGE_ERR_ACCESS_DENIED')) {
     return { status: 503, wire: WireErrorCode.unavailable, message: `storage unavailable: ${err.message}` }
   }
   return { status: 500, wire: WireErrorCode.internal, message: 'internal error' }
+}
+
+/** A write refused because this gateway's lock on the upload is no longer the current one. */
+function isFenced(err: unknown): boolean {
+  if (isClusterError(err, 'CLUSTER_ERR_FENCED', 'CLUSTER_ERR_LOCK_LOST')) return true
+  return isStorageError(err, 'STORAGE_ERR_CONFLICT') && isClusterError(err.cause, 'CLUSTER_ERR_FENCED', 'CLUSTER_ERR_LOCK_LOST')
 }
 
 /**

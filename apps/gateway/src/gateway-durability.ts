@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { DurabilityEngine, HealthMonitor, InProcessTaskQueue, type DurabilityStatus } from '@tessera/durability'
+import { DurabilityEngine, HealthMonitor, InProcessTaskQueue, type DurabilityStatus, type TaskQueue } from '@tessera/durability'
 import { ScrubLedger, type Backend, type BlockFault, type Logger, type ObjectStore } from '@tessera/storage'
 import type { DurabilityConfig } from './config.js'
 
@@ -66,23 +66,27 @@ export class GatewayDurability {
     readonly ledger: ScrubLedger,
     private readonly log: Logger,
     backends: readonly Backend[],
+    private readonly queue: TaskQueue | undefined,
   ) {
     this.health = new HealthMonitor({ sampleIntervalMs: config.healthWindowMs, probeIntervalMs: config.probeIntervalMs, probe: config.probe, logger: log })
     this.backends = backends.map((b) => this.health.wrap(b))
   }
 
-  /** Wraps `backends` and loads the scrub ledger (a missing file is an empty ledger; its directory is created). */
-  static async open(config: DurabilityConfig, backends: readonly Backend[], log: Logger): Promise<GatewayDurability> {
+  /**
+   * Wraps `backends` and loads the scrub ledger (a missing file is an empty ledger; its directory is created).
+   * `queue` replaces the in-process task queue (a cluster's shared one); the engine closes it on `stop()`.
+   */
+  static async open(config: DurabilityConfig, backends: readonly Backend[], log: Logger, queue?: TaskQueue): Promise<GatewayDurability> {
     await mkdir(dirname(config.scrubLedger), { recursive: true })
     const ledger = await ScrubLedger.open({ file: config.scrubLedger })
-    return new GatewayDurability(config, ledger, log, backends)
+    return new GatewayDurability(config, ledger, log, backends, queue)
   }
 
   /** Builds the engine over `store`, whose backends must be {@link backends}. Once. */
   attach(store: ObjectStore): DurabilityEngine {
     if (this.#engine) throw new Error('GatewayDurability.attach called twice')
     const c = this.config
-    const queue = new InProcessTaskQueue({ concurrency: c.repairConcurrency, bytesPerSecond: c.repairBytesPerSecond, logger: this.log })
+    const queue = this.queue ?? new InProcessTaskQueue({ concurrency: c.repairConcurrency, bytesPerSecond: c.repairBytesPerSecond, logger: this.log })
     const engine = new DurabilityEngine({
       store,
       health: this.health,

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { FileManifestStore, ObjectStore, type Backend, type Logger } from '@tessera/storage'
 import { createApp, type GatewayApp } from './app.js'
+import { type ClusterState, openClusterState } from './cluster-state.js'
 import type { GatewayConfig } from './config.js'
 import { FileKvStore } from './file-kv-store.js'
 import { GatewayDurability } from './gateway-durability.js'
@@ -16,7 +17,11 @@ export interface Gateway extends GatewayApp {
   readonly store: ObjectStore
   /** Health, risk and background repair of the store; `start()` it once listening (`main.ts` does). */
   readonly durability: GatewayDurability
-  /** Stops background work (the expiry sweep, the durability engine — running tasks finish), then closes the S3 backends' connections. */
+  /**
+   * Stops background work (the expiry sweep, the durability engine — running tasks finish — and
+   * with it the task queue), frees this gateway's Redis leases and closes its Redis connections
+   * (scale-out), then closes the S3 backends' connections. Call it once requests have stopped.
+   */
   readonly close: () => Promise<void>
 }
 
@@ -24,27 +29,32 @@ export interface Gateway extends GatewayApp {
  * Opens the embedded default: every configured backend at once (an `FsBackend` per directory, an
  * `S3Backend` per bucket; see {@link openBackends}), manifests and upload records
  * as files under `<dataDir>/meta` (reconciliation's partition index under `meta/partitions`),
- * in-process locks, and the reconciliation event log (`config.reconciliationLog`). Every backend is
+ * in-process locks, and the reconciliation event log (`config.reconciliationLog`). With
+ * `config.redis` (scale-out) locks, upload records, the partition index, manifests and the
+ * durability queue are the cluster's, on Redis ({@link openClusterState}), instead. Every backend is
  * wrapped by the durability health monitor, and every read the gateway makes reports the blocks it
  * had to read around to the durability engine (which is built here but does nothing until started).
  *
- * @throws GatewayError `GATEWAY_ERR_BACKEND_UNAVAILABLE` when a backend cannot be opened.
+ * @throws GatewayError `GATEWAY_ERR_BACKEND_UNAVAILABLE` when a backend (or the cluster's Redis) cannot be opened.
  */
 export async function createGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
   const opened = await openBackends(config)
+  let cluster: ClusterState | undefined
   try {
-    return await assemble(config, log, opened.backends, opened.close)
+    cluster = config.redis && (await openClusterState(config.redis, config.durability, log))
+    return await assemble(config, log, opened.backends, cluster, opened.close)
   } catch (err) {
+    await cluster?.close()
     opened.close()
     throw err
   }
 }
 
-async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backend[], closeBackends: () => void): Promise<Gateway> {
-  const durability = await GatewayDurability.open(config.durability, raw, log)
-  const manifests = await FileManifestStore.open({ dir: join(config.dataDir, 'meta', 'manifests'), fsync: config.fsync })
-  const records = await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads'))
-  const partitions = await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions'))
+async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backend[], cluster: ClusterState | undefined, closeBackends: () => void): Promise<Gateway> {
+  const durability = await GatewayDurability.open(config.durability, raw, log, cluster?.queue)
+  const manifests = cluster?.manifests ?? (await FileManifestStore.open({ dir: join(config.dataDir, 'meta', 'manifests'), fsync: config.fsync }))
+  const records = cluster?.records ?? (await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads')))
+  const partitions = cluster?.partitions ?? (await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions')))
   const events = await JsonlEventLog.open(config.reconciliationLog, log)
   const store = await ObjectStore.open({
     backends: durability.backends,
@@ -55,7 +65,7 @@ async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backen
     logger: log,
   })
   durability.attach(store)
-  const deps = { config, store, records, partitions, events, locker: new LocalLocker(), log, now: Date.now, onFault: durability.onFault }
+  const deps = { config, store, records, partitions, events, locker: cluster?.locker ?? new LocalLocker(), log, now: Date.now, onFault: durability.onFault }
   const app = createApp(deps, { durability })
   const sweep = startExpirySweep(app.context)
   return {
@@ -65,6 +75,7 @@ async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backen
     close: async () => {
       sweep.stop()
       await durability.stop()
+      await cluster?.close()
       closeBackends()
     },
   }

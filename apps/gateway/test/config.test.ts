@@ -214,6 +214,7 @@ describe('loadConfig', () => {
       scrubLedger: resolve(dir, 'data', 'meta', 'scrub-ledger.json'),
     })
     assert.equal(c.operatorToken, undefined)
+    assert.equal(c.redis, undefined, 'embedded default: no Redis')
   })
 
   test('durability options from flags, environment and file', async () => {
@@ -255,6 +256,26 @@ describe('loadConfig', () => {
     }
     assert.equal(found.length, 12, found.join('\n'))
     assert.ok(problems(() => loadConfig([], { TESSERA_REPAIR_RATE: '0' }, dir)).some((p) => p.includes('TESSERA_REPAIR_RATE')))
+  })
+
+  test('scale-out: --redis-url and --redis-prefix from flags, environment and file; the prefix defaults to tessera', async () => {
+    assert.deepEqual(loadConfig(['--redis-url', 'redis://10.0.0.5:6380/2'], {}, dir).redis, { url: 'redis://10.0.0.5:6380/2', keyPrefix: 'tessera' })
+    const env = { TESSERA_REDIS_URL: 'rediss://u:secret@redis.example.net:6379', TESSERA_REDIS_PREFIX: 'eu-1' }
+    assert.deepEqual(loadConfig([], env, dir).redis, { url: 'rediss://u:secret@redis.example.net:6379', keyPrefix: 'eu-1' })
+    assert.deepEqual(loadConfig(['--redis-prefix', 'flag.p:1'], env, dir).redis, { url: 'rediss://u:secret@redis.example.net:6379', keyPrefix: 'flag.p:1' })
+    const file = join(dir, 'redis.json')
+    await writeFile(file, JSON.stringify({ redisUrl: 'redis://127.0.0.1:6379', redisPrefix: 'from-file' }))
+    assert.deepEqual(loadConfig(['--config', file], {}, dir).redis, { url: 'redis://127.0.0.1:6379', keyPrefix: 'from-file' })
+  })
+
+  test('bad Redis values are reported with the others, never echoing the URL (it may hold a password)', () => {
+    const found = problems(() => loadConfig(['--redis-url', 'http://u:hunter2@host', '--redis-prefix', 'has space', '--port', 'x'], {}, dir))
+    for (const needle of ['--redis-url', '--redis-prefix', '--port']) assert.ok(found.some((p) => p.includes(needle)), `${needle} not reported in:\n${found.join('\n')}`)
+    assert.equal(found.length, 3, found.join('\n'))
+    assert.ok(!found.some((p) => p.includes('hunter2')), found.join('\n'))
+    assert.ok(problems(() => loadConfig([], { TESSERA_REDIS_URL: 'redis://' }, dir)).some((p) => p.includes('TESSERA_REDIS_URL')))
+    // A prefix without a URL would be silently ignored: refused instead.
+    assert.ok(problems(() => loadConfig([], { TESSERA_REDIS_PREFIX: 'p' }, dir)).some((p) => p.includes('TESSERA_REDIS_PREFIX') && p.includes('--redis-url')))
   })
 
   test('the tus base path may not live under /_tessera (the operator endpoints)', () => {

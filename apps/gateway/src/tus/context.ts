@@ -116,6 +116,9 @@ export class TusContext implements ReconcilerHost {
     try {
       await lock.lock(signal, () => stop.abort())
     } catch (err) {
+      // Only a wait that ran out (or whose client left) means busy; a locker that failed by itself
+      // (the cluster's Redis unreachable: 503) goes to the error map as it is.
+      if (!signal.aborted) throw err
       throw new GatewayError('GATEWAY_ERR_LOCKED', `upload ${id} is busy with another request that did not release it`, { cause: err })
     } finally {
       onLocked?.()
