@@ -1,0 +1,254 @@
+// Scale-out (issue 10): two gateway processes on one Redis (`--redis-url`, a `--redis-prefix` of
+// their own) and one set of backend directories serve any request for any upload — tus-js-client's
+// parallel partials on A with its final on B; an upload resumed on B after A was SIGKILLed while
+// holding its lock (B waits at most the lease); @tessera/client spreading partials over [A, B]; and
+// a gateway whose Redis goes away answers 503 with a reason, never hangs or crashes, and recovers.
+// Needs Redis (REDIS_URL, default redis://127.0.0.1:6379): skipped with the reason when it is
+// unreachable, failed when CI is set.
+import assert from 'node:assert/strict'
+import { createReadStream } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { upload as sdkUpload } from '@tessera/client'
+import * as tus from 'tus-js-client'
+import { dataBuffer, sha256Data, writeDataFile } from './helpers/data.js'
+import { type GatewayProcess, killGateway, removeDir, runGatewayToExit, startGateway, tempDir } from './helpers/gateway-process.js'
+import { createUpload, download, headOffset, tusRequest } from './helpers/http.js'
+import { rawPatch } from './helpers/raw-patch.js'
+import { REDIS_URL, deleteRedisPrefix, redisSkipReason, redisTcpTarget, uniquePrefix } from './helpers/redis.js'
+import { TcpRelay } from './helpers/tcp-relay.js'
+import { uploadAll } from './helpers/tus-client.js'
+
+/** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
+const HANG_GUARD = { timeout: 60_000 }
+const MiB = 1024 * 1024
+/** The gateway's default lock lease (`RedisLocker`), ms: a dead holder blocks an upload at most this long. */
+const LEASE_MS = 10_000
+/** The gateway's lock wait before it answers 423 (`LOCK_TIMEOUT_MS`). */
+const LOCK_TIMEOUT_MS = 20_000
+
+const skip = await redisSkipReason()
+
+/** The same upload path on another gateway. */
+const on = (gateway: GatewayProcess, url: string): string => new URL(new URL(url).pathname, gateway.url).href
+
+describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
+  let dir: string
+  const prefixes: string[] = []
+  const running = new Set<GatewayProcess>()
+  let backends: string
+
+  before(async () => {
+    dir = await tempDir('scale-out')
+    backends = Array.from({ length: 6 }, (_, i) => join(dir, 'backends', `b${i}`)).join(',')
+  })
+
+  after(async () => {
+    await Promise.all([...running].map(killGateway))
+    for (const prefix of prefixes) await deleteRedisPrefix(prefix).catch(() => undefined)
+    await removeDir(dir)
+  })
+
+  /** A cluster's gateways: one Redis prefix, the shared backend directories, each its own --data. */
+  function cluster(tag: string, redisUrl = REDIS_URL): { prefix: string; start: (name: string, url?: string) => Promise<GatewayProcess> } {
+    const prefix = uniquePrefix(tag)
+    prefixes.push(prefix)
+    const start = async (name: string, url = redisUrl): Promise<GatewayProcess> => {
+      const gateway = await startGateway({
+        dataDir: join(dir, `${tag}-${name}`),
+        args: ['--redis-url', url, '--redis-prefix', prefix, '--backends', backends, '--log-level', 'warn'],
+      })
+      running.add(gateway)
+      void gateway.exited.then(() => running.delete(gateway))
+      return gateway
+    }
+    return { prefix, start }
+  }
+
+  test('tus-js-client parallelUploads: 4 on A; its final concatenation goes to B; GET on B is byte-identical', HANG_GUARD, async () => {
+    const { start } = cluster('tusjs')
+    const [a, b] = await Promise.all([start('a'), start('b')])
+    const size = 9 * MiB + 333
+    const file = join(dir, 'tusjs.bin')
+    const expected = await writeDataFile(file, size, 'scale-out-tusjs')
+    const sent: { method: string; url: string }[] = []
+    // tus-js-client sends its final to its own endpoint; this stack sends that one request to B
+    // instead, naming the partials by their path on B (a gateway resolves only its own origin's URLs).
+    const url = await uploadAll(createReadStream(file), { endpoint: a.url, parallelUploads: 4, httpStack: new FinalTo(b, sent) })
+    const partials = sent.filter((r) => r.method === 'POST' && !r.url.startsWith(b.url))
+    assert.equal(partials.length, 4, JSON.stringify(sent))
+    assert.ok(sent.filter((r) => r.method === 'PATCH').every((r) => r.url.startsWith(a.url.replace(/\/files$/, ''))), 'every PATCH went to A')
+    assert.ok(url.startsWith(b.url.replace(/\/files$/, '')), `the final's URL is B's: ${url}`)
+    const head = await headOffset(url)
+    assert.equal(head.status, 200)
+    assert.match(String(head.headers['upload-concat']), /^final;/)
+    assert.equal(head.offset, size)
+    for (const gateway of [b, a]) {
+      const got = await download(on(gateway, url))
+      assert.equal(got.status, 200, got.text)
+      assert.equal(got.complete, true)
+      assert.equal(got.sha256, expected)
+    }
+  })
+
+  test('A is SIGKILLed mid-PATCH holding the lock: HEAD + PATCH on B resume within the lease, nothing acknowledged lost, byte-identical', HANG_GUARD, async () => {
+    const { start } = cluster('kill')
+    const [a, b] = await Promise.all([start('a'), start('b')])
+    const size = 12 * MiB + 77
+    const bytes = dataBuffer(size, 'scale-out-kill')
+    const url = await createUpload(a.url, size)
+    // Two acknowledged PATCHes on A.
+    let acked = 0
+    for (const end of [3 * MiB, 5 * MiB + 11]) {
+      const done = await rawPatch(url, acked, end - acked, [bytes.subarray(acked, end)]).outcome
+      assert.equal(done.kind, 'response')
+      assert.equal(done.status, 204, done.text)
+      assert.equal(done.offset, end)
+      acked = end
+    }
+    // A third one stays open mid-body (A holds the upload's lock) when A is killed.
+    let paused!: () => void
+    const pausedAt = new Promise<void>((resolve) => (paused = resolve))
+    const cutAt = acked + 4 * MiB
+    async function* stalling(): AsyncGenerator<Uint8Array> {
+      for (let at = acked; at < cutAt; at += 256 * 1024) yield bytes.subarray(at, Math.min(at + 256 * 1024, cutAt))
+      paused()
+      await new Promise(() => undefined) // never ends: the process on the other side dies first
+    }
+    const third = rawPatch(url, acked, size - acked, stalling())
+    await pausedAt
+    await new Promise((resolve) => setTimeout(resolve, 300)) // let A store what it received
+    assert.equal(await a.stop('SIGKILL'), 'SIGKILL')
+    assert.equal((await third.outcome).kind, 'error')
+
+    const started = Date.now()
+    const head = await headOffset(on(b, url))
+    const waitedMs = Date.now() - started
+    assert.equal(head.status, 200, 'B got the lock: A’s lease lapsed, not the 20 s lock wait (that would be 423)')
+    assert.ok(waitedMs < LEASE_MS + 2_000 && waitedMs < LOCK_TIMEOUT_MS, `B waited ${waitedMs} ms for the lock of a dead holder (lease ${LEASE_MS} ms)`)
+    assert.ok(head.offset >= acked && head.offset <= cutAt, `offset ${head.offset}: acknowledged ${acked}, sent ${cutAt}`)
+
+    const rest = await rawPatch(on(b, url), head.offset, size - head.offset, [bytes.subarray(head.offset)]).outcome
+    assert.equal(rest.kind, 'response')
+    assert.equal(rest.status, 204, rest.text)
+    assert.equal(rest.offset, size)
+    const got = await download(on(b, url))
+    assert.equal(got.status, 200, got.text)
+    assert.equal(got.sha256, sha256Data('scale-out-kill', size))
+  })
+
+  test('@tessera/client with endpoints [A, B]: partials on both, the final on one, identical from either', HANG_GUARD, async () => {
+    const { start } = cluster('sdk')
+    const [a, b] = await Promise.all([start('a'), start('b')])
+    const size = 20 * MiB + 5
+    const bytes = dataBuffer(size, 'scale-out-sdk')
+    const u = sdkUpload(bytes, { endpoints: [a.url, b.url], stateStore: null, minPartitionBytes: MiB, initialPartitionBytes: 2 * MiB, maxPartitionBytes: 4 * MiB })
+    const winners = new Set<string>()
+    u.on('attempt-won', (e: { endpoint: string }) => winners.add(e.endpoint))
+    const result = await u.done
+    assert.deepEqual([...winners].sort(), [a.url, b.url].sort(), 'partials completed on both gateways')
+    const finalOn = [a, b].filter((g) => result.url.startsWith(g.url))
+    assert.equal(finalOn.length, 1, `the final ${result.url} is on one of them`)
+    for (const gateway of [a, b]) {
+      const got = await download(on(gateway, result.url))
+      assert.equal(got.status, 200, got.text)
+      assert.equal(got.sha256, sha256Data('scale-out-sdk', size))
+    }
+  })
+
+  test('Redis unreachable: a start fails at once with the reason; a running gateway answers 503 with a reason, stays up, and recovers', HANG_GUARD, async () => {
+    // A closed port at start: no gateway without its cluster state (the supervisor restarts it).
+    const closed = await TcpRelay.start(redisTcpTarget())
+    await closed.cut()
+    const refused = await runGatewayToExit({ dataDir: join(dir, 'down-refused'), args: ['--redis-url', `redis://127.0.0.1:${closed.port}`, '--backends', backends] })
+    assert.equal(refused.code, 1, refused.stderr)
+    assert.match(refused.stderr, /Redis cannot be reached/)
+
+    const relay = await TcpRelay.start(redisTcpTarget())
+    try {
+      const { start } = cluster('down')
+      const viaRelay = `redis://127.0.0.1:${relay.port}`
+      const c = await start('c', viaRelay)
+      const peer = await start('peer')
+      const url = await createUpload(c.url, 2 * MiB)
+      const first = await rawPatch(url, 0, MiB, [dataBuffer(MiB, 'down')]).outcome
+      assert.equal(first.kind === 'response' && first.status, 204)
+
+      await relay.cut()
+      const answers = [
+        await tusRequest('HEAD', url),
+        await tusRequest('POST', c.url, { 'Upload-Length': '10' }),
+        await tusRequest('DELETE', url),
+      ]
+      const patch = await rawPatch(url, MiB, MiB, [dataBuffer(2 * MiB, 'down').subarray(MiB)]).outcome
+      assert.equal(patch.kind, 'response')
+      for (const res of [...answers, patch.kind === 'response' ? patch : assert.fail('no answer')]) {
+        assert.equal(res.status, 503)
+        assert.equal(res.headers['tessera-error-code'], 'TESSERA_ERR_UNAVAILABLE')
+      }
+      // Only the HEAD has a body-less answer; the others say why.
+      for (const res of [answers[1]!, answers[2]!]) assert.match(res.text, /redis unavailable/)
+      assert.equal(c.child.exitCode, null, 'the gateway is still running')
+      // The other gateway of the cluster still serves the upload.
+      assert.equal((await headOffset(on(peer, url))).offset, MiB)
+
+      await relay.restore()
+      let head = await headOffset(url)
+      for (let i = 0; i < 50 && head.status !== 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        head = await headOffset(url)
+      }
+      assert.equal(head.status, 200, 'served again once Redis is back')
+      assert.equal(head.offset, MiB, 'nothing acknowledged lost')
+      const rest = await rawPatch(url, MiB, MiB, [dataBuffer(2 * MiB, 'down').subarray(MiB)]).outcome
+      assert.equal(rest.kind === 'response' && rest.status, 204)
+      assert.equal((await download(on(peer, url))).sha256, sha256Data('down', 2 * MiB))
+    } finally {
+      await relay.cut()
+    }
+  })
+})
+
+/**
+ * tus-js-client's Node HTTP stack, except that the final concatenation POST goes to gateway `to`,
+ * with its partials' URLs rebased there. Records every request's method and URL.
+ */
+class FinalTo implements tus.HttpStack {
+  readonly #inner = new tus.DefaultHttpStack({})
+  constructor(
+    private readonly to: GatewayProcess,
+    private readonly sent: { method: string; url: string }[],
+  ) {}
+
+  createRequest(method: string, url: string): tus.HttpRequest {
+    const headers = new Map<string, string>()
+    let progress: ((bytes: number) => void) | undefined
+    let real: tus.HttpRequest | undefined
+    return {
+      getMethod: () => method,
+      getURL: () => url,
+      setHeader: (name, value) => void headers.set(name, value),
+      getHeader: (name) => headers.get(name),
+      setProgressHandler: (handler) => (progress = handler),
+      send: (body: unknown) => {
+        let target = url
+        const concat = headers.get('Upload-Concat')
+        if (method === 'POST' && concat?.startsWith('final;')) {
+          target = this.to.url
+          headers.set('Upload-Concat', `final;${concat.slice('final;'.length).split(' ').map((u) => on(this.to, u)).join(' ')}`)
+        }
+        this.sent.push({ method, url: target })
+        real = this.#inner.createRequest(method, target)
+        for (const [name, value] of headers) real.setHeader(name, value)
+        if (progress) real.setProgressHandler(progress)
+        return real.send(body)
+      },
+      abort: () => real?.abort() ?? Promise.resolve(),
+      getUnderlyingObject: () => real?.getUnderlyingObject(),
+    }
+  }
+
+  getName(): string {
+    return 'FinalTo'
+  }
+}
