@@ -137,6 +137,48 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
     assert.equal(got.sha256, sha256Data('scale-out-kill', size))
   })
 
+  test('A paused (SIGSTOP) past its lease mid-PATCH: B takes over and finishes; A, resumed, is fenced (423) and commits nothing over B', HANG_GUARD, async () => {
+    const { start } = cluster('fence')
+    const [a, b] = await Promise.all([start('a'), start('b')])
+    const size = 8 * MiB + 9
+    const bytes = dataBuffer(size, 'scale-out-fence')
+    const url = await createUpload(a.url, size)
+    let paused!: () => void
+    const pausedAt = new Promise<void>((resolve) => (paused = resolve))
+    const cutAt = 3 * MiB + 100
+    async function* stalling(): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < cutAt; at += 256 * 1024) yield bytes.subarray(at, Math.min(at + 256 * 1024, cutAt))
+      paused()
+      await new Promise(() => undefined) // the rest never comes: A must answer by itself
+    }
+    const stale = rawPatch(url, 0, size, stalling())
+    await pausedAt
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    a.child.kill('SIGSTOP')
+    try {
+      const head = await headOffset(on(b, url))
+      assert.equal(head.status, 200, 'B took the lock once A’s lease lapsed')
+      assert.ok(head.offset <= cutAt, `offset ${head.offset}, sent ${cutAt}`)
+      const rest = await rawPatch(on(b, url), head.offset, size - head.offset, [bytes.subarray(head.offset)]).outcome
+      assert.equal(rest.kind === 'response' && rest.status, 204)
+    } finally {
+      a.child.kill('SIGCONT')
+    }
+    // A's renewal finds its lease taken: the request is stopped and its commit refused.
+    const answer = await stale.outcome
+    assert.equal(answer.kind, 'response', answer.kind === 'error' ? answer.error.message : '')
+    assert.equal(answer.status, 423, answer.text)
+    assert.equal(answer.headers['tessera-error-code'], 'TESSERA_ERR_LOCKED')
+    assert.match(answer.text, /taken over/)
+    for (const gateway of [a, b]) {
+      const head = await headOffset(on(gateway, url))
+      assert.equal(head.offset, size)
+      const got = await download(on(gateway, url))
+      assert.equal(got.bytes, size)
+      assert.equal(got.sha256, sha256Data('scale-out-fence', size))
+    }
+  })
+
   test('@tessera/client with endpoints [A, B]: partials on both, the final on one, identical from either', HANG_GUARD, async () => {
     const { start } = cluster('sdk')
     const [a, b] = await Promise.all([start('a'), start('b')])
