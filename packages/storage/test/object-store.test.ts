@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, describe, test } from 'node:test'
 import { ObjectStore, type Backend, type BlockFault, type ObjectStoreOptions } from '../src/index.js'
-import { BLOCK, STRIPE, bytes, chunks, collect, rig, type Rig } from './store-rig.js'
+import { BLOCK, STRIPE, bytes, chunks, collect, readAll, rig, type Rig } from './store-rig.js'
 
 const rigs: Rig[] = []
 after(async () => Promise.all(rigs.map((r) => r.close())))
@@ -81,6 +81,40 @@ describe('ObjectStore', () => {
         assert.equal(result.length, expected, id)
         assert.ok((await collect(await store.read(id))).equals(data.subarray(0, expected)), id)
       }
+    }
+  })
+
+  test('a manifest append that failed after it was applied (a timed-out Redis command) deletes nothing it references', async () => {
+    // The n-th append of stripes is applied, then reported failed, as a store does when its reply is lost.
+    let appends = 0
+    let failAt = 2
+    const r = await rig({
+      width: 6,
+      whole: true, // whole blocks: the blocks a failed append would delete are objects of their own (as on S3)
+      manifests: (inner) => ({
+        get: (id) => inner.get(id),
+        update: (id, v, next) => inner.update(id, v, next),
+        delete: (id) => inner.delete(id),
+        list: () => inner.list(),
+        async appendStripes(id, stripes) {
+          const v = await inner.appendStripes(id, stripes)
+          if (++appends === failAt) throw new Error('reply lost after the command ran')
+          return v
+        },
+      }),
+    })
+    rigs.push(r)
+    const data = bytes(STRIPE * 3, 31)
+    for (const mode of ['progressive', 'atomic'] as const) {
+      appends = 0
+      failAt = mode === 'progressive' ? 2 : 1
+      const id = `applied-${mode}`
+      await r.store.create(id)
+      await assert.rejects(r.store.append(id, chunks(data), { commit: mode }))
+      // What the manifest holds is readable: progressive committed stripes 1 and 2, atomic all three.
+      const held = mode === 'progressive' ? 2 * STRIPE : 3 * STRIPE
+      assert.equal((await r.store.stat(id))?.length, held, mode)
+      assert.ok((await readAll(r.store, id)).equals(data.subarray(0, held)), mode)
     }
   })
 

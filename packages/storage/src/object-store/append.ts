@@ -2,7 +2,8 @@ import { raceAbort } from '../abort.js'
 import { StorageError, isStorageError } from '../errors.js'
 import type { BufferPool } from './buffer-pool.js'
 import type { CodecPool } from './codec-pool.js'
-import type { StripeRecord } from './manifest.js'
+import type { BlockRef, Manifest, StripeRecord } from './manifest.js'
+import type { ManifestStore } from './manifest-store.js'
 import type { ResolvedObjectStoreOptions } from './object-store-options.js'
 import { placeStripe } from './placement.js'
 import { SegmentSet } from './segment-set.js'
@@ -69,6 +70,8 @@ export async function appendStripes(
   let appended = 0
   let stripeIndex = startStripe
   let failure: unknown
+  /** A manifest append failed in a way that may have applied it: nothing of this append may be deleted. */
+  let uncertain = false
   const segments = new SegmentSet(objectId)
 
   const store = async (buf: Buffer, fill: number): Promise<StripeRecord> => {
@@ -117,7 +120,10 @@ export async function appendStripes(
       await manifests.appendStripes(objectId, [record])
     } catch (err) {
       failure = err
-      await deleteBlocks(env.options.backends, refsOf([record]))
+      // A store that failed may still have applied it (a Redis command that timed out on a live
+      // connection): the blocks go only when the manifest surely lacks the stripe.
+      if (await surelyLacks(manifests, objectId, record)) await deleteBlocks(env.options.backends, refsOf([record]))
+      else uncertain = true
       return
     }
     appended += record.bytes
@@ -190,7 +196,7 @@ export async function appendStripes(
   const stop = stopped && { stopped, sourceError }
   // Segments go whole when nothing of this append reached the manifest; otherwise they stay.
   const release = async (committedNothing: boolean): Promise<void> => {
-    if (!committedNothing) return segments.close()
+    if (!committedNothing || uncertain) return segments.close()
     await deleteBlocks(env.options.backends, refsOf(staged))
     await segments.discard(env.options.backends)
   }
@@ -213,6 +219,8 @@ export async function appendStripes(
     try {
       await manifests.appendStripes(objectId, staged)
     } catch (err) {
+      // As in drainOne: the batch is atomic, so its first stripe tells whether it was applied.
+      if (!(await surelyLacks(manifests, objectId, staged[0]!))) uncertain = true
       await release(true)
       throw err
     }
@@ -220,6 +228,25 @@ export async function appendStripes(
   await release(false)
   const bytes = staged.reduce((sum, s) => sum + s.bytes, 0)
   return { length: startLength + bytes, appended: bytes, committed: true }
+}
+
+/**
+ * Whether the manifest of `objectId` surely does not hold `record` (after its append failed): read
+ * back, it has no stripe stored where `record`'s first block is. A manifest that cannot be read
+ * leaves it unknown (false): unreferenced blocks are only space, a referenced block deleted is a
+ * lost stripe.
+ */
+async function surelyLacks(manifests: ManifestStore, objectId: string, record: StripeRecord): Promise<boolean> {
+  const first = record.blocks.find((b) => b !== null)
+  if (!first) return true
+  let manifest: Manifest | undefined
+  try {
+    manifest = await manifests.get(objectId)
+  } catch {
+    return false
+  }
+  const same = (b: BlockRef | null): boolean => b !== null && b.backend === first.backend && b.key === first.key && b.offset === first.offset
+  return !manifest?.stripes.some((s) => s.blocks.some(same))
 }
 
 /** The whole blocks of `records` (segment ranges go with their segment, see {@link SegmentSet}). */
