@@ -21,7 +21,10 @@ export function partitionKey(partition: string): string {
   return `p-${createHash('sha256').update(partition).digest('hex')}`
 }
 
-/** Locker key of a partition (a namespace of its own: upload ids never contain a colon). */
+/**
+ * Locker key of a partition: its KV key, so that a fencing store (the cluster's `RedisKvStore`)
+ * fences the partition record by this lock. Never an upload id: those are 32 hex digits.
+ */
 export function partitionLockKey(partition: string): string {
-  return `partition:${partition}`
+  return partitionKey(partition)
 }

@@ -224,10 +224,13 @@ export class Reconciler {
 
   async #withPartition<T>(partition: string, fn: () => Promise<T>): Promise<T> {
     const lock = this.ctx.deps.locker.newLock(partitionLockKey(partition))
+    const signal = AbortSignal.timeout(LOCK_TIMEOUT_MS)
     try {
       // Holders keep it for a few KV operations; there is nothing to ask them to release.
-      await lock.lock(AbortSignal.timeout(LOCK_TIMEOUT_MS), async () => undefined)
+      await lock.lock(signal, async () => undefined)
     } catch (err) {
+      // As in `withLockSignal`: only a wait that ran out is busy; a failing locker (Redis down) is not.
+      if (!signal.aborted) throw err
       throw new GatewayError('GATEWAY_ERR_LOCKED', `partition ${partition} is busy`, { cause: err })
     }
     try {
