@@ -1,5 +1,6 @@
-import { BLOCK_KEY_PATTERN } from './backend.js'
+import { BLOCK_KEY_PATTERN, type BlockBody } from './backend.js'
 import { StorageError } from './errors.js'
+import { invalidOption } from './invalid-option.js'
 
 // One segment of a key: what may appear between two `/`, or as a complete directory name.
 const SEGMENT_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/
@@ -16,6 +17,18 @@ const PREFIX_ALPHABET = /^[A-Za-z0-9._/-]*$/
 export function assertBlockKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || !BLOCK_KEY_PATTERN.test(key)) {
     throw new StorageError('STORAGE_ERR_INVALID_KEY', `Invalid block key ${quote(key)}: expected segments of [A-Za-z0-9._-] joined by "/", none empty, "." or ".."`)
+  }
+}
+
+/**
+ * The arguments of `Backend.put`, checked before any I/O: a valid key and a body that is bytes or
+ * an async iterable of them.
+ * @throws StorageError `STORAGE_ERR_INVALID_KEY`, `STORAGE_ERR_INVALID_ARGUMENT` (the body).
+ */
+export function assertPutArguments(key: unknown, body: unknown): asserts body is BlockBody {
+  assertBlockKey(key)
+  if (!(body instanceof Uint8Array) && typeof (body as Partial<AsyncIterable<unknown>>)?.[Symbol.asyncIterator] !== 'function') {
+    throw invalidOption('body', 'a Uint8Array or an async iterable of Uint8Array', body)
   }
 }
 

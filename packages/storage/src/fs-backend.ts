@@ -5,7 +5,7 @@ import { PassThrough, type Readable, pipeline } from 'node:stream'
 import { abortedError, raceAbort, throwIfAborted } from './abort.js'
 import type { Backend, BackendCallOptions, BackendCapacity, BlockBody, BlockStat, SegmentWriter } from './backend.js'
 import { FsSegmentWriter, readFileRange } from './fs-segment.js'
-import { assertBlockKey, assertBlockKeyPrefix, isBlockKeySegment } from './block-key.js'
+import { assertBlockKey, assertBlockKeyPrefix, assertPutArguments, isBlockKeySegment } from './block-key.js'
 import { StorageError, isStorageError } from './errors.js'
 import { invalidOption } from './invalid-option.js'
 
@@ -110,12 +110,9 @@ export class FsBackend implements Backend {
 
   /** See {@link Backend.put}. Rejects `STORAGE_ERR_UNAVAILABLE` when the root has vanished. */
   async put(key: string, body: BlockBody, options: BackendCallOptions = {}): Promise<{ readonly bytes: number }> {
-    assertBlockKey(key)
+    assertPutArguments(key, body)
     const { signal } = options
     const what = `put ${JSON.stringify(key)} on ${this.id}`
-    if (!(body instanceof Uint8Array) && typeof (body as Partial<AsyncIterable<unknown>>)?.[Symbol.asyncIterator] !== 'function') {
-      throw invalidOption('body', 'a Uint8Array or an async iterable of Uint8Array', body)
-    }
     throwIfAborted(signal, what)
     const file = this.#pathOf(key)
     const dir = dirname(file)

@@ -12,7 +12,7 @@ import {
 import { PassThrough, type Readable, pipeline } from 'node:stream'
 import { abortedError, raceAbort, throwIfAborted } from './abort.js'
 import { BLOCK_KEY_PATTERN, type Backend, type BackendCallOptions, type BackendCapacity, type BlockBody, type BlockStat } from './backend.js'
-import { assertBlockKey, assertBlockKeyPrefix, isBlockKeySegment } from './block-key.js'
+import { assertBlockKey, assertBlockKeyPrefix, assertPutArguments, isBlockKeySegment } from './block-key.js'
 import { StorageError, isStorageError } from './errors.js'
 import { invalidOption } from './invalid-option.js'
 import { isS3NotFound, s3StorageError } from './s3-error.js'
@@ -248,12 +248,9 @@ export class S3Backend implements Backend {
 
   /** See {@link Backend.put}. A streamed body is collected first (at most `maxBlockBytes`). */
   async put(key: string, body: BlockBody, options: BackendCallOptions = {}): Promise<{ readonly bytes: number }> {
-    assertBlockKey(key)
+    assertPutArguments(key, body)
     const { signal } = options
     const what = `put ${JSON.stringify(key)} on ${this.id}`
-    if (!(body instanceof Uint8Array) && typeof (body as Partial<AsyncIterable<unknown>>)?.[Symbol.asyncIterator] !== 'function') {
-      throw invalidOption('body', 'a Uint8Array or an async iterable of Uint8Array', body)
-    }
     throwIfAborted(signal, what)
     const bytes = body instanceof Uint8Array ? body : await collectBody(body, this.maxBlockBytes, signal, what)
     throwIfAborted(signal, what)
