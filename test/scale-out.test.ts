@@ -1,7 +1,8 @@
 // Scale-out (issue 10): two gateway processes on one Redis (`--redis-url`, a `--redis-prefix` of
 // their own) and one set of backend directories serve any request for any upload — tus-js-client's
 // parallel partials on A with its final on B; an upload resumed on B after A was SIGKILLed while
-// holding its lock (B waits at most the lease); @tessera/client spreading partials over [A, B]; and
+// holding its lock (B waits at most the lease), or paused past its lease (fenced: 423), or stopped
+// with SIGTERM (its lease freed at once); @tessera/client spreading partials over [A, B]; and
 // a gateway whose Redis goes away answers 503 with a reason, never hangs or crashes, and recovers.
 // Needs Redis (REDIS_URL, default redis://127.0.0.1:6379): skipped with the reason when it is
 // unreachable, failed when CI is set.
@@ -177,6 +178,43 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
       assert.equal(got.bytes, size)
       assert.equal(got.sha256, sha256Data('scale-out-fence', size))
     }
+  })
+
+  test('SIGTERM of A mid-PATCH: A commits what it received, exits 0 (queue, locker, Redis closed), and B gets the upload without waiting a lease', HANG_GUARD, async () => {
+    const { start } = cluster('term')
+    const [a, b] = await Promise.all([start('a'), start('b')])
+    const size = 6 * MiB + 1
+    const bytes = dataBuffer(size, 'scale-out-term')
+    const url = await createUpload(a.url, size)
+    let paused!: () => void
+    const pausedAt = new Promise<void>((resolve) => (paused = resolve))
+    const cutAt = 2 * MiB + 5
+    async function* stalling(): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < cutAt; at += 256 * 1024) yield bytes.subarray(at, Math.min(at + 256 * 1024, cutAt))
+      paused()
+      await new Promise(() => undefined)
+    }
+    const inflight = rawPatch(url, 0, size, stalling())
+    await pausedAt
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.equal(await a.stop('SIGTERM'), 0)
+    const answer = await inflight.outcome
+    assert.equal(answer.kind, 'response', answer.kind === 'error' ? answer.error.message : '')
+    assert.equal(answer.status, 204, answer.text)
+    // What A had received is committed and acknowledged (the 204's offset) before it lets go.
+    assert.ok(answer.offset > 0 && answer.offset <= cutAt, `acknowledged ${answer.offset} of ${cutAt} sent`)
+    const acked = answer.offset
+
+    const started = Date.now()
+    const head = await headOffset(on(b, url))
+    const waitedMs = Date.now() - started
+    assert.equal(head.status, 200)
+    assert.equal(head.offset, acked, 'nothing acknowledged lost')
+    // A freed its lease when it closed: B did not wait for it to lapse (that takes LEASE_MS).
+    assert.ok(waitedMs < LEASE_MS / 2, `B waited ${waitedMs} ms for a lock A had released`)
+    const rest = await rawPatch(on(b, url), acked, size - acked, [bytes.subarray(acked)]).outcome
+    assert.equal(rest.kind === 'response' && rest.status, 204)
+    assert.equal((await download(on(b, url))).sha256, sha256Data('scale-out-term', size))
   })
 
   test('@tessera/client with endpoints [A, B]: partials on both, the final on one, identical from either', HANG_GUARD, async () => {
