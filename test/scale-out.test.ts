@@ -254,7 +254,33 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
       const first = await rawPatch(url, 0, MiB, [dataBuffer(MiB, 'down')]).outcome
       assert.equal(first.kind === 'response' && first.status, 204)
 
-      await relay.cut()
+      // A request on C waiting for a lock when Redis goes away answers 503, not 423 (busy): the
+      // lock is held on the peer by a PATCH whose process is paused, so it cannot let go when asked.
+      const held = await createUpload(peer.url, 2 * MiB)
+      let holding!: () => void
+      const holds = new Promise<void>((resolve) => (holding = resolve))
+      async function* stalling(): AsyncGenerator<Uint8Array> {
+        yield dataBuffer(64 * 1024, 'held')
+        holding()
+        await new Promise(() => undefined)
+      }
+      const holder = rawPatch(held, 0, 2 * MiB, stalling())
+      await holds
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      peer.child.kill('SIGSTOP')
+      let waiting: Awaited<ReturnType<typeof tusRequest>>
+      try {
+        const head = tusRequest('HEAD', on(c, held)) // its record is read, then it waits for the lock
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        await relay.cut()
+        waiting = await head
+      } finally {
+        peer.child.kill('SIGCONT')
+      }
+      assert.equal(waiting.status, 503, 'a lock that cannot be taken because Redis is down is not 423')
+      assert.equal(waiting.headers['tessera-error-code'], 'TESSERA_ERR_UNAVAILABLE')
+      await holder.outcome // the peer's lease lapsed while it was paused: it stops that request
+
       const answers = [
         await tusRequest('HEAD', url),
         await tusRequest('POST', c.url, { 'Upload-Length': '10' }),
