@@ -44,7 +44,8 @@ export function fsMedium(dataDir: string, count: number): BackendMedium {
   return {
     kind: 'fs',
     args: [],
-    lose: (i) => rm(dir(i), { recursive: true, force: true }),
+    // Retried: the gateway's active probe may write into the directory while it is being removed (ENOTEMPTY).
+    lose: (i) => rm(dir(i), { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }),
     async corrupt(ref, at) {
       const path = join(await dirOf(ref.backend), `${ref.key}~blk`)
       const bytes = await readFile(path)

@@ -45,7 +45,8 @@ export function fsMedium(count?: number): BackendMedium {
     async bind(config) {
       for (const b of config.backends) if (b.kind === 'fs') dirs.set((await readFile(join(b.dir, '.tessera-backend-id'), 'utf8')).trim(), b.dir)
     },
-    lose: (backend) => rm(dirOf(backend), { recursive: true, force: true }),
+    // Retried: the gateway's active probe may write into the directory while it is being removed (ENOTEMPTY).
+    lose: (backend) => rm(dirOf(backend), { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }),
     async rot(ref) {
       const parts = ref.key.split('/')
       const file = join(dirOf(ref.backend), ...parts.slice(0, -1), `${parts.at(-1)!}~blk`)
