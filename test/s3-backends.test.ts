@@ -13,7 +13,7 @@ import { type GatewayProcess, killGateway, removeDir, runGatewayToExit, startGat
 import { createUpload, download, headOffset } from './helpers/http.js'
 import { type PatchOutcome, rawPatch } from './helpers/raw-patch.js'
 import { TestBuckets, describeS3, s3Flags } from '@tessera/storage/testing'
-import { TcpRelay } from './helpers/tcp-relay.js'
+import { TcpRelay } from '@tessera/fault-proxy'
 import { uploadAll } from './helpers/tus-client.js'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
@@ -126,7 +126,7 @@ describeS3('gateway processes with S3 backends', {}, (env) => {
     const relay = await TcpRelay.start(env.endpoint)
     relays.push(relay)
     await relay.cut() // a port nobody listens on
-    const unreachable = await runGatewayToExit({ dataDir, args: [...GEOMETRY, '--backends', backends, ...s3Flags(env), '--s3-endpoint', relay.url] })
+    const unreachable = await runGatewayToExit({ dataDir, args: [...GEOMETRY, '--backends', backends, ...s3Flags(env), '--s3-endpoint', relay.url('http')] })
     assert.equal(unreachable.code, 1, unreachable.stderr)
     assert.match(unreachable.stderr, /^tessera gateway: 4 of 6 backends could not be opened:$/m)
     for (const name of names) assert.match(unreachable.stderr, new RegExp(`^  - s3://${name}/${PREFIX}: .*ECONNREFUSED.*\\(STORAGE_ERR_UNAVAILABLE\\)$`, 'm'))
@@ -136,7 +136,7 @@ describeS3('gateway processes with S3 backends', {}, (env) => {
     const { dataDir, names, backends } = await mixed('outage')
     const relay = await TcpRelay.start(env.endpoint)
     relays.push(relay)
-    const gateway = await start(dataDir, ['--backends', backends, ...s3Flags(env), '--s3-endpoint', relay.url, '--probe-interval', '200ms'])
+    const gateway = await start(dataDir, ['--backends', backends, ...s3Flags(env), '--s3-endpoint', relay.url('http'), '--probe-interval', '200ms'])
     const origin = new URL(gateway.url).origin
     const size = 2 * STRIPE + 99
     const done = await uploadAll(dataBuffer(size, 'done'), { endpoint: gateway.url })

@@ -13,7 +13,7 @@ import { dataBuffer, sha256Data } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
-import { REDIS_URL, deleteRedisPrefix, redisSkipReason, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL, dropKeys, redisSkip, uniquePrefix } from '@tessera/cluster/testing'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
 const HANG_GUARD = { timeout: 60_000 }
@@ -22,7 +22,7 @@ const GEOMETRY = ['--data-blocks', '4', '--parity-blocks', '2', '--block-size', 
 
 const on = (gateway: GatewayProcess, url: string): string => new URL(new URL(url).pathname, gateway.url).href
 
-const skip = await redisSkipReason()
+const skip = await redisSkip('the scale-out tests')
 if (skip) test('scale-out over S3 buckets', { skip }, () => {})
 else {
   describeS3('scale-out over S3 buckets: two gateways on one Redis', {}, (env) => {
@@ -36,7 +36,7 @@ else {
     })
     after(async () => {
       await Promise.all([...running].map(killGateway))
-      for (const prefix of prefixes) await deleteRedisPrefix(prefix).catch(() => undefined)
+      for (const prefix of prefixes) await dropKeys(prefix).catch(() => undefined)
       await buckets.dispose()
       await removeDir(dir)
     })

@@ -16,8 +16,8 @@ import { dataBuffer, sha256Data, writeDataFile } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, runGatewayToExit, startGateway, tempDir } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset, tusRequest } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
-import { REDIS_URL, deleteRedisPrefix, redisSkipReason, redisTcpTarget, uniquePrefix } from './helpers/redis.js'
-import { TcpRelay } from './helpers/tcp-relay.js'
+import { REDIS_URL, dropKeys, redisSkip, uniquePrefix } from '@tessera/cluster/testing'
+import { TcpRelay } from '@tessera/fault-proxy'
 import { uploadAll } from './helpers/tus-client.js'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
@@ -28,7 +28,7 @@ const LEASE_MS = 10_000
 /** The gateway's lock wait before it answers 423 (`LOCK_TIMEOUT_MS`). */
 const LOCK_TIMEOUT_MS = 20_000
 
-const skip = await redisSkipReason()
+const skip = await redisSkip('the scale-out tests')
 
 /** The same upload path on another gateway. */
 const on = (gateway: GatewayProcess, url: string): string => new URL(new URL(url).pathname, gateway.url).href
@@ -46,7 +46,7 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
 
   after(async () => {
     await Promise.all([...running].map(killGateway))
-    for (const prefix of prefixes) await deleteRedisPrefix(prefix).catch(() => undefined)
+    for (const prefix of prefixes) await dropKeys(prefix).catch(() => undefined)
     await removeDir(dir)
   })
 
@@ -238,16 +238,16 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
 
   test('Redis unreachable: a start fails at once with the reason; a running gateway answers 503 with a reason, stays up, and recovers', HANG_GUARD, async () => {
     // A closed port at start: no gateway without its cluster state (the supervisor restarts it).
-    const closed = await TcpRelay.start(redisTcpTarget())
+    const closed = await TcpRelay.start(REDIS_URL)
     await closed.cut()
     const refused = await runGatewayToExit({ dataDir: join(dir, 'down-refused'), args: ['--redis-url', `redis://127.0.0.1:${closed.port}`, '--backends', backends] })
     assert.equal(refused.code, 1, refused.stderr)
     assert.match(refused.stderr, /Redis cannot be reached/)
 
-    const relay = await TcpRelay.start(redisTcpTarget())
+    const relay = await TcpRelay.start(REDIS_URL)
     try {
       const { start } = cluster('down')
-      const viaRelay = `redis://127.0.0.1:${relay.port}`
+      const viaRelay = relay.url('redis')
       const c = await start('c', viaRelay)
       const peer = await start('peer')
       const url = await createUpload(c.url, 2 * MiB)

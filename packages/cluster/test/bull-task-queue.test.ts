@@ -8,8 +8,9 @@ import type { TaskDescriptor } from '@tessera/durability'
 import { describeTaskQueue } from '@tessera/durability/testing'
 import { BULL_PRIORITY_LIMIT, BullTaskQueue, RedisConnection, toBullPriority, type BullTaskQueueOptions } from '../src/index.js'
 import { Child } from './helpers/child.js'
-import { REDIS_URL, dropKeys, openConnection, redisSkip, uniquePrefix } from './helpers/redis.js'
-import { TcpProxy, closedPort } from './helpers/tcp-proxy.js'
+import { REDIS_URL, dropKeys, openConnection, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
+import { TcpRelay } from '@tessera/fault-proxy'
+import { closedPort } from './helpers/sockets.js'
 
 const skip = await redisSkip()
 const prefixes: string[] = []
@@ -144,17 +145,16 @@ describe('BullTaskQueue', { skip, timeout: 60_000 }, () => {
       (async () => BullTaskQueue.open({ connection: await RedisConnection.open({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300 }) }))(),
       { code: 'CLUSTER_ERR_UNAVAILABLE' },
     )
-    const url = new URL(REDIS_URL)
-    const proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379))
+    const proxy = await TcpRelay.start(REDIS_URL)
     cleanups.push(() => proxy.close())
     const prefix = newPrefix()
-    const connection = await openConnection(prefix, { url: proxy.url, connectTimeoutMs: 500, commandTimeoutMs: 1000 })
+    const connection = await openConnection(prefix, { url: proxy.url('redis'), connectTimeoutMs: 500, commandTimeoutMs: 1000 })
     const queue = await BullTaskQueue.open({ connection, pollMs: 20 })
     cleanups.push(async () => (await queue.close(), await connection.close()))
-    proxy.cut()
+    await proxy.cut()
     await assert.rejects(queue.add(task('lost', 1)), { code: 'CLUSTER_ERR_UNAVAILABLE' })
     await assert.rejects(queue.counts(), { code: 'CLUSTER_ERR_UNAVAILABLE' })
-    proxy.restore()
+    await proxy.restore()
     let added: boolean | undefined
     for (let i = 0; i < 50 && added === undefined; i++) added = await queue.add(task('later', 1)).catch(async () => (await sleep(100), undefined))
     assert.equal(added, true)

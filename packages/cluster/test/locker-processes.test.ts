@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, test } from 'node:test'
 import { RedisLocker, RedisManifestStore, type RedisConnection } from '../src/index.js'
 import { Child } from './helpers/child.js'
-import { REDIS_URL, dropKeys, openConnection, rawClient, redisSkip, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL, dropKeys, openConnection, rawClient, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
 
 const skip = await redisSkip()
 const prefix = uniquePrefix('procs')

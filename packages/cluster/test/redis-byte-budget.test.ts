@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { RedisByteBudget, type RedisConnection } from '../src/index.js'
-import { dropKeys, openConnection, rawClient, redisSkip, uniquePrefix } from './helpers/redis.js'
+import { dropKeys, openConnection, rawClient, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
 
 const skip = await redisSkip()
 const prefix = uniquePrefix('budget')

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { KeyLayout, RedisConnection, RedisKvStore, resolveRedisConnectionOptions } from '../src/index.js'
-import { REDIS_URL, dropKeys, openConnection, redisSkip, uniquePrefix } from './helpers/redis.js'
-import { TcpProxy, blackhole, closedPort } from './helpers/tcp-proxy.js'
+import { REDIS_URL, dropKeys, openConnection, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
+import { TcpRelay } from '@tessera/fault-proxy'
+import { blackhole, closedPort } from './helpers/sockets.js'
 
 const skip = await redisSkip()
 const prefix = uniquePrefix('conn')
@@ -66,9 +67,8 @@ describe('RedisConnection', () => {
   })
 
   test('Redis hangs after connecting: a command rejects CLUSTER_ERR_UNAVAILABLE after commandTimeoutMs; then answers again', { skip, timeout: 15_000 }, async () => {
-    const url = new URL(REDIS_URL)
-    const proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379))
-    const connection = await openConnection(prefix, { url: proxy.url, commandTimeoutMs: 300 })
+    const proxy = await TcpRelay.start(REDIS_URL)
+    const connection = await openConnection(prefix, { url: proxy.url('redis'), commandTimeoutMs: 300 })
     try {
       const store = await RedisKvStore.open<number>({ connection, namespace: 'hang' })
       await store.set('k', 1)

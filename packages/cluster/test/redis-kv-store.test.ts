@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { RedisKvStore, RedisLocker } from '../src/index.js'
 import { describeKvStore } from '../src/testing/index.js'
-import { REDIS_URL, dropKeys, keysUnder, openConnection, rawClient, redisSkip, uniquePrefix } from './helpers/redis.js'
-import { TcpProxy } from './helpers/tcp-proxy.js'
+import { REDIS_URL, dropKeys, keysUnder, openConnection, rawClient, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
+import { TcpRelay } from '@tessera/fault-proxy'
 
 const skip = await redisSkip()
 const prefixes: string[] = []
@@ -99,17 +99,16 @@ describe('RedisKvStore', { skip }, () => {
   })
 
   test('Redis unreachable: every call rejects CLUSTER_ERR_UNAVAILABLE; service resumes when it is back', { timeout: 20_000 }, async () => {
-    const url = new URL(REDIS_URL)
-    const proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379))
-    const connection = await openConnection(newPrefix(), { url: proxy.url, commandTimeoutMs: 1000 })
+    const proxy = await TcpRelay.start(REDIS_URL)
+    const connection = await openConnection(newPrefix(), { url: proxy.url('redis'), commandTimeoutMs: 1000 })
     try {
       const store = await RedisKvStore.open<{ n: number }>({ connection, namespace: 'uploads' })
       await store.set('k', { n: 1 })
-      proxy.cut()
+      await proxy.cut()
       for (const call of [() => store.get('k'), () => store.set('k', { n: 2 }), () => store.delete('k'), () => store.list()]) {
         await assert.rejects(call(), { code: 'CLUSTER_ERR_UNAVAILABLE' })
       }
-      proxy.restore()
+      await proxy.restore()
       let value: { n: number } | undefined
       for (let i = 0; i < 50 && value === undefined; i++) value = await store.get('k').catch(async () => (await new Promise((r) => setTimeout(r, 100)), undefined))
       assert.deepEqual(value, { n: 1 }, 'nothing written while cut was applied later')

@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { after, describe, test } from 'node:test'
 import { RedisLocker, type RedisConnection, type RedisLockerOptions } from '../src/index.js'
 import { describeLocker } from '../src/testing/index.js'
-import { REDIS_URL, dropKeys, openConnection, rawClient, redisSkip, uniquePrefix } from './helpers/redis.js'
-import { TcpProxy } from './helpers/tcp-proxy.js'
+import { REDIS_URL, dropKeys, openConnection, rawClient, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
+import { TcpRelay } from '@tessera/fault-proxy'
 
 const skip = await redisSkip()
 const prefixes: string[] = []
@@ -192,17 +192,16 @@ describe('RedisLocker', { skip }, () => {
   })
 
   test('Redis unreachable: lock rejects CLUSTER_ERR_UNAVAILABLE, unlock still resolves; it works again once Redis is back', { timeout: 20_000 }, async () => {
-    const url = new URL(REDIS_URL)
-    const proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379))
-    const g = await gateway(newPrefix(), {}, proxy.url)
+    const proxy = await TcpRelay.start(REDIS_URL)
+    const g = await gateway(newPrefix(), {}, proxy.url('redis'))
     try {
       const held = g.locker.newLock('held')
       await held.lock(never, () => undefined)
-      proxy.cut()
+      await proxy.cut()
       await assert.rejects(g.locker.newLock('u').lock(never, () => undefined), { code: 'CLUSTER_ERR_UNAVAILABLE' })
       await assert.rejects(g.locker.assertHeld('held'), { code: 'CLUSTER_ERR_UNAVAILABLE' })
       await held.unlock() // logged; the lease lapses on its own
-      proxy.restore()
+      await proxy.restore()
       let again: Error | undefined
       for (let i = 0; i < 50; i++) {
         const lock = g.locker.newLock('u')

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { describeManifestStore, stripeRecord } from '@tessera/storage/testing'
 import { RedisLocker, RedisManifestStore } from '../src/index.js'
-import { REDIS_URL, dropKeys, keysUnder, openConnection, rawClient, redisSkip, uniquePrefix } from './helpers/redis.js'
-import { TcpProxy } from './helpers/tcp-proxy.js'
+import { REDIS_URL, dropKeys, keysUnder, openConnection, rawClient, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
+import { TcpRelay } from '@tessera/fault-proxy'
 
 const skip = await redisSkip()
 const prefixes: string[] = []
@@ -92,13 +92,12 @@ describe('RedisManifestStore', { skip }, () => {
   })
 
   test('Redis unreachable: STORAGE_ERR_UNAVAILABLE (what the gateway answers 503 for); service resumes when it is back', { timeout: 20_000 }, async () => {
-    const url = new URL(REDIS_URL)
-    const proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379))
-    const connection = await openConnection(newPrefix(), { url: proxy.url, commandTimeoutMs: 1000 })
+    const proxy = await TcpRelay.start(REDIS_URL)
+    const connection = await openConnection(newPrefix(), { url: proxy.url('redis'), commandTimeoutMs: 1000 })
     try {
       const store = await RedisManifestStore.open({ connection })
       await store.appendStripes('m', [stripeRecord(1)])
-      proxy.cut()
+      await proxy.cut()
       const unavailable = (err: unknown): boolean => {
         assert.equal((err as { code?: string }).code, 'STORAGE_ERR_UNAVAILABLE')
         assert.equal((err as { cause?: { code?: string } }).cause?.code, 'CLUSTER_ERR_UNAVAILABLE')
@@ -110,7 +109,7 @@ describe('RedisManifestStore', { skip }, () => {
       await assert.rejects(async () => {
         for await (const _ of store.list());
       }, unavailable)
-      proxy.restore()
+      await proxy.restore()
       let version: number | undefined
       for (let i = 0; i < 50 && version === undefined; i++) version = (await store.get('m').catch(async () => (await new Promise((r) => setTimeout(r, 100)), undefined)))?.version
       assert.equal(version, 1, 'nothing refused while cut was applied later')

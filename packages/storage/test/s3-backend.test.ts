@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net'
+import { TcpRelay } from '@tessera/fault-proxy'
 import { after, describe, test } from 'node:test'
 import {
   DeleteBucketCommand,
@@ -81,57 +81,6 @@ async function keysOf(backend: S3Backend, prefix = ''): Promise<string[]> {
   const keys: string[] = []
   for await (const key of backend.list(prefix)) keys.push(key)
   return keys.sort()
-}
-
-/**
- * A TCP relay in front of the real server, to take it away mid-test without disturbing anyone
- * else's use of it: `stall()` keeps accepting connections but forwards nothing (a hung server),
- * `refuse()` closes every connection and stops listening (a stopped one).
- */
-class Relay {
-  readonly #sockets = new Set<Socket>()
-  #stalled = false
-  private constructor(
-    readonly server: Server,
-    readonly url: string,
-  ) {}
-
-  static async start(target: URL): Promise<Relay> {
-    const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const relay = new Relay(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
-    server.on('connection', (client) => relay.#relay(client, target))
-    return relay
-  }
-
-  #relay(client: Socket, target: URL): void {
-    this.#sockets.add(client)
-    client.on('close', () => this.#sockets.delete(client))
-    client.on('error', () => {})
-    if (this.#stalled) return // accepted, never answered
-    const upstream = connect(Number(target.port), target.hostname)
-    this.#sockets.add(upstream)
-    upstream.on('close', () => this.#sockets.delete(upstream))
-    upstream.on('error', () => client.destroy())
-    client.on('data', (chunk: Buffer) => {
-      if (!this.#stalled) upstream.write(chunk)
-    })
-    upstream.on('data', (chunk: Buffer) => {
-      if (!this.#stalled) client.write(chunk)
-    })
-    client.on('close', () => upstream.destroy())
-    upstream.on('close', () => client.destroy())
-  }
-
-  stall(): void {
-    this.#stalled = true
-  }
-
-  async refuse(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
-    for (const socket of this.#sockets) socket.destroy()
-    await closed
-  }
 }
 
 describe('resolveS3BackendOptions', () => {
@@ -292,11 +241,11 @@ if (skip !== false && inCi) {
     })
 
     test('a server that hangs mid-test: calls reject TIMEOUT after requestTimeoutMs, or ABORTED when aborted first', async () => {
-      const relay = await Relay.start(new URL(endpoint as string))
+      const relay = await TcpRelay.start(endpoint as string)
       // `patient` has the default 30 s timeouts, so only the abort can end its call in time;
       // `impatient` gives up after 300 ms per attempt. Both go through the relay.
-      await withBackend({ endpoint: relay.url }, async (patient, bucket) => {
-        const impatient = await S3Backend.open(options(bucket, { id: 'impatient', endpoint: relay.url, requestTimeoutMs: 300, maxAttempts: 2 }))
+      await withBackend({ endpoint: relay.url('http') }, async (patient, bucket) => {
+        const impatient = await S3Backend.open(options(bucket, { id: 'impatient', endpoint: relay.url('http'), requestTimeoutMs: 300, maxAttempts: 2 }))
         try {
           await patient.put('k', bytesOf(1000))
           assertBytes(await patient.read('k'), bytesOf(1000))
@@ -313,22 +262,20 @@ if (skip !== false && inCi) {
         } finally {
           impatient.close()
         }
-      }).finally(() => relay.refuse())
+      }).finally(() => relay.cut())
     })
 
     test('a server that is stopped mid-test: calls reject UNAVAILABLE', async () => {
-      const relay = await Relay.start(new URL(endpoint as string))
-      let refused = false
-      await withBackend({ endpoint: relay.url, requestTimeoutMs: 2000, maxAttempts: 2 }, async (backend) => {
+      const relay = await TcpRelay.start(endpoint as string)
+      await withBackend({ endpoint: relay.url('http'), requestTimeoutMs: 2000, maxAttempts: 2 }, async (backend) => {
         await backend.put('k', bytesOf(1000))
-        await relay.refuse()
-        refused = true
+        await relay.cut()
         await assert.rejects(backend.put('k', bytesOf(2000)), code('STORAGE_ERR_UNAVAILABLE'))
         await assert.rejects(backend.read('k'), code('STORAGE_ERR_UNAVAILABLE'))
         await assert.rejects(backend.stat('k'), code('STORAGE_ERR_UNAVAILABLE'))
         await assert.rejects(backend.delete('k'), code('STORAGE_ERR_UNAVAILABLE'))
         await assert.rejects(keysOf(backend), code('STORAGE_ERR_UNAVAILABLE'))
-      }).finally(() => (refused ? undefined : relay.refuse()))
+      }).finally(() => relay.cut())
     })
   })
 }

@@ -1,8 +1,10 @@
-// Redis for the cluster tests: the machine's (REDIS_URL, default redis://127.0.0.1:6379), a unique
-// key prefix per fixture, and the rule: unreachable → skip with the reason, unless CI is set → fail.
+// The machine's Redis for every test that needs one — this package's, the gateway's cross-process
+// scale-out tests, the scale-out bench: REDIS_URL (default redis://127.0.0.1:6379), a unique key
+// prefix per fixture, its keys deleted afterwards, and the rule: unreachable → skip with the
+// reason, unless CI is set → fail.
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { RedisConnection, type RedisConnectionOptions } from '../../src/index.js'
+import { RedisConnection, type RedisConnectionOptions } from '../redis-connection.js'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const inCi = (): boolean => ![undefined, '', '0', 'false'].includes(process.env.CI)
@@ -13,14 +15,14 @@ let probed: Promise<string | false> | undefined
  * `false` when Redis answers; otherwise the reason to skip. With CI set an unreachable Redis is
  * an error instead: CI must never silently skip the cluster tests.
  */
-export function redisSkip(): Promise<string | false> {
+export function redisSkip(what = 'the Redis tests'): Promise<string | false> {
   probed ??= (async () => {
     try {
       const c = await RedisConnection.open({ url: REDIS_URL, connectTimeoutMs: 1500 })
       await c.close()
       return false
     } catch (err) {
-      if (inCi()) throw new Error(`Redis is unreachable at ${REDIS_URL} and CI is set: the cluster tests must run (${(err as Error).message})`, { cause: err })
+      if (inCi()) throw new Error(`Redis is unreachable at ${REDIS_URL} and CI is set: ${what} must run (${(err as Error).message})`, { cause: err })
       return `Redis is unreachable at ${REDIS_URL} (${(err as Error).message}); start redis-server or set REDIS_URL (with CI set this fails)`
     }
   })()
