@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { RedisConnection, type RedisConnectionOptions } from '../redis-connection.js'
+import { scanKeys } from '../scan-keys.js'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const inCi = (): boolean => ![undefined, '', '0', 'false'].includes(process.env.CI)
@@ -48,28 +49,20 @@ export function rawClient(): Redis {
 export async function dropKeys(prefix: string): Promise<void> {
   const client = rawClient()
   try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await client.del(...keys)
-    } while (cursor !== '0')
+    const keys: string[] = []
+    for await (const key of scanKeys(client, `${prefix}:*`)) keys.push(key)
+    for (let i = 0; i < keys.length; i += 1000) await client.del(...keys.slice(i, i + 1000))
   } finally {
     client.disconnect()
   }
 }
 
-/** Keys under `prefix` (to prove a test left none behind). */
+/** Keys under `prefix`, sorted (to prove a test left none behind). */
 export async function keysUnder(prefix: string): Promise<string[]> {
   const client = rawClient()
   try {
     const out: string[] = []
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-      cursor = next
-      out.push(...keys)
-    } while (cursor !== '0')
+    for await (const key of scanKeys(client, `${prefix}:*`)) out.push(key)
     return out.sort()
   } finally {
     client.disconnect()
