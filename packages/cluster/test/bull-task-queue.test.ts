@@ -8,25 +8,19 @@ import type { TaskDescriptor } from '@tessera/durability'
 import { describeTaskQueue } from '@tessera/durability/testing'
 import { BULL_PRIORITY_LIMIT, BullTaskQueue, RedisConnection, toBullPriority, type BullTaskQueueOptions } from '../src/index.js'
 import { Child } from './helpers/child.js'
-import { REDIS_URL, dropKeys, openConnection, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
+import { REDIS_URL, TestPrefixes, dropKeys, openConnection, redisSkip } from '../src/testing/redis-fixture.js'
 import { TcpRelay } from '@tessera/fault-proxy'
 import { closedPort } from './helpers/sockets.js'
 
 const skip = await redisSkip()
-const prefixes: string[] = []
-after(async () => void (await Promise.all(prefixes.map(dropKeys))))
+const prefixes = new TestPrefixes('queue')
+after(() => prefixes.drop())
 const children: Child[] = []
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 after(async () => void (await Promise.all(children.map((c) => c.stop()))))
-
-function newPrefix(): string {
-  const prefix = uniquePrefix('queue')
-  prefixes.push(prefix)
-  return prefix
-}
 
 function task(key: string, priority: number, bytes = 0, payload: TaskDescriptor['payload'] = {}): TaskDescriptor {
   return { kind: 'regenerate', key, priority, bytes, reason: 'test', payload: { objectId: key, ...payload } }
@@ -43,7 +37,7 @@ async function gatewayQueue(prefix: string, options: Partial<BullTaskQueueOption
 describeTaskQueue(
   'BullTaskQueue',
   async ({ concurrency, bytesPerSecond, burstBytes }) => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const connection = await openConnection(prefix)
     const queue = await BullTaskQueue.open({ connection, concurrency, bytesPerSecond, ...(burstBytes !== undefined && { burstBytes }), tasksPerInterval: Infinity, pollMs: 20 })
     return { queue, teardown: async () => (await connection.close(), await dropKeys(prefix)) }
@@ -54,7 +48,7 @@ describeTaskQueue(
 describe('BullTaskQueue', { skip, timeout: 60_000 }, () => {
   // Two gateway processes, both to be SIGKILLed, started together (each costs a second or more of
   // CPU to start): one adds to queue `orphans`, the other works on queue `stalls`.
-  const shared = newPrefix()
+  const shared = prefixes.next()
   let adder: Child, runner: Child
   const start = async (queue: string, lockMs: number): Promise<Child> => {
     const child = Child.start('queue-worker', { REDIS_URL, PREFIX: shared, QUEUE: queue, LOCK_MS: String(lockMs), STALLED_MS: '300' })
@@ -96,7 +90,7 @@ describe('BullTaskQueue', { skip, timeout: 60_000 }, () => {
   test('the byte budget is the cluster’s: two gateways together stay within it', async () => {
     // 8 tasks × 1 000 B at 20 000 B/s with a 1 000 B burst: the last may start only when
     // 8 000 − 1 000 B have refilled, ≥ 350 ms after the bucket was first drawn from (after t0).
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const options = { concurrency: 4, bytesPerSecond: 20_000, burstBytes: 1000 }
     const [a, b] = [await gatewayQueue(prefix, options), await gatewayQueue(prefix, options)]
     const starts: number[] = []
@@ -113,7 +107,7 @@ describe('BullTaskQueue', { skip, timeout: 60_000 }, () => {
   })
 
   test('pauseCluster stops every gateway’s worker; resumeCluster restarts them', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const [a, b] = [await gatewayQueue(prefix), await gatewayQueue(prefix)]
     const ran: string[] = []
     b.process(async (t) => void ran.push(t.key))
@@ -147,7 +141,7 @@ describe('BullTaskQueue', { skip, timeout: 60_000 }, () => {
     )
     const proxy = await TcpRelay.start(REDIS_URL)
     cleanups.push(() => proxy.close())
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const connection = await openConnection(prefix, { url: proxy.url('redis'), connectTimeoutMs: 500, commandTimeoutMs: 1000 })
     const queue = await BullTaskQueue.open({ connection, pollMs: 20 })
     cleanups.push(async () => (await queue.close(), await connection.close()))
@@ -161,7 +155,7 @@ describe('BullTaskQueue', { skip, timeout: 60_000 }, () => {
   })
 
   test('refuses invalid options, naming them', async () => {
-    const connection = await openConnection(newPrefix())
+    const connection = await openConnection(prefixes.next())
     cleanups.push(() => connection.close())
     for (const [options, name] of [
       [{ name: 'a:b' }, /name/],

@@ -4,24 +4,18 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { RedisKvStore, RedisLocker } from '../src/index.js'
 import { describeKvStore } from '../src/testing/index.js'
-import { REDIS_URL, dropKeys, keysUnder, openConnection, rawClient, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
+import { REDIS_URL, TestPrefixes, keysUnder, openConnection, rawClient, redisSkip } from '../src/testing/redis-fixture.js'
 import { TcpRelay } from '@tessera/fault-proxy'
 
 const skip = await redisSkip()
-const prefixes: string[] = []
-after(async () => void (await Promise.all(prefixes.map(dropKeys))))
+const prefixes = new TestPrefixes('kv')
+after(() => prefixes.drop())
 const never = new AbortController().signal
-
-function newPrefix(): string {
-  const prefix = uniquePrefix('kv')
-  prefixes.push(prefix)
-  return prefix
-}
 
 describeKvStore(
   'RedisKvStore',
   async () => {
-    const connection = await openConnection(newPrefix())
+    const connection = await openConnection(prefixes.next())
     return { store: await RedisKvStore.open<unknown>({ connection, namespace: 'uploads' }), teardown: () => connection.close() }
   },
   { skip },
@@ -29,9 +23,9 @@ describeKvStore(
 
 describe('RedisKvStore', { skip }, () => {
   test('namespaces and prefixes do not see each other; keys carry the hash tag; delete leaves no key', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const connection = await openConnection(prefix)
-    const other = await openConnection(newPrefix())
+    const other = await openConnection(prefixes.next())
     try {
       const uploads = await RedisKvStore.open<{ n: number }>({ connection, namespace: 'uploads' })
       const partitions = await RedisKvStore.open<{ n: number }>({ connection, namespace: 'partitions' })
@@ -54,7 +48,7 @@ describe('RedisKvStore', { skip }, () => {
   })
 
   test('writes of a key whose lock this process holds are fenced: refused CLUSTER_ERR_FENCED once the lock is lost', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const connection = await openConnection(prefix)
     const locker = await RedisLocker.open({ connection, leaseMs: 5000 })
     const raw = rawClient()
@@ -81,7 +75,7 @@ describe('RedisKvStore', { skip }, () => {
   })
 
   test('a value that is not JSON reads CLUSTER_ERR_CORRUPT; bad keys, values and options are refused', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const connection = await openConnection(prefix)
     const raw = rawClient()
     try {
@@ -100,7 +94,7 @@ describe('RedisKvStore', { skip }, () => {
 
   test('Redis unreachable: every call rejects CLUSTER_ERR_UNAVAILABLE; service resumes when it is back', { timeout: 20_000 }, async () => {
     const proxy = await TcpRelay.start(REDIS_URL)
-    const connection = await openConnection(newPrefix(), { url: proxy.url('redis'), commandTimeoutMs: 1000 })
+    const connection = await openConnection(prefixes.next(), { url: proxy.url('redis'), commandTimeoutMs: 1000 })
     try {
       const store = await RedisKvStore.open<{ n: number }>({ connection, namespace: 'uploads' })
       await store.set('k', { n: 1 })

@@ -6,12 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { after, describe, test } from 'node:test'
 import { RedisLocker, type RedisConnection, type RedisLockerOptions } from '../src/index.js'
 import { describeLocker } from '../src/testing/index.js'
-import { REDIS_URL, dropKeys, openConnection, rawClient, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
+import { REDIS_URL, TestPrefixes, openConnection, rawClient, redisSkip } from '../src/testing/redis-fixture.js'
 import { TcpRelay } from '@tessera/fault-proxy'
 
 const skip = await redisSkip()
-const prefixes: string[] = []
-after(async () => void (await Promise.all(prefixes.map(dropKeys))))
+const prefixes = new TestPrefixes('locker')
+after(() => prefixes.drop())
 const never = new AbortController().signal
 
 interface Gateway {
@@ -27,16 +27,10 @@ async function gateway(prefix: string, options: Partial<RedisLockerOptions> = {}
   return { connection, locker, close: async () => (await locker.close(), await connection.close()) }
 }
 
-function newPrefix(): string {
-  const prefix = uniquePrefix('locker')
-  prefixes.push(prefix)
-  return prefix
-}
-
 describeLocker(
   'RedisLocker',
   async () => {
-    const g = await gateway(newPrefix())
+    const g = await gateway(prefixes.next())
     return { locker: g.locker, teardown: g.close }
   },
   { skip },
@@ -44,7 +38,7 @@ describeLocker(
 
 describe('RedisLocker', { skip }, () => {
   test('two gateways exclude each other; a waiter on one asks the holder on the other, which hands over', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const [a, b] = await Promise.all([gateway(prefix), gateway(prefix)])
     try {
       const held = a.locker.newLock('x')
@@ -63,7 +57,7 @@ describe('RedisLocker', { skip }, () => {
   })
 
   test('fencing tokens grow with every grant, across gateways, and after the counter key is gone', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const [a, b] = await Promise.all([gateway(prefix), gateway(prefix)])
     const raw = rawClient()
     try {
@@ -89,7 +83,7 @@ describe('RedisLocker', { skip }, () => {
   })
 
   test('fenceOf and assertHeld: the holder’s fence while held; LOCK_LOST once taken over, and the holder is asked to stop', async () => {
-    const g = await gateway(newPrefix())
+    const g = await gateway(prefixes.next())
     const raw = rawClient()
     try {
       let asked = 0
@@ -117,7 +111,7 @@ describe('RedisLocker', { skip }, () => {
   })
 
   test('a held lock is renewed past its lease; another gateway gets it only after unlock', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const [a, b] = await Promise.all([gateway(prefix, { leaseMs: 300, renewIntervalMs: 100 }), gateway(prefix, { leaseMs: 300 })])
     try {
       const lock = a.locker.newLock('r')
@@ -134,7 +128,7 @@ describe('RedisLocker', { skip }, () => {
   })
 
   test('the renewal notices a lease taken over and asks the holder to release', async () => {
-    const g = await gateway(newPrefix(), { leaseMs: 300, renewIntervalMs: 50 })
+    const g = await gateway(prefixes.next(), { leaseMs: 300, renewIntervalMs: 50 })
     const raw = rawClient()
     try {
       const lock = g.locker.newLock('l')
@@ -148,7 +142,7 @@ describe('RedisLocker', { skip }, () => {
   })
 
   test('a waiter does not spin: its commands while waiting are bounded by leases, not by time', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const [a, b] = await Promise.all([gateway(prefix, { leaseMs: 600 }), gateway(prefix, { leaseMs: 600 })])
     const raw = rawClient()
     const monitor = await raw.monitor()
@@ -175,7 +169,7 @@ describe('RedisLocker', { skip }, () => {
   })
 
   test('close rejects waiters CLUSTER_ERR_CLOSED and frees held leases at once', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const [a, b] = await Promise.all([gateway(prefix), gateway(prefix)])
     try {
       await a.locker.newLock('c').lock(never, () => undefined)
@@ -193,7 +187,7 @@ describe('RedisLocker', { skip }, () => {
 
   test('Redis unreachable: lock rejects CLUSTER_ERR_UNAVAILABLE, unlock still resolves; it works again once Redis is back', { timeout: 20_000 }, async () => {
     const proxy = await TcpRelay.start(REDIS_URL)
-    const g = await gateway(newPrefix(), {}, proxy.url('redis'))
+    const g = await gateway(prefixes.next(), {}, proxy.url('redis'))
     try {
       const held = g.locker.newLock('held')
       await held.lock(never, () => undefined)
@@ -223,7 +217,7 @@ describe('RedisLocker', { skip }, () => {
   })
 
   test('refuses invalid options, naming them', async () => {
-    const g = await gateway(newPrefix())
+    const g = await gateway(prefixes.next())
     try {
       await assert.rejects(RedisLocker.open({ connection: g.connection, leaseMs: 5 }), { code: 'CLUSTER_ERR_INVALID_OPTION', message: /leaseMs/ })
       await assert.rejects(RedisLocker.open({ connection: g.connection, leaseMs: 100, renewIntervalMs: 100 }), { code: 'CLUSTER_ERR_INVALID_OPTION', message: /renewIntervalMs/ })

@@ -4,25 +4,19 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { describeManifestStore, stripeRecord } from '@tessera/storage/testing'
 import { RedisLocker, RedisManifestStore } from '../src/index.js'
-import { REDIS_URL, dropKeys, keysUnder, openConnection, rawClient, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
+import { REDIS_URL, TestPrefixes, keysUnder, openConnection, rawClient, redisSkip } from '../src/testing/redis-fixture.js'
 import { TcpRelay } from '@tessera/fault-proxy'
 
 const skip = await redisSkip()
-const prefixes: string[] = []
-after(async () => void (await Promise.all(prefixes.map(dropKeys))))
+const prefixes = new TestPrefixes('mf')
+after(() => prefixes.drop())
 const never = new AbortController().signal
 const empty = { stripes: [], sources: [], referrers: [], deleted: false }
-
-function newPrefix(): string {
-  const prefix = uniquePrefix('mf')
-  prefixes.push(prefix)
-  return prefix
-}
 
 describeManifestStore(
   'RedisManifestStore',
   async () => {
-    const connection = await openConnection(newPrefix())
+    const connection = await openConnection(prefixes.next())
     return { store: await RedisManifestStore.open({ connection }), teardown: () => connection.close() }
   },
   { skip },
@@ -30,7 +24,7 @@ describeManifestStore(
 
 describe('RedisManifestStore', { skip }, () => {
   test('a manifest is a hash and a list under the object’s hash tag; delete removes both', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const connection = await openConnection(prefix)
     try {
       const store = await RedisManifestStore.open({ connection })
@@ -44,7 +38,7 @@ describe('RedisManifestStore', { skip }, () => {
   })
 
   test('writes to a manifest whose lock this process holds are fenced: STORAGE_ERR_CONFLICT (cause CLUSTER_ERR_FENCED) once lost', async () => {
-    const prefix = newPrefix()
+    const prefix = prefixes.next()
     const connection = await openConnection(prefix)
     const locker = await RedisLocker.open({ connection, leaseMs: 5000 })
     const raw = rawClient()
@@ -77,7 +71,7 @@ describe('RedisManifestStore', { skip }, () => {
   })
 
   test('a stored manifest that is not JSON reads STORAGE_ERR_CORRUPT', async () => {
-    const connection = await openConnection(newPrefix())
+    const connection = await openConnection(prefixes.next())
     const raw = rawClient()
     try {
       const store = await RedisManifestStore.open({ connection })
@@ -93,7 +87,7 @@ describe('RedisManifestStore', { skip }, () => {
 
   test('Redis unreachable: STORAGE_ERR_UNAVAILABLE (what the gateway answers 503 for); service resumes when it is back', { timeout: 20_000 }, async () => {
     const proxy = await TcpRelay.start(REDIS_URL)
-    const connection = await openConnection(newPrefix(), { url: proxy.url('redis'), commandTimeoutMs: 1000 })
+    const connection = await openConnection(prefixes.next(), { url: proxy.url('redis'), commandTimeoutMs: 1000 })
     try {
       const store = await RedisManifestStore.open({ connection })
       await store.appendStripes('m', [stripeRecord(1)])

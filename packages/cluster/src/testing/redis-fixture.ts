@@ -35,6 +35,28 @@ export function uniquePrefix(label: string): string {
   return `tessera-test:${label}:${process.pid}-${randomBytes(4).toString('hex')}`
 }
 
+/**
+ * The key prefixes one test file hands out: each unique (`uniquePrefix`), and all their keys
+ * deleted by `drop()` — call it from the file's `after`, once whatever writes under them stopped.
+ */
+export class TestPrefixes {
+  readonly #made: string[] = []
+
+  constructor(readonly label: string) {}
+
+  /** A prefix no other test (or run) shares, remembered for `drop`. */
+  next(): string {
+    const prefix = uniquePrefix(this.label)
+    this.#made.push(prefix)
+    return prefix
+  }
+
+  /** Deletes every key under every prefix handed out so far. */
+  async drop(): Promise<void> {
+    await Promise.all(this.#made.splice(0).map(dropKeys))
+  }
+}
+
 /** A connection under a fresh prefix. */
 export function openConnection(prefix: string, options: RedisConnectionOptions = {}): Promise<RedisConnection> {
   return RedisConnection.open({ url: REDIS_URL, keyPrefix: prefix, ...options })
