@@ -1,81 +1,10 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { TcpRelay } from '@tessera/fault-proxy'
 import { after, describe, test } from 'node:test'
-import {
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3'
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
 import { S3Backend, defaultS3BackendOptions, resolveS3BackendOptions, type S3BackendOptions } from '../src/index.js'
+import { TestBuckets, describeS3 } from '../src/testing/index.js'
 import { assertBytes, bytesOf, chunked, code, describeBackend } from './describe-backend.js'
-
-// The server comes from scripts/s3-local.sh (`eval "$(scripts/s3-local.sh start)"`), which
-// exports these; any S3-compatible server with the same variables works.
-const endpoint = process.env.TESSERA_S3_ENDPOINT
-const inCi = process.env.CI === 'true'
-const forcePathStyle = process.env.TESSERA_S3_FORCE_PATH_STYLE !== 'false'
-const skip =
-  endpoint === undefined || endpoint === ''
-    ? 'TESSERA_S3_ENDPOINT is not set: run `eval "$(scripts/s3-local.sh start)"` to test S3Backend against a real S3-compatible server'
-    : false
-
-/** A client of our own, beside the backend's, to look at the bucket directly. */
-function rawClient(): S3Client {
-  return new S3Client({ endpoint, forcePathStyle, region: process.env.AWS_REGION ?? 'us-east-1' })
-}
-
-let buckets = 0
-/** A bucket name no other test (or concurrent run) uses. */
-function freshBucket(): string {
-  buckets += 1
-  return `tessera-t-${process.pid}-${buckets}-${randomBytes(3).toString('hex')}`
-}
-
-/** Every object and in-progress multipart upload in `bucket`: what the medium holds. */
-async function bucketEntries(client: S3Client, bucket: string): Promise<string[]> {
-  const names: string[] = []
-  let token: string | undefined
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }))
-    for (const object of page.Contents ?? []) names.push(object.Key ?? '')
-    token = page.IsTruncated ? page.NextContinuationToken : undefined
-  } while (token !== undefined)
-  const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))
-  for (const upload of uploads.Uploads ?? []) names.push(`multipart:${upload.Key ?? ''}`)
-  return names.sort()
-}
-
-async function removeBucket(client: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }))
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key ?? '' }))
-    if (keys.length === 0) break
-    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }))
-  }
-  await client.send(new DeleteBucketCommand({ Bucket: bucket }))
-}
-
-function options(bucket: string, extra: Partial<S3BackendOptions> = {}): S3BackendOptions {
-  return { id: 's3-test', bucket, endpoint, forcePathStyle, createBucket: true, ...extra }
-}
-
-/** Runs `body` with a backend on a fresh bucket, then removes the bucket. */
-async function withBackend(extra: Partial<S3BackendOptions>, body: (backend: S3Backend, bucket: string, raw: S3Client) => Promise<void>): Promise<void> {
-  const raw = rawClient()
-  const bucket = freshBucket()
-  const backend = await S3Backend.open(options(bucket, extra))
-  try {
-    await body(backend, bucket, raw)
-  } finally {
-    backend.close()
-    await removeBucket(raw, bucket).catch(() => {})
-    raw.destroy()
-  }
-}
 
 async function keysOf(backend: S3Backend, prefix = ''): Promise<string[]> {
   const keys: string[] = []
@@ -138,43 +67,75 @@ describe('resolveS3BackendOptions', () => {
   })
 })
 
-if (skip !== false && inCi) {
-  test('S3Backend against a real S3-compatible server', () => {
-    assert.fail('CI=true but TESSERA_S3_ENDPOINT is not set: .ci/run must start the server with scripts/s3-local.sh and export its env')
-  })
-} else if (skip !== false) {
-  test('S3Backend against a real S3-compatible server', { skip }, () => {})
-} else {
+// The server comes from scripts/s3-local.sh (`eval "$(scripts/s3-local.sh start)"`); without it
+// these skip, or fail under CI=true (the fixture's rule, shared with the gateway's S3 tests).
+describeS3('S3Backend against a real S3-compatible server', {}, (env) => {
+  // A client of the fixture's own, beside the backends', to look at the buckets directly.
+  const buckets = new TestBuckets(env)
   // node:test runs no afterEach hook for a test that skips itself (the suite's segments test
-  // does here), so a bucket whose teardown never ran is removed when the file ends.
-  const untornDown = new Map<string, () => Promise<void>>()
+  // does here), so what a teardown never closed or removed goes when the file ends.
+  const opened = new Set<S3Backend>()
   after(async () => {
-    for (const teardown of untornDown.values()) await teardown()
+    for (const backend of opened) backend.close()
+    await buckets.dispose()
   })
-  describeBackend('S3Backend', async () => {
-    const raw = rawClient()
+
+  /** A bucket name no other test (or concurrent run) uses; removed by `dispose` at the latest. */
+  const freshBucket = (): string => buckets.fresh(1, 't')[0]!
+
+  const options = (bucket: string, extra: Partial<S3BackendOptions> = {}): S3BackendOptions => ({
+    id: 's3-test',
+    bucket,
+    endpoint: env.endpoint,
+    forcePathStyle: env.forcePathStyle,
+    createBucket: true,
+    ...extra,
+  })
+
+  async function open(bucket: string, extra: Partial<S3BackendOptions> = {}): Promise<S3Backend> {
+    const backend = await S3Backend.open(options(bucket, extra))
+    opened.add(backend)
+    return backend
+  }
+
+  /** Every object and in-progress multipart upload in `bucket`: what the medium holds. */
+  async function bucketEntries(bucket: string): Promise<string[]> {
+    const uploads = await buckets.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))
+    return [...(await buckets.keys(bucket)), ...(uploads.Uploads ?? []).map((u) => `multipart:${u.Key ?? ''}`)].sort()
+  }
+
+  /** Runs `body` with a backend on a fresh bucket, then removes the bucket. */
+  async function withBackend(extra: Partial<S3BackendOptions>, body: (backend: S3Backend, bucket: string) => Promise<void>): Promise<void> {
     const bucket = freshBucket()
-    const backend = await S3Backend.open(options(bucket))
-    const teardown = async (): Promise<void> => {
-      untornDown.delete(bucket)
+    const backend = await open(bucket, extra)
+    try {
+      await body(backend, bucket)
+    } finally {
       backend.close()
-      await removeBucket(raw, bucket)
-      raw.destroy()
+      await buckets.remove(bucket).catch(() => {}) // never hide the test's own failure; dispose retries
     }
-    untornDown.set(bucket, teardown)
-    return { backend, rawEntries: () => bucketEntries(raw, bucket), teardown }
+  }
+
+  describeBackend('S3Backend', async () => {
+    const bucket = freshBucket()
+    const backend = await open(bucket)
+    const teardown = async (): Promise<void> => {
+      backend.close()
+      await buckets.remove(bucket)
+    }
+    return { backend, rawEntries: () => bucketEntries(bucket), teardown }
   })
 
   describe('S3Backend', () => {
     test('blocks are objects under the prefix; list skips foreign objects and other prefixes', async () => {
-      await withBackend({ prefix: 'team/a' }, async (backend, bucket, raw) => {
-        const neighbour = await S3Backend.open(options(bucket, { id: 'neighbour', prefix: 'team/ab' }))
+      await withBackend({ prefix: 'team/a' }, async (backend, bucket) => {
+        const neighbour = await open(bucket, { id: 'neighbour', prefix: 'team/ab' })
         try {
           await backend.put('u1/0-0', bytesOf(10, 1))
           await neighbour.put('u1/0-0', bytesOf(20, 2))
-          await raw.send(new PutObjectCommand({ Bucket: bucket, Key: 'team/a/has space', Body: 'x' }))
-          await raw.send(new PutObjectCommand({ Bucket: bucket, Key: 'team/a/u1/../up', Body: 'x' }))
-          assert.deepEqual(await bucketEntries(raw, bucket), ['team/a/has space', 'team/a/u1/../up', 'team/a/u1/0-0', 'team/ab/u1/0-0'])
+          await buckets.put(bucket, 'team/a/has space', bytesOf(1))
+          await buckets.put(bucket, 'team/a/u1/../up', bytesOf(1))
+          assert.deepEqual(await bucketEntries(bucket), ['team/a/has space', 'team/a/u1/../up', 'team/a/u1/0-0', 'team/ab/u1/0-0'])
           assert.deepEqual(await keysOf(backend), ['u1/0-0'])
           assert.deepEqual(await keysOf(neighbour), ['u1/0-0'])
           assertBytes(await backend.read('u1/0-0'), bytesOf(10, 1))
@@ -198,23 +159,21 @@ if (skip !== false && inCi) {
     })
 
     test('a streamed body over maxBlockBytes rejects INVALID_ARGUMENT and stores nothing', async () => {
-      await withBackend({ maxBlockBytes: 100_000 }, async (backend, bucket, raw) => {
+      await withBackend({ maxBlockBytes: 100_000 }, async (backend, bucket) => {
         assert.deepEqual(await backend.put('b/fits', chunked(bytesOf(100_000))), { bytes: 100_000 })
         await assert.rejects(backend.put('b/over', chunked(bytesOf(100_001))), code('STORAGE_ERR_INVALID_ARGUMENT'))
-        assert.deepEqual(await bucketEntries(raw, bucket), ['b/fits'])
+        assert.deepEqual(await bucketEntries(bucket), ['b/fits'])
       })
     })
 
     test('open() of a missing bucket rejects UNAVAILABLE unless createBucket is set', async () => {
       const bucket = freshBucket()
       await assert.rejects(S3Backend.open(options(bucket, { createBucket: false })), code('STORAGE_ERR_UNAVAILABLE'))
-      const raw = rawClient()
-      const backend = await S3Backend.open(options(bucket, { createBucket: true }))
-      const again = await S3Backend.open(options(bucket, { createBucket: true }))
+      const backend = await open(bucket, { createBucket: true })
+      const again = await open(bucket, { createBucket: true })
       backend.close()
       again.close()
-      await removeBucket(raw, bucket)
-      raw.destroy()
+      await buckets.remove(bucket)
     })
 
     test('wrong credentials reject ACCESS_DENIED', async () => {
@@ -228,9 +187,9 @@ if (skip !== false && inCi) {
     })
 
     test('a bucket deleted under the backend: put, read and list reject UNAVAILABLE, stat resolves undefined', async () => {
-      await withBackend({}, async (backend, bucket, raw) => {
+      await withBackend({}, async (backend, bucket) => {
         await backend.put('k', bytesOf(1))
-        await removeBucket(raw, bucket)
+        await buckets.remove(bucket)
         await assert.rejects(backend.put('k', bytesOf(2)), code('STORAGE_ERR_UNAVAILABLE'))
         await assert.rejects(backend.read('k'), code('STORAGE_ERR_UNAVAILABLE'))
         await assert.rejects(backend.get('k'), code('STORAGE_ERR_UNAVAILABLE'))
@@ -241,11 +200,11 @@ if (skip !== false && inCi) {
     })
 
     test('a server that hangs mid-test: calls reject TIMEOUT after requestTimeoutMs, or ABORTED when aborted first', async () => {
-      const relay = await TcpRelay.start(endpoint as string)
+      const relay = await TcpRelay.start(env.endpoint)
       // `patient` has the default 30 s timeouts, so only the abort can end its call in time;
       // `impatient` gives up after 300 ms per attempt. Both go through the relay.
       await withBackend({ endpoint: relay.url('http') }, async (patient, bucket) => {
-        const impatient = await S3Backend.open(options(bucket, { id: 'impatient', endpoint: relay.url('http'), requestTimeoutMs: 300, maxAttempts: 2 }))
+        const impatient = await open(bucket, { id: 'impatient', endpoint: relay.url('http'), requestTimeoutMs: 300, maxAttempts: 2 })
         try {
           await patient.put('k', bytesOf(1000))
           assertBytes(await patient.read('k'), bytesOf(1000))
@@ -266,7 +225,7 @@ if (skip !== false && inCi) {
     })
 
     test('a server that is stopped mid-test: calls reject UNAVAILABLE', async () => {
-      const relay = await TcpRelay.start(endpoint as string)
+      const relay = await TcpRelay.start(env.endpoint)
       await withBackend({ endpoint: relay.url('http'), requestTimeoutMs: 2000, maxAttempts: 2 }, async (backend) => {
         await backend.put('k', bytesOf(1000))
         await relay.cut()
@@ -278,4 +237,4 @@ if (skip !== false && inCi) {
       }).finally(() => relay.cut())
     })
   })
-}
+})

@@ -1,7 +1,7 @@
 // The real S3 server the S3 tests run against, and what a test does to its buckets behind the
-// gateway's back — one fixture for the gateway's in-process tests and the cross-process ones in
-// test/. Same contract as packages/storage/test/s3-backend.test.ts: the server comes from
-// scripts/s3-local.sh (`eval "$(scripts/s3-local.sh start)"`), which exports TESSERA_S3_ENDPOINT,
+// adapter's back — one fixture for S3Backend's own tests, the gateway's in-process tests and the
+// cross-process ones in test/. The server comes from scripts/s3-local.sh
+// (`eval "$(scripts/s3-local.sh start)"`), which exports TESSERA_S3_ENDPOINT,
 // TESSERA_S3_FORCE_PATH_STYLE and the AWS_* credentials; without it the tests skip, except under
 // CI=true, where they fail.
 import { randomBytes } from 'node:crypto'
