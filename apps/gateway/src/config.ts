@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseBoolean, parseDuration, parseSize } from './config-values.js'
 import type { DurabilityPolicy, ProbeMode } from '@tessera/durability'
+import { isStorageError, resolveS3BackendOptions } from '@tessera/storage'
 import { type BackendSpec, parseBackendList } from './backend-spec.js'
 import { GatewayError } from './errors.js'
 
@@ -259,7 +260,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   } else {
     backends = Array.from({ length: width }, (_, i) => ({ kind: 'fs', dir: resolve(dataDir, 'backends', `b${i}`) }) as const)
   }
-  const s3 = s3Config({ raw, parsed, problems }, env)
+  const s3 = s3Config({ parsed }, env)
 
   const durability = durabilityConfig({ raw, int, parsed, problems, cwd, dataDir })
   const operatorToken = raw('operatorToken')?.value
@@ -276,22 +277,29 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
  * The S3 part of {@link loadConfig}. Checked even without `s3://` backends (a typo is caught before
  * it matters); `AWS_REGION` is read here so that the default region is decided in one place.
  */
-function s3Config({ raw, parsed, problems }: Pick<Readers, 'raw' | 'parsed' | 'problems'>, env: NodeJS.ProcessEnv): S3Config {
-  const httpUrl = (s: string): string | undefined => {
-    try {
-      const url = new URL(s)
-      return url.protocol === 'http:' || url.protocol === 'https:' ? s : undefined
-    } catch {
-      return undefined
-    }
-  }
-  const endpoint = parsed<string | undefined>('s3Endpoint', undefined, httpUrl, 'an http: or https: URL')
+function s3Config({ parsed }: Pick<Readers, 'parsed'>, env: NodeJS.ProcessEnv): S3Config {
+  const endpoint = parsed<string | undefined>('s3Endpoint', undefined, acceptedByS3Backend('endpoint'), 'an http: or https: URL')
   const forcePathStyle = parsed('s3ForcePathStyle', false, parseBoolean, "'true' or 'false'")
   const createBuckets = parsed('s3CreateBuckets', false, parseBoolean, "'true' or 'false'")
-  const regionName = (s: string): string | undefined => (/^[A-Za-z0-9-]+$/.test(s) ? s : undefined)
   const fromEnv = env['AWS_REGION'] === '' ? undefined : env['AWS_REGION']
-  const region = parsed<string | undefined>('s3Region', fromEnv ?? (endpoint === undefined ? undefined : 'us-east-1'), regionName, 'a region name such as us-east-1')
+  const region = parsed<string | undefined>('s3Region', fromEnv ?? (endpoint === undefined ? undefined : 'us-east-1'), acceptedByS3Backend('region'), 'a region name such as us-east-1')
   return { endpoint, forcePathStyle, region, createBuckets }
+}
+
+/**
+ * A parser that keeps a value `S3Backend.open` would accept as `option` (as `parseBackendList`
+ * checks bucket and prefix): the rule lives in one place, `resolveS3BackendOptions`.
+ */
+function acceptedByS3Backend(option: 'endpoint' | 'region'): (s: string) => string | undefined {
+  return (s) => {
+    try {
+      resolveS3BackendOptions({ id: option, bucket: 'any-bucket', [option]: s })
+      return s
+    } catch (err) {
+      if (isStorageError(err, 'STORAGE_ERR_INVALID_ARGUMENT')) return undefined
+      throw err
+    }
+  }
 }
 
 /** The scale-out part of {@link loadConfig}: `--redis-prefix` alone is a mistake (it would be ignored). */
