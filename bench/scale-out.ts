@@ -10,10 +10,10 @@
 // unique per round and removed afterwards. Not in `npm run bench` (CI time budget): run it on its own.
 //
 //   node --import tsx bench/scale-out.ts [--quick] [--size 512MiB] [--rounds N] [--patches 200]
-//     [--patch-bytes 64KiB] [--s3-size SIZE] [--redis-url redis://127.0.0.1:6379] [--only ingest,patch,s3]
+//     [--patch-bytes 64KiB] [--s3-size SIZE] [--only ingest,patch,s3]
 //
+// Redis is REDIS_URL (default redis://127.0.0.1:6379), as for the tests: the same fixture drops the keys.
 // Writes bench/results/scale-out.json and bench/results/scale-out.md (see bench/README.md).
-import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -21,10 +21,11 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { REDIS_URL, dropKeys } from '@tessera/cluster/testing'
 import { compileChild } from './lib/compile-child.js'
 import { type StartedGateway, startGateway } from './lib/gateway.js'
 import { machineAfter, machineBefore } from './lib/machine.js'
-import { cpuTimes, runJsonChild, stopChild } from './lib/proc.js'
+import { cpuSeconds, runJsonChild, stopChild } from './lib/proc.js'
 import { seededBytes, sha256Url, writeSeededFile } from './lib/seeded-file.js'
 import { formatBytes, median, parseBytes, percentile, round } from './lib/stats.js'
 
@@ -37,7 +38,6 @@ const { values } = parseArgs({
     patches: { type: 'string' },
     'patch-bytes': { type: 'string', default: '64KiB' },
     's3-size': { type: 'string' },
-    'redis-url': { type: 'string', default: process.env['TESSERA_BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379' },
     only: { type: 'string', default: 'ingest,patch,s3' },
   },
 })
@@ -49,7 +49,6 @@ const s3Rounds = quick ? 2 : Math.max(3, rounds - 2)
 const patchRounds = quick ? 2 : 3
 const patches = Number(values.patches ?? (quick ? 100 : 200))
 const patchBytes = parseBytes(values['patch-bytes'])
-const redisUrl = values['redis-url']
 const only = new Set(values.only.split(','))
 const GiB = 2 ** 30
 const TUS = { 'Tus-Resumable': '1.0.0' }
@@ -77,15 +76,7 @@ process.once('exit', () => {
   for (const gw of live) gw.server.child.kill('SIGKILL')
 })
 
-/** Deletes every key under `prefix:` (the gateway's records, manifests, locks, BullMQ queue). */
-function dropRedisPrefix(prefix: string): number {
-  const u = new URL(redisUrl)
-  const cli = ['-h', u.hostname, '-p', u.port || '6379']
-  const out = spawnSync('sh', ['-c', `redis-cli ${cli.join(' ')} --scan --pattern '${prefix}:*' | xargs -r -n 500 redis-cli ${cli.join(' ')} DEL`], { encoding: 'utf8', timeout: 30_000 })
-  return out.stdout.split('\n').reduce((n, l) => n + (Number(l.trim()) || 0), 0)
-}
-
-const redisArgs = (prefix: string) => ['--redis-url', redisUrl, '--redis-prefix', prefix]
+const redisArgs = (prefix: string) => ['--redis-url', REDIS_URL, '--redis-prefix', prefix]
 const dirBackends = (root: string) => ['--backends', Array.from({ length: WIDTH }, (_, i) => join(root, `b${i}`)).join(',')]
 const s3Backends = (prefix: string) => [
   '--backends', Array.from({ length: WIDTH }, (_, i) => `s3://tessera-scale-bench-${i}/${prefix}`).join(','),
@@ -112,35 +103,41 @@ interface IngestVariant {
   readonly name: string
   readonly describe: string
   /** Starts the gateways of one round; the SDK gets every one's endpoint. `cleanup` runs after they stopped. */
-  start(data: string, round: number): Promise<{ gateways: StartedGateway[]; cleanup?: () => void }>
+  start(data: string, round: number): Promise<RoundGateways>
+}
+
+interface RoundGateways { gateways: StartedGateway[]; cleanup?: () => Promise<void> }
+
+/** One gateway, the embedded default: its own 6 backend directories, local locks, in-process queue. */
+const embedded = async (data: string): Promise<RoundGateways> => ({ gateways: [await gateway(join(data, 'a'), [])] })
+
+/**
+ * Gateways `names` on Redis prefix `prefix` and one set of backend directories; the cleanup drops
+ * the prefix's keys (records, manifests, locks, the BullMQ queue).
+ */
+async function onRedis(data: string, prefix: string, names: readonly string[]): Promise<RoundGateways> {
+  const shared = [...dirBackends(join(data, 'backends')), ...redisArgs(prefix)]
+  const gateways: StartedGateway[] = []
+  // One after the other: the first creates each backend directory's id file, the others read it.
+  for (const name of names) gateways.push(await gateway(join(data, name), shared))
+  return { gateways, cleanup: () => dropKeys(prefix) }
 }
 
 const ingestVariants: IngestVariant[] = [
   {
     name: 'one',
     describe: 'SDK → one gateway, embedded default (fs backends, local locks, in-process queue)',
-    start: async (data) => ({ gateways: [await gateway(join(data, 'a'), [])] }),
+    start: embedded,
   },
   {
     name: 'two',
     describe: 'SDK endpoints [A, B] → two gateways on one Redis prefix and one set of backend dirs',
-    async start(data, r) {
-      const prefix = `tessera-bench-${tag}-two-r${r}`
-      const shared = [...dirBackends(join(data, 'backends')), ...redisArgs(prefix)]
-      // One after the other: the first creates each backend directory's id file, the second reads it.
-      const a = await gateway(join(data, 'a'), shared)
-      const b = await gateway(join(data, 'b'), shared)
-      return { gateways: [a, b], cleanup: () => void dropRedisPrefix(prefix) }
-    },
+    start: (data, r) => onRedis(data, `tessera-bench-${tag}-two-r${r}`, ['a', 'b']),
   },
   {
     name: 'redis',
     describe: 'SDK → one gateway on Redis (same backend layout as two)',
-    async start(data, r) {
-      const prefix = `tessera-bench-${tag}-redis-r${r}`
-      const a = await gateway(join(data, 'a'), [...dirBackends(join(data, 'backends')), ...redisArgs(prefix)])
-      return { gateways: [a], cleanup: () => void dropRedisPrefix(prefix) }
-    },
+    start: (data, r) => onRedis(data, `tessera-bench-${tag}-redis-r${r}`, ['a']),
   },
 ]
 
@@ -148,7 +145,7 @@ const storageVariants: IngestVariant[] = [
   {
     name: 'fs',
     describe: 'SDK → one gateway, 6 backend directories (embedded default)',
-    start: async (data) => ({ gateways: [await gateway(join(data, 'a'), [])] }),
+    start: embedded,
   },
   {
     name: 's3',
@@ -176,14 +173,13 @@ interface IngestSample {
 
 async function ingestOne(v: IngestVariant, r: number, work: string, file: string, bytes: number, verify: string | undefined, removeAfter: boolean): Promise<IngestSample> {
   const data = await mkdtemp(join(work, `${v.name}-r${r}-`))
-  let started: Awaited<ReturnType<IngestVariant['start']>> | undefined
+  let started: RoundGateways | undefined
   try {
     started = await v.start(data, r)
     const gws = started.gateways
-    const cpu0 = gws.map((g) => cpuTimes(g.server.pid))
+    const cpu0 = gws.map((g) => cpuSeconds(g.server.pid))
     const result = await sdkUpload(file, gws.map((g) => g.endpoint))
-    const cpu1 = gws.map((g) => cpuTimes(g.server.pid))
-    const perGw = gws.map((_, i) => (cpu1[i]!.user + cpu1[i]!.system - cpu0[i]!.user - cpu0[i]!.system) / (bytes / GiB))
+    const perGw = gws.map((g, i) => (cpuSeconds(g.server.pid) - cpu0[i]!) / (bytes / GiB))
     const sample: IngestSample = {
       round: r,
       variant: v.name,
@@ -217,7 +213,7 @@ async function ingestOne(v: IngestVariant, r: number, work: string, file: string
     return { round: r, variant: v.name, failed: message } as IngestSample
   } finally {
     if (started) await stopAll(started.gateways)
-    started?.cleanup?.()
+    await started?.cleanup?.()
     await rm(data, { recursive: true, force: true })
   }
 }
@@ -304,7 +300,7 @@ async function patchRound(r: number, work: string) {
     return lanes.map((l) => ({ round: r, lane: l.name, patchMs: l.patchMs, headMs: l.headMs, finalOffset: l.offset }))
   } finally {
     await stopAll(gws)
-    dropRedisPrefix(prefix)
+    await dropKeys(prefix)
     await rm(data, { recursive: true, force: true })
   }
 }
@@ -416,7 +412,7 @@ async function main(): Promise<void> {
           samples: storage.map((s) => ({ ...s, mbPerSecond: round(s.mbPerSecond), wallMs: round(s.wallMs, 0) })),
         }
       : { skipped: parts['s3']?.reason },
-    run: { quick, redisUrl, sourceSha256: sha256, seconds: round((Date.now() - t0) / 1000, 1), verified: 'once per variant (its first successful round): GET → SHA-256 equals the source; for two gateways the GET goes to the one that did not answer the final' },
+    run: { quick, redisUrl: REDIS_URL, sourceSha256: sha256, seconds: round((Date.now() - t0) / 1000, 1), verified: 'once per variant (its first successful round): GET → SHA-256 equals the source; for two gateways the GET goes to the one that did not answer the final' },
     machine: machineAfter(machine),
     date: startedAt.toISOString(),
   }
