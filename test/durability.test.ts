@@ -7,12 +7,12 @@ import { createReadStream } from 'node:fs'
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { fsMedium, s3Medium, type BackendMedium, type StoredBlockRef } from './helpers/backend-media.js'
 import { dataBuffer, dataChunks, sha256Data, writeDataFile } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir, waitForLog } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset, tusRequest } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
 import { describeS3 } from '@tessera/storage/testing'
+import { fsMedium, s3Medium, type BackendMedium, type StoredBlockRef } from '@tessera/gateway/testing'
 import { uploadAll } from './helpers/tus-client.js'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
@@ -49,7 +49,7 @@ interface Setup {
 }
 
 async function start({ dataDir, medium }: Setup, extra: readonly string[] = []): Promise<GatewayProcess> {
-  const gateway = await startGateway({ dataDir, args: [...GEOMETRY, ...medium.args, ...extra] })
+  const gateway = await startGateway({ dataDir, args: [...GEOMETRY, ...medium.flags, ...extra] })
   running.add(gateway)
   void gateway.exited.then(() => running.delete(gateway))
   return gateway
@@ -124,8 +124,8 @@ function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
     const stored = await uploadFiles(gateway, 'loss')
     await assertAllIdentical(gateway, stored)
 
-    await medium.lose(1)
-    await medium.lose(4)
+    await medium.lose(await medium.idOf(1))
+    await medium.lose(await medium.idOf(4))
     await assertAllIdentical(gateway, stored)
     await waitForLog(gateway, (l) => l.level === 40 && l.msg === 'block unusable, reading around it')
 
@@ -135,7 +135,7 @@ function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
 
     // A third directory: more than m blocks of every stripe are gone, at least one of them a data
     // block, so no whole object can be served; a Range over surviving data blocks still can.
-    await medium.lose(2)
+    await medium.lose(await medium.idOf(2))
     for (const file of stored) {
       const url = new URL(file.path, gateway.url).href
       const full = await download(url)
@@ -209,6 +209,7 @@ function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
     const size = 24 * MiB + 77
     const file = join(dir, 'source.bin')
     const expected = await writeDataFile(file, size, 'during')
+    const victim = await medium.idOf(3)
     let removed: Promise<void> | undefined
     let patches = 0
     const url = await uploadAll(createReadStream(file), {
@@ -216,7 +217,7 @@ function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
       chunkSize: 4 * MiB,
       onChunkComplete: (_chunk, accepted) => {
         // After the first acknowledged chunk, while the next PATCH streams.
-        if (accepted >= 4 * MiB && !removed) removed = medium.lose(3)
+        if (accepted >= 4 * MiB && !removed) removed = medium.lose(victim)
       },
       // The third PATCH waits for the removal to be over (a bucket takes longer to go than a
       // directory: it must be emptied first, while the second PATCH adds to it), so the rest of the
@@ -239,8 +240,8 @@ function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
     const setup = await newSetup('quorum')
     const { medium } = setup
     let gateway = await start(setup)
-    await medium.lose(0)
-    await medium.lose(5)
+    await medium.lose(await medium.idOf(0))
+    await medium.lose(await medium.idOf(5))
     const size = 3 * STRIPE + 5
     const seed = 'quorum'
     const url = await createUpload(gateway.url, size)
@@ -249,7 +250,7 @@ function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
     assert.equal(refused.status, 503, refused.text)
     assert.equal(refused.headers['tessera-error-code'], 'TESSERA_ERR_UNAVAILABLE')
     assert.equal((await headOffset(url)).offset, 0)
-    for (let i = 1; i < K + M - 1; i++) assert.deepEqual(await medium.blocks(i), [], `b${i} keeps no block of a refused stripe`)
+    for (let i = 1; i < K + M - 1; i++) assert.deepEqual(await medium.keys(await medium.idOf(i)), [], `b${i} keeps no block of a refused stripe`)
 
     assert.equal(await gateway.stop('SIGTERM'), 0)
     gateway = await start(setup)
@@ -280,8 +281,8 @@ function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
       assert.equal(part.sha256, sha256Data(seed, size, start, end), `bytes ${start}-${end - 1}`)
     }
     for (const part of parts) assert.equal((await tusRequest('DELETE', new URL(part, gateway.url).href)).status, 204)
-    await medium.lose(2)
-    await medium.lose(3)
+    await medium.lose(await medium.idOf(2))
+    await medium.lose(await medium.idOf(3))
     assert.equal((await download(url)).sha256, sha256Data(seed, size))
 
     assert.equal(await gateway.stop('SIGTERM'), 0)
@@ -291,7 +292,7 @@ function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
     assert.equal(got.complete, true)
     assert.equal(got.sha256, sha256Data(seed, size))
     assert.equal((await tusRequest('DELETE', final)).status, 204)
-    for (let i = 0; i < K + M; i++) assert.deepEqual(await medium.blocks(i), [], `b${i} is empty once the final is deleted`)
+    for (let i = 0; i < K + M; i++) assert.deepEqual(await medium.keys(await medium.idOf(i)), [], `b${i} is empty once the final is deleted`)
     assert.deepEqual(await readdir(join(dataDir, 'meta', 'manifests')), [])
   })
 
@@ -330,7 +331,7 @@ async function dataDirFor(name: string): Promise<{ dir: string; dataDir: string 
 describe('backend loss and corruption, over directories', () =>
   durabilityTests(async (name) => {
     const { dir, dataDir } = await dataDirFor(name)
-    return { dir, dataDir, medium: fsMedium(dataDir, K + M) }
+    return { dir, dataDir, medium: fsMedium(Array.from({ length: K + M }, (_, i) => join(dataDir, 'backends', `b${i}`))) }
   }))
 
 describeS3('backend loss and corruption, over S3 buckets', {}, (env) =>

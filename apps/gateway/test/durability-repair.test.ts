@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { migrateBlock } from '@tessera/storage'
-import { fsMedium, s3Medium, type BackendMedium } from './helpers/backend-media.js'
+import { fsMedium, s3Medium, type BackendMedium } from '../src/testing/index.js'
 import { OCTET, TUS } from './helpers/gateway.js'
 import { createAttempt, postFinal, sha256 } from './helpers/reconciliation.js'
 import { startDurabilityGateway, total, type DurabilityGateway } from './helpers/durability-gateway.js'
@@ -38,10 +39,10 @@ async function download(url: string): Promise<Buffer> {
 
 const idOf = (url: string): string => url.slice(url.lastIndexOf('/') + 1)
 
-/** The tests over one kind of backend: `medium()` makes the four backends of each gateway. */
-function durabilityTests(medium: () => BackendMedium): void {
+/** The tests over one kind of backend: `medium(dataDir)` makes the four backends of each gateway. */
+function durabilityTests(medium: (dataDir: string) => BackendMedium): void {
   async function start(flags: readonly string[]): Promise<DurabilityGateway> {
-    const gw = await startDurabilityGateway([...GEOMETRY, ...flags], { medium: medium() })
+    const gw = await startDurabilityGateway([...GEOMETRY, ...flags], { medium })
     open.push(gw)
     return gw
   }
@@ -96,7 +97,7 @@ function durabilityTests(medium: () => BackendMedium): void {
     const url = await upload(gw, body)
     const id = idOf(url)
     const ref = (await gw.manifest(id)).stripes[0]!.blocks[0]!
-    await gw.medium.rot(ref)
+    await gw.medium.corrupt(ref, 7)
 
     assert.deepEqual(await download(url), body, 'the corrupt block is read around')
     const s = await gw.waitFor('regeneration of the corrupt block', (x) => x.recent.some((e) => e.action === 'regenerate' && e.outcome === 'done' && e.reason === 'read-corrupt' && e.objectId === id && e.block === 0))
@@ -195,5 +196,5 @@ function durabilityTests(medium: () => BackendMedium): void {
   })
 }
 
-describe('durability in the gateway, over directories', { timeout: 60_000 }, () => durabilityTests(() => fsMedium(BACKENDS)))
+describe('durability in the gateway, over directories', { timeout: 60_000 }, () => durabilityTests((dataDir) => fsMedium(Array.from({ length: BACKENDS }, (_, i) => join(dataDir, `b${i}`)))))
 describeS3('durability in the gateway, over S3 buckets', { timeout: 60_000 }, (env) => durabilityTests(() => s3Medium(env, BACKENDS, 'dur')))

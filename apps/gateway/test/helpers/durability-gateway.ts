@@ -10,7 +10,7 @@ import type { DurabilityStatus } from '@tessera/durability'
 import type { Manifest } from '@tessera/storage'
 import { loadConfig, type GatewayConfig } from '../../src/config.js'
 import { createGateway, type Gateway } from '../../src/gateway.js'
-import { fsMedium, type BackendMedium } from './backend-media.js'
+import { fsMedium, type BackendMedium } from '../../src/testing/index.js'
 import { RecordingLogger } from './gateway.js'
 
 export interface DurabilityGateway {
@@ -20,7 +20,7 @@ export interface DurabilityGateway {
   readonly gateway: Gateway
   readonly log: RecordingLogger
   readonly server: Server
-  /** The backends' directories or buckets, bound to their ids. */
+  /** The backends' directories or buckets. */
   readonly medium: BackendMedium
   manifest(uploadId: string): Promise<Manifest>
   /** `GET /_tessera/durability` (with the token when given), parsed. */
@@ -33,12 +33,14 @@ export interface DurabilityGateway {
 /**
  * Starts `createGateway` over a fresh temp data dir with `flags` (after `--port 0 --data DIR` and
  * the medium's flags) and serves it; `start: true` (default) starts the durability engine as
- * `main.ts` does once listening. `medium` (default: the default backend directories) is disposed by `close()`.
+ * `main.ts` does once listening. `medium` makes the backends for the data dir (default: the
+ * default backend directories); it is disposed by `close()`.
  */
-export async function startDurabilityGateway(flags: readonly string[], options: { start?: boolean; medium?: BackendMedium } = {}): Promise<DurabilityGateway> {
-  const medium = options.medium ?? fsMedium()
+export async function startDurabilityGateway(flags: readonly string[], options: { start?: boolean; medium?: (dataDir: string) => BackendMedium } = {}): Promise<DurabilityGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tessera-dur-'))
-  const config = loadConfig(['--port', '0', '--data', dataDir, ...medium.flags, ...flags], {}, dataDir)
+  const given = options.medium?.(dataDir)
+  const config = loadConfig(['--port', '0', '--data', dataDir, ...(given?.flags ?? []), ...flags], {}, dataDir)
+  const medium = given ?? fsMedium(config.backends.flatMap((b) => (b.kind === 'fs' ? [b.dir] : [])))
   const log = new RecordingLogger()
   const gateway = await createGateway(config, log).catch(async (err: unknown) => {
     await rm(dataDir, { recursive: true, force: true })
@@ -50,7 +52,6 @@ export async function startDurabilityGateway(flags: readonly string[], options: 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   if (options.start ?? true) gateway.durability.start()
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  await medium.bind(config)
   const status = async (token?: string): Promise<DurabilityStatus> => {
     const res = await fetch(`${origin}/_tessera/durability`, token ? { headers: { authorization: `Bearer ${token}` } } : {})
     if (res.status !== 200) throw new Error(`status endpoint: ${res.status} ${await res.text()}`)
