@@ -284,8 +284,8 @@ export class S3Backend implements Backend {
       if (err && !out.destroyed) out.destroy(s3StorageError(err, what, signal, this.bucket))
     })
     if (signal) {
+      // Destroying `out` makes the pipeline destroy `body`, which ends the request.
       const onAbort = (): void => {
-        body.destroy()
         out.destroy(abortedError(signal, what))
       }
       if (signal.aborted) onAbort()
@@ -414,7 +414,6 @@ async function collectBody(body: AsyncIterable<Uint8Array>, limit: number, signa
       if (bytes > limit) throw invalidOption('body', `at most ${limit} bytes (maxBlockBytes)`, `more than ${limit} bytes`)
       // Copy: a source may reuse its buffer for the next chunk.
       if (chunk.byteLength > 0) parts.push(Uint8Array.prototype.slice.call(chunk))
-      throwIfAborted(signal, what)
     }
   } finally {
     // Release the source (destroys a Node Readable); do not wait, it may be stuck.

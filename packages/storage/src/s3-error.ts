@@ -64,7 +64,7 @@ export function s3StorageError(err: unknown, what: string, signal: AbortSignal |
   const { name, status, errno, message } = factsOf(err)
   const answer = `${name ?? 'error'}${status === undefined ? '' : ` (HTTP ${status})`}`
   if (name === 'NoSuchBucket') return new StorageError('STORAGE_ERR_UNAVAILABLE', `${what} failed: bucket ${bucket} does not exist`, { cause: err })
-  if ((name !== undefined && NOT_FOUND.has(name)) || status === 404) {
+  if (isS3NotFound(err)) {
     return new StorageError('STORAGE_ERR_NOT_FOUND', `${what} failed: no such block`, { cause: err })
   }
   if ((name !== undefined && DENIED.has(name)) || status === 403) {
