@@ -21,17 +21,22 @@ READY_TIMEOUT_S="${TESSERA_S3_READY_TIMEOUT_S:-90}"
 ACCESS_KEY="${TESSERA_S3_ACCESS_KEY:-tessera-local-access}"
 SECRET_KEY="${TESSERA_S3_SECRET_KEY:-tessera-local-secret-0123456789abcdef}"
 REGION="${TESSERA_S3_REGION:-us-east-1}"
-DAEMONS=(rgw osd mon) # the order `stop` ends them in
+DAEMONS=(rgw osd mon) # every daemon `start` runs: `running` and the readiness wait check them all
 EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 # of the empty body
 
 log() { printf 's3-local: %s\n' "$*" >&2; }
 die() {
   log "error: $*"
-  if [ "${STARTING:-0}" = 1 ]; then
-    kill_daemons
-    log "daemons stopped; logs kept in $STATE/log (the next start removes them)"
-  fi
   exit 1
+}
+
+# The EXIT trap of `start`: a start that fails once it began spawning daemons — through `die` or
+# through any command `set -e` stops at — stops what it started and keeps the logs.
+stop_failed_start() {
+  local status=$?
+  [ "$status" = 0 ] && return
+  kill_daemons
+  log "start failed (exit $status); daemons stopped; logs kept in $STATE/log (the next start removes them)"
 }
 
 # Every Ceph command reads our config, never /etc/ceph.
@@ -165,19 +170,20 @@ EOF
 }
 
 # True when the radosgw we started owns the listening socket on its port (not some other server
-# that happens to sit there) and answers a request signed with our user's keys with
+# that happens to sit there).
+rgw_listens() {
+  ss -Hltnp "sport = :$(cat "$STATE/rgw.port")" 2>/dev/null | grep -q "pid=$(pid_of rgw),"
+}
+
+# True when our radosgw listens and answers a request signed with our user's keys with
 # ListAllMyBucketsResult owned by that user (an anonymous GET / answers it too, owned by
 # "anonymous": that would not prove the keys work).
 answers_s3() {
-  local port pid
-  port="$(cat "$STATE/rgw.port")"
-  pid="$(pid_of rgw)"
-  ss -Hltnp "sport = :$port" 2>/dev/null | grep -q "pid=$pid," || return 1
+  rgw_listens || return 1
   # curl 7.88 signs only host and x-amz-date; S3 also wants the payload hash (of the empty body).
   curl -fsS -m 5 --aws-sigv4 "aws:amz:$REGION:s3" --user "$ACCESS_KEY:$SECRET_KEY" \
-    -H "x-amz-content-sha256: $EMPTY_SHA256" "http://127.0.0.1:$port/" 2>/dev/null \
+    -H "x-amz-content-sha256: $EMPTY_SHA256" "http://127.0.0.1:$(cat "$STATE/rgw.port")/" 2>/dev/null \
     | grep -q '<ListAllMyBucketsResult.*<ID>tessera</ID>'
-
 }
 
 start() {
@@ -195,7 +201,7 @@ start() {
   fi
   for tool in curl ss setsid flock node; do command -v "$tool" >/dev/null || die "needs $tool on PATH"; done
   install_ceph
-  STARTING=1
+  trap stop_failed_start EXIT
   local t0=$SECONDS
   mkdir -p "$STATE"/{run,log,crash,mon.a,osd.0}
   local fsid mon_port rgw_port
@@ -244,7 +250,7 @@ start() {
     done
     # The user can be created as soon as radosgw has made its pools (radosgw-admin talks RADOS,
     # not HTTP); before that it would create the pools itself and race radosgw.
-    if [ "$user_made" = 0 ] && ss -Hltnp "sport = :$rgw_port" 2>/dev/null | grep -q "pid=$(pid_of rgw),"; then
+    if [ "$user_made" = 0 ] && rgw_listens; then
       radosgw-admin -c "$STATE/ceph.conf" user create --uid tessera --display-name "Tessera tests" \
         --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" >"$STATE/log/user-create.out" 2>&1 \
         || die "radosgw-admin user create failed: $(tail -3 "$STATE/log/user-create.out")"
@@ -255,6 +261,7 @@ start() {
     sleep 0.5
   done
   touch "$STATE/ready"
+  trap - EXIT
   log "S3 ready at http://127.0.0.1:$rgw_port in $((SECONDS - t0)) s"
   print_env
 }
@@ -274,11 +281,11 @@ terminate() {
     if [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; then pids+=("$pid"); fi
   done
   [ "${#pids[@]}" -gt 0 ] || return 0
-  local _ alive
+  local _ left
   for _ in $(seq 30); do
-    alive=0
-    for pid in "${pids[@]}"; do alive "$pid" && alive=1; done
-    [ "$alive" = 0 ] && return 0
+    left=0
+    for pid in "${pids[@]}"; do alive "$pid" && left=1; done
+    [ "$left" = 0 ] && return 0
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
