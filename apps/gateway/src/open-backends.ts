@@ -32,8 +32,8 @@ export async function openBackends(config: Pick<GatewayConfig, 'backends' | 's3'
       id: s3BackendId(spec.bucket, spec.prefix),
       bucket: spec.bucket,
       prefix: spec.prefix,
-      ...(s3.endpoint === undefined ? {} : { endpoint: s3.endpoint }),
-      ...(s3.region === undefined ? {} : { region: s3.region }),
+      endpoint: s3.endpoint, // undefined = AWS
+      region: s3.region, // undefined = the AWS config chain
       forcePathStyle: s3.forcePathStyle,
       createBucket: s3.createBuckets,
     })
