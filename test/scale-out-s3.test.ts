@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test'
 import { upload as sdkUpload } from '@tessera/client'
 import { TestBuckets, describeS3, s3Flags } from '@tessera/storage/testing'
 import { dataBuffer, sha256Data } from './helpers/data.js'
-import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
+import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir, urlOn } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
 import { REDIS_URL, dropKeys, redisSkip, uniquePrefix } from '@tessera/cluster/testing'
@@ -19,8 +19,6 @@ import { REDIS_URL, dropKeys, redisSkip, uniquePrefix } from '@tessera/cluster/t
 const HANG_GUARD = { timeout: 60_000 }
 const MiB = 1024 * 1024
 const GEOMETRY = ['--data-blocks', '4', '--parity-blocks', '2', '--block-size', '256KiB']
-
-const on = (gateway: GatewayProcess, url: string): string => new URL(new URL(url).pathname, gateway.url).href
 
 const skip = await redisSkip('the scale-out tests')
 if (skip) test('scale-out over S3 buckets', { skip }, () => {})
@@ -68,7 +66,7 @@ else {
       const result = await u.done
       assert.deepEqual([...winners].sort(), [a.url, b.url].sort())
       for (const gateway of [a, b]) {
-        const got = await download(on(gateway, result.url))
+        const got = await download(urlOn(gateway, result.url))
         assert.equal(got.status, 200, got.text)
         assert.equal(got.sha256, sha256Data('s3-sdk', size))
       }
@@ -83,12 +81,12 @@ else {
       assert.equal(first.kind === 'response' && first.status, 204)
       const acked = first.kind === 'response' ? first.offset : assert.fail('no answer')
       assert.equal(await a.stop('SIGKILL'), 'SIGKILL')
-      const head = await headOffset(on(b, url))
+      const head = await headOffset(urlOn(b, url))
       assert.equal(head.status, 200)
       assert.equal(head.offset, acked)
-      const rest = await rawPatch(on(b, url), acked, size - acked, [bytes.subarray(acked)]).outcome
+      const rest = await rawPatch(urlOn(b, url), acked, size - acked, [bytes.subarray(acked)]).outcome
       assert.equal(rest.kind === 'response' && rest.status, 204)
-      const got = await download(on(b, url))
+      const got = await download(urlOn(b, url))
       assert.equal(got.status, 200, got.text)
       assert.equal(got.sha256, sha256Data('s3-kill', size))
     })

@@ -141,6 +141,11 @@ export function runGatewayToExit(options: StartGatewayOptions, timeoutMs = START
   })
 }
 
+/** `url`'s path on `gateway`: the same upload asked of another gateway (of a cluster, or a restarted one on a new port). */
+export function urlOn(gateway: GatewayProcess, url: string): string {
+  return new URL(new URL(url).pathname, gateway.url).href
+}
+
 /** Kills a gateway hard if it still runs (for `after` hooks: never throws). */
 export async function killGateway(gateway: GatewayProcess | undefined): Promise<void> {
   if (!gateway) return
