@@ -120,17 +120,16 @@ export class TestBuckets {
     await this.put(bucket, key, bytes)
   }
 
-  /** Deletes every object under `prefix`; resolves how many. */
-  async empty(bucket: string, prefix = ''): Promise<number> {
-    let deleted = 0
+  /** Deletes every object, listing again until none is left (a writer may still be adding some). */
+  async #empty(bucket: string): Promise<void> {
     for (;;) {
-      const keys = await this.keys(bucket, prefix)
-      if (keys.length === 0) return deleted
+      const keys = await this.keys(bucket)
+      if (keys.length === 0) return
+      // DeleteObjects takes at most 1000 keys.
       for (let i = 0; i < keys.length; i += 1000) {
         const batch = keys.slice(i, i + 1000).map((Key) => ({ Key }))
         await this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch, Quiet: true } }))
       }
-      deleted += keys.length
     }
   }
 
@@ -140,7 +139,7 @@ export class TestBuckets {
    */
   async remove(bucket: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      await this.empty(bucket)
+      await this.#empty(bucket)
       try {
         await this.client.send(new DeleteBucketCommand({ Bucket: bucket }))
         return
