@@ -3,9 +3,10 @@ import { Queue, Worker, type Job } from 'bullmq'
 import { DurabilityError, assertTask, type TaskDescriptor, type TaskHandler, type TaskOutcome, type TaskQueue } from '@tessera/durability'
 import { toBullPriority } from './bull-priority.js'
 import { UNLIMITED_TASKS, resolveBullTaskQueueOptions, type BullTaskQueueOptions, type ResolvedBullTaskQueueOptions } from './bull-task-queue-options.js'
-import { ClusterError, redisError } from './errors.js'
+import { redisError } from './errors.js'
 import { RedisByteBudget } from './redis-byte-budget.js'
 import type { RedisConnection } from './redis-connection.js'
+import { within } from './within.js'
 
 /** Task counts of the whole cluster's queue. */
 export interface BullTaskCounts {
@@ -80,7 +81,7 @@ export class BullTaskQueue implements TaskQueue {
     queue.on('error', (err) => o.logger.warn({ err }, 'task queue connection error'))
     const q = new BullTaskQueue(connection, o, queue)
     try {
-      await within(queue.waitUntilReady(), connection.options.connectTimeoutMs)
+      await within(queue.waitUntilReady(), connection.options.connectTimeoutMs, 'no answer')
       await q.#refresh()
     } catch (err) {
       await queue.close().catch(() => undefined)
@@ -337,19 +338,5 @@ export class BullTaskQueue implements TaskQueue {
       this.#idleWaiters.length > 0 ? this.#o.pollMs : 10 * this.#o.pollMs,
     )
     this.#timer.unref()
-  }
-}
-
-async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ClusterError('CLUSTER_ERR_UNAVAILABLE', `redis did not answer within ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
   }
 }

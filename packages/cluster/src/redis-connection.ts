@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '@tessera/storage'
 import { ClusterError, integerOption, invalidOption, redisError } from './errors.js'
 import { KeyLayout } from './key-layout.js'
 import { Subscriber } from './subscriber.js'
+import { within } from './within.js'
 
 /** Options of {@link RedisConnection.open}. */
 export interface RedisConnectionOptions {
@@ -206,21 +207,14 @@ function createClient(o: ResolvedRedisConnectionOptions, role: string): Redis {
 
 /** Connects within `ms`; a failure names the socket's own error (ECONNREFUSED…), not ioredis' "Connection is closed". */
 async function connectWithin(client: Redis, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
   let socketError: Error | undefined
   const onError = (err: Error): void => void (socketError ??= err)
   client.on('error', onError)
   try {
-    await Promise.race([
-      client.connect(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no connection within ${ms} ms`)), ms)
-      }),
-    ])
+    await within(client.connect(), ms, 'no connection')
   } catch (err) {
     throw socketError ?? err
   } finally {
-    clearTimeout(timer)
     client.off('error', onError)
   }
 }
