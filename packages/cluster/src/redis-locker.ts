@@ -1,36 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Locker, RequestRelease } from '@tus/utils'
-import { silentLogger, type Logger } from '@tessera/storage'
-import { ClusterError, integerOption, invalidOption, redisError } from './errors.js'
+import { ClusterError, redisError } from './errors.js'
 import type { Fence, FenceLookup } from './fence.js'
 import { acquireScript, releaseScript, renewScript } from './lock-scripts.js'
-import { RedisConnection } from './redis-connection.js'
+import type { RedisConnection } from './redis-connection.js'
 import { RedisLock, type Holding } from './redis-lock.js'
-
-/** Options of {@link RedisLocker.open}. */
-export interface RedisLockerOptions {
-  readonly connection: RedisConnection
-  /**
-   * Lease of a lock, ms ≥ 10: a holder that dies (or stops answering) blocks the id at most this
-   * long. Renewed while held. Default 10 000 (the gateway waits up to 20 s for a lock).
-   */
-  readonly leaseMs?: number
-  /** How often a holder renews its lease, ms, 1 ≤ x < `leaseMs`. Default `leaseMs / 3`. */
-  readonly renewIntervalMs?: number
-  /** How long an idle id's fencing counter is kept, ms ≥ `leaseMs`. Default 24 h (tokens stay monotonic after it lapses). */
-  readonly fenceTtlMs?: number
-  readonly logger?: Logger
-}
-
-/** Defaults of {@link RedisLockerOptions}. */
-export const defaultRedisLockerOptions = Object.freeze({ leaseMs: 10_000, fenceTtlMs: 24 * 3600 * 1000 })
-
-interface Resolved {
-  readonly leaseMs: number
-  readonly renewIntervalMs: number
-  readonly fenceTtlMs: number
-  readonly logger: Logger
-}
+import { resolveRedisLockerOptions, type RedisLockerOptions, type ResolvedRedisLockerOptions } from './redis-locker-options.js'
 
 interface Waiter {
   readonly requestRelease: RequestRelease
@@ -75,16 +50,15 @@ interface AcquireReply {
 export class RedisLocker implements Locker, FenceLookup {
   /** Identifies this locker (this process) in lease values and its owner channel. */
   readonly owner = randomUUID()
+  readonly connection: RedisConnection
   readonly #entries = new Map<string, Entry>()
-  readonly #o: Resolved
+  readonly #o: ResolvedRedisLockerOptions
   #unsubscribe: (() => Promise<void>) | undefined
   #closed = false
 
-  private constructor(
-    readonly connection: RedisConnection,
-    options: Resolved,
-  ) {
+  private constructor(options: ResolvedRedisLockerOptions) {
     this.#o = options
+    this.connection = options.connection
   }
 
   /**
@@ -92,12 +66,8 @@ export class RedisLocker implements Locker, FenceLookup {
    * @throws ClusterError `CLUSTER_ERR_INVALID_OPTION`, `CLUSTER_ERR_UNAVAILABLE`.
    */
   static async open(options: RedisLockerOptions): Promise<RedisLocker> {
-    if (!(options?.connection instanceof RedisConnection)) throw invalidOption('connection', 'a RedisConnection', options?.connection)
-    const leaseMs = integerOption('leaseMs', options.leaseMs ?? defaultRedisLockerOptions.leaseMs, 10)
-    const renewIntervalMs = integerOption('renewIntervalMs', options.renewIntervalMs ?? Math.max(1, Math.floor(leaseMs / 3)), 1, leaseMs - 1)
-    const fenceTtlMs = integerOption('fenceTtlMs', options.fenceTtlMs ?? defaultRedisLockerOptions.fenceTtlMs, leaseMs)
-    const locker = new RedisLocker(options.connection, { leaseMs, renewIntervalMs, fenceTtlMs, logger: options.logger ?? silentLogger })
-    locker.#unsubscribe = await options.connection.subscribe(options.connection.keys.ownerChannel(locker.owner), (m) => locker.#onReleaseRequest(m))
+    const locker = new RedisLocker(resolveRedisLockerOptions(options))
+    locker.#unsubscribe = await locker.connection.subscribe(locker.connection.keys.ownerChannel(locker.owner), (m) => locker.#onReleaseRequest(m))
     return locker
   }
 
