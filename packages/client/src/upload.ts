@@ -83,8 +83,6 @@ export class Upload extends UploadEmitter implements RunnerContext {
   partitionsVerified = false
   readonly streamedPatchBytes: number
   concat: 'partial' | undefined = 'partial'
-  /** Parallel mode: the whole file is hashed too, and the final carries that instead of the partition list. */
-  wholeFileSha256 = false
   sessionId = ''
   splitting = false
 
@@ -108,6 +106,8 @@ export class Upload extends UploadEmitter implements RunnerContext {
   /** Size as declared at the start (undefined for a stream of unknown length); part of the state's identity. */
   #declaredSize: number | undefined
   #mode: 'parallel' | 'sequential' = 'parallel'
+  /** Parallel mode: the whole file is hashed too, and the final carries that instead of the partition list. */
+  #wholeFileSha256 = false
   #bytesAcked = 0
   #rate = { bps: 0, at: 0 }
   #hedger: HedgeController | undefined
@@ -223,7 +223,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
   }
 
   metadataFor(p: Partition, attempt: number, deferred: boolean): UploadMetadata {
-    return this.#mode === 'parallel' ? partitionMetadata(this.sessionId, p, attempt, { deferred, wholeFileSha256: this.wholeFileSha256 }) : { ...this.options.metadata }
+    return this.#mode === 'parallel' ? partitionMetadata(this.sessionId, p, attempt, { deferred, wholeFileSha256: this.#wholeFileSha256 }) : { ...this.options.metadata }
   }
 
   /** The split loop (parallel mode, when splitting is possible), for tests and tools. */
@@ -390,7 +390,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.checksum = o.checksum && used.every((c) => c.capabilities.sha256)
     this.partitionsVerified = this.#mode === 'parallel' && used.every((c) => c.capabilities.reconciliation)
     this.concat = this.#mode === 'parallel' ? 'partial' : undefined
-    this.wholeFileSha256 = this.#mode === 'parallel' && (o.integrity === 'sha256' || !used.every((c) => c.capabilities.partitionList))
+    this.#wholeFileSha256 = this.#mode === 'parallel' && (o.integrity === 'sha256' || !used.every((c) => c.capabilities.partitionList))
     this.splitting = this.#mode === 'parallel' && this.partitionsVerified && o.splitting && used.every((c) => c.capabilities.deferLength)
     if (this.#mode === 'sequential' && this.#size === undefined && !caps[0]!.capabilities.deferLength) {
       throw new ClientError('CLIENT_ERR_UNSUPPORTED_SERVER', `${caps[0]!.endpoint} supports neither concatenation nor creation-defer-length: a stream of unknown size cannot be uploaded; pass \`size\``)
@@ -438,7 +438,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
 
   async #parallel(source: UploadSource, state: ResumeState | undefined): Promise<UploadResult> {
     const o = this.options
-    const whole = this.wholeFileSha256 ? this.hash() : undefined
+    const whole = this.#wholeFileSha256 ? this.hash() : undefined
     const queue = new PQueue({ concurrency: this.#concurrency.level })
     this.#queue = queue
     if (this.#paused) queue.pause()

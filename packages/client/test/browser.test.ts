@@ -149,6 +149,7 @@ describe('browser bundle in headless Chromium', { skip: missing, timeout: 120_00
       const r = await uploadInPage(page, { endpoint: gw.url, size, seed: 21 })
       assert.equal(r.error, undefined)
       const expected = sha256(bytes(size, 21))
+      assert.equal(r.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
       assert.equal(r.size, size)
       assert.deepEqual(await download(r.url!), { sha256: expected, size })
       assert.deepEqual(r.stateKeys, [], 'the state of a finished upload is removed')
@@ -175,6 +176,7 @@ describe('browser bundle in headless Chromium', { skip: missing, timeout: 120_00
       assert.ok(first.acked > 0)
       assert.ok(second.sent <= size - first.acked, `acknowledged ${first.acked} before the reload, re-sent ${second.sent} of ${size}`)
       const expected = sha256(bytes(size, 22))
+      assert.equal(second.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
       assert.deepEqual(await download(second.url!), { sha256: expected, size })
       assert.deepEqual(second.stateKeys, [])
     } finally {

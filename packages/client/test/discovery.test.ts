@@ -41,6 +41,7 @@ describe('discovery', () => {
     const result = await u.done
     await counting.transport.close()
 
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
     assert.equal(ev['endpoint-skipped'].length, 1)
     const skipped = ev['endpoint-skipped'][0]!
@@ -83,6 +84,7 @@ describe('discovery', () => {
       const u = upload(data, { endpoints: [gw.url, silent], stateStore: null, stallTimeoutMs: 120_000, retryDelaysMs: [60_000] })
       const ev = recordEvents(u)
       const result = await u.done
+      assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
       assert.deepEqual(ev['endpoint-skipped'].map((e) => [e.endpoint, e.code]), [[silent, 'CLIENT_ERR_STALLED']])
       assert.deepEqual(ev.capabilities.map((c) => c.endpoint), [gw.url])
     } finally {
@@ -107,6 +109,7 @@ describe('discovery', () => {
       const u = upload(data, { endpoints: [sick, gw.url], stateStore: null, retryDelaysMs: [60_000] })
       const ev = recordEvents(u)
       const result = await u.done
+      assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
       assert.deepEqual(ev['endpoint-skipped'].map((e) => [e.endpoint, e.status]), [[sick, 503]])
       assert.equal(options, 1)
     } finally {

@@ -37,6 +37,7 @@ describe('faults', () => {
       assert.ok(proxy.faulted())
       assert.equal(stalls.length, 1)
       assert.deepEqual(failed, ['CLIENT_ERR_STALLED'])
+      assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
       assert.deepEqual(await download(`${gw.url}/${result.url.split('/').pop()}`), { sha256: sha256(data), size: data.length })
     } finally {
       await proxy.close()
@@ -75,6 +76,7 @@ describe('faults', () => {
     const data = bytes(3 * MiB, 22)
     const u = upload(data, { endpoints: ['http://127.0.0.1:9/files', gw.url], stateStore: null, retryDelaysMs: [10] })
     const result = await u.done
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
   })
 
   test('a source shorter than declared gives CLIENT_ERR_SOURCE_SHORT and no final upload', async () => {
@@ -113,6 +115,7 @@ describe('faults', () => {
     assert.equal(resumed.length, 1)
     assert.ok(resumed[0]!.partitionsDone > 0)
     assert.ok(second.patched() <= data.length - acked, `re-sent ${second.patched()} > ${data.length - acked} unacknowledged bytes`)
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
     assert.deepEqual((await readdir(stateStore.dir)).filter((f) => f.endsWith('.json')), [], 'the state is removed on success')
   })

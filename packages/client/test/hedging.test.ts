@@ -79,6 +79,7 @@ describe('hedging against the gateway', () => {
       assert.ok(term && term.result !== 'failed', JSON.stringify(ev['attempt-terminated']))
       assert.ok([404, 410].includes(await headStatus(victimUrl, gw.url)))
 
+      assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
       assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
       const done = ev.done[0]!
       // Hedge bytes < budget + one partition (a hedge may start while committed bytes are below the budget).
@@ -102,6 +103,7 @@ describe('hedging against the gateway', () => {
     // No retries on a healthy link: every byte beyond the file is a hedge's or a loser's.
     assert.ok(counting.patched() - data.length < done.hedgeBudgetBytes + 4 * MiB, `extra ${counting.patched() - data.length} > budget ${done.hedgeBudgetBytes} + a partition`)
     for (const h of ev['hedge-start']) assert.ok(h.risk >= 0.3)
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
     t.diagnostic(`healthy: ${done.hedgesStarted} hedges, extra ${(done.extraRatio * 100).toFixed(2)} %`)
   })
@@ -124,6 +126,7 @@ describe('hedging against the gateway', () => {
     // On the wire (bytes pulled into requests): the same, plus at most one 64 KiB slice per hedge
     // that an aborted request pulled but its socket never took.
     assert.ok(counting.patched() - data.length < budget + MiB + 64 * 1024 * done.hedgesStarted, `wire extra ${counting.patched() - data.length}`)
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
     t.diagnostic(`slow: ${done.hedgesStarted} hedges (${done.hedgesWon} won), hedge bytes ${done.hedgeBytes} of budget ${budget}, wire extra ${counting.patched() - data.length}`)
   })

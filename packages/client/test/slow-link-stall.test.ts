@@ -48,6 +48,7 @@ test(
     const ev = recordEvents(u)
     const result = await u.done
     // The upload completes, byte-identical…
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
     const done = ev.done[0]!
     t.diagnostic(`stalls ${ev.stall.length}, failed attempts ${ev['attempt-failed'].length}, bytes sent ${done.bytesSent} for ${data.length}`)

@@ -55,6 +55,7 @@ describe('no splits where they are impossible', () => {
     const ev = recordEvents(u)
     const result = await u.done
     await transport.close()
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(direct(result.url)), { sha256: sha256(data), size: data.length })
     assert.equal(ev['partition-split'].length, 0)
     assert.ok(ev['attempt-won'].some((w) => w.endpoint === proxy.endpoints[0]), 'a partition went through the slow endpoint')
@@ -70,6 +71,7 @@ describe('no splits where they are impossible', () => {
     const ev = recordEvents(u)
     const result = await u.done
     await transport.close()
+    assert.equal(result.sha256, sha256(data))
     assert.deepEqual(await download(direct(result.url)), { sha256: sha256(data), size: data.length })
     assert.deepEqual(ev.capabilities.map((c) => c.mode), ['sequential'])
     assert.equal(ev['partition-split'].length, 0)

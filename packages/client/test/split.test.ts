@@ -108,6 +108,7 @@ describe('splits of in-flight partitions', () => {
     u.on('partition-split', (e) => order.push({ kind: 'split', news: e.newPartitions.map((n) => n.index) }))
     const result = await u.done
     await stopProxy(proxy)
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(direct(result.url)), { sha256: sha256(data), size: data.length })
 
     const split = ev['partition-split'].find((e) => e.endpoint === slow)
@@ -180,6 +181,7 @@ describe('splits of in-flight partitions', () => {
     const ev2 = recordEvents(u2)
     const result = await u2.done
     await stopProxy(proxy)
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(direct(result.url)), { sha256: sha256(data), size: data.length })
     assert.equal(ev2.resume.length, 1)
     const redo = ev2['partition-split'].find((s) => s.rateBps === 0)
@@ -227,6 +229,7 @@ describe('splits of in-flight partitions', () => {
     const ev2 = recordEvents(u2)
     const result = await u2.done
     await stopProxy(proxy)
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(direct(result.url)), { sha256: sha256(data), size: data.length })
     assert.deepEqual(
       ev2.partition.filter((p) => p.origin === 'resumed').map((p) => p.index),

@@ -113,6 +113,7 @@ describe('adopting a winner the client does not know', () => {
     assert.equal(ev['attempt-failed'].filter((e) => e.partition === 0 && e.code !== 'CLIENT_ERR_NETWORK').length, 0, JSON.stringify(ev['attempt-failed']))
     // The winner was never DELETEd (it is in the final).
     assert.ok(!ev['attempt-terminated'].some((e) => new URL(e.url).pathname === new URL(winnerUrl!).pathname))
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
     assert.equal(store.current(), undefined, 'the state is removed on success')
   })
@@ -144,6 +145,7 @@ describe('adopting a winner the client does not know', () => {
     assert.ok(attemptsAt(ev, 0) <= 2, `attempts at partition 0: ${attemptsAt(ev, 0)}`)
     assert.equal(ev['winner-adopted'].length, 1, 'other partitions won normally')
     assert.ok(!ev['attempt-terminated'].some((e) => e.url === foreign))
+    assert.equal(result.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
     assert.deepEqual(await download(result.url), { sha256: sha256(data), size: data.length })
   })
 

@@ -94,30 +94,34 @@ async function createFinal(ctx: TusContext, req: Request, res: Response, concat:
   }
   const ids = parts.map((p) => p.record.id)
   const id = ctx.newId()
-  let verifyMs: number | undefined
-  let verifyRead: boolean | undefined
+  // The digests the final asks to be checked against, cheapest first: the partition list needs no read.
+  const checks: FinalDigestCheck[] = []
   if (expectedList !== undefined) {
-    // From the digests every winner was verified against: nothing is read (docs/reconciliation.md).
-    const started = performance.now()
-    const actual = partitionListSha256(parts, (id) => ctx.path(id))
-    verifyMs = Math.round(performance.now() - started)
-    verifyRead = false
-    if (actual !== expectedList) {
-      await ctx.reconciler.finalEvent({ event: 'final-rejected', uploadId: id, bytes: total, parts: ids, verifyMs, verifyRead, reason: 'partition-list SHA-256 mismatch' })
-      throw new GatewayError('GATEWAY_ERR_CHECKSUM_MISMATCH', `the partitions of the concatenation do not match its ${TesseraMetadataKey.partitionsSha256}; no final upload was created`)
-    }
+    checks.push({
+      expected: expectedList,
+      reason: 'partition-list SHA-256 mismatch',
+      message: `the partitions of the concatenation do not match its ${TesseraMetadataKey.partitionsSha256}; no final upload was created`,
+      digest: async () => ({ sha256: partitionListSha256(parts, (id) => ctx.path(id)), read: false }),
+    })
   }
   if (expectedSha256 !== undefined) {
-    const gone = new AbortController()
-    const onClose = (): void => gone.abort(new Error('client went away'))
-    res.once('close', onClose)
+    checks.push({
+      expected: expectedSha256,
+      reason: 'whole-file SHA-256 mismatch',
+      message: `the ${total} bytes of the concatenation do not match its ${TesseraMetadataKey.sha256}; no final upload was created`,
+      digest: () => whileConnected(res, (signal) => ctx.reconciler.finalSha256(parts, signal)),
+    })
+  }
+  let verifyMs: number | undefined
+  let verifyRead: boolean | undefined
+  for (const check of checks) {
     const started = performance.now()
-    const actual = await ctx.reconciler.finalSha256(parts, gone.signal).finally(() => res.off('close', onClose))
+    const actual = await check.digest()
     verifyMs = Math.round(performance.now() - started)
     verifyRead = actual.read
-    if (actual.sha256 !== expectedSha256) {
-      await ctx.reconciler.finalEvent({ event: 'final-rejected', uploadId: id, bytes: total, parts: ids, verifyMs, verifyRead, reason: 'whole-file SHA-256 mismatch' })
-      throw new GatewayError('GATEWAY_ERR_CHECKSUM_MISMATCH', `the ${total} bytes of the concatenation do not match its tessera-sha256; no final upload was created`)
+    if (actual.sha256 !== check.expected) {
+      await ctx.reconciler.finalEvent({ event: 'final-rejected', uploadId: id, bytes: total, parts: ids, verifyMs, verifyRead, reason: check.reason })
+      throw new GatewayError('GATEWAY_ERR_CHECKSUM_MISMATCH', check.message)
     }
   }
   await ctx.deps.store.concat(id, ids)
@@ -128,4 +132,27 @@ async function createFinal(ctx: TusContext, req: Request, res: Response, concat:
   }
   res.set('Location', ctx.url(req, id))
   res.status(201).end()
+}
+
+/** One digest a final is checked against before it is created (460 when it does not match). */
+interface FinalDigestCheck {
+  readonly expected: string
+  /** The `final-rejected` event's reason. */
+  readonly reason: string
+  /** The 460's message. */
+  readonly message: string
+  /** The actual digest, base64, and whether the store was read for it. */
+  digest(): Promise<{ readonly sha256: string; readonly read: boolean }>
+}
+
+/** Runs `fn` with a signal that aborts when the client goes away before the answer. */
+async function whileConnected<T>(res: Response, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const gone = new AbortController()
+  const onClose = (): void => gone.abort(new Error('client went away'))
+  res.once('close', onClose)
+  try {
+    return await fn(gone.signal)
+  } finally {
+    res.off('close', onClose)
+  }
 }
