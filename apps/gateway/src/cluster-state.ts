@@ -34,39 +34,31 @@ export interface ClusterState {
  * Connects to the cluster's Redis and opens the shared stores on it. Budgets of the queue are
  * cluster-wide: every gateway of a cluster must be given the same `--repair-rate`.
  *
- * @throws GatewayError `GATEWAY_ERR_BACKEND_UNAVAILABLE` when Redis cannot be reached within 2 s
- *   (not retried: like an unreachable backend, the supervisor's restart is the retry).
+ * @throws GatewayError `GATEWAY_ERR_BACKEND_UNAVAILABLE` when Redis cannot be reached within 2 s,
+ *   or fails while the stores open (not retried: like an unreachable backend, the supervisor's
+ *   restart is the retry). Whatever was opened by then is closed.
  */
 export async function openClusterState(redis: RedisConfig, durability: DurabilityConfig, log: Logger): Promise<ClusterState> {
-  let connection: RedisConnection
-  try {
-    connection = await RedisConnection.open({ url: redis.url, keyPrefix: redis.keyPrefix, clientName: 'tessera-gateway', logger: log })
-  } catch (err) {
-    if (!isClusterError(err, 'CLUSTER_ERR_UNAVAILABLE')) throw err
-    throw new GatewayError('GATEWAY_ERR_BACKEND_UNAVAILABLE', `the cluster's Redis cannot be reached: ${err.message}`, { cause: err })
+  // What is open, in opening order; closed in reverse (queue, locker, then the connection under them).
+  const opened: { close(): Promise<void> }[] = []
+  const closeAll = async (): Promise<void> => {
+    for (const part of opened.splice(0).reverse()) await part.close()
   }
-  let locker: RedisLocker | undefined
-  let queue: BullTaskQueue | undefined
   try {
-    locker = await RedisLocker.open({ connection, logger: log })
+    const connection = await RedisConnection.open({ url: redis.url, keyPrefix: redis.keyPrefix, clientName: 'tessera-gateway', logger: log })
+    opened.push(connection)
+    const locker = await RedisLocker.open({ connection, logger: log })
+    opened.push(locker)
     const records = await RedisKvStore.open<UploadRecord>({ connection, namespace: 'uploads', fencing: locker })
     const partitions = await RedisKvStore.open<PartitionRecord>({ connection, namespace: 'partitions', fencing: locker })
     const manifests = await RedisManifestStore.open({ connection, fencing: locker })
-    queue = await BullTaskQueue.open({ connection, concurrency: durability.repairConcurrency, bytesPerSecond: durability.repairBytesPerSecond, logger: log })
-    const [openedQueue, openedLocker] = [queue, locker]
+    const queue = await BullTaskQueue.open({ connection, concurrency: durability.repairConcurrency, bytesPerSecond: durability.repairBytesPerSecond, logger: log })
+    opened.push(queue)
     let closing: Promise<void> | undefined
-    const close = (): Promise<void> =>
-      (closing ??= (async () => {
-        await openedQueue.close()
-        await openedLocker.close()
-        await connection.close()
-      })())
-    return { locker, records, partitions, manifests, queue, close }
+    return { locker, records, partitions, manifests, queue, close: () => (closing ??= closeAll()) }
   } catch (err) {
-    await queue?.close()
-    await locker?.close()
-    await connection.close()
-    if (isClusterError(err, 'CLUSTER_ERR_UNAVAILABLE')) throw new GatewayError('GATEWAY_ERR_BACKEND_UNAVAILABLE', `the cluster's Redis cannot be used: ${err.message}`, { cause: err })
-    throw err
+    await closeAll()
+    if (!isClusterError(err, 'CLUSTER_ERR_UNAVAILABLE')) throw err
+    throw new GatewayError('GATEWAY_ERR_BACKEND_UNAVAILABLE', `the cluster's Redis cannot be reached: ${err.message}`, { cause: err })
   }
 }
