@@ -1,7 +1,7 @@
 import { silentLogger, type Logger } from '@tessera/storage'
 import { integerOption, invalidOption } from './errors.js'
 import { assertName } from './key-layout.js'
-import { RedisConnection } from './redis-connection.js'
+import { connectionOption, type RedisConnection } from './redis-connection.js'
 
 /** Options of `BullTaskQueue.open`. Budgets are cluster-wide: give every gateway the same values. */
 export interface BullTaskQueueOptions {
@@ -72,7 +72,7 @@ export const UNLIMITED_TASKS = 2 ** 31 - 1
  * @throws ClusterError `CLUSTER_ERR_INVALID_OPTION`.
  */
 export function resolveBullTaskQueueOptions(options: BullTaskQueueOptions): ResolvedBullTaskQueueOptions {
-  if (!(options?.connection instanceof RedisConnection)) throw invalidOption('connection', 'a RedisConnection', options?.connection)
+  connectionOption(options)
   const d = defaultBullTaskQueueOptions
   const positive = (name: string, value: unknown, allowInfinity: boolean): number => {
     if (typeof value !== 'number' || !(value > 0) || (!allowInfinity && !Number.isFinite(value))) throw invalidOption(name, allowInfinity ? 'a number above 0 (or Infinity)' : 'a finite number above 0', value)

@@ -1,3 +1,5 @@
+import { invalidOption } from './errors.js'
+
 /**
  * Proof that this process holds (or held) the lock of `id`: the lease value Redis keeps under
  * `lockKey` while the lock is ours. A write guarded by a fence runs in a Lua script that first
@@ -25,4 +27,10 @@ export interface Fence {
  */
 export interface FenceLookup {
   fenceOf(id: string): Fence | undefined
+}
+
+/** The optional `fencing` option of the stores. Internal. @throws ClusterError `CLUSTER_ERR_INVALID_OPTION`. */
+export function fencingOption(fencing: unknown): FenceLookup | undefined {
+  if (fencing !== undefined && typeof (fencing as Partial<FenceLookup> | null)?.fenceOf !== 'function') throw invalidOption('fencing', 'a FenceLookup (a RedisLocker)', fencing)
+  return fencing as FenceLookup | undefined
 }

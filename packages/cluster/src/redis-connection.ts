@@ -59,6 +59,13 @@ export function resolveRedisConnectionOptions(options: RedisConnectionOptions = 
   }
 }
 
+/** The `connection` option every component of this package takes. Internal. @throws ClusterError `CLUSTER_ERR_INVALID_OPTION`. */
+export function connectionOption(options: { readonly connection: RedisConnection } | undefined): RedisConnection {
+  const connection: unknown = options?.connection
+  if (!(connection instanceof RedisConnection)) throw invalidOption('connection', 'a RedisConnection', connection)
+  return connection
+}
+
 /** The ioredis options {@link RedisConnection.redisOptions} hands to clients it does not own (BullMQ's). */
 export interface RedisClientOptions {
   readonly host: string | undefined

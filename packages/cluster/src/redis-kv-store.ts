@@ -1,9 +1,9 @@
 import type { KvStore } from '@tus/utils'
-import { ClusterError, invalidOption, redisError } from './errors.js'
-import type { FenceLookup } from './fence.js'
+import { ClusterError, redisError } from './errors.js'
+import { fencingOption, type FenceLookup } from './fence.js'
 import { assertName } from './key-layout.js'
 import { LuaScript } from './lua-script.js'
-import { RedisConnection } from './redis-connection.js'
+import { connectionOption, type RedisConnection } from './redis-connection.js'
 import { scanKeys } from './scan-keys.js'
 
 /** Options of {@link RedisKvStore.open}. */
@@ -46,10 +46,8 @@ export class RedisKvStore<T> implements KvStore<T> {
 
   /** @throws ClusterError `CLUSTER_ERR_INVALID_OPTION`. */
   static async open<T>(options: RedisKvStoreOptions): Promise<RedisKvStore<T>> {
-    if (!(options?.connection instanceof RedisConnection)) throw invalidOption('connection', 'a RedisConnection', options?.connection)
-    const namespace = assertName('namespace', options.namespace)
-    if (options.fencing !== undefined && typeof options.fencing?.fenceOf !== 'function') throw invalidOption('fencing', 'a FenceLookup (a RedisLocker)', options.fencing)
-    return new RedisKvStore<T>(options.connection, namespace, options.fencing)
+    const connection = connectionOption(options)
+    return new RedisKvStore<T>(connection, assertName('namespace', options.namespace), fencingOption(options.fencing))
   }
 
   /**

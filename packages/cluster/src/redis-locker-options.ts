@@ -1,6 +1,6 @@
 import { silentLogger, type Logger } from '@tessera/storage'
-import { integerOption, invalidOption } from './errors.js'
-import { RedisConnection } from './redis-connection.js'
+import { integerOption } from './errors.js'
+import { connectionOption, type RedisConnection } from './redis-connection.js'
 
 /** Options of `RedisLocker.open`. */
 export interface RedisLockerOptions {
@@ -34,10 +34,10 @@ export interface ResolvedRedisLockerOptions {
  * @throws ClusterError `CLUSTER_ERR_INVALID_OPTION`.
  */
 export function resolveRedisLockerOptions(options: RedisLockerOptions): ResolvedRedisLockerOptions {
-  if (!(options?.connection instanceof RedisConnection)) throw invalidOption('connection', 'a RedisConnection', options?.connection)
+  const connection = connectionOption(options)
   const leaseMs = integerOption('leaseMs', options.leaseMs ?? defaultRedisLockerOptions.leaseMs, 10)
   return {
-    connection: options.connection,
+    connection,
     leaseMs,
     renewIntervalMs: integerOption('renewIntervalMs', options.renewIntervalMs ?? Math.max(1, Math.floor(leaseMs / 3)), 1, leaseMs - 1),
     fenceTtlMs: integerOption('fenceTtlMs', options.fenceTtlMs ?? defaultRedisLockerOptions.fenceTtlMs, leaseMs),

@@ -1,8 +1,8 @@
 import { StorageError, assertObjectId, type Manifest, type ManifestStore, type StripeRecord } from '@tessera/storage'
-import { ClusterError, invalidOption } from './errors.js'
-import type { Fence, FenceLookup } from './fence.js'
+import { ClusterError } from './errors.js'
+import { fencingOption, type Fence, type FenceLookup } from './fence.js'
 import { LuaScript } from './lua-script.js'
-import { RedisConnection } from './redis-connection.js'
+import { connectionOption, type RedisConnection } from './redis-connection.js'
 import { scanKeys } from './scan-keys.js'
 
 /** Options of {@link RedisManifestStore.open}. */
@@ -107,9 +107,8 @@ export class RedisManifestStore implements ManifestStore {
 
   /** @throws ClusterError `CLUSTER_ERR_INVALID_OPTION`. */
   static async open(options: RedisManifestStoreOptions): Promise<RedisManifestStore> {
-    if (!(options?.connection instanceof RedisConnection)) throw invalidOption('connection', 'a RedisConnection', options?.connection)
-    if (options.fencing !== undefined && typeof options.fencing?.fenceOf !== 'function') throw invalidOption('fencing', 'a FenceLookup (a RedisLocker)', options.fencing)
-    return new RedisManifestStore(options.connection, options.fencing)
+    const connection = connectionOption(options)
+    return new RedisManifestStore(connection, fencingOption(options.fencing))
   }
 
   async get(id: string): Promise<Manifest | undefined> {
