@@ -307,19 +307,14 @@ function redisConfig({ raw, parsed, problems }: Pick<Readers, 'raw' | 'parsed' |
   const urlRaw = raw('redisUrl')
   let url: string | undefined
   if (urlRaw) {
-    let parsedUrl: URL | undefined
-    try {
-      parsedUrl = new URL(urlRaw.value)
-    } catch {
-      parsedUrl = undefined
-    }
+    const parsedUrl = URL.canParse(urlRaw.value) ? new URL(urlRaw.value) : undefined
     if (parsedUrl && (parsedUrl.protocol === 'redis:' || parsedUrl.protocol === 'rediss:') && parsedUrl.hostname !== '') url = urlRaw.value
     // Not the value itself: it may carry a password.
     else problems.push(`${urlRaw.from}: expected a redis:// or rediss:// URL with a host, got ${parsedUrl ? `a ${parsedUrl.protocol} URL` : 'no URL'}`)
   }
   const keyPrefix = parsed('redisPrefix', 'tessera', (s) => (/^[A-Za-z0-9_.:-]{1,100}$/.test(s) ? s : undefined), '1–100 characters from [A-Za-z0-9_.:-]')
   const prefixRaw = raw('redisPrefix')
-  if (prefixRaw && !raw('redisUrl')) problems.push(`${prefixRaw.from} is set but --redis-url (TESSERA_REDIS_URL) is not: the embedded default uses no Redis`)
+  if (prefixRaw && !urlRaw) problems.push(`${prefixRaw.from} is set but --redis-url (TESSERA_REDIS_URL) is not: the embedded default uses no Redis`)
   return url === undefined ? undefined : { url, keyPrefix }
 }
 
