@@ -127,7 +127,8 @@ describe('RedisLocker', { skip }, () => {
     }
   })
 
-  test('the renewal notices a lease taken over and asks the holder to release', async () => {
+  // The request to release is all this test waits for: without it the test would hang, not fail.
+  test('the renewal notices a lease taken over and asks the holder to release', { timeout: 10_000 }, async () => {
     const g = await gateway(prefixes.next(), { leaseMs: 300, renewIntervalMs: 50 })
     const raw = rawClient()
     try {
