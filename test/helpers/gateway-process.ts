@@ -49,10 +49,9 @@ function argsOf(options: StartGatewayOptions): string[] {
   return [GATEWAY_MAIN, '--port', String(options.port ?? 0), '--data', options.dataDir, ...(options.args ?? [])]
 }
 
+/** spawn passes no variable whose value is `undefined`: that is how `env` unsets one. */
 function envOf(options: StartGatewayOptions): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...options.env }
-  for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name]
-  return env
+  return { ...process.env, ...options.env }
 }
 
 /**
