@@ -105,6 +105,10 @@ export class TusContext implements ReconcilerHost {
   /**
    * {@link withLock} for work no request waits on (reconciliation retiring a losing attempt):
    * gives up waiting when `signal` aborts. `onLocked` runs once the wait is over, either way.
+   *
+   * @throws GatewayError `GATEWAY_ERR_SHUTTING_DOWN`; `GATEWAY_ERR_LOCKED` (423) when `signal`
+   *   aborted the wait — the holder did not let go. A locker that fails by itself is not busy: its
+   *   error is rethrown as it is (the cluster's `CLUSTER_ERR_UNAVAILABLE`, `CLUSTER_ERR_CLOSED`: 503).
    */
   async withLockSignal<T>(id: string, signal: AbortSignal, fn: (stop: AbortSignal) => Promise<T>, onLocked?: () => void): Promise<T> {
     if (this.#shuttingDown) {
@@ -116,8 +120,7 @@ export class TusContext implements ReconcilerHost {
     try {
       await lock.lock(signal, () => stop.abort())
     } catch (err) {
-      // Only a wait that ran out (or whose client left) means busy; a locker that failed by itself
-      // (the cluster's Redis unreachable: 503) goes to the error map as it is.
+      // A Lock rejects with the signal's reason when the signal ends the wait; anything else is the locker's own failure.
       if (!signal.aborted) throw err
       throw new GatewayError('GATEWAY_ERR_LOCKED', `upload ${id} is busy with another request that did not release it`, { cause: err })
     } finally {
