@@ -8,7 +8,7 @@ import type { TaskDescriptor } from '@tessera/durability'
 import { describeTaskQueue } from '@tessera/durability/testing'
 import { BULL_PRIORITY_LIMIT, BullTaskQueue, RedisConnection, toBullPriority, type BullTaskQueueOptions } from '../src/index.js'
 import { Child } from './helpers/child.js'
-import { REDIS_URL, TestPrefixes, dropKeys, openConnection, redisSkip } from '../src/testing/redis-fixture.js'
+import { REDIS_URL, TestPrefixes, dropKeys, onceRecovered, openConnection, redisSkip } from '../src/testing/redis-fixture.js'
 import { TcpRelay } from '@tessera/fault-proxy'
 import { closedPort } from './helpers/sockets.js'
 
@@ -149,9 +149,7 @@ describe('BullTaskQueue', { skip, timeout: 60_000 }, () => {
     await assert.rejects(queue.add(task('lost', 1)), { code: 'CLUSTER_ERR_UNAVAILABLE' })
     await assert.rejects(queue.counts(), { code: 'CLUSTER_ERR_UNAVAILABLE' })
     await proxy.restore()
-    let added: boolean | undefined
-    for (let i = 0; i < 50 && added === undefined; i++) added = await queue.add(task('later', 1)).catch(async () => (await sleep(100), undefined))
-    assert.equal(added, true)
+    assert.equal(await onceRecovered(() => queue.add(task('later', 1))), true)
   })
 
   test('refuses invalid options, naming them', async () => {

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { after, describe, test } from 'node:test'
 import { RedisLocker, type RedisConnection, type RedisLockerOptions } from '../src/index.js'
 import { describeLocker } from '../src/testing/index.js'
-import { REDIS_URL, TestPrefixes, openConnection, rawClient, redisSkip } from '../src/testing/redis-fixture.js'
+import { REDIS_URL, TestPrefixes, onceRecovered, openConnection, rawClient, redisSkip } from '../src/testing/redis-fixture.js'
 import { TcpRelay } from '@tessera/fault-proxy'
 
 const skip = await redisSkip()
@@ -197,20 +197,11 @@ describe('RedisLocker', { skip }, () => {
       await assert.rejects(g.locker.assertHeld('held'), { code: 'CLUSTER_ERR_UNAVAILABLE' })
       await held.unlock() // logged; the lease lapses on its own
       await proxy.restore()
-      let again: Error | undefined
-      for (let i = 0; i < 50; i++) {
+      await onceRecovered(async () => {
         const lock = g.locker.newLock('u')
-        try {
-          await lock.lock(AbortSignal.timeout(2000), () => undefined)
-          await lock.unlock()
-          again = undefined
-          break
-        } catch (err) {
-          again = err as Error
-          await sleep(100)
-        }
-      }
-      assert.equal(again, undefined, `still failing after Redis came back: ${again}`)
+        await lock.lock(AbortSignal.timeout(2000), () => undefined)
+        await lock.unlock()
+      })
     } finally {
       await g.close()
       await proxy.close()

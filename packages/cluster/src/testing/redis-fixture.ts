@@ -62,6 +62,21 @@ export function openConnection(prefix: string, options: RedisConnectionOptions =
   return RedisConnection.open({ url: REDIS_URL, keyPrefix: prefix, ...options })
 }
 
+/**
+ * What `fn` resolves once it stops rejecting — a client reconnecting after its Redis came back
+ * (`TcpRelay.restore()`): tried every 100 ms, `tries` times, then the last rejection is the test's.
+ */
+export async function onceRecovered<T>(fn: () => Promise<T>, tries = 50): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (i >= tries) throw err
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+}
+
 /** A plain ioredis client for assertions and cleanup (not the code under test). */
 export function rawClient(): Redis {
   return new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 })
