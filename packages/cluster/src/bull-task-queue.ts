@@ -181,6 +181,7 @@ export class BullTaskQueue implements TaskQueue {
     this.#worker?.pause(true).catch((err: unknown) => this.#o.logger.warn({ err }, 'task queue pause failed'))
   }
 
+  /** Lets this gateway's worker start tasks again (a no-op unless paused). */
   resume(): void {
     if (!this.#paused) return
     this.#paused = false

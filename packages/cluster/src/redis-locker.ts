@@ -71,6 +71,7 @@ export class RedisLocker implements Locker, FenceLookup {
     return locker
   }
 
+  /** A handle on `id`'s lock for one request (no I/O until its `lock`); any string is an id. */
   newLock(id: string): RedisLock {
     return new RedisLock(id, {
       acquire: (signal, requestRelease) => this.#lock(id, signal, requestRelease),
