@@ -1,3 +1,4 @@
+import { PassThrough, type Readable, pipeline } from 'node:stream'
 import { StorageError } from './errors.js'
 
 /** `STORAGE_ERR_ABORTED` for `what` (e.g. `put "a/b"`), with the signal's reason as `cause`. */
@@ -38,4 +39,27 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
       },
     )
   })
+}
+
+/**
+ * `source` as the stream a `Backend.get` returns: a failure of `source` becomes `toError(err)`, and
+ * `signal` destroys it with `STORAGE_ERR_ABORTED` (destroying the result destroys `source`, which
+ * ends whatever read it: a file handle, an HTTP request). The listener goes with the stream.
+ */
+export function abortableStream(source: Readable, signal: AbortSignal | undefined, what: string, toError: (err: unknown) => StorageError): Readable {
+  const out = new PassThrough()
+  pipeline(source, out, (err) => {
+    if (err && !out.destroyed) out.destroy(toError(err))
+  })
+  if (signal) {
+    const onAbort = (): void => {
+      out.destroy(abortedError(signal, what))
+    }
+    if (signal.aborted) onAbort()
+    else {
+      signal.addEventListener('abort', onAbort, { once: true })
+      out.once('close', () => signal.removeEventListener('abort', onAbort))
+    }
+  }
+  return out
 }

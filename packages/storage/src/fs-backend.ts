@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, statfs, unlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { PassThrough, type Readable, pipeline } from 'node:stream'
-import { abortedError, raceAbort, throwIfAborted } from './abort.js'
+import type { Readable } from 'node:stream'
+import { abortableStream, abortedError, raceAbort, throwIfAborted } from './abort.js'
 import type { Backend, BackendCallOptions, BackendCapacity, BlockBody, BlockStat, SegmentWriter } from './backend.js'
 import { FsSegmentWriter, readFileRange } from './fs-segment.js'
 import { assertBlockKey, assertBlockKeyPrefix, assertPutArguments, isBlockKeySegment } from './block-key.js'
@@ -187,18 +187,7 @@ export class FsBackend implements Backend {
       await handle.close().catch(() => {})
       throw abortedError(signal, what)
     }
-    const out = new PassThrough()
-    pipeline(handle.createReadStream(), out, (err) => {
-      if (err && !out.destroyed) out.destroy(toStorageError(err, what, signal, 'STORAGE_ERR_IO'))
-    })
-    if (signal) {
-      const onAbort = (): void => {
-        out.destroy(abortedError(signal, what))
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-      out.once('close', () => signal.removeEventListener('abort', onAbort))
-    }
-    return out
+    return abortableStream(handle.createReadStream(), signal, what, (err) => toStorageError(err, what, signal, 'STORAGE_ERR_IO'))
   }
 
   /** See {@link Backend.read}. */

@@ -24,5 +24,6 @@ export type { FileManifestStoreOptions } from './object-store/file-manifest-stor
 export type { BlockFault } from './object-store/stripe-reader.js'
 export { BlockMigration, ScrubLedger, addParity, dropParity, migrateBlock, regenerateBlocks, scrub } from './repair/index.js'
 export type { AddParityOptions, BlockProblem, DropParityOptions, MigrationResult, ParityChange, RegenerateOptions, RegenerateResult, RegeneratedBlock, ScrubFault, ScrubOptions, ScrubReport } from './repair/index.js'
-export { S3Backend, defaultS3BackendOptions, resolveS3BackendOptions } from './s3-backend.js'
-export type { ResolvedS3BackendOptions, S3BackendOptions } from './s3-backend.js'
+export { S3Backend } from './s3-backend.js'
+export { defaultS3BackendOptions, resolveS3BackendOptions } from './s3-backend-options.js'
+export type { ResolvedS3BackendOptions, S3BackendOptions } from './s3-backend-options.js'

@@ -8,6 +8,14 @@ export function invalidOption(name: string, expected: string, actual: unknown): 
   return new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`${name}\` to be ${expected}, got \`${show(actual)}\` (${kind(actual)})`)
 }
 
+/** `value` when it is an integer from `min` to `max`; otherwise {@link invalidOption} naming the range. */
+export function integerOption(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidOption(name, max === Number.MAX_SAFE_INTEGER ? `an integer from ${min} and up` : `an integer from ${min} to ${max}`, value)
+  }
+  return value
+}
+
 const MAX_SHOWN = 80
 
 function show(value: unknown): string {

@@ -1,5 +1,6 @@
 import type { Backend } from '../backend.js'
 import { StorageError } from '../errors.js'
+import { integerOption, invalidOption } from '../invalid-option.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { ManifestStore } from './manifest-store.js'
 
@@ -40,29 +41,19 @@ export const defaultObjectStoreOptions = Object.freeze({
   pipelineDepth: 4,
 })
 
-function describe(value: unknown): string {
-  return `\`${String(value)}\` (${typeof value})`
-}
-
-function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(value)}`)
-  }
-  return value
-}
 
 /** Validates options and fills defaults; never mutates `options`. */
 export function resolveObjectStoreOptions(options: ObjectStoreOptions): ResolvedObjectStoreOptions {
-  const dataBlocks = integer('dataBlocks', options.dataBlocks ?? defaultObjectStoreOptions.dataBlocks, 1, 128)
-  const parityBlocks = integer('parityBlocks', options.parityBlocks ?? defaultObjectStoreOptions.parityBlocks, 0, 128)
+  const dataBlocks = integerOption('dataBlocks', options.dataBlocks ?? defaultObjectStoreOptions.dataBlocks, 1, 128)
+  const parityBlocks = integerOption('parityBlocks', options.parityBlocks ?? defaultObjectStoreOptions.parityBlocks, 0, 128)
   const width = dataBlocks + parityBlocks
-  const blockBytes = integer('blockBytes', options.blockBytes ?? defaultObjectStoreOptions.blockBytes, 64, 64 * 1024 * 1024)
+  const blockBytes = integerOption('blockBytes', options.blockBytes ?? defaultObjectStoreOptions.blockBytes, 64, 64 * 1024 * 1024)
   if (blockBytes % 64 !== 0) {
-    throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`blockBytes\` to be a multiple of 64, got ${describe(blockBytes)}`)
+    throw invalidOption('blockBytes', 'a multiple of 64', blockBytes)
   }
   const backends = options.backends
   if (!Array.isArray(backends) || backends.length < width) {
-    throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`backends\` to hold at least dataBlocks + parityBlocks = ${width} backends, got ${Array.isArray(backends) ? backends.length : describe(backends)}`)
+    throw invalidOption('backends', `an array of at least dataBlocks + parityBlocks = ${width} backends`, Array.isArray(backends) ? `${backends.length} backends` : backends)
   }
   const ids = new Set(backends.map((b) => b.id))
   if (ids.size !== backends.length) {
@@ -74,9 +65,9 @@ export function resolveObjectStoreOptions(options: ObjectStoreOptions): Resolved
     dataBlocks,
     parityBlocks,
     blockBytes,
-    writeQuorum: integer('writeQuorum', options.writeQuorum ?? dataBlocks + Math.min(1, parityBlocks), dataBlocks, width),
-    blockTimeoutMs: integer('blockTimeoutMs', options.blockTimeoutMs ?? defaultObjectStoreOptions.blockTimeoutMs, 1),
-    pipelineDepth: integer('pipelineDepth', options.pipelineDepth ?? defaultObjectStoreOptions.pipelineDepth, 1, 64),
+    writeQuorum: integerOption('writeQuorum', options.writeQuorum ?? dataBlocks + Math.min(1, parityBlocks), dataBlocks, width),
+    blockTimeoutMs: integerOption('blockTimeoutMs', options.blockTimeoutMs ?? defaultObjectStoreOptions.blockTimeoutMs, 1),
+    pipelineDepth: integerOption('pipelineDepth', options.pipelineDepth ?? defaultObjectStoreOptions.pipelineDepth, 1, 64),
     logger: options.logger ?? silentLogger,
   }
 }

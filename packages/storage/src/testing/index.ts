@@ -2,5 +2,5 @@
 // implementations (node:test; import only from tests).
 export { describeManifestStore, stripeRecord } from './describe-manifest-store.js'
 export type { ManifestStoreFixture, ManifestStoreSuiteOptions } from './describe-manifest-store.js'
-export { TestBuckets, describeS3, s3Flags, s3TestEnv } from './s3-fixture.js'
+export { TestBuckets, describeS3, s3Flags } from './s3-fixture.js'
 export type { S3TestEnv } from './s3-fixture.js'

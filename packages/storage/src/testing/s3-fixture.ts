@@ -29,7 +29,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
 const endpoint = process.env.TESSERA_S3_ENDPOINT
 /** The server, or `undefined` when none is configured. */
-export const s3TestEnv: S3TestEnv | undefined =
+const s3TestEnv: S3TestEnv | undefined =
   endpoint === undefined || endpoint === ''
     ? undefined
     : { endpoint, forcePathStyle: process.env.TESSERA_S3_FORCE_PATH_STYLE !== 'false', region: process.env.AWS_REGION || 'us-east-1' }
