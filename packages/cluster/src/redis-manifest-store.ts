@@ -111,6 +111,7 @@ export class RedisManifestStore implements ManifestStore {
     return new RedisManifestStore(connection, fencingOption(options.fencing))
   }
 
+  /** The manifest of `id` (hash and list read in one script), or `undefined`. @throws StorageError `STORAGE_ERR_CORRUPT`, `STORAGE_ERR_UNAVAILABLE`. */
   async get(id: string): Promise<Manifest | undefined> {
     assertObjectId(id)
     const reply = (await this.#run(getScript, id, [], 'read')) as string[] | null
@@ -129,6 +130,11 @@ export class RedisManifestStore implements ManifestStore {
     }
   }
 
+  /**
+   * Appends `stripes` in one step, creating the manifest at version 1; resolves the new version. A
+   * rejection may still have been applied (a timed-out command): read the manifest back before undoing.
+   * @throws StorageError `STORAGE_ERR_CONFLICT` (fenced), `STORAGE_ERR_UNAVAILABLE`.
+   */
   async appendStripes(id: string, stripes: readonly StripeRecord[]): Promise<number> {
     assertObjectId(id)
     const fence = this.fencing?.fenceOf(id)
@@ -136,6 +142,7 @@ export class RedisManifestStore implements ManifestStore {
     return this.#checked(id, version, fence)
   }
 
+  /** Replaces the manifest if it is at `expectedVersion` (0 = absent). @throws StorageError `STORAGE_ERR_CONFLICT` (version or fence), `STORAGE_ERR_INVALID_ARGUMENT`, `STORAGE_ERR_UNAVAILABLE`. */
   async update(id: string, expectedVersion: number, next: Omit<Manifest, 'version'>): Promise<Manifest> {
     assertObjectId(id)
     if (!Number.isInteger(expectedVersion) || expectedVersion < 0) throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`expectedVersion\` to be an integer from 0 and up, got ${String(expectedVersion)}`)
@@ -147,6 +154,7 @@ export class RedisManifestStore implements ManifestStore {
     return { stripes: [...next.stripes], sources: [...next.sources], referrers: [...next.referrers], deleted: next.deleted, version }
   }
 
+  /** Removes the manifest; idempotent. @throws StorageError `STORAGE_ERR_CONFLICT` (fenced), `STORAGE_ERR_UNAVAILABLE`. */
   async delete(id: string): Promise<void> {
     assertObjectId(id)
     const fence = this.fencing?.fenceOf(id)
@@ -154,6 +162,7 @@ export class RedisManifestStore implements ManifestStore {
     this.#checked(id, done, fence)
   }
 
+  /** Every object id with a manifest, by `SCAN` (O(keys in the database)). @throws StorageError `STORAGE_ERR_UNAVAILABLE`. */
   async *list(): AsyncIterable<string> {
     const keys = this.connection.keys
     try {
