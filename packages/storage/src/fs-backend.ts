@@ -343,8 +343,16 @@ export class FsBackend implements Backend {
     return new StorageError('STORAGE_ERR_UNAVAILABLE', `${what} failed: root directory ${this.root} is gone`, { cause })
   }
 
+  /** Removes the temporary files a crash left under `dir`; a directory that vanishes meanwhile (another opener's probe removed it) is skipped. */
   async #sweep(dir: string): Promise<void> {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
+    let entries
+    try {
+      entries = await readdir(dir, { withFileTypes: true })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && dir !== this.root) return
+      throw err
+    }
+    for (const entry of entries) {
       const path = join(dir, entry.name)
       if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) await rm(path, { force: true })
       else if (entry.isDirectory() && isBlockKeySegment(entry.name)) await this.#sweep(path)

@@ -90,6 +90,19 @@ describe('FsBackend', () => {
     })
   })
 
+  test('open() while another process removes directories under the root (a shared root, its probe) neither fails nor misses a temp file', async () => {
+    await withBackend({}, async (_first, root) => {
+      for (let round = 0; round < 20; round++) {
+        const dirs = Array.from({ length: 50 }, (_, i) => join(root, `gone${i}`, 'sub'))
+        await Promise.all(dirs.map((d) => mkdir(d, { recursive: true })))
+        await writeFile(join(root, `.tmp~${String(round).padStart(16, '0')}`), 'left by a crash')
+        const [reopened] = await Promise.all([FsBackend.open({ id: 'fs-test', root }), ...dirs.map((d) => rm(join(d, '..'), { recursive: true, force: true }))])
+        assert.equal(reopened.id, 'fs-test')
+        assert.ok(!(await filesUnder(root)).some((f) => f.startsWith('.tmp~')), `round ${round}: the crash's temp file was swept`)
+      }
+    })
+  })
+
   test('a put in flight is a temp file that list does not show', async () => {
     await withBackend({}, async (backend, root) => {
       let release!: () => void
