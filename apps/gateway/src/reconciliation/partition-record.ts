@@ -20,11 +20,3 @@ export interface PartitionRecord {
 export function partitionKey(partition: string): string {
   return `p-${createHash('sha256').update(partition).digest('hex')}`
 }
-
-/**
- * Locker key of a partition: its KV key, so that a fencing store (the cluster's `RedisKvStore`)
- * fences the partition record by this lock. Never an upload id: those are 32 hex digits.
- */
-export function partitionLockKey(partition: string): string {
-  return partitionKey(partition)
-}

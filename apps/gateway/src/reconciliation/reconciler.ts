@@ -3,11 +3,12 @@ import type { AppendResult } from '@tessera/storage'
 import type { Request } from 'express'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
-import { LOCK_TIMEOUT_MS, type TusDeps } from '../tus/deps.js'
+import type { TusDeps } from '../tus/deps.js'
+import { LOCK_TIMEOUT_MS, takeLock } from '../tus/take-lock.js'
 import { AttemptHash, AttemptHashes } from './attempt-hash.js'
 import type { ReconciliationEvent } from './event-log.js'
 import { wholeFileSha256, type FinalPart } from './final-check.js'
-import { partitionKey, partitionLockKey, type PartitionRecord } from './partition-record.js'
+import { partitionKey, type PartitionRecord } from './partition-record.js'
 import { SessionDigests } from './session-digest.js'
 
 type Attempt = UploadRecord & { readonly attempt: NonNullable<UploadRecord['attempt']> }
@@ -223,16 +224,11 @@ export class Reconciler {
   }
 
   async #withPartition<T>(partition: string, fn: () => Promise<T>): Promise<T> {
-    const lock = this.ctx.deps.locker.newLock(partitionLockKey(partition))
-    const signal = AbortSignal.timeout(LOCK_TIMEOUT_MS)
-    try {
-      // Holders keep it for a few KV operations; there is nothing to ask them to release.
-      await lock.lock(signal, async () => undefined)
-    } catch (err) {
-      // As in `withLockSignal`: only a wait that ran out is busy; a failing locker (Redis down) is not.
-      if (!signal.aborted) throw err
-      throw new GatewayError('GATEWAY_ERR_LOCKED', `partition ${partition} is busy`, { cause: err })
-    }
+    // The lock id is the partition's KV key, so a fencing store (the cluster's RedisKvStore)
+    // fences the partition record by it; never an upload id (those are 32 hex digits).
+    const lock = this.ctx.deps.locker.newLock(partitionKey(partition))
+    // Holders keep it for a few KV operations; there is nothing to ask them to release.
+    await takeLock(lock, AbortSignal.timeout(LOCK_TIMEOUT_MS), () => undefined, `partition ${partition} is busy`)
     try {
       return await fn()
     } finally {

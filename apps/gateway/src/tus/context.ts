@@ -3,7 +3,8 @@ import type { Request } from 'express'
 import { GatewayError } from '../errors.js'
 import { Reconciler, type ReconcilerHost } from '../reconciliation/reconciler.js'
 import type { GoneReason, UploadRecord } from '../upload-record.js'
-import { LOCK_TIMEOUT_MS, type TusDeps } from './deps.js'
+import type { TusDeps } from './deps.js'
+import { LOCK_TIMEOUT_MS, takeLock } from './take-lock.js'
 
 const ID = /^[A-Za-z0-9_-]{1,200}$/
 
@@ -118,11 +119,7 @@ export class TusContext implements ReconcilerHost {
     const stop = new AbortController()
     const lock = this.deps.locker.newLock(id)
     try {
-      await lock.lock(signal, () => stop.abort())
-    } catch (err) {
-      // A Lock rejects with the signal's reason when the signal ends the wait; anything else is the locker's own failure.
-      if (!signal.aborted) throw err
-      throw new GatewayError('GATEWAY_ERR_LOCKED', `upload ${id} is busy with another request that did not release it`, { cause: err })
+      await takeLock(lock, signal, () => stop.abort(), `upload ${id} is busy with another request that did not release it`)
     } finally {
       onLocked?.()
     }

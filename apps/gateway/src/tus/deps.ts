@@ -24,6 +24,3 @@ export interface TusDeps {
    */
   readonly onFault?: (fault: BlockFault) => void
 }
-
-/** Waiting longer than this for a lock answers 423: the holder did not release when asked. */
-export const LOCK_TIMEOUT_MS = 20_000
