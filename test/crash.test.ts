@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { seededRandom, sha256Of, writeDataFile } from './helpers/data.js'
-import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir } from './helpers/gateway-process.js'
+import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir, urlOn } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
 import { uploadAll } from './helpers/tus-client.js'
@@ -42,7 +42,6 @@ async function start(dataDir: string): Promise<GatewayProcess> {
 }
 
 /** The same upload path on another gateway process (the port changes across restarts). */
-const on = (gateway: GatewayProcess, url: string): string => new URL(new URL(url).pathname, gateway.url).href
 
 /** Bytes `[from, to)` of the source file. */
 const slice = (from: number, to: number): AsyncIterable<Uint8Array> => createReadStream(file, { start: from, end: to - 1 })
@@ -119,7 +118,7 @@ async function sendAndKill(gateway: GatewayProcess, url: string, from: number, k
 /** Restarts on `dataDir` and checks HEAD against what was acknowledged and what was sent. */
 async function restartAndCheck(dataDir: string, url: string, acked: number, sent: number): Promise<{ gateway: GatewayProcess; url: string; offset: number }> {
   const gateway = await start(dataDir)
-  const resumed = on(gateway, url)
+  const resumed = urlOn(gateway, url)
   const head = await headOffset(resumed)
   assert.equal(head.status, 200)
   assert.ok(head.offset >= acked, `HEAD offset ${head.offset} < acknowledged ${acked} (kill at ${sent})`)
@@ -235,7 +234,7 @@ describe('gateway crash durability', () => {
     assert.equal(await exit, 0)
 
     gateway = await start(dataDir)
-    const resumed = on(gateway, url)
+    const resumed = urlOn(gateway, url)
     const head = await headOffset(resumed)
     assert.equal(head.status, 200)
     assert.ok(head.offset <= pauseAt, `HEAD offset ${head.offset} > the ${pauseAt} bytes sent`)

@@ -8,7 +8,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { dataBuffer, dataChunks, sha256Data, writeDataFile } from './helpers/data.js'
-import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir, waitForLog } from './helpers/gateway-process.js'
+import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir, waitForLog, urlOn } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset, tusRequest } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
 import { describeS3 } from '@tessera/storage/testing'
@@ -55,7 +55,6 @@ async function start({ dataDir, medium }: Setup, extra: readonly string[] = []):
   return gateway
 }
 
-const on = (gateway: GatewayProcess, url: string): string => new URL(new URL(url).pathname, gateway.url).href
 
 interface Stored {
   readonly seed: string
@@ -254,7 +253,7 @@ function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
 
     assert.equal(await gateway.stop('SIGTERM'), 0)
     gateway = await start(setup)
-    const resumed = on(gateway, url)
+    const resumed = urlOn(gateway, url)
     assert.equal((await headOffset(resumed)).offset, 0)
     const done = await rawPatch(resumed, 0, size, dataChunks(size, seed)).outcome
     assert.equal(done.kind, 'response')
@@ -287,7 +286,7 @@ function durabilityTests(newSetup: (name: string) => Promise<Setup>): void {
 
     assert.equal(await gateway.stop('SIGTERM'), 0)
     gateway = await start(setup)
-    const final = on(gateway, url)
+    const final = urlOn(gateway, url)
     const got = await download(final)
     assert.equal(got.complete, true)
     assert.equal(got.sha256, sha256Data(seed, size))

@@ -13,7 +13,7 @@ import { dataBuffer, sha256Data } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, startGateway, tempDir, urlOn } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset } from './helpers/http.js'
 import { rawPatch } from './helpers/raw-patch.js'
-import { REDIS_URL, dropKeys, redisSkip, uniquePrefix } from '@tessera/cluster/testing'
+import { REDIS_URL, TestPrefixes, redisSkip } from '@tessera/cluster/testing'
 
 /** Per-test hang guard (a stuck socket must fail the run, not stall it); never a performance bound. */
 const HANG_GUARD = { timeout: 60_000 }
@@ -25,7 +25,7 @@ if (skip) test('scale-out over S3 buckets', { skip }, () => {})
 else {
   describeS3('scale-out over S3 buckets: two gateways on one Redis', {}, (env) => {
     const buckets = new TestBuckets(env)
-    const prefixes: string[] = []
+    const prefixes = new TestPrefixes('scale-out-s3')
     const running = new Set<GatewayProcess>()
     let dir: string
 
@@ -34,15 +34,14 @@ else {
     })
     after(async () => {
       await Promise.all([...running].map(killGateway))
-      for (const prefix of prefixes) await dropKeys(prefix).catch(() => undefined)
+      await prefixes.drop()
       await buckets.dispose()
       await removeDir(dir)
     })
 
     /** Two gateways of a fresh cluster over six fresh buckets. A starts first: it creates the buckets. */
     async function pair(tag: string): Promise<[GatewayProcess, GatewayProcess]> {
-      const prefix = uniquePrefix(tag)
-      prefixes.push(prefix)
+      const prefix = prefixes.next(tag)
       const backends = buckets.fresh(6, tag).map((name) => `s3://${name}/t`).join(',')
       const start = async (name: string): Promise<GatewayProcess> => {
         const gateway = await startGateway({

@@ -16,7 +16,7 @@ import { dataBuffer, sha256Data, writeDataFile } from './helpers/data.js'
 import { type GatewayProcess, killGateway, removeDir, runGatewayToExit, startGateway, tempDir, urlOn } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset, tusRequest } from './helpers/http.js'
 import { type PatchOutcome, rawPatch } from './helpers/raw-patch.js'
-import { REDIS_URL, dropKeys, redisSkip, uniquePrefix } from '@tessera/cluster/testing'
+import { REDIS_URL, TestPrefixes, redisSkip } from '@tessera/cluster/testing'
 import { TcpRelay } from '@tessera/fault-proxy'
 import { uploadAll } from './helpers/tus-client.js'
 
@@ -49,7 +49,7 @@ async function stalledPatch(url: string, bytes: Uint8Array, from: number, stallA
 
 describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
   let dir: string
-  const prefixes: string[] = []
+  const prefixes = new TestPrefixes('scale-out')
   const running = new Set<GatewayProcess>()
   let backends: string
 
@@ -60,7 +60,7 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
 
   after(async () => {
     await Promise.all([...running].map(killGateway))
-    for (const prefix of prefixes) await dropKeys(prefix).catch(() => undefined)
+    await prefixes.drop()
     await removeDir(dir)
   })
 
@@ -69,8 +69,7 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
    * own --data. A gateway's `redisUrl` may be a relay in front of Redis.
    */
   function cluster(tag: string): (name: string, redisUrl?: string) => Promise<GatewayProcess> {
-    const prefix = uniquePrefix(tag)
-    prefixes.push(prefix)
+    const prefix = prefixes.next(tag)
     return async (name, redisUrl = REDIS_URL) => {
       const gateway = await startGateway({
         dataDir: join(dir, `${tag}-${name}`),

@@ -44,9 +44,9 @@ export class TestPrefixes {
 
   constructor(readonly label: string) {}
 
-  /** A prefix no other test (or run) shares, remembered for `drop`. */
-  next(): string {
-    const prefix = uniquePrefix(this.label)
+  /** A prefix no other test (or run) shares (`tag` names it further), remembered for `drop`. */
+  next(tag?: string): string {
+    const prefix = uniquePrefix(tag === undefined ? this.label : `${this.label}:${tag}`)
     this.#made.push(prefix)
     return prefix
   }
