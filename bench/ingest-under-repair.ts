@@ -28,10 +28,10 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { compileChild } from './lib/compile-child.js'
+import { runSdkClient } from './lib/sdk-client.js'
 import { startGateway, type StartedGateway } from './lib/gateway.js'
 import { machineAfter, machineBefore } from './lib/machine.js'
-import { runJsonChild, stopChild } from './lib/proc.js'
+import { stopChild } from './lib/proc.js'
 import { seededBytes, sha256Url, writeSeededFile } from './lib/seeded-file.js'
 import { formatBytes, median, parseBytes, round } from './lib/stats.js'
 
@@ -56,7 +56,6 @@ const compareRate = values['compare-rate']
 const OBJECT_BYTES = 32 * 2 ** 20
 const BACKENDS = 8
 const TUS = { 'Tus-Resumable': '1.0.0' }
-const tesseraClient = compileChild('tessera-client')
 
 type VariantName = 'idle' | 'degraded' | 'repairing' | 'repairing-alt'
 const VARIANTS: readonly VariantName[] = ['idle', 'degraded', 'repairing', ...(compareRate ? (['repairing-alt'] as const) : [])]
@@ -140,14 +139,9 @@ async function runOne(variant: VariantName, r: number, work: string, template: s
     await readAll(gw, ids)
     const before = await status(gw)
     if (isRepairing(variant) && before.queue.waiting + before.queue.running === 0) throw new Error('nothing queued for repair after the degraded reads')
-    const state = await mkdtemp(join(tmpdir(), 'tessera-iur-state-'))
-    let result: { wallMs: number; url: string; ok: boolean }
-    try {
-      result = await runJsonChild(process.execPath, [tesseraClient, '--file', file, '--endpoint', gw.endpoint, '--state-dir', state])
-    } finally {
-      await rm(state, { recursive: true, force: true })
-    }
-    if (!result.ok) throw new Error(`${variant} round ${r}: the SDK upload failed`)
+    const result = await runSdkClient(file, [gw.endpoint]).catch((err: unknown) => {
+      throw new Error(`${variant} round ${r}: ${(err as Error).message}`, { cause: err })
+    })
     const after = await status(gw)
     if (verify !== undefined) {
       const got = await sha256Url(result.url)

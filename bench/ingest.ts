@@ -21,11 +21,12 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { compileChild } from './lib/compile-child.js'
+import { runSdkClient } from './lib/sdk-client.js'
 import { startGateway } from './lib/gateway.js'
 import { type Machine, machineAfter, machineBefore } from './lib/machine.js'
 import { cpuTimes, peakRssMiB, pinned, runJsonChild, type Started, startChild, stopChild } from './lib/proc.js'
 import { sha256File, sha256Url, writeSeededFile } from './lib/seeded-file.js'
-import { formatBytes, median, parseBytes, round } from './lib/stats.js'
+import { formatBytes, median, parseBytes, round, sameRoundRatios } from './lib/stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -49,7 +50,6 @@ const child = {
   tusServer: compileChild('tus-server'),
   rawPutServer: compileChild('raw-put-server'),
   tusClient: compileChild('tus-client'),
-  tesseraClient: compileChild('tessera-client'),
   rawPutClient: compileChild('raw-put-client'),
 }
 
@@ -97,16 +97,7 @@ const allVariants: Variant[] = [
     name: 'tessera',
     describe: 'Tessera SDK (CLI engine, defaults) → Tessera gateway 4+2',
     start: (data) => startGateway(data, [], pin ? '1' : undefined),
-    async upload(endpoint, file) {
-      const state = await mkdtemp(join(tmpdir(), 'tessera-ingest-state-'))
-      try {
-        const result = await runJsonChild<ClientResult & { ok: boolean }>(...on('client', [child.tesseraClient, '--file', file, '--endpoint', endpoint, '--state-dir', state]))
-        if (!result.ok) throw new Error('the SDK upload failed (see its upload line)')
-        return result
-      } finally {
-        await rm(state, { recursive: true, force: true })
-      }
-    },
+    upload: (endpoint, file) => runSdkClient(file, [endpoint], pin ? { cpus: '0' } : {}),
     stored: downloadHash,
   },
   {
@@ -256,15 +247,7 @@ function summarize(samples: Sample[], run: { startedAt: Date; machine: Machine; 
   const of = (v: VariantName) => samples.filter((s) => s.variant === v && !s.failed)
   const failures = samples.filter((s) => s.failed)
   const stat = (v: VariantName, key: keyof Sample) => round(median(of(v).map((s) => s[key] as number)))
-  const ratios = (num: VariantName, den: VariantName) => {
-    const perRound: number[] = []
-    for (let r = 1; r <= rounds; r++) {
-      const a = samples.find((s) => s.round === r && s.variant === num && !s.failed)
-      const b = samples.find((s) => s.round === r && s.variant === den && !s.failed)
-      if (a && b) perRound.push(round(a.mbPerSecond / b.mbPerSecond, 3))
-    }
-    return { median: round(median(perRound), 3), perRound }
-  }
+  const ratios = (num: VariantName, den: VariantName) => sameRoundRatios(samples, num, den)
   const perVariant = Object.fromEntries(
     variants.map((v): [VariantName, VariantSummary] => [
       v.name,

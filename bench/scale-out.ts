@@ -22,12 +22,12 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { REDIS_URL, dropKeys } from '@tessera/cluster/testing'
-import { compileChild } from './lib/compile-child.js'
+import { runSdkClient, type SdkClientSummary } from './lib/sdk-client.js'
 import { type StartedGateway, startGateway } from './lib/gateway.js'
 import { machineAfter, machineBefore } from './lib/machine.js'
-import { cpuSeconds, runJsonChild, stopChild } from './lib/proc.js'
+import { cpuSeconds, stopChild } from './lib/proc.js'
 import { seededBytes, sha256Url, writeSeededFile } from './lib/seeded-file.js'
-import { formatBytes, median, parseBytes, percentile, round } from './lib/stats.js'
+import { formatBytes, median, parseBytes, percentile, round, sameRoundRatios } from './lib/stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const { values } = parseArgs({
@@ -55,7 +55,6 @@ const TUS = { 'Tus-Resumable': '1.0.0' }
 const WIDTH = 6 // 4+2, the gateway's default geometry
 /** Bounds every SDK upload (the child aborts it) and the child process itself. */
 const uploadTimeoutMs = quick ? 60_000 : 240_000
-const tesseraClient = compileChild('tessera-client')
 const s3 = process.env['TESSERA_S3_ENDPOINT']
 const tag = randomBytes(3).toString('hex')
 
@@ -83,19 +82,8 @@ const s3Backends = (prefix: string) => [
   '--s3-endpoint', s3!, '--s3-force-path-style', '--s3-create-buckets',
 ]
 
-interface ClientSummary { ok: boolean; wallMs: number; url?: string; peakRssMiB: number; cpuSeconds: number }
-
-async function sdkUpload(file: string, endpoints: readonly string[]): Promise<ClientSummary> {
-  const state = await mkdtemp(join(tmpdir(), 'tessera-scale-state-'))
-  try {
-    const args = [tesseraClient, '--file', file, '--state-dir', state, '--upload-timeout-ms', String(uploadTimeoutMs), ...endpoints.flatMap((e) => ['--endpoint', e])]
-    const result = await runJsonChild<ClientSummary>(process.execPath, args, { timeoutMs: uploadTimeoutMs + 30_000 })
-    if (!result.ok) throw new Error('the SDK upload failed (see its upload line)')
-    return result
-  } finally {
-    await rm(state, { recursive: true, force: true })
-  }
-}
+const sdkUpload = (file: string, endpoints: readonly string[]): Promise<SdkClientSummary> =>
+  runSdkClient(file, endpoints, { extraArgs: ['--upload-timeout-ms', String(uploadTimeoutMs)], timeoutMs: uploadTimeoutMs + 30_000 })
 
 // ————————————————————————————————————————— 1 and 3: ingest —————————————————————————————————————————
 
@@ -233,14 +221,6 @@ async function ingestPart(variants: IngestVariant[], n: number, work: string, fi
   return samples
 }
 
-function ratios(samples: IngestSample[], num: string, den: string) {
-  const perRound: number[] = []
-  for (const a of samples.filter((s) => s.variant === num && !s.failed)) {
-    const b = samples.find((s) => s.round === a.round && s.variant === den && !s.failed)
-    if (b) perRound.push(round(a.mbPerSecond / b.mbPerSecond, 3))
-  }
-  return { median: round(median(perRound), 3), perRound }
-}
 
 function summarizeIngest(samples: IngestSample[], variants: IngestVariant[]) {
   return Object.fromEntries(variants.map((v) => {
@@ -393,9 +373,9 @@ async function main(): Promise<void> {
           size_bytes: size,
           rounds,
           variants: summarizeIngest(ingest, ingestVariants),
-          two_over_one: ratios(ingest, 'two', 'one'),
-          redis_over_one: ratios(ingest, 'redis', 'one'),
-          two_over_redis: ratios(ingest, 'two', 'redis'),
+          two_over_one: sameRoundRatios(ingest, 'two', 'one'),
+          redis_over_one: sameRoundRatios(ingest, 'redis', 'one'),
+          two_over_redis: sameRoundRatios(ingest, 'two', 'redis'),
           samples: ingest.map((s) => ({ ...s, mbPerSecond: round(s.mbPerSecond), wallMs: round(s.wallMs, 0) })),
         }
       : undefined,
@@ -408,7 +388,7 @@ async function main(): Promise<void> {
           size_bytes: s3Size,
           rounds: s3Rounds,
           variants: summarizeIngest(storage, storageVariants),
-          s3_over_fs: ratios(storage, 's3', 'fs'),
+          s3_over_fs: sameRoundRatios(storage, 's3', 'fs'),
           samples: storage.map((s) => ({ ...s, mbPerSecond: round(s.mbPerSecond), wallMs: round(s.wallMs, 0) })),
         }
       : { skipped: parts['s3']?.reason },
@@ -426,9 +406,9 @@ async function main(): Promise<void> {
 type Report = {
   command: string
   parts: Record<string, { status: string; seconds: number; reason?: string }>
-  ingest?: { size_bytes: number; rounds: number; variants: ReturnType<typeof summarizeIngest>; two_over_one: ReturnType<typeof ratios>; redis_over_one: ReturnType<typeof ratios>; two_over_redis: ReturnType<typeof ratios> }
+  ingest?: { size_bytes: number; rounds: number; variants: ReturnType<typeof summarizeIngest>; two_over_one: ReturnType<typeof sameRoundRatios>; redis_over_one: ReturnType<typeof sameRoundRatios>; two_over_redis: ReturnType<typeof sameRoundRatios> }
   patch?: { patches: number; patch_bytes: number; rounds: number } & ReturnType<typeof summarizePatch>
-  s3: { size_bytes?: number; rounds?: number; variants?: ReturnType<typeof summarizeIngest>; s3_over_fs?: ReturnType<typeof ratios>; skipped?: string }
+  s3: { size_bytes?: number; rounds?: number; variants?: ReturnType<typeof summarizeIngest>; s3_over_fs?: ReturnType<typeof sameRoundRatios>; skipped?: string }
   run: { seconds: number }
   machine: ReturnType<typeof machineAfter>
   date: string
@@ -443,7 +423,7 @@ function markdown(report: Report): string {
     '',
     ...Object.entries(variants).map(([k, v]) => `- ${k}: ${v.describe}`),
   ]
-  const r = (x: ReturnType<typeof ratios>) => `**${x.median}** (rounds ${x.perRound.join(', ')})`
+  const r = (x: ReturnType<typeof sameRoundRatios>) => `**${x.median}** (rounds ${x.perRound.join(', ')})`
   const lines = [
     `# Scale-out: two gateways vs one, Redis per PATCH, S3 vs FS backends`,
     '',

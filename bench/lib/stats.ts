@@ -37,3 +37,24 @@ export function percentile(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1]!
 }
+
+/** A sample of a variant in an interleaved round; `failed` ones count nowhere. */
+export interface RoundSample {
+  readonly round: number
+  readonly variant: string
+  readonly mbPerSecond: number
+  readonly failed?: unknown
+}
+
+/**
+ * The MB/s of `num` over `den`, round by round (only rounds both finished), and their median —
+ * the only comparison that means anything on a shared machine (bench/README.md).
+ */
+export function sameRoundRatios(samples: readonly RoundSample[], num: string, den: string): { median: number; perRound: number[] } {
+  const perRound: number[] = []
+  for (const a of samples.filter((s) => s.variant === num && !s.failed)) {
+    const b = samples.find((s) => s.round === a.round && s.variant === den && !s.failed)
+    if (b) perRound.push(round(a.mbPerSecond / b.mbPerSecond, 3))
+  }
+  return { median: round(median(perRound), 3), perRound }
+}
