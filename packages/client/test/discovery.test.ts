@@ -4,20 +4,13 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { closedPort } from '@tessera/fault-proxy'
 import { ClientError, upload } from '../src/index.js'
 import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
 import { recordEvents } from './helpers/events.js'
 import { countingTransport } from './helpers/fault-proxy.js'
 
 const MiB = 1024 * 1024
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as net.AddressInfo).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 describe('discovery', () => {
   let gw: Gateway

@@ -9,8 +9,7 @@ import { describeTaskQueue } from '@tessera/durability/testing'
 import { BULL_PRIORITY_LIMIT, BullTaskQueue, RedisConnection, toBullPriority, type BullTaskQueueOptions } from '../src/index.js'
 import { Child } from './helpers/child.js'
 import { REDIS_URL, TestPrefixes, dropKeys, onceRecovered, openConnection, redisSkip } from '../src/testing/redis-fixture.js'
-import { TcpRelay } from '@tessera/fault-proxy'
-import { closedPort } from './helpers/sockets.js'
+import { TcpRelay, closedPort } from '@tessera/fault-proxy'
 
 const skip = await redisSkip()
 const prefixes = new TestPrefixes('queue')

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { KeyLayout, RedisConnection, RedisKvStore, resolveRedisConnectionOptions } from '../src/index.js'
 import { REDIS_URL, dropKeys, openConnection, redisSkip, uniquePrefix } from '../src/testing/redis-fixture.js'
-import { TcpRelay } from '@tessera/fault-proxy'
-import { blackhole, closedPort } from './helpers/sockets.js'
+import { TcpRelay, closedPort } from '@tessera/fault-proxy'
+import { blackhole } from './helpers/sockets.js'
 
 const skip = await redisSkip()
 const prefix = uniquePrefix('conn')

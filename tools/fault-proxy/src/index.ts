@@ -1,7 +1,7 @@
 export { FaultProxyError, isFaultProxyError, type FaultProxyErrorCode } from './errors.js'
 export { FaultEndpoint, type EndpointStats } from './fault-endpoint.js'
 export { FaultProxy, startFaultProxy, type FaultProxyStats } from './fault-proxy.js'
-export { TcpRelay } from './tcp-relay.js'
+export { TcpRelay, closedPort } from './tcp-relay.js'
 export {
   defaultFaults,
   resolveFaultProxyOptions,

@@ -26,11 +26,7 @@ export class TcpRelay {
     const url = new URL(target)
     const port = Number(url.port || DEFAULT_PORTS[url.protocol])
     if (!Number.isInteger(port) || port <= 0) throw new Error(`TcpRelay: no port in ${target}`)
-    const probe = createServer()
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-    const free = (probe.address() as { port: number }).port
-    await new Promise<void>((resolve) => probe.close(() => resolve()))
-    const relay = new TcpRelay(free, url.hostname, port)
+    const relay = new TcpRelay(await closedPort(), url.hostname, port)
     await relay.restore()
     return relay
   }
@@ -106,4 +102,13 @@ function hold([client, upstream]: readonly [Socket, Socket]): void {
   upstream.unpipe(client)
   client.pause()
   upstream.pause()
+}
+
+/** A port of 127.0.0.1 that nothing listens on (bound, then released): connecting to it is refused. */
+export async function closedPort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const port = (probe.address() as { port: number }).port
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
 }

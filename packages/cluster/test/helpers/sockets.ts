@@ -1,5 +1,5 @@
-// Sockets for the Redis-unreachable tests: a server that never answers, a port nobody listens on.
-// (A relay that cuts or stalls the real Redis is `TcpRelay` of @tessera/fault-proxy.)
+// A server that never answers, for the Redis-unreachable tests. (A relay that cuts or stalls the
+// real Redis, and a closed port, are `TcpRelay` and `closedPort` of @tessera/fault-proxy.)
 import { createServer, type Socket } from 'node:net'
 
 /** A server that accepts connections and never answers (a hung Redis). */
@@ -19,13 +19,4 @@ export async function blackhole(): Promise<{ readonly url: string; readonly clos
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
-}
-
-/** A port on which nothing listens (bound then released). */
-export async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
