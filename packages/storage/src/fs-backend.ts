@@ -57,12 +57,6 @@ export function resolveFsBackendOptions(options: FsBackendOptions): ResolvedFsBa
 const BLOCK_SUFFIX = '~blk'
 // Temp files sit next to their block (same file system, so rename is atomic) and are never listed.
 const TEMP_PREFIX = '.tmp~'
-/**
- * `open()` removes temp files older than this: younger ones may be puts in flight of another
- * process sharing the root (gateways scaled out over one set of directories), which a sweep would
- * break; a crash's are left for the next open after it.
- */
-const STALE_TEMP_MS = 10 * 60_000
 const MKDIR_ATTEMPTS = 4
 
 /**
@@ -349,10 +343,7 @@ export class FsBackend implements Backend {
     return new StorageError('STORAGE_ERR_UNAVAILABLE', `${what} failed: root directory ${this.root} is gone`, { cause })
   }
 
-  /**
-   * Removes the temporary files a crash left under `dir` (those older than {@link STALE_TEMP_MS});
-   * a directory that vanishes meanwhile (another opener's probe removed it) is skipped.
-   */
+  /** Removes the temporary files a crash left under `dir`; a directory that vanishes meanwhile (another opener's probe removed it) is skipped. */
   async #sweep(dir: string): Promise<void> {
     let entries
     try {
@@ -363,10 +354,7 @@ export class FsBackend implements Backend {
     }
     for (const entry of entries) {
       const path = join(dir, entry.name)
-      if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) {
-        const age = Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now())
-        if (age >= STALE_TEMP_MS) await rm(path, { force: true })
-      }
+      if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) await rm(path, { force: true })
       else if (entry.isDirectory() && isBlockKeySegment(entry.name)) await this.#sweep(path)
     }
   }
