@@ -21,7 +21,7 @@ describe('OPTIONS', () => {
     assert.ok(algorithms.includes('sha1'))
     assert.ok(algorithms.includes('sha256'))
     assert.equal(res.headers.get('tus-max-size'), String(1024 * 1024))
-    assert.equal(res.headers.get('tessera-reconciliation'), 'sha256, partitions')
+    assert.equal(res.headers.get('tessera-reconciliation'), 'sha256, partitions, length-trailer')
   })
 
   test('works on an upload URL too', async () => {

@@ -3,7 +3,7 @@
 // that declares its length (`Tessera-Sha256`), and is verified against it at its last byte.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { TUS, blocksOf, download, head, idOf, metadata, patch, startGateway, bytes, type TestGateway } from './helpers/gateway.js'
+import { TUS, blocksOf, download, head, idOf, metadata, patch, startGateway, bytes, trailedPatch, type TestGateway } from './helpers/gateway.js'
 import { createAttempt, createDeferredAttempt, eventsOf, partitionsSha256, postFinal, sha256 } from './helpers/reconciliation.js'
 
 const HANG_GUARD = { timeout: 30_000 }
@@ -109,6 +109,48 @@ describe('deferred-length attempts (Tessera-Sha256)', () => {
     // The good end still works after the refusals.
     await patchOk(a, 4_000, empty, { 'Upload-Length': '4000', 'Tessera-Sha256': sha256(data.subarray(0, 4_000)) })
     assert.deepEqual((await eventsOf(gw, idOf(a))).map((e) => e.event), ['attempt-created', 'attempt-won'])
+  })
+
+  test('length-trailer: Upload-Length and Tessera-Sha256 as trailers of the PATCH that sends the last byte end the attempt in one request, verified', HANG_GUARD, async () => {
+    const s = session()
+    const file = bytes(50_000, 54)
+    const a = await createDeferredAttempt(gw.endpoint, `${s}/0`, 0, 0)
+    await patchOk(a, 0, file.subarray(0, 10_000))
+    const end = await trailedPatch(a, 10_000, file.subarray(10_000), { 'Upload-Length': String(file.length), 'Tessera-Sha256': sha256(file) })
+    assert.equal(end.status, 204, end.body)
+    assert.equal(end.headers['upload-offset'], String(file.length))
+    assert.equal((await head(a)).headers.get('upload-length'), String(file.length))
+    const events = await eventsOf(gw, idOf(a))
+    assert.deepEqual(events.map((e) => e.event), ['attempt-created', 'attempt-won'])
+    assert.equal((events[1] as { reason?: string }).reason, undefined, 'won verified, not "unverified"')
+    const final = await postFinal(gw.endpoint, [a], { 'tessera-partitions-sha256': partitionsSha256(file, [0, file.length]) })
+    assert.equal(final.status, 201, await final.text())
+    assert.ok((await download(final.headers.get('location')!)).equals(file))
+  })
+
+  test('length-trailer: a wrong digest → 460 and the attempt is rejected; a body cut before its trailers keeps its bytes and leaves the length open; a digest trailer alone → 400', HANG_GUARD, async () => {
+    const s = session()
+    const data = bytes(30_000, 55)
+    const a = await createDeferredAttempt(gw.endpoint, `${s}/0`, 0, 0)
+    const wrong = await trailedPatch(a, 0, data, { 'Upload-Length': String(data.length), 'Tessera-Sha256': sha256(data.subarray(1)) })
+    assert.equal(wrong.status, 460, wrong.body)
+    assert.equal(wrong.headers['tessera-error-code'], 'TESSERA_ERR_CHECKSUM_MISMATCH')
+    assert.deepEqual(await blocksOf(gw, idOf(a)), [])
+    assert.equal((await head(a)).status, 410)
+
+    const b = await createDeferredAttempt(gw.endpoint, `${s}/0`, 0, 1)
+    assert.equal((await trailedPatch(b, 0, data, { 'Upload-Length': String(data.length), 'Tessera-Sha256': sha256(data) }, { cut: true })).status, 0)
+    const h = await head(b) // takes the lock: the cut PATCH has committed what arrived
+    assert.equal(h.headers.get('upload-defer-length'), '1', 'no trailer arrived: the length is still deferred')
+    const kept = Number(h.headers.get('upload-offset'))
+    assert.ok(kept > 0 && kept <= data.length, `kept ${kept}`)
+
+    const alone = await trailedPatch(b, kept, data.subarray(kept), { 'Tessera-Sha256': sha256(data) })
+    assert.equal(alone.status, 400, alone.body)
+    assert.equal(alone.headers['tessera-error-code'], 'TESSERA_ERR_INVALID_HEADER')
+    assert.equal((await head(b)).headers.get('upload-offset'), String(data.length), 'the body before the bad trailer is kept')
+    await patchOk(b, data.length, empty, { 'Upload-Length': String(data.length), 'Tessera-Sha256': sha256(data) })
+    assert.deepEqual((await eventsOf(gw, idOf(b))).map((e) => e.event), ['attempt-created', 'attempt-won'])
   })
 
   test('CORS: browsers may send Tessera-Sha256', HANG_GUARD, async () => {

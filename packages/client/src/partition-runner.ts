@@ -388,6 +388,10 @@ export class PartitionRun implements TrackedRun {
       // this last body, saving the empty length-declaring PATCH.
       const declare = a.deferred && !a.lengthDeclared && last && length !== undefined && length - offset < 2 * ctx.options.minPartitionBytes
       if (declare) a.lengthDeclared = true
+      // Otherwise, where trailers are understood, the body that ends the partition declares them
+      // after its last byte: the gateway applies them only if every byte arrived, so the PATCH may
+      // still be cut for a split (the length stays open until the answer says it was declared).
+      const trailed = !declare && a.deferred && !a.lengthDeclared && last && length !== undefined && ctx.lengthTrailers
       const cut = new AbortController()
       a.cutPatch = (reason) => cut.abort(reason)
       a.patchStartedMs = t
@@ -401,7 +405,8 @@ export class PartitionRun implements TrackedRun {
           onProgress: take,
           ...(ctx.checksum && bytes instanceof Uint8Array && { sha256Base64: sha256Base64(ctx.hash, bytes) }),
           ...(last && length === undefined && { uploadLength: offset + bytes.length }),
-          ...(declare && { uploadLength: length, tesseraSha256: p.sha256 }),
+          ...((declare || trailed) && { uploadLength: length, tesseraSha256: p.sha256 }),
+          ...(trailed && { declareInTrailers: true }),
         })
       } catch (err) {
         a.cutPatch = undefined
@@ -416,6 +421,7 @@ export class PartitionRun implements TrackedRun {
         continue
       }
       a.cutPatch = undefined
+      if (trailed) a.lengthDeclared = true
       if (a.splitRequest !== undefined) {
         // The PATCH was answered before the cut reached it: nothing to split.
         a.splitRequest = undefined

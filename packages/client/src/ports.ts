@@ -15,6 +15,11 @@ export interface HttpRequest {
    * iterable only as fast as the socket drains, so bytes pulled ≈ bytes handed to the kernel.
    */
   readonly body?: Uint8Array | AsyncIterable<Uint8Array>
+  /**
+   * Trailer fields sent after an async-iterable body (lower-case names), which then goes chunked:
+   * `headers` must carry no `Content-Length`. Only for a transport with `sendsTrailers`.
+   */
+  readonly trailers?: Readonly<Record<string, string>>
   /** Called with the running count of body bytes sent, at most every few KiB. */
   readonly onUploadProgress?: (bytesSent: number) => void
   /**
@@ -46,6 +51,8 @@ export interface HttpTransport {
    * a browser) the transport gathers it in memory first, so the client keeps PATCHes ≤ `chunkBytes`.
    */
   readonly streamsBodies?: boolean
+  /** True when the transport sends {@link HttpRequest.trailers} (node:http; fetch cannot). */
+  readonly sendsTrailers?: boolean
   request(req: HttpRequest): Promise<HttpResponse>
   /** Closes idle connections; pending requests are not affected. */
   close(): Promise<void>

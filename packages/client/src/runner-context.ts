@@ -65,6 +65,12 @@ export interface RunnerContext {
    * per-PATCH checksum — its digest covers every byte once.
    */
   readonly partitionsVerified: boolean
+  /**
+   * Every endpoint takes a deferred length and its digest as trailers of the PATCH that sends the
+   * last byte (`Tessera-Reconciliation: length-trailer`) and the transport can send them: no empty
+   * length-declaring PATCH after it.
+   */
+  readonly lengthTrailers: boolean
   /** Largest streamed PATCH: unbounded when the transport streams bodies, else `chunkBytes`. */
   readonly streamedPatchBytes: number
   /** `partial` in parallel mode; undefined for the one upload of sequential mode. */

@@ -6,6 +6,7 @@ import {
   TESSERA_SHA256_HEADER,
   TESSERA_WINNER_HEADER,
   TUS_VERSION,
+  TesseraReconciliation,
   TusHeader,
   formatConcat,
   formatMetadata,
@@ -35,6 +36,8 @@ export interface ServerCapabilities {
   readonly reconciliation: boolean
   /** The server checks a final's `tessera-partitions-sha256` (`Tessera-Reconciliation: …, partitions`). */
   readonly partitionList: boolean
+  /** A PATCH may declare a deferred length (and `Tessera-Sha256`) in trailers (`Tessera-Reconciliation: …, length-trailer`). */
+  readonly lengthTrailer: boolean
 }
 
 /** How to create an upload. */
@@ -72,6 +75,12 @@ export interface PatchRequest {
   readonly uploadLength?: number
   /** With `uploadLength` on a deferred Tessera attempt: base64 SHA-256 of its full bytes, sent as `Tessera-Sha256`. */
   readonly tesseraSha256?: string
+  /**
+   * Sends `uploadLength` and `tesseraSha256` as trailers, after the body (chunked, no
+   * `Content-Length`): they take effect only if the whole body arrived. Needs the server's
+   * `length-trailer` and a transport with `sendsTrailers`.
+   */
+  readonly declareInTrailers?: boolean
   readonly onProgress?: (bytesSent: number) => void
   /** Aborts this request alone (besides the client's own signal). */
   readonly signal?: AbortSignal
@@ -117,8 +126,9 @@ export class TusClient {
       sha256: extensions.includes('checksum') && checksumAlgorithms.includes('sha256'),
       deferLength: extensions.includes('creation-defer-length'),
       termination: extensions.includes('termination'),
-      reconciliation: list(TESSERA_RECONCILIATION_HEADER).includes('sha256'),
-      partitionList: list(TESSERA_RECONCILIATION_HEADER).includes('partitions'),
+      reconciliation: list(TESSERA_RECONCILIATION_HEADER).includes(TesseraReconciliation.sha256),
+      partitionList: list(TESSERA_RECONCILIATION_HEADER).includes(TesseraReconciliation.partitions),
+      lengthTrailer: list(TESSERA_RECONCILIATION_HEADER).includes(TesseraReconciliation.lengthTrailer),
     }
   }
 
@@ -160,16 +170,16 @@ export class TusClient {
    * @throws ClientError `CLIENT_ERR_OFFSET_MISMATCH` (409, or an answer with another offset).
    */
   async patch(url: string, req: PatchRequest): Promise<number> {
-    const headers: Record<string, string> = {
-      'content-type': PATCH_CONTENT_TYPE,
-      'content-length': String(req.body.length),
-      [TusHeader.uploadOffset]: String(req.offset),
-    }
+    const headers: Record<string, string> = { 'content-type': PATCH_CONTENT_TYPE, [TusHeader.uploadOffset]: String(req.offset) }
     if (req.sha256Base64 !== undefined) headers[TusHeader.uploadChecksum] = `sha256 ${req.sha256Base64}`
-    if (req.uploadLength !== undefined) headers[TusHeader.uploadLength] = String(req.uploadLength)
-    if (req.tesseraSha256 !== undefined) headers[TESSERA_SHA256_HEADER] = req.tesseraSha256
+    const declared: Record<string, string> = {}
+    if (req.uploadLength !== undefined) declared[TusHeader.uploadLength] = String(req.uploadLength)
+    if (req.tesseraSha256 !== undefined) declared[TESSERA_SHA256_HEADER] = req.tesseraSha256
+    const trailers = req.declareInTrailers === true && Object.keys(declared).length > 0 ? declared : undefined
+    if (trailers) headers['trailer'] = Object.keys(trailers).join(', ')
+    else Object.assign(headers, declared, { 'content-length': String(req.body.length) })
     const body = req.body instanceof Uint8Array ? slices([req.body]) : slices(req.body.stream)
-    const res = await this.#send({ method: 'PATCH', url, headers, body, ...(req.onProgress && { onUploadProgress: req.onProgress }) }, req.signal)
+    const res = await this.#send({ method: 'PATCH', url, headers, body, ...(trailers && { trailers }), ...(req.onProgress && { onUploadProgress: req.onProgress }) }, req.signal)
     if (res.status !== 204 && res.status !== 200) throw rejected('PATCH', url, res)
     const raw = res.headers[TusHeader.uploadOffset]
     const next = raw === undefined ? undefined : integer(TusHeader.uploadOffset, raw)

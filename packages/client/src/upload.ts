@@ -81,6 +81,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
   endpoints: readonly string[]
   checksum = false
   partitionsVerified = false
+  lengthTrailers = false
   readonly streamedPatchBytes: number
   concat: 'partial' | undefined = 'partial'
   sessionId = ''
@@ -392,6 +393,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.concat = this.#mode === 'parallel' ? 'partial' : undefined
     this.#wholeFileSha256 = this.#mode === 'parallel' && (o.integrity === 'sha256' || !used.every((c) => c.capabilities.partitionList))
     this.splitting = this.#mode === 'parallel' && this.partitionsVerified && o.splitting && used.every((c) => c.capabilities.deferLength)
+    this.lengthTrailers = this.splitting && this.#ports.transport.sendsTrailers === true && used.every((c) => c.capabilities.lengthTrailer)
     if (this.#mode === 'sequential' && this.#size === undefined && !caps[0]!.capabilities.deferLength) {
       throw new ClientError('CLIENT_ERR_UNSUPPORTED_SERVER', `${caps[0]!.endpoint} supports neither concatenation nor creation-defer-length: a stream of unknown size cannot be uploaded; pass \`size\``)
     }

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { TesseraMetadataKey, parseMetadata } from '@tessera/protocol'
 import { upload, type UploadOptions, type UploadResult, type Upload } from '../src/index.js'
 import { bytes, download, partitionsDigest, sha256, startGateway, tempDir, type Gateway } from './helpers.js'
+import { countingTransport } from './helpers/fault-proxy.js'
 
 const MiB = 1024 * 1024
 
@@ -43,6 +44,36 @@ describe('upload to the Tessera gateway', () => {
       u.on('capabilities', (e) => modes.push(e.mode))
       await check(u, data)
       assert.deepEqual(modes, ['parallel', 'parallel'])
+    })
+  }
+
+  for (const sendsTrailers of [true, false]) {
+    test(`16 MiB, partitions that may be split: each is a POST and one PATCH${sendsTrailers ? ' whose trailers declare its length and digest' : ', then an empty length-declaring PATCH (a transport without trailers)'}`, async () => {
+      const data = bytes(16 * MiB, 16)
+      const counting = countingTransport({ sendsTrailers })
+      const u = upload(data, options({ transport: counting.transport, minPartitionBytes: MiB, initialPartitionBytes: 4 * MiB }))
+      let partitions = 0
+      u.on('partition', () => (partitions += 1))
+      await check(u, data)
+      assert.ok(partitions >= 2, `${partitions} partitions`)
+      const patches = counting.requests.filter((r) => r.method === 'PATCH')
+      const posts = counting.requests.filter((r) => r.method === 'POST')
+      assert.equal(posts.length, partitions + 1, 'one POST per partition and the final')
+      assert.ok(posts.slice(0, -1).every((r) => r.headers['upload-defer-length'] === '1'), 'every partition was created with deferred length')
+      if (sendsTrailers) {
+        assert.equal(patches.length, partitions, counting.requests.map((r) => `${r.method} ${JSON.stringify(r.headers)}`).join('\n'))
+        for (const r of patches) {
+          assert.equal(r.headers['trailer'], 'upload-length, tessera-sha256')
+          assert.equal(r.headers['content-length'], undefined)
+          assert.deepEqual(Object.keys(r.trailers ?? {}), ['upload-length', 'tessera-sha256'])
+        }
+      } else {
+        assert.equal(patches.length, 2 * partitions)
+        const declaring = patches.filter((r) => r.headers['content-length'] === '0')
+        assert.equal(declaring.length, partitions)
+        assert.ok(declaring.every((r) => r.headers['upload-length'] !== undefined && r.headers['tessera-sha256'] !== undefined))
+        assert.ok(patches.every((r) => r.trailers === undefined && r.headers['trailer'] === undefined))
+      }
     })
   }
 

@@ -32,11 +32,16 @@ export const TESSERA_WINNER_HEADER = 'tessera-winner'
  * it verifies, comma-separated: `sha256` — an attempt carrying `tessera-sha256` is hashed as its bytes
  * arrive and checked when it completes (a mismatch answers 460 and discards the attempt) — and
  * `partitions` — a final carrying `tessera-partitions-sha256` is checked against the digests of the
- * attempts it concatenates (see `partitionListBytes`). A client that sees it
- * may leave `Upload-Checksum` off such an attempt's PATCHes: its partition digest already covers every
- * byte, once, instead of a second hash per PATCH on both sides.
+ * attempts it concatenates (see `partitionListBytes`) — and `length-trailer` — a PATCH with a
+ * chunked body may send `Upload-Length` and `Tessera-Sha256` as trailers (announced in `Trailer`),
+ * which the server applies after the body as if an empty length-declaring PATCH followed it. A client
+ * that sees `sha256` may leave `Upload-Checksum` off such an attempt's PATCHes: its partition digest
+ * already covers every byte, once, instead of a second hash per PATCH on both sides.
  */
 export const TESSERA_RECONCILIATION_HEADER = 'tessera-reconciliation'
+
+/** The digests and mechanisms a Tessera gateway lists in {@link TESSERA_RECONCILIATION_HEADER}. */
+export const TesseraReconciliation = { sha256: 'sha256', partitions: 'partitions', lengthTrailer: 'length-trailer' } as const
 
 /**
  * Request header of a PATCH that declares the length of a deferred-length Tessera attempt
@@ -45,7 +50,8 @@ export const TESSERA_RECONCILIATION_HEADER = 'tessera-reconciliation'
  * which a client cannot know when the attempt's length is not fixed yet (a partition that may be
  * split at its acknowledged offset). The server saves it with the length and verifies the attempt
  * against it at its last byte exactly as it does `tessera-sha256` (460 on mismatch); malformed, on a
- * PATCH without `Upload-Length`, or contradicting a digest the attempt already has → 400.
+ * PATCH without `Upload-Length`, or contradicting a digest the attempt already has → 400. Also a
+ * trailer, together with an `Upload-Length` trailer (`length-trailer`, above).
  */
 export const TESSERA_SHA256_HEADER = 'tessera-sha256'
 

@@ -1,4 +1,4 @@
-import { CHECKSUM_ALGORITHMS, TESSERA_RECONCILIATION_HEADER, TUS_VERSION, type TusExtension } from '@tessera/protocol'
+import { CHECKSUM_ALGORITHMS, TESSERA_RECONCILIATION_HEADER, TUS_VERSION, TesseraReconciliation, type TusExtension } from '@tessera/protocol'
 import type { Request, Response } from 'express'
 import type { TusContext } from './context.js'
 
@@ -19,7 +19,7 @@ export function handleOptions(ctx: TusContext, _req: Request, res: Response): vo
   res.set('Tus-Version', TUS_VERSION)
   res.set('Tus-Extension', EXTENSIONS.join(','))
   res.set('Tus-Checksum-Algorithm', Object.keys(CHECKSUM_ALGORITHMS).join(','))
-  res.set(TESSERA_RECONCILIATION_HEADER, 'sha256, partitions')
+  res.set(TESSERA_RECONCILIATION_HEADER, Object.values(TesseraReconciliation).join(', '))
   if (ctx.deps.config.maxSize !== undefined) res.set('Tus-Max-Size', String(ctx.deps.config.maxSize))
   res.status(204).end()
 }

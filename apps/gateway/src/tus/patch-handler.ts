@@ -3,18 +3,23 @@ import type { Request, Response } from 'express'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
 import type { TusContext } from './context.js'
-import { assertOctetStream, checksumHeader, integerHeader } from './request-body.js'
+import { type Fields, assertOctetStream, checksumHeader, integerHeader, trailersOf } from './request-body.js'
 import { setExpires } from './upload-headers.js'
-import { writeBody } from './write-body.js'
+import { NO_BODY, storeBody, writeBody } from './write-body.js'
 
-/** PATCH: appends the body at `Upload-Offset` (core, checksum, creation-defer-length). */
+/**
+ * PATCH: appends the body at `Upload-Offset` (core, checksum, creation-defer-length). A deferred
+ * length (with its `Tessera-Sha256`) may also come as trailers of a chunked body: applied after the
+ * body, under the same lock, exactly as an empty length-declaring PATCH right after this one would
+ * be (`Tessera-Reconciliation: length-trailer`, docs/reconciliation.md).
+ */
 export async function handlePatch(ctx: TusContext, req: Request, res: Response): Promise<void> {
   const id = req.params['id'] as string
   assertOctetStream(req)
   const claimed = integerHeader(req, 'upload-offset')
   if (claimed === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Upload-Offset is required')
   const declaredLength = integerHeader(req, 'upload-length')
-  const declaredDigest = digestHeader(req, declaredLength)
+  const declaredDigest = digestField(req, declaredLength)
   checksumHeader(req)
   // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
   // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
@@ -30,8 +35,15 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
     // Saved before the body: a settled length and the moved expiry hold even if the write fails early.
     record = { ...settleDigest(record, settleLength(ctx, record, declaredLength, current), declaredDigest), expiresAt: ctx.expiresAt() }
     await ctx.deps.records.set(id, record)
-    const { offset, record: next } = await writeBody(ctx, req, record, current, stop)
-    return { record: next, offset }
+    const written = await writeBody(ctx, req, record, current, stop)
+    if (!req.complete || written.result.stopped !== undefined) return written
+    const trailers = trailersOf(req)
+    const trailedLength = integerHeader(trailers, 'upload-length')
+    const trailedDigest = digestField(trailers, trailedLength)
+    if (trailedLength === undefined) return written
+    const declared = settleDigest(written.record, settleLength(ctx, written.record, trailedLength, written.offset), trailedDigest)
+    await ctx.deps.records.set(id, declared)
+    return storeBody(ctx, declared, written.offset, NO_BODY, stop)
   })
   res.set('Upload-Offset', String(offset))
   setExpires(res, record, offset)
@@ -53,11 +65,11 @@ function settleLength(ctx: TusContext, record: UploadRecord, declared: number | 
 }
 
 /**
- * The `Tessera-Sha256` of a PATCH (docs/reconciliation.md, "Deferred-length attempts"): base64 of
- * 32 bytes, only together with `Upload-Length`; 400 otherwise.
+ * The `Tessera-Sha256` of a PATCH, header or trailer (docs/reconciliation.md, "Deferred-length
+ * attempts"): base64 of 32 bytes, only together with `Upload-Length` in the same place; 400 otherwise.
  */
-function digestHeader(req: Request, declaredLength: number | undefined): string | undefined {
-  const value = req.get(TESSERA_SHA256_HEADER)
+function digestField(fields: Fields, declaredLength: number | undefined): string | undefined {
+  const value = fields.get(TESSERA_SHA256_HEADER)
   if (value === undefined) return undefined
   if (declaredLength === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Tessera-Sha256 is only valid on a PATCH that carries Upload-Length')
   if (decodeBase64(value)?.length !== 32) {

@@ -17,9 +17,19 @@ export function assertOctetStream(req: Request): void {
   }
 }
 
-/** Parses a tus header with a protocol parser, turning its error into the matching 400. */
-export function header<T>(req: Request, name: string, parse: (value: string) => T): T | undefined {
-  const value = req.get(name)
+/** Where named fields are read: a request's headers (`req.get`) or its trailers ({@link trailersOf}). */
+export interface Fields {
+  get(name: string): string | undefined
+}
+
+/** The trailer fields of a request whose body was read to its end (none before: Node parses them last). */
+export function trailersOf(req: Request): Fields {
+  return { get: (name) => req.trailers[name.toLowerCase()] }
+}
+
+/** Parses a tus field with a protocol parser, turning its error into the matching 400. */
+export function header<T>(fields: Fields, name: string, parse: (value: string) => T): T | undefined {
+  const value = fields.get(name)
   if (value === undefined) return undefined
   try {
     return parse(value)
@@ -33,8 +43,8 @@ export function header<T>(req: Request, name: string, parse: (value: string) => 
 }
 
 /** A parsed non-negative integer header (`Upload-Offset`, `Upload-Length`, `Content-Length`). */
-export function integerHeader(req: Request, name: string): number | undefined {
-  return header(req, name, (v) => parseNonNegativeInteger(name, v))
+export function integerHeader(fields: Fields, name: string): number | undefined {
+  return header(fields, name, (v) => parseNonNegativeInteger(name, v))
 }
 
 /** The request's `Upload-Checksum`, parsed (400 when malformed or unsupported). */
@@ -46,7 +56,7 @@ export function checksumHeader(req: Request): UploadChecksum | undefined {
  * Yields the request body, failing with 413 as soon as it goes past `maxBytes` (the bytes up to
  * the limit are yielded first, so a progressive write keeps them).
  */
-export async function* limitBytes(body: AsyncIterable<Uint8Array>, maxBytes: number, what: string): AsyncGenerator<Uint8Array> {
+export async function* limitBytes(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number, what: string): AsyncGenerator<Uint8Array> {
   let seen = 0
   for await (const chunk of body) {
     if (seen + chunk.length > maxBytes) {

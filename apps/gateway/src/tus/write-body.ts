@@ -1,3 +1,4 @@
+import type { UploadChecksum } from '@tessera/protocol'
 import type { AppendResult } from '@tessera/storage'
 import type { Request } from 'express'
 import { GatewayError } from '../errors.js'
@@ -5,30 +6,52 @@ import type { UploadRecord } from '../upload-record.js'
 import type { TusContext } from './context.js'
 import { checksumHeader, checksummed, integerHeader, limitBytes } from './request-body.js'
 
+/** A body to store at an upload's offset, with what its request said about it. */
+export interface UploadBody {
+  readonly bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
+  /** `Content-Length`, when the request had one (a chunked body has none). */
+  readonly contentLength?: number | undefined
+  /** `Upload-Checksum`: nothing of the body is committed unless it matches (460). */
+  readonly checksum?: UploadChecksum | undefined
+}
+
+/** No bytes: what a PATCH that only declares a deferred length stores. */
+export const NO_BODY: UploadBody = { bytes: [], contentLength: 0 }
+
+/** Stores the body of a PATCH (or creation-with-upload POST), holding the upload's lock: {@link storeBody} with the request's headers. */
+export function writeBody(ctx: TusContext, req: Request, record: UploadRecord, offset: number, stop: AbortSignal): Promise<StoredBody> {
+  return storeBody(ctx, record, offset, { bytes: req, contentLength: integerHeader(req, 'content-length'), checksum: checksumHeader(req) }, stop)
+}
+
+/** What {@link storeBody} did: the upload's new offset and saved record. */
+export interface StoredBody {
+  readonly offset: number
+  readonly result: AppendResult
+  readonly record: UploadRecord
+}
+
 /**
- * Stores a PATCH (or creation-with-upload POST) body at the upload's current offset, holding its
- * lock. Without `Upload-Checksum` every stripe is committed as it is stored, so an interrupted
- * request keeps what arrived; with it, nothing is committed unless the digest matches (460).
- * A Tessera attempt's bytes also feed its running SHA-256, whose state is saved with the record;
- * the write that finishes an attempt runs its reconciliation (it wins, or answers 460 or 410).
- * Saves the upload's record (finished or not) and resolves its new offset and record.
+ * Stores `body` at the upload's current offset, holding its lock. Without a checksum every stripe
+ * is committed as it is stored, so an interrupted request keeps what arrived; with one, nothing is
+ * committed unless the digest matches (460). A Tessera attempt's bytes also feed its running
+ * SHA-256, whose state is saved with the record; the write that finishes an attempt runs its
+ * reconciliation (it wins, or answers 460 or 410). Saves the upload's record (finished or not).
  */
-export async function writeBody(ctx: TusContext, req: Request, record: UploadRecord, offset: number, stop: AbortSignal): Promise<{ offset: number; result: AppendResult; record: UploadRecord }> {
+export async function storeBody(ctx: TusContext, record: UploadRecord, offset: number, body: UploadBody, stop: AbortSignal): Promise<StoredBody> {
   const { maxSize } = ctx.deps.config
   const limit = record.length ?? maxSize ?? Number.MAX_SAFE_INTEGER
   const what = record.length !== undefined ? `Upload-Length (${record.length})` : `the maximum upload size (${limit})`
-  const contentLength = integerHeader(req, 'content-length')
+  const { contentLength, checksum } = body
   if (contentLength !== undefined && offset + contentLength > limit) {
     throw new GatewayError('GATEWAY_ERR_TOO_LARGE', `${contentLength} bytes at offset ${offset} go past ${what}`)
   }
-  const checksum = checksumHeader(req)
-  let body: AsyncIterable<Uint8Array> = limitBytes(req, limit - offset, what)
+  let bytes: AsyncIterable<Uint8Array> = limitBytes(body.bytes, limit - offset, what)
   let matches: (() => boolean) | undefined
-  if (checksum) ({ body, matches } = checksummed(body, checksum))
+  if (checksum) ({ body: bytes, matches } = checksummed(bytes, checksum))
   const hash = await ctx.reconciler.hashFor(record, offset)
-  if (hash) body = hash.wrap(body)
+  if (hash) bytes = hash.wrap(bytes)
 
-  const result = await ctx.deps.store.append(record.id, body, {
+  const result = await ctx.deps.store.append(record.id, bytes, {
     signal: stop,
     commit: checksum ? 'atomic' : 'progressive',
     ...(matches && { beforeCommit: matches }),

@@ -227,6 +227,32 @@ export function rawRequest(port: number, method: string, path: string, headers: 
   })
 }
 
+/**
+ * A PATCH whose body goes chunked with `trailers` after it (announced in `Trailer`). `cut`: the
+ * connection is destroyed once the body is on the socket, before its last chunk and the trailers,
+ * and it resolves status 0.
+ */
+export function trailedPatch(url: string, offset: number, body: Uint8Array, trailers: Record<string, string>, options: { readonly cut?: boolean } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...TUS, 'Content-Type': OCTET, 'Upload-Offset': String(offset), Trailer: Object.keys(trailers).join(', ') }
+    const req = httpRequest(url, { method: 'PATCH', headers, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    if (options.cut) {
+      req.on('error', () => resolve({ status: 0, headers: {}, body: '' }))
+      req.write(body, () => setTimeout(() => req.destroy(), 100))
+      return
+    }
+    req.on('error', reject)
+    req.write(body)
+    req.addTrailers(trailers)
+    req.end()
+  })
+}
+
 /** A PATCH on a raw socket that sends its headers and `sent` bytes, then stalls until told. */
 export interface StalledPatch {
   readonly socket: Socket

@@ -42,6 +42,7 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNR
  */
 export class NodeHttpTransport implements HttpTransport {
   readonly streamsBodies = true
+  readonly sendsTrailers = true
   readonly #o: Required<NodeHttpTransportOptions>
   readonly #http: HttpAgent
   readonly #https: HttpsAgent
@@ -160,6 +161,7 @@ async function writeBody(client: ClientRequest, req: HttpRequest, arm: () => voi
     }
   }
   if (done || client.destroyed) return
+  if (req.trailers) client.addTrailers(req.trailers)
   await Promise.race([new Promise<void>((resolve) => client.end(() => resolve())), ended])
   drained(sent)
 }

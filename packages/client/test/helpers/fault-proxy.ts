@@ -104,6 +104,8 @@ export interface TransportEdits {
   readonly response?: (req: HttpRequest, res: HttpResponse) => HttpResponse
   /** Pretend the transport cannot stream a body (fetch in a browser). Default: the transport's answer. */
   readonly streamsBodies?: boolean
+  /** Pretend the transport cannot send trailers (fetch in a browser). Default: the transport's answer. */
+  readonly sendsTrailers?: boolean
 }
 
 /**
@@ -123,6 +125,7 @@ export function countingTransport(edits: TransportEdits = {}): { transport: Http
     requests,
     transport: {
       streamsBodies: edits.streamsBodies ?? inner.streamsBodies,
+      sendsTrailers: edits.sendsTrailers ?? inner.sendsTrailers,
       request(original: HttpRequest) {
         const req = edits.request?.(original) ?? original
         requests.push(req)
