@@ -41,8 +41,8 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
     const trailedLength = integerHeader(trailers, 'upload-length')
     const trailedDigest = digestField(trailers, trailedLength)
     if (trailedLength === undefined) return written
+    // Saved by the empty store's record write (finished or not): no body can fail in between.
     const declared = settleDigest(written.record, settleLength(ctx, written.record, trailedLength, written.offset), trailedDigest)
-    await ctx.deps.records.set(id, declared)
     return storeBody(ctx, declared, written.offset, NO_BODY, stop)
   })
   res.set('Upload-Offset', String(offset))

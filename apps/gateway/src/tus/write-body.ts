@@ -51,11 +51,16 @@ export async function storeBody(ctx: TusContext, record: UploadRecord, offset: n
   const hash = await ctx.reconciler.hashFor(record, offset)
   if (hash) bytes = hash.wrap(bytes)
 
-  const result = await ctx.deps.store.append(record.id, bytes, {
-    signal: stop,
-    commit: checksum ? 'atomic' : 'progressive',
-    ...(matches && { beforeCommit: matches }),
-  })
+  // An empty body without a checksum to verify changes nothing in the store, whose committed length
+  // is `offset` (read under the lock): a length-declaring PATCH need not open the object.
+  const result: AppendResult =
+    contentLength === 0 && !checksum
+      ? { length: offset, appended: 0, committed: true }
+      : await ctx.deps.store.append(record.id, bytes, {
+          signal: stop,
+          commit: checksum ? 'atomic' : 'progressive',
+          ...(matches && { beforeCommit: matches }),
+        })
   // Recorded before any error is thrown: a body cut at Upload-Length (413) may have finished the upload.
   ctx.reconciler.afterWrite(record.id, hash, result)
   const written = await recordWrite(ctx, record, result.length)
