@@ -2,10 +2,11 @@
 // `tessera` CLI) in a process of its own, so its memory and CPU are its own.
 //
 //   node bench/.build/tessera-client.mjs --file PATH --endpoint URL [--endpoint URL …]
-//     [--count N] [--options JSON] [--upload-timeout-ms MS] [--state-dir DIR]
+//     [--count N] [--session] [--options JSON] [--upload-timeout-ms MS] [--state-dir DIR]
 //
-// Uploads FILE `--count` times, one after another, each a fresh upload. `--options` overrides
-// UploadOptions fields (e.g. pinned partition sizes). Prints JSON lines on stdout:
+// Uploads FILE `--count` times, one after another, each a fresh upload — sharing one
+// `UploadSession` (endpoint capabilities and models, as a service uploading many files would) with
+// `--session`. `--options` overrides UploadOptions fields (e.g. pinned partition sizes). Prints JSON lines on stdout:
 //   { "kind": "started" }                               right before the first upload() call
 //   { "kind": "upload", i, ok, ms, url, size, bytesSent, extraBytes, hedgesStarted, hedgesWon,
 //     hedgeBytes, stalls, abandoned, attemptsFailed, error? }   one per upload; ms = upload() to `done`;
@@ -15,7 +16,7 @@
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
-import { type UploadOptions, upload } from '@tessera/client'
+import { type UploadOptions, UploadSession, upload } from '@tessera/client'
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     options: { type: 'string', default: '{}' },
     'upload-timeout-ms': { type: 'string', default: '600000' },
     'state-dir': { type: 'string' },
+    session: { type: 'boolean', default: false },
   },
 })
 const file = values.file
@@ -34,6 +36,7 @@ if (values['state-dir']) process.env['TESSERA_STATE_DIR'] = values['state-dir']
 const count = Number(values.count)
 const uploadTimeoutMs = Number(values['upload-timeout-ms'])
 const overrides = JSON.parse(values.options) as Partial<UploadOptions>
+const session = values.session ? new UploadSession() : undefined
 
 interface UploadLine {
   kind: 'upload'
@@ -59,7 +62,7 @@ const results: UploadLine[] = []
 console.log(JSON.stringify({ kind: 'started', atMs: Date.now() }))
 for (let i = 0; i < count; i++) {
   const started = performance.now()
-  const u = upload(file, { ...overrides, endpoints, metadata: { filename: basename(file) } })
+  const u = upload(file, { ...overrides, endpoints, metadata: { filename: basename(file) }, ...(session && { session }) })
   let stalls = 0
   let abandoned = 0
   let attemptsFailed = 0

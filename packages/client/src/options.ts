@@ -1,5 +1,6 @@
 import { ClientError } from './errors.js'
 import type { Clock, HashFactory, HttpTransport, StateStore, Timers } from './ports.js'
+import { UploadSession } from './upload-session.js'
 
 /**
  * How the whole upload is checked end to end in parallel mode: `'partitions'` — the final carries
@@ -122,11 +123,16 @@ export interface UploadOptions {
   timers?: Timers
   /** Aborts the upload like `abort()`. */
   signal?: AbortSignal
+  /**
+   * Endpoint models shared with other uploads ({@link UploadSession}): this upload starts from what
+   * they learned and leaves what it learns. Default: a fresh set for this upload alone.
+   */
+  session?: UploadSession
 }
 
 /** Options after defaults and validation; ports stay optional (the entry point binds them). */
-export type ResolvedUploadOptions = Required<Omit<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'timers' | 'signal'>> &
-  Pick<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'timers' | 'signal'>
+export type ResolvedUploadOptions = Required<Omit<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'timers' | 'signal' | 'session'>> &
+  Pick<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'timers' | 'signal' | 'session'>
 
 /** Defaults of every optional {@link UploadOptions} field. */
 export const defaultUploadOptions = Object.freeze({
@@ -238,6 +244,7 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
   if (o.hash !== undefined && typeof o.hash !== 'function') throw invalid('hash', 'a function', o.hash)
   if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('clock', 'a function', o.clock)
   if (o.timers !== undefined && (typeof o.timers?.setTimeout !== 'function' || typeof o.timers?.clearTimeout !== 'function')) throw invalid('timers', 'a Timers port', o.timers)
+  if (o.session !== undefined && !(o.session instanceof UploadSession)) throw invalid('session', 'an UploadSession', o.session)
 
   return {
     endpoints,
@@ -272,5 +279,6 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
     ...(o.clock !== undefined && { clock: o.clock }),
     ...(o.timers !== undefined && { timers: o.timers }),
     ...(o.signal !== undefined && { signal: o.signal }),
+    ...(o.session !== undefined && { session: o.session }),
   }
 }

@@ -98,7 +98,8 @@ export class Upload extends UploadEmitter implements RunnerContext {
   #queue: PQueue | undefined
   readonly #partitioner: Partitioner
   readonly #concurrency: ConcurrencyController
-  readonly #models = new Map<string, EndpointModels>()
+  /** Per-endpoint models: this upload's own, or its session's (shared with other uploads). */
+  readonly #models: Map<string, EndpointModels>
   #partitions: Partition[] = []
   /** Where the resume state goes; undefined without a store or a fingerprint. */
   #state: StateWriter | undefined
@@ -141,6 +142,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.#signal = this.#combined()
     this.streamedPatchBytes = ports.transport.streamsBodies ? Number.POSITIVE_INFINITY : options.chunkBytes
     this.tus = new TusClient(ports.transport, { headers: options.headers, stallTimeoutMs: options.stallTimeoutMs, signal: () => this.#signal })
+    this.#models = options.session?.models ?? new Map()
     this.#partitioner = new Partitioner(options)
     this.#concurrency = new ConcurrencyController({ initial: options.initialConcurrency, min: options.minConcurrency, max: options.maxConcurrency })
     const external = options.signal
@@ -317,6 +319,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
       this.#models.set(endpoint, { failures: m.failures.observe('success', now), throughput, healthyGapMs, healthyBodyGapMs })
     } else {
       this.#models.set(endpoint, { ...m, failures: m.failures.observe('failure', now) })
+      this.options.session?.forgetEndpoint(endpoint)
       this.#partitioner.observeFailure()
       this.#setConcurrency(this.#concurrency.onFailure(), 'failure')
     }
@@ -384,7 +387,10 @@ export class Upload extends UploadEmitter implements RunnerContext {
     const o = this.options
     this.#size = source.kind === 'random' ? source.size : (o.size ?? source.size)
     this.#declaredSize = this.#size
-    const caps = await discoverEndpoints(this, this.options)
+    // A session that knows every endpoint spares the OPTIONS round trip (it forgets one that failed).
+    const known = o.session?.knownEndpoints(o.endpoints, this.clock())
+    const caps = known ?? (await discoverEndpoints(this, o))
+    if (!known) o.session?.rememberEndpoints(caps, this.clock())
     this.#mode = caps.every((c) => c.capabilities.concatenation) ? 'parallel' : 'sequential'
     this.endpoints = this.#mode === 'parallel' ? caps.map((c) => c.endpoint) : [caps[0]!.endpoint]
     const used = this.#mode === 'parallel' ? caps : caps.slice(0, 1)

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { closedPort } from '@tessera/fault-proxy'
-import { ClientError, upload } from '../src/index.js'
+import { TcpRelay, closedPort } from '@tessera/fault-proxy'
+import { ClientError, UploadSession, upload } from '../src/index.js'
 import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
 import { recordEvents } from './helpers/events.js'
 import { countingTransport } from './helpers/fault-proxy.js'
@@ -47,6 +47,46 @@ describe('discovery', () => {
     assert.deepEqual(ev.capabilities.map((c) => c.endpoint), [gw.url, up2])
     assert.ok(ev['attempt-start'].length >= 1 && ev['attempt-start'].every((a) => a.endpoint !== dead))
     assert.ok(ev['attempt-failed'].every((a) => a.endpoint !== dead))
+  })
+
+  test('an UploadSession: the next upload asks no OPTIONS and starts from the models learned; an endpoint that failed an attempt is asked again', { timeout: 30_000 }, async () => {
+    const relay = await TcpRelay.start(gw.url)
+    const viaRelay = `http://127.0.0.1:${relay.port}/files`
+    const session = new UploadSession()
+    const counting = countingTransport()
+    const options = { endpoints: [gw.url, viaRelay], stateStore: null, transport: counting.transport, session, retryDelaysMs: [10, 20, 50], minPartitionBytes: 256 * 1024, initialPartitionBytes: 512 * 1024 }
+    const options_ = (): number => counting.requests.filter((r) => r.method === 'OPTIONS').length
+    try {
+      const data = bytes(2 * MiB, 34)
+      const first = await upload(data, options).done
+      assert.equal(options_(), 2, 'the first upload of the session discovers both endpoints')
+      const learned = session.endpointModels()
+      assert.deepEqual([...learned.keys()].sort(), [gw.url, viaRelay].sort())
+      assert.ok([...learned.values()].every((m) => m.healthyGapMs !== undefined), 'both endpoints have shown a healthy attempt')
+
+      const second = upload(data, options)
+      const ev = recordEvents(second)
+      const result = await second.done
+      assert.equal(options_(), 2, 'the second upload asked no OPTIONS')
+      assert.deepEqual(ev.capabilities.map((c) => c.endpoint), [gw.url, viaRelay], 'and still reports what the endpoints can do')
+      assert.ok(session.endpointModels().get(gw.url)!.throughput.toJSON().lastObservedMs! > learned.get(gw.url)!.throughput.toJSON().lastObservedMs!, 'it fed the same models')
+      for (const r of [first, result]) assert.deepEqual(await download(r.url), { sha256: sha256(data), size: data.length })
+
+      // The relay's endpoint goes away: the next upload's attempts there fail and move to the other
+      // endpoint; the session forgets it, so the upload after that asks both again and skips it.
+      await relay.cut()
+      const third = await upload(data, options).done
+      assert.deepEqual(await download(third.url), { sha256: sha256(data), size: data.length })
+      assert.equal(options_(), 2, 'the third upload trusted what the session knew')
+      const fourth = upload(data, options)
+      const ev4 = recordEvents(fourth)
+      await fourth.done
+      assert.equal(options_(), 4, 'the fourth asked both endpoints again')
+      assert.deepEqual(ev4['endpoint-skipped'].map((e) => e.endpoint), [viaRelay])
+    } finally {
+      await relay.cut()
+      await counting.transport.close()
+    }
   })
 
   test('when no endpoint answers, the retries are kept and the first endpoint\'s error rejects', { timeout: 30_000 }, async () => {

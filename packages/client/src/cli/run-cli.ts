@@ -3,6 +3,7 @@ import { basename } from 'node:path'
 import { ClientError } from '../errors.js'
 import { resolveUploadOptions, type UploadOptions } from '../options.js'
 import type { Upload } from '../upload.js'
+import { UploadSession } from '../upload-session.js'
 import { defaultStateDir, FileStateStore } from '../node/file-state-store.js'
 import { upload } from '../node/node-upload.js'
 import { CliUsageError, parseCliArgs, USAGE, type UploadCommand } from './cli-args.js'
@@ -58,9 +59,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   })
   let status: number = ExitCode.ok
   try {
+    // The files of one command share what is learned about the endpoints (one OPTIONS round, models).
+    const session = new UploadSession()
     for (const file of command.files) {
       if (interrupted) break
-      const result = await uploadOne(file, command, stateStore, view, (u) => (current = u))
+      const result = await uploadOne(file, command, { stateStore, session }, view, (u) => (current = u))
       if (result === 'interrupted') {
         view.log(`tessera: ${file}: interrupted; the upload is kept, re-run the same command to resume`)
         return ExitCode.interrupted
@@ -78,7 +81,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 async function uploadOne(
   file: string,
   command: UploadCommand,
-  stateStore: FileStateStore,
+  shared: { readonly stateStore: FileStateStore; readonly session: UploadSession },
   view: ProgressView,
   started: (u: Upload) => void,
 ): Promise<{ url: string } | 'failed' | 'interrupted'> {
@@ -91,7 +94,7 @@ async function uploadOne(
   const redraw = (): void => view.update({ ...last, hedges })
   let u: Upload
   try {
-    u = upload(file, { ...uploadOptions(command, file), stateStore })
+    u = upload(file, { ...uploadOptions(command, file), ...shared })
   } catch (err) {
     view.finish('failed')
     view.log(`tessera: ${file}: ${oneLine(err)}`)
