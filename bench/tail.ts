@@ -275,7 +275,7 @@ function summarize(samples: UploadSample[], batches: BatchRecord[], run: { start
       stallRate,
       uploadCapMs: UPLOAD_CAP_MS,
       baseline: `tus-js-client 4.3.1, one PATCH per upload, retryDelays [${RETRY_DELAYS.join(', ')}], an HttpStack that destroys a request whose socket is idle ${SOCKET_TIMEOUT_MS} ms (requestOptions.timeout alone only emits 'timeout'); endpoint per upload: stall if i % 3 == 0, else a / b`,
-      tessera: 'the SDK (@tessera/client, defaults: stall timeout 15 s, hedging on, hedge budget 5%) with endpoints [a, stall, b]; one fresh upload() per upload, the batch's uploads sharing one UploadSession (as a service uploading many files would), resume state in a temp dir',
+      tessera: 'the SDK (@tessera/client, defaults: stall timeout 15 s, hedging on, hedge budget 5%) with endpoints [a, stall, b]; one fresh upload() per upload, the uploads of a batch sharing one UploadSession (as a service uploading many files would), resume state in a temp dir',
       stallEveryBytes,
       faults: `endpoint "stall": one stall per ${formatBytes(stallEveryBytes)} it carries upstream, at a seeded point of each window (fault-proxy stallEveryBytes), the socket stays open${stallRate > 0 ? `; also a stall with probability ${stallRate} per request` : ''}. By bytes, not per request: both clients send the endpoint a third of their bytes, so both meet its stalls, whereas per-request dice hit a client in proportion to how many requests it makes (one PATCH per upload for tus-js-client: a quick run often had no stall in its lane)`,
       percentile: 'nearest rank over all uploads of a variant (p99 of 30 is the slowest); a failed upload counts at the cap',
