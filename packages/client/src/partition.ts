@@ -1,5 +1,7 @@
+import { encodeBase64 } from '@tessera/protocol'
 import { ClientError } from './errors.js'
-import type { RandomAccessSource, SequentialSource } from './ports.js'
+import type { Hash, RandomAccessSource, SequentialSource } from './ports.js'
+import { concatBytes } from './sequential-source.js'
 import type { StreamedBody } from './tus-client.js'
 
 /** A contiguous run of a partition's bytes (a buffer, or a stream of known length), and whether it reaches the partition's end. */
@@ -158,3 +160,61 @@ export class StreamData implements PartitionData {
 export function short(at: number, declared: number): ClientError {
   return new ClientError('CLIENT_ERR_SOURCE_SHORT', `the source ended after ${at} bytes, before its declared size of ${declared} bytes`)
 }
+
+/** A new partition's bytes as read from the source, and their SHA-256 (base64). */
+export interface CutPartition {
+  readonly data: PartitionData
+  readonly length: number
+  readonly sha256: string
+  /** A stream of unknown size ended inside it: `length` is what it had. */
+  readonly ended: boolean
+}
+
+/**
+ * Reads the `length` bytes at `offset` of the source into a partition, hashing them as they come
+ * (`whole`, the whole-file hash, sees them too). A random-access source is only read here (the
+ * bytes are read again when sent); a sequential one is kept in memory until acknowledged.
+ * @throws ClientError `CLIENT_ERR_SOURCE_SHORT` when a source of declared size ends early,
+ *   `CLIENT_ERR_SOURCE` when a stream resumed from an earlier run is shorter than it was.
+ */
+export async function cutPartition(
+  source: RandomAccessSource | SequentialSource,
+  offset: number,
+  length: number,
+  how: { readonly hash: Hash; readonly whole: Hash | undefined; readonly declaredSize: number | undefined; readonly resumed: boolean; readonly index: number },
+): Promise<CutPartition> {
+  const { hash, whole } = how
+  if (source.kind === 'random') {
+    let n = 0
+    for await (const piece of source.read(offset, offset + length)) {
+      hash.update(piece)
+      whole?.update(piece)
+      n += piece.length
+    }
+    if (n < length) throw short(offset + n, source.size)
+    return { data: new RangeData(source, offset, length), length, sha256: encodeBase64(hash.digest()), ended: false }
+  }
+  const bytes = await readFull(source, length)
+  const ended = bytes.length < length
+  if (ended) {
+    if (how.declaredSize !== undefined) throw short(offset + bytes.length, how.declaredSize)
+    if (how.resumed) throw new ClientError('CLIENT_ERR_SOURCE', `the stream is shorter than in the earlier run (partition ${how.index} has ${bytes.length} of ${length} bytes)`)
+  }
+  hash.update(bytes)
+  whole?.update(bytes)
+  return { data: new MemoryData(bytes), length: bytes.length, sha256: encodeBase64(hash.digest()), ended }
+}
+
+/** The next `length` bytes of a stream in one buffer; fewer only where it ended. */
+async function readFull(source: SequentialSource, length: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  let n = 0
+  while (n < length) {
+    const piece = await source.next(length - n)
+    if (piece.length === 0) break
+    parts.push(piece)
+    n += piece.length
+  }
+  return concatBytes(parts, n)
+}
+

@@ -5,7 +5,7 @@ import { ConcurrencyController } from './concurrency-controller.js'
 import { discoverEndpoints } from './discovery.js'
 import { ClientError, isRetriable } from './errors.js'
 import type { ResolvedUploadOptions } from './options.js'
-import { MemoryData, RangeData, StreamData, short, type Partition } from './partition.js'
+import { RangeData, StreamData, cutPartition, short, type Partition } from './partition.js'
 import type { Attempt } from './attempt.js'
 import { HedgeController } from './hedge-controller.js'
 import { endpointView, type EndpointModels, type EndpointView } from './hedge-scheduler.js'
@@ -16,10 +16,9 @@ import { digestRange } from './partition-split.js'
 import { Partitioner } from './partitioner.js'
 import { SplitController } from './split-controller.js'
 import type { SplitThresholds } from './split-decision.js'
-import type { Clock, Hash, HashFactory, HttpTransport, SequentialSource, StateStore, Timers, UploadSource } from './ports.js'
+import type { Clock, Hash, HashFactory, HttpTransport, StateStore, Timers, UploadSource } from './ports.js'
 import { stateKey, toHex, type ResumeState } from './resume-state.js'
 import { StateWriter } from './state-writer.js'
-import { concatBytes } from './sequential-source.js'
 import { TusClient } from './tus-client.js'
 import { UploadEmitter } from './upload-events.js'
 
@@ -503,34 +502,10 @@ export class Upload extends UploadEmitter implements RunnerContext {
       const level = this.#concurrency.level
       const share = queue.pending + queue.size < level ? level - queue.pending - queue.size : level
       const sizing = stored ? undefined : this.#partitioner.next(this.#size === undefined ? undefined : this.#size - offset, share)
-      let length = stored?.length ?? (this.#size === undefined ? Math.min(sizing!.bytes, o.streamPartitionMaxBytes) : sizing!.bytes)
-      const hash = this.hash()
-      let data: Partition['data']
-      let ended = false
-      if (source.kind === 'random') {
-        let n = 0
-        for await (const piece of source.read(offset, offset + length)) {
-          hash.update(piece)
-          whole?.update(piece)
-          n += piece.length
-        }
-        if (n < length) throw short(offset + n, source.size)
-        data = new RangeData(source, offset, length)
-      } else {
-        const bytes = await readFull(source, length)
-        if (bytes.length < length) {
-          if (this.#size !== undefined) throw short(offset + bytes.length, this.#size)
-          if (stored) throw new ClientError('CLIENT_ERR_SOURCE', `the stream is shorter than in the earlier run (partition ${index} has ${bytes.length} of ${length} bytes)`)
-          ended = true
-          length = bytes.length
-          if (length === 0 && position > 0) break
-        }
-        hash.update(bytes)
-        whole?.update(bytes)
-        data = new MemoryData(bytes)
-      }
+      const want = stored?.length ?? (this.#size === undefined ? Math.min(sizing!.bytes, o.streamPartitionMaxBytes) : sizing!.bytes)
+      const { data, length, sha256, ended } = await cutPartition(source, offset, want, { hash: this.hash(), whole, declaredSize: this.#size, resumed: stored !== undefined, index })
+      if (ended && length === 0 && position > 0) break
       this.#readBytes = offset + length
-      const sha256 = encodeBase64(hash.digest())
       if (stored && stored.sha256 !== sha256) {
         throw new ClientError('CLIENT_ERR_SOURCE', `the source changed since the earlier run: partition ${index} (${length} bytes at ${offset}) has another SHA-256`)
       }
@@ -673,18 +648,6 @@ export class Upload extends UploadEmitter implements RunnerContext {
 }
 
 /** Reads up to `length` bytes of a sequential source (fewer only at its end). */
-async function readFull(source: SequentialSource, length: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  let n = 0
-  while (n < length) {
-    const piece = await source.next(length - n)
-    if (piece.length === 0) break
-    parts.push(piece)
-    n += piece.length
-  }
-  return concatBytes(parts, n)
-}
-
 function randomId(): string {
   const bytes = new Uint8Array(12)
   globalThis.crypto.getRandomValues(bytes)
