@@ -13,10 +13,11 @@ import { after, before, describe, test } from 'node:test'
 import { upload as sdkUpload } from '@tessera/client'
 import * as tus from 'tus-js-client'
 import { dataBuffer, sha256Data, writeDataFile } from './helpers/data.js'
-import { type GatewayProcess, killGateway, removeDir, runGatewayToExit, startGateway, tempDir, urlOn } from './helpers/gateway-process.js'
+import { TestClusters } from './helpers/cluster.js'
+import { type GatewayProcess, runGatewayToExit, urlOn } from './helpers/gateway-process.js'
 import { createUpload, download, headOffset, tusRequest } from './helpers/http.js'
 import { type PatchOutcome, rawPatch } from './helpers/raw-patch.js'
-import { REDIS_URL, TestPrefixes, redisSkip } from '@tessera/cluster/testing'
+import { REDIS_URL, redisSkip } from '@tessera/cluster/testing'
 import { TcpRelay } from '@tessera/fault-proxy'
 import { uploadAll } from './helpers/tus-client.js'
 
@@ -48,44 +49,19 @@ async function stalledPatch(url: string, bytes: Uint8Array, from: number, stallA
 }
 
 describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
-  let dir: string
-  const prefixes = new TestPrefixes('scale-out')
-  const running = new Set<GatewayProcess>()
-  let backends: string
+  let clusters: TestClusters
 
   before(async () => {
-    dir = await tempDir('scale-out')
-    backends = Array.from({ length: 6 }, (_, i) => join(dir, 'backends', `b${i}`)).join(',')
+    clusters = await TestClusters.open('scale-out')
   })
 
-  after(async () => {
-    await Promise.all([...running].map(killGateway))
-    await prefixes.drop()
-    await removeDir(dir)
-  })
-
-  /**
-   * Starts gateways of a new cluster: one Redis prefix, the shared backend directories, each its
-   * own --data. A gateway's `redisUrl` may be a relay in front of Redis.
-   */
-  function cluster(tag: string): (name: string, redisUrl?: string) => Promise<GatewayProcess> {
-    const prefix = prefixes.next(tag)
-    return async (name, redisUrl = REDIS_URL) => {
-      const gateway = await startGateway({
-        dataDir: join(dir, `${tag}-${name}`),
-        args: ['--redis-url', redisUrl, '--redis-prefix', prefix, '--backends', backends, '--log-level', 'warn'],
-      })
-      running.add(gateway)
-      void gateway.exited.then(() => running.delete(gateway))
-      return gateway
-    }
-  }
+  after(() => clusters.close())
 
   test('tus-js-client parallelUploads: 4 on A; its final concatenation goes to B; GET on B is byte-identical', HANG_GUARD, async () => {
-    const start = cluster('tusjs')
+    const { start } = clusters.cluster('tusjs')
     const [a, b] = await Promise.all([start('a'), start('b')])
     const size = 9 * MiB + 333
-    const file = join(dir, 'tusjs.bin')
+    const file = join(clusters.dir, 'tusjs.bin')
     const expected = await writeDataFile(file, size, 'scale-out-tusjs')
     const sent: { method: string; url: string }[] = []
     // tus-js-client sends its final to its own endpoint; this stack sends that one request to B
@@ -108,7 +84,7 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
   })
 
   test('A is SIGKILLed mid-PATCH holding the lock: HEAD + PATCH on B resume within the lease, nothing acknowledged lost, byte-identical', HANG_GUARD, async () => {
-    const start = cluster('kill')
+    const { start } = clusters.cluster('kill')
     const [a, b] = await Promise.all([start('a'), start('b')])
     const size = 12 * MiB + 77
     const bytes = dataBuffer(size, 'scale-out-kill')
@@ -145,7 +121,7 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
   })
 
   test('A paused (SIGSTOP) past its lease mid-PATCH: B takes over and finishes; A, resumed, is fenced (423) and commits nothing over B', HANG_GUARD, async () => {
-    const start = cluster('fence')
+    const { start } = clusters.cluster('fence')
     const [a, b] = await Promise.all([start('a'), start('b')])
     const size = 8 * MiB + 9
     const bytes = dataBuffer(size, 'scale-out-fence')
@@ -179,7 +155,7 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
   })
 
   test('SIGTERM of A mid-PATCH: A commits what it received, exits 0 (queue, locker, Redis closed), and B gets the upload without waiting a lease', HANG_GUARD, async () => {
-    const start = cluster('term')
+    const { start } = clusters.cluster('term')
     const [a, b] = await Promise.all([start('a'), start('b')])
     const size = 6 * MiB + 1
     const bytes = dataBuffer(size, 'scale-out-term')
@@ -207,7 +183,7 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
   })
 
   test('@tessera/client with endpoints [A, B]: partials on both, the final on one, identical from either', HANG_GUARD, async () => {
-    const start = cluster('sdk')
+    const { start } = clusters.cluster('sdk')
     const [a, b] = await Promise.all([start('a'), start('b')])
     const size = 20 * MiB + 5
     const bytes = dataBuffer(size, 'scale-out-sdk')
@@ -229,15 +205,15 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
     // A closed port at start: no gateway without its cluster state (the supervisor restarts it).
     const closed = await TcpRelay.start(REDIS_URL)
     await closed.cut()
-    const refused = await runGatewayToExit({ dataDir: join(dir, 'down-refused'), args: ['--redis-url', `redis://127.0.0.1:${closed.port}`, '--backends', backends] })
+    const refused = await runGatewayToExit({ dataDir: join(clusters.dir, 'down-refused'), args: ['--redis-url', `redis://127.0.0.1:${closed.port}`, '--backends', clusters.backends] })
     assert.equal(refused.code, 1, refused.stderr)
     assert.match(refused.stderr, /Redis cannot be reached/)
 
     const relay = await TcpRelay.start(REDIS_URL)
     try {
-      const start = cluster('down')
+      const { start } = clusters.cluster('down')
       const viaRelay = relay.url('redis')
-      const c = await start('c', viaRelay)
+      const c = await start('c', { redisUrl: viaRelay })
       const peer = await start('peer')
       const url = await createUpload(c.url, 2 * MiB)
       const first = await rawPatch(url, 0, MiB, [dataBuffer(MiB, 'down')]).outcome
