@@ -31,8 +31,9 @@ export interface ClusterState {
 }
 
 /**
- * Connects to the cluster's Redis and opens the shared stores on it. Budgets of the queue are
- * cluster-wide: every gateway of a cluster must be given the same `--repair-rate`.
+ * Connects to the cluster's Redis and opens the shared stores on it. Budgets and timing of the queue
+ * are cluster-wide: every gateway of a cluster must be given the same `--repair-rate`,
+ * `--repair-lease` and `--repair-stalled-check`.
  *
  * @throws GatewayError `GATEWAY_ERR_BACKEND_UNAVAILABLE` when Redis cannot be reached within 2 s,
  *   or fails while the stores open (not retried: like an unreachable backend, the supervisor's
@@ -52,7 +53,14 @@ export async function openClusterState(redis: RedisConfig, durability: Durabilit
     const records = await RedisKvStore.open<UploadRecord>({ connection, namespace: 'uploads', fencing: locker })
     const partitions = await RedisKvStore.open<PartitionRecord>({ connection, namespace: 'partitions', fencing: locker })
     const manifests = await RedisManifestStore.open({ connection, fencing: locker })
-    const queue = await BullTaskQueue.open({ connection, concurrency: durability.repairConcurrency, bytesPerSecond: durability.repairBytesPerSecond, logger: log })
+    const queue = await BullTaskQueue.open({
+      connection,
+      concurrency: durability.repairConcurrency,
+      bytesPerSecond: durability.repairBytesPerSecond,
+      lockDurationMs: redis.repairLeaseMs,
+      stalledIntervalMs: redis.repairStalledCheckMs,
+      logger: log,
+    })
     opened.push(queue)
     let closing: Promise<void> | undefined
     return { locker, records, partitions, manifests, queue, close: () => (closing ??= closeAll()) }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseBoolean, parseDuration, parseSize } from './config-values.js'
 import type { DurabilityPolicy, ProbeMode } from '@tessera/durability'
+import { defaultBullTaskQueueOptions } from '@tessera/cluster'
 import { isStorageError, resolveS3BackendOptions } from '@tessera/storage'
 import { type BackendSpec, parseBackendList } from './backend-spec.js'
 import { GatewayError } from './errors.js'
@@ -58,6 +59,14 @@ export interface RedisConfig {
   readonly url: string
   /** Prefix of every key and channel, `[A-Za-z0-9_.:-]{1,100}`; clusters sharing one Redis use different ones. Default `tessera`. */
   readonly keyPrefix: string
+  /**
+   * Lease of a background task a gateway runs (BullMQ's lock, renewed every half), ms ≥ 100: when
+   * the gateway dies running it, another runs it again about this plus `repairStalledCheckMs`
+   * later. Default 30 s.
+   */
+  readonly repairLeaseMs: number
+  /** How often the gateways look for tasks whose runner died (BullMQ's stalled check, cluster-wide), ms ≥ 100. Default 15 s. */
+  readonly repairStalledCheckMs: number
 }
 
 /** The S3 server of the `s3://` backends. Credentials come from the AWS SDK's default chain (env, profile, SSO, instance metadata). */
@@ -136,6 +145,8 @@ const OPTIONS = {
   operatorToken: { flag: 'operator-token', env: 'TESSERA_OPERATOR_TOKEN', help: 'bearer token GET /_tessera/durability requires (default none)' },
   redisUrl: { flag: 'redis-url', env: 'TESSERA_REDIS_URL', help: 'scale-out: redis[s]://[user:pass@]host:port[/db] shared by the gateways (default none: embedded)' },
   redisPrefix: { flag: 'redis-prefix', env: 'TESSERA_REDIS_PREFIX', help: 'prefix of every Redis key, one per cluster (default tessera)' },
+  repairLease: { flag: 'repair-lease', env: 'TESSERA_REPAIR_LEASE', help: "scale-out: lease of a running background task; a dead gateway's is re-run after about this + the stalled check (default 30s)" },
+  repairStalledCheck: { flag: 'repair-stalled-check', env: 'TESSERA_REPAIR_STALLED_CHECK', help: 'scale-out: how often gateways look for tasks of dead gateways (default 15s)' },
 } as const satisfies Record<string, { flag: string; env: string; help: string; boolean?: true }>
 
 type Key = keyof typeof OPTIONS
@@ -302,7 +313,10 @@ function acceptedByS3Backend(option: 'endpoint' | 'region'): (s: string) => stri
   }
 }
 
-/** The scale-out part of {@link loadConfig}: `--redis-prefix` alone is a mistake (it would be ignored). */
+/**
+ * The scale-out part of {@link loadConfig}. The options that only a cluster has are mistakes
+ * without `--redis-url` (they would be ignored); the task queue's timing defaults to BullTaskQueue's.
+ */
 function redisConfig({ raw, parsed, problems }: Pick<Readers, 'raw' | 'parsed' | 'problems'>): RedisConfig | undefined {
   const urlRaw = raw('redisUrl')
   let url: string | undefined
@@ -313,9 +327,19 @@ function redisConfig({ raw, parsed, problems }: Pick<Readers, 'raw' | 'parsed' |
     else problems.push(`${urlRaw.from}: expected a redis:// or rediss:// URL with a host, got ${parsedUrl ? `a ${parsedUrl.protocol} URL` : 'no URL'}`)
   }
   const keyPrefix = parsed('redisPrefix', 'tessera', (s) => (/^[A-Za-z0-9_.:-]{1,100}$/.test(s) ? s : undefined), '1–100 characters from [A-Za-z0-9_.:-]')
-  const prefixRaw = raw('redisPrefix')
-  if (prefixRaw && !urlRaw) problems.push(`${prefixRaw.from} is set but --redis-url (TESSERA_REDIS_URL) is not: the embedded default uses no Redis`)
-  return url === undefined ? undefined : { url, keyPrefix }
+  const atLeast100ms = (s: string): number | undefined => {
+    const ms = parseDuration(s)
+    return ms !== undefined && ms >= 100 ? ms : undefined
+  }
+  const repairLeaseMs = parsed('repairLease', defaultBullTaskQueueOptions.lockDurationMs, atLeast100ms, 'a duration of at least 100ms such as 30s')
+  const repairStalledCheckMs = parsed('repairStalledCheck', defaultBullTaskQueueOptions.stalledIntervalMs, atLeast100ms, 'a duration of at least 100ms such as 15s')
+  if (!urlRaw) {
+    for (const key of ['redisPrefix', 'repairLease', 'repairStalledCheck'] as const) {
+      const given = raw(key)
+      if (given) problems.push(`${given.from} is set but --redis-url (TESSERA_REDIS_URL) is not: the embedded default uses no Redis`)
+    }
+  }
+  return url === undefined ? undefined : { url, keyPrefix, repairLeaseMs, repairStalledCheckMs }
 }
 
 interface Readers {

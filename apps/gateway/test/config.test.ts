@@ -258,14 +258,20 @@ describe('loadConfig', () => {
     assert.ok(problems(() => loadConfig([], { TESSERA_REPAIR_RATE: '0' }, dir)).some((p) => p.includes('TESSERA_REPAIR_RATE')))
   })
 
-  test('scale-out: --redis-url and --redis-prefix from flags, environment and file; the prefix defaults to tessera', async () => {
-    assert.deepEqual(loadConfig(['--redis-url', 'redis://10.0.0.5:6380/2'], {}, dir).redis, { url: 'redis://10.0.0.5:6380/2', keyPrefix: 'tessera' })
-    const env = { TESSERA_REDIS_URL: 'rediss://u:secret@redis.example.net:6379', TESSERA_REDIS_PREFIX: 'eu-1' }
-    assert.deepEqual(loadConfig([], env, dir).redis, { url: 'rediss://u:secret@redis.example.net:6379', keyPrefix: 'eu-1' })
-    assert.deepEqual(loadConfig(['--redis-prefix', 'flag.p:1'], env, dir).redis, { url: 'rediss://u:secret@redis.example.net:6379', keyPrefix: 'flag.p:1' })
+  test('scale-out: --redis-url, --redis-prefix and the task lease timing from flags, environment and file; defaults tessera, BullTaskQueue’s 30 s lease and 15 s stalled check', async () => {
+    const timing = { repairLeaseMs: 30_000, repairStalledCheckMs: 15_000 }
+    assert.deepEqual(loadConfig(['--redis-url', 'redis://10.0.0.5:6380/2'], {}, dir).redis, { url: 'redis://10.0.0.5:6380/2', keyPrefix: 'tessera', ...timing })
+    const env = { TESSERA_REDIS_URL: 'rediss://u:secret@redis.example.net:6379', TESSERA_REDIS_PREFIX: 'eu-1', TESSERA_REPAIR_LEASE: '1m' }
+    assert.deepEqual(loadConfig([], env, dir).redis, { url: 'rediss://u:secret@redis.example.net:6379', keyPrefix: 'eu-1', repairLeaseMs: 60_000, repairStalledCheckMs: 15_000 })
+    assert.deepEqual(loadConfig(['--redis-prefix', 'flag.p:1', '--repair-lease', '2s', '--repair-stalled-check', '500ms'], env, dir).redis, {
+      url: 'rediss://u:secret@redis.example.net:6379',
+      keyPrefix: 'flag.p:1',
+      repairLeaseMs: 2_000,
+      repairStalledCheckMs: 500,
+    })
     const file = join(dir, 'redis.json')
-    await writeFile(file, JSON.stringify({ redisUrl: 'redis://127.0.0.1:6379', redisPrefix: 'from-file' }))
-    assert.deepEqual(loadConfig(['--config', file], {}, dir).redis, { url: 'redis://127.0.0.1:6379', keyPrefix: 'from-file' })
+    await writeFile(file, JSON.stringify({ redisUrl: 'redis://127.0.0.1:6379', redisPrefix: 'from-file', repairStalledCheck: '5s' }))
+    assert.deepEqual(loadConfig(['--config', file], {}, dir).redis, { url: 'redis://127.0.0.1:6379', keyPrefix: 'from-file', repairLeaseMs: 30_000, repairStalledCheckMs: 5_000 })
   })
 
   test('bad Redis values are reported with the others, never echoing the URL (it may hold a password)', () => {
@@ -274,8 +280,14 @@ describe('loadConfig', () => {
     assert.equal(found.length, 3, found.join('\n'))
     assert.ok(!found.some((p) => p.includes('hunter2')), found.join('\n'))
     assert.ok(problems(() => loadConfig([], { TESSERA_REDIS_URL: 'redis://' }, dir)).some((p) => p.includes('TESSERA_REDIS_URL')))
-    // A prefix without a URL would be silently ignored: refused instead.
+    // A prefix or task timing without a URL would be silently ignored: refused instead.
     assert.ok(problems(() => loadConfig([], { TESSERA_REDIS_PREFIX: 'p' }, dir)).some((p) => p.includes('TESSERA_REDIS_PREFIX') && p.includes('--redis-url')))
+    const alone = problems(() => loadConfig(['--repair-lease', '10s'], { TESSERA_REPAIR_STALLED_CHECK: '1s' }, dir))
+    for (const needle of ['--repair-lease', 'TESSERA_REPAIR_STALLED_CHECK']) assert.ok(alone.some((p) => p.includes(needle) && p.includes('--redis-url')), alone.join('\n'))
+    // BullMQ's lock and stalled check need at least 100 ms.
+    const short = problems(() => loadConfig(['--redis-url', 'redis://h', '--repair-lease', '99ms', '--repair-stalled-check', 'soon'], {}, dir))
+    for (const needle of ['--repair-lease', '--repair-stalled-check']) assert.ok(short.some((p) => p.includes(needle) && p.includes('100ms')), short.join('\n'))
+    assert.equal(short.length, 2, short.join('\n'))
   })
 
   test('the tus base path may not live under /_tessera (the operator endpoints)', () => {
