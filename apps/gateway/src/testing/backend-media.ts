@@ -37,16 +37,24 @@ export interface BackendMedium {
   dispose(): Promise<void>
 }
 
+/** {@link BackendMedium} of directories: where a block lives is a file a test can reach. */
+export interface FsMedium extends BackendMedium {
+  readonly kind: 'fs'
+  /** The file holding a stored block — the block's own, or the segment it is in at `ref.offset` (FsBackend's layout). */
+  blockFile(ref: StoredBlockRef): Promise<string>
+}
+
 const ID_FILE = '.tessera-backend-id'
 const BLOCK_SUFFIX = '~blk'
 
 /** The directories `dirs` as backends (absolute paths). */
-export function fsMedium(dirs: readonly string[]): BackendMedium {
+export function fsMedium(dirs: readonly string[]): FsMedium {
   const idAt = async (dir: string): Promise<string | undefined> => (await readFile(join(dir, ID_FILE), 'utf8').catch(() => undefined))?.trim()
   const dirOf = async (backend: string): Promise<string> => {
     for (const dir of dirs) if ((await idAt(dir)) === backend) return dir
     throw new Error(`no directory holds backend ${backend}`)
   }
+  const blockFile = async (ref: StoredBlockRef): Promise<string> => join(await dirOf(ref.backend), `${ref.key}${BLOCK_SUFFIX}`)
   return {
     kind: 'fs',
     lostBlockFault: 'missing',
@@ -58,8 +66,9 @@ export function fsMedium(dirs: readonly string[]): BackendMedium {
     },
     // Retried: the gateway's active probe may write into the directory while it is being removed (ENOTEMPTY).
     lose: async (backend) => rm(await dirOf(backend), { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }),
+    blockFile,
     async corrupt(ref, at) {
-      const file = join(await dirOf(ref.backend), `${ref.key}${BLOCK_SUFFIX}`)
+      const file = await blockFile(ref)
       const bytes = await readFile(file)
       bytes[(ref.offset ?? 0) + at]! ^= 0xff
       await writeFile(file, bytes)
