@@ -182,6 +182,26 @@ describe('scale-out: gateways sharing Redis and backends', { skip }, () => {
     assert.equal((await download(urlOn(b, url))).sha256, sha256Data('scale-out-term', size))
   })
 
+  test('a PATCH on B that outlasts --expire-after is not expired by A: neither its sweep nor a HEAD of its own expires an upload B holds the lock of', HANG_GUARD, async () => {
+    const { start } = clusters.cluster('expiry', ['--expire-after', '2s'])
+    const [a, b] = await Promise.all([start('a'), start('b')])
+    const size = 3 * MiB + 7
+    const bytes = dataBuffer(size, 'scale-out-expiry')
+    const url = await createUpload(b.url, size)
+    const cutAt = MiB + 3
+    const held = await stalledPatch(url, bytes, 0, cutAt)
+    // Past the upload's expiry, and past several rounds of A's sweep (every second at 2 s).
+    await new Promise((resolve) => setTimeout(resolve, 3500))
+    const head = await headOffset(urlOn(a, url)) // asks B to release: B commits what it received
+    assert.equal(head.status, 200, 'A expired an upload B was writing to')
+    const answer = await held.outcome
+    assert.equal(answer.kind === 'response' && answer.status, 204)
+    assert.equal(head.offset, answer.kind === 'response' ? answer.offset : -1, 'nothing acknowledged lost')
+    const rest = await rawPatch(urlOn(a, url), head.offset, size - head.offset, [bytes.subarray(head.offset)]).outcome
+    assert.equal(rest.kind === 'response' && rest.status, 204)
+    assert.equal((await download(urlOn(b, url))).sha256, sha256Data('scale-out-expiry', size))
+  })
+
   test('@tessera/client with endpoints [A, B]: partials on both, the final on one, identical from either', HANG_GUARD, async () => {
     const { start } = clusters.cluster('sdk')
     const [a, b] = await Promise.all([start('a'), start('b')])

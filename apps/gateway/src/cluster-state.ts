@@ -1,7 +1,7 @@
 import { BullTaskQueue, RedisConnection, RedisKvStore, RedisLocker, RedisManifestStore, isClusterError } from '@tessera/cluster'
 import type { TaskQueue } from '@tessera/durability'
 import type { Logger, ManifestStore } from '@tessera/storage'
-import type { KvStore, Locker } from '@tus/utils'
+import type { KvStore } from '@tus/utils'
 import type { DurabilityConfig, RedisConfig } from './config.js'
 import { GatewayError } from './errors.js'
 import type { PartitionRecord } from './reconciliation/partition-record.js'
@@ -13,7 +13,7 @@ import type { UploadRecord } from './upload-record.js'
  */
 export interface ClusterState {
   /** Per-upload locks with leases and fencing; release on request across gateways. */
-  readonly locker: Locker
+  readonly locker: RedisLocker
   /** Upload records, fenced by the upload's lock. */
   readonly records: KvStore<UploadRecord>
   /** Reconciliation's partition index, fenced by the partition's lock. */

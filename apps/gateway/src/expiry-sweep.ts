@@ -2,8 +2,9 @@ import type { TusContext } from './tus/context.js'
 
 /**
  * One pass of the expiration extension's cleanup: removes unfinished uploads whose `expiresAt`
- * passed, unless a request holds their lock (a PATCH longer than `expireAfter` is being written to
- * now), and forgets tombstones one more `expireAfter` later (their ids then answer 404, not 410).
+ * passed, unless a request on any gateway of the cluster holds their lock (a PATCH longer than
+ * `expireAfter` is being written to now), and forgets tombstones one more `expireAfter` later
+ * (their ids then answer 404, not 410).
  */
 export async function sweepExpired(ctx: TusContext): Promise<void> {
   const { records, config, now } = ctx.deps
@@ -12,7 +13,7 @@ export async function sweepExpired(ctx: TusContext): Promise<void> {
     const record = await records.get(id)
     if (!record?.expiresAt) continue
     if (record.gone && Date.parse(record.expiresAt) + config.expireAfterMs <= now()) await records.delete(id)
-    else if (ctx.isExpired(record)) await ctx.expire(record)
+    else if (await ctx.isExpired(record)) await ctx.expire(record)
   }
 }
 

@@ -1,4 +1,5 @@
-import type { Lock, Locker, RequestRelease } from '@tus/utils'
+import type { InspectableLocker } from '@tessera/cluster'
+import type { Lock, RequestRelease } from '@tus/utils'
 
 interface Waiter {
   readonly grant: () => void
@@ -17,8 +18,13 @@ interface Entry {
  * asks the holder to release it — a resumed upload must not wait for a stalled PATCH to time out —
  * and waits until it is handed over or its signal aborts.
  */
-export class LocalLocker implements Locker {
+export class LocalLocker implements InspectableLocker {
   readonly #entries = new Map<string, Entry>()
+
+  /** Whether a request of this process holds `id`'s lock. */
+  async isLocked(id: string): Promise<boolean> {
+    return this.#entries.has(id)
+  }
 
   newLock(id: string): Lock {
     return new LocalLock(this.#entries, id)

@@ -6,6 +6,7 @@ export type { RedisClientOptions, RedisConnectionOptions, ResolvedRedisConnectio
 export type { Fence, FenceLookup } from './fence.js'
 export { RedisLock } from './redis-lock.js'
 export { RedisLocker } from './redis-locker.js'
+export type { InspectableLocker } from './inspectable-locker.js'
 export { defaultRedisLockerOptions, resolveRedisLockerOptions } from './redis-locker-options.js'
 export type { RedisLockerOptions, ResolvedRedisLockerOptions } from './redis-locker-options.js'
 export { RedisKvStore } from './redis-kv-store.js'

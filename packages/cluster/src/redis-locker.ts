@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { Locker, RequestRelease } from '@tus/utils'
+import type { RequestRelease } from '@tus/utils'
 import { ClusterError, redisError } from './errors.js'
 import type { Fence, FenceLookup } from './fence.js'
+import type { InspectableLocker } from './inspectable-locker.js'
 import { acquireScript, releaseScript, renewScript } from './lock-scripts.js'
 import type { RedisConnection } from './redis-connection.js'
 import { RedisLock, type Holding } from './redis-lock.js'
@@ -47,7 +48,7 @@ interface AcquireReply {
  *
  * Across processes the order of waiters is not FIFO: whoever's attempt follows the unlock wins.
  */
-export class RedisLocker implements Locker, FenceLookup {
+export class RedisLocker implements InspectableLocker, FenceLookup {
   /** Identifies this locker (this process) in lease values and its owner channel. */
   readonly owner = randomUUID()
   readonly connection: RedisConnection
@@ -69,6 +70,16 @@ export class RedisLocker implements Locker, FenceLookup {
     const locker = new RedisLocker(resolveRedisLockerOptions(options))
     locker.#unsubscribe = await locker.connection.subscribe(locker.connection.keys.ownerChannel(locker.owner), (m) => locker.#onReleaseRequest(m))
     return locker
+  }
+
+  /** Whether any process holds `id`'s lock now (its lease key exists: a dead holder's until it lapses). */
+  async isLocked(id: string): Promise<boolean> {
+    const { client, keys } = this.connection
+    try {
+      return (await client.exists(keys.lock(id))) === 1
+    } catch (err) {
+      throw redisError(err, 'EXISTS')
+    }
   }
 
   /** A handle on `id`'s lock for one request (no I/O until its `lock`); any string is an id. */

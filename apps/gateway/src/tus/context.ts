@@ -47,7 +47,7 @@ export class TusContext implements ReconcilerHost {
     if (record.gone === 'superseded' && record.winner !== undefined) throw this.reconciler.supersededError(id, record.winner)
     if (record.gone === 'rejected') throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was rejected: its bytes did not match its tessera-sha256`)
     if (record.gone) throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was ${record.gone}`)
-    if (this.isExpired(record)) {
+    if (await this.isExpired(record)) {
       await this.expire(record)
       throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} expired at ${record.expiresAt}`)
     }
@@ -62,11 +62,13 @@ export class TusContext implements ReconcilerHost {
   }
 
   /**
-   * Whether a live upload's time ran out. Never while a request holds its lock: a PATCH longer than
-   * `--expire-after` is being written to now, and is not expired under it.
+   * Whether a live upload's time ran out. Never while a request holds its lock — of this gateway
+   * or, through the cluster's locker, of any other: a PATCH longer than `--expire-after` is being
+   * written to now, and is not expired under it.
    */
-  isExpired(record: UploadRecord): boolean {
-    return !record.gone && record.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.deps.now() && !this.inflight.has(record.id)
+  async isExpired(record: UploadRecord): Promise<boolean> {
+    if (record.gone || record.expiresAt === undefined || Date.parse(record.expiresAt) > this.deps.now() || this.inflight.has(record.id)) return false
+    return !(await this.deps.locker.isLocked(record.id))
   }
 
   /** Removes an unfinished upload whose time ran out; its id answers 410 afterwards. */

@@ -1,5 +1,6 @@
 import type { BlockFault, Logger, ObjectStore } from '@tessera/storage'
-import type { KvStore, Locker } from '@tus/utils'
+import type { InspectableLocker } from '@tessera/cluster'
+import type { KvStore } from '@tus/utils'
 import type { GatewayConfig } from '../config.js'
 import type { EventSink } from '../reconciliation/event-log.js'
 import type { PartitionRecord } from '../reconciliation/partition-record.js'
@@ -14,7 +15,7 @@ export interface TusDeps {
   readonly partitions: KvStore<PartitionRecord>
   /** Where reconciliation events go (the JSON-lines log). */
   readonly events: EventSink
-  readonly locker: Locker
+  readonly locker: InspectableLocker
   readonly log: Logger
   /** Current time, ms since the epoch (injectable for expiration tests). */
   readonly now: () => number

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { Lock, Locker } from '@tus/utils'
+import type { Lock } from '@tus/utils'
+import type { InspectableLocker } from '../inspectable-locker.js'
 
 /** What a factory hands {@link describeLocker}: a fresh locker and how to dispose of it. */
 export interface LockerFixture {
-  readonly locker: Locker
+  readonly locker: InspectableLocker
   readonly teardown?: () => Promise<void>
 }
 
@@ -59,7 +60,7 @@ async function grantedWithin(lock: Lock, ms: number, requestRelease: () => void 
  * fencing) is the Redis implementation's own tests. `factory` returns a fresh locker per test.
  */
 export function describeLocker(name: string, factory: () => Promise<LockerFixture>, options: SuiteOptions = {}): void {
-  const run = async (fn: (locker: Locker) => Promise<void>): Promise<void> => {
+  const run = async (fn: (locker: InspectableLocker) => Promise<void>): Promise<void> => {
     // AbortSignal.timeout's timer does not keep a process alive; a purely in-memory locker waiting
     // on one would let node:test cancel the test.
     const keepAlive = setInterval(() => {}, 1000)
@@ -84,6 +85,17 @@ export function describeLocker(name: string, factory: () => Promise<LockerFixtur
         await settle()
         assert.equal(asked.count(), 0)
         await again.unlock()
+      }))
+
+    test('isLocked: true from grant to unlock, for that id only', () =>
+      run(async (locker) => {
+        const lock = locker.newLock('inspected')
+        assert.equal(await locker.isLocked('inspected'), false)
+        await lock.lock(never, () => undefined)
+        assert.equal(await locker.isLocked('inspected'), true)
+        assert.equal(await locker.isLocked('other'), false)
+        await lock.unlock()
+        assert.equal(await locker.isLocked('inspected'), false)
       }))
 
     test('different ids do not contend', () =>
