@@ -72,6 +72,9 @@ function durabilityTests(medium: (dataDir: string) => BackendMedium): void {
     s = await gw.waitFor('every block moved off the dead backend', (x) => x.backends.find((b) => b.backend === victim)?.blocks === 0 && x.queue.waiting === 0 && x.queue.running === 0)
     assert.ok(total(s, 'regenerate', 'done') >= 1)
     assert.equal(total(s, 'regenerate', 'failed'), 0)
+    // The summary reads the probes (every 100 ms here), and the moves can be done before the first
+    // probe after the loss: wait for one to have failed.
+    await gw.waitFor('a failed probe of the lost backend', (x) => x.backends.find((b) => b.backend === victim)?.lastProbe?.ok === false)
     const health = await fetch(`${gw.origin}/_tessera/health`)
     const summary = (await health.json()) as { status: string; backends: { down: string[] } }
     assert.equal(health.status, 200, 'three of four backends still take writes')
