@@ -206,4 +206,24 @@ describe('scale-out: the SDK and the durability queue across gateways', { skip }
       await connection.close()
     }
   })
+
+  test('a gateway with --durability none runs none of the cluster\'s tasks: a queued one waits until a repairing gateway starts', HANG_GUARD, async () => {
+    const cluster = clusters.cluster('none', ['--repair-lease', '2s', '--repair-stalled-check', '500ms', '--scrub-interval', '1h'])
+    const idle = await cluster.start('none', { args: ['--durability', 'none'] })
+    const connection = await openConnection(cluster.prefix)
+    const queue = await BullTaskQueue.open({ connection }) // no worker: it queues, and reads the cluster's counts
+    try {
+      assert.equal(await queue.add({ kind: 'scrub', key: 'scrub', priority: 1, bytes: 4 * MiB, reason: 'test', payload: { limit: 8 } }), true)
+      // Long enough for a running worker to have taken it many times over.
+      await new Promise((resolve) => setTimeout(resolve, 2000))
+      assert.deepEqual(await queue.counts(), { waiting: 1, running: 0 }, 'the none gateway took the task')
+      assert.equal((await durability(idle)).recent.filter((e) => e.action === 'scrub').length, 0)
+      const repairing = await cluster.start('repairing')
+      await until('the repairing gateway runs it', async () => (await durability(repairing)).recent.find((e) => e.action === 'scrub' && e.outcome === 'done'))
+      assert.deepEqual(await queue.counts(), { waiting: 0, running: 0 })
+    } finally {
+      await queue.close()
+      await connection.close()
+    }
+  })
 })

@@ -62,6 +62,9 @@ export async function openClusterState(redis: RedisConfig, durability: Durabilit
       logger: log,
     })
     opened.push(queue)
+    // `--durability none` repairs nothing, and in a cluster also runs none of the tasks the other
+    // gateways queue (its own explicit scrubs run on them): its worker never starts.
+    if (durability.policy === 'none') queue.pause()
     let closing: Promise<void> | undefined
     return { locker, records, partitions, manifests, queue, close: () => (closing ??= closeAll()) }
   } catch (err) {
