@@ -241,6 +241,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     }
     return v
   }
+  const duration = (key: Key, fallback: number, minMs: number, example: string): number => {
+    const ms = parsed(key, fallback, parseDuration, `a duration${minMs > 1 ? ` of at least ${minMs}ms` : ''} such as ${example}`)
+    if (ms >= minMs) return ms
+    problems.push(`${raw(key)!.from}: must be ${minMs === 1 ? 'positive' : `at least ${minMs}ms`}, got ${ms} ms`)
+    return fallback
+  }
 
   const port = int('port', 1080, 0, 65535)
   const host = raw('host')?.value ?? '127.0.0.1'
@@ -251,8 +257,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const blockBytes = parsed('blockSize', 1024 * 1024, parseSize, 'a size such as 1MiB')
   if (blockBytes % 64 !== 0 || blockBytes < 64) problems.push(`block size must be a positive multiple of 64 bytes, got ${blockBytes}`)
   const maxSize = parsed<number | undefined>('maxSize', undefined, parseSize, 'a size such as 10GiB')
-  const expireAfterMs = parsed('expireAfter', 24 * 3600e3, parseDuration, 'a duration such as 24h, 30m or 90s')
-  if (expireAfterMs <= 0) problems.push(`expire-after must be positive, got ${expireAfterMs} ms`)
+  const expireAfterMs = duration('expireAfter', 24 * 3600e3, 1, '24h, 30m or 90s')
   const fsync = parsed('fsync', 'never' as const, (s) => (s === 'never' || s === 'always' ? s : undefined), "'never' or 'always'")
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
   const logLevel = parsed('logLevel', 'info', (s) => (levels.includes(s) ? s : undefined), levels.join('|'))
@@ -273,10 +278,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   }
   const s3 = s3Config({ parsed }, env)
 
-  const durability = durabilityConfig({ raw, int, parsed, problems, cwd, dataDir })
+  const durability = durabilityConfig({ raw, int, parsed, duration, problems, cwd, dataDir })
   const operatorToken = raw('operatorToken')?.value
   if (operatorToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(operatorToken)) problems.push('operator token must be at least 16 printable characters without spaces')
-  const redis = redisConfig({ raw, parsed, problems })
+  const redis = redisConfig({ raw, parsed, duration, problems })
 
   if (problems.length > 0) {
     throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
@@ -317,7 +322,7 @@ function acceptedByS3Backend(option: 'endpoint' | 'region'): (s: string) => stri
  * The scale-out part of {@link loadConfig}. The options that only a cluster has are mistakes
  * without `--redis-url` (they would be ignored); the task queue's timing defaults to BullTaskQueue's.
  */
-function redisConfig({ raw, parsed, problems }: Pick<Readers, 'raw' | 'parsed' | 'problems'>): RedisConfig | undefined {
+function redisConfig({ raw, parsed, duration, problems }: Pick<Readers, 'raw' | 'parsed' | 'duration' | 'problems'>): RedisConfig | undefined {
   const urlRaw = raw('redisUrl')
   let url: string | undefined
   if (urlRaw) {
@@ -327,12 +332,8 @@ function redisConfig({ raw, parsed, problems }: Pick<Readers, 'raw' | 'parsed' |
     else problems.push(`${urlRaw.from}: expected a redis:// or rediss:// URL with a host, got ${parsedUrl ? `a ${parsedUrl.protocol} URL` : 'no URL'}`)
   }
   const keyPrefix = parsed('redisPrefix', 'tessera', (s) => (/^[A-Za-z0-9_.:-]{1,100}$/.test(s) ? s : undefined), '1–100 characters from [A-Za-z0-9_.:-]')
-  const atLeast100ms = (s: string): number | undefined => {
-    const ms = parseDuration(s)
-    return ms !== undefined && ms >= 100 ? ms : undefined
-  }
-  const repairLeaseMs = parsed('repairLease', defaultBullTaskQueueOptions.lockDurationMs, atLeast100ms, 'a duration of at least 100ms such as 30s')
-  const repairStalledCheckMs = parsed('repairStalledCheck', defaultBullTaskQueueOptions.stalledIntervalMs, atLeast100ms, 'a duration of at least 100ms such as 15s')
+  const repairLeaseMs = duration('repairLease', defaultBullTaskQueueOptions.lockDurationMs, 100, '30s')
+  const repairStalledCheckMs = duration('repairStalledCheck', defaultBullTaskQueueOptions.stalledIntervalMs, 100, '15s')
   if (!urlRaw) {
     for (const key of ['redisPrefix', 'repairLease', 'repairStalledCheck'] as const) {
       const given = raw(key)
@@ -346,28 +347,22 @@ interface Readers {
   readonly raw: (key: Key) => { value: string; from: string } | undefined
   readonly int: (key: Key, fallback: number, min: number, max: number) => number
   readonly parsed: <T>(key: Key, fallback: T, parse: (s: string) => T | undefined, expected: string) => T
+  /** A duration option of at least `minMs` (1: positive), ms. */
+  readonly duration: (key: Key, fallback: number, minMs: number, example: string) => number
   readonly problems: string[]
   readonly cwd: string
   readonly dataDir: string
 }
 
 /** The durability part of {@link loadConfig}; problems go to the same list. */
-function durabilityConfig({ raw, int, parsed, problems, cwd, dataDir }: Readers): DurabilityConfig {
+function durabilityConfig({ raw, int, parsed, duration, problems, cwd, dataDir }: Readers): DurabilityConfig {
   const oneOf = <T extends string>(values: readonly T[]) => (s: string): T | undefined => (values as readonly string[]).includes(s) ? (s as T) : undefined
-  const positive = (key: Key, fallback: number, example: string): number => {
-    const ms = parsed(key, fallback, parseDuration, `a duration such as ${example}`)
-    if (ms <= 0) {
-      problems.push(`${raw(key)!.from}: must be positive, got ${ms} ms`)
-      return fallback
-    }
-    return ms
-  }
   const policy = parsed('durability', 'reactive' as DurabilityPolicy, oneOf(['none', 'reactive', 'predictive'] as const), "'none', 'reactive' or 'predictive'")
-  const evaluateIntervalMs = positive('evaluateInterval', 60_000, '60s')
-  const healthWindowMs = positive('healthWindow', 60_000, '60s')
+  const evaluateIntervalMs = duration('evaluateInterval', 60_000, 1, '60s')
+  const healthWindowMs = duration('healthWindow', 60_000, 1, '60s')
   const probe = parsed('probe', 'write' as ProbeMode, oneOf(['write', 'stat', 'none'] as const), "'write', 'stat' or 'none'")
-  const probeIntervalMs = positive('probeInterval', 30_000, '30s')
-  const scrubIntervalMs = positive('scrubInterval', 300_000, '5m')
+  const probeIntervalMs = duration('probeInterval', 30_000, 1, '30s')
+  const scrubIntervalMs = duration('scrubInterval', 300_000, 1, '5m')
   const scrubStripesPerPass = int('scrubStripes', 64, 1, 1_000_000)
   const repairBytesPerSecond = parsed('repairRate', 16 * 1024 * 1024, parseSize, 'a size per second such as 16MiB')
   if (repairBytesPerSecond <= 0) problems.push(`${raw('repairRate')!.from}: must be positive, got ${repairBytesPerSecond} bytes`)

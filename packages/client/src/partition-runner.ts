@@ -384,14 +384,15 @@ export class PartitionRun implements TrackedRun {
         ctx.hedges?.sent(a, d)
         ctx.sentBytes(d, 0)
       }
-      // A deferred attempt whose rest is too small to be split declares its length and digest with
-      // this last body, saving the empty length-declaring PATCH.
-      const declare = a.deferred && !a.lengthDeclared && last && length !== undefined && length - offset < 2 * ctx.options.minPartitionBytes
+      // This body ends a deferred attempt whose length is still open. If its rest is too small to be
+      // split, it declares the length and digest in its headers, saving the empty length-declaring
+      // PATCH; otherwise, where trailers are understood, in trailers after its last byte: the gateway
+      // applies them only if every byte arrived, so the PATCH may still be cut for a split (the
+      // length stays open until the answer says it was declared).
+      const ends = a.deferred && !a.lengthDeclared && last && length !== undefined
+      const declare = ends && length - offset < 2 * ctx.options.minPartitionBytes
       if (declare) a.lengthDeclared = true
-      // Otherwise, where trailers are understood, the body that ends the partition declares them
-      // after its last byte: the gateway applies them only if every byte arrived, so the PATCH may
-      // still be cut for a split (the length stays open until the answer says it was declared).
-      const trailed = !declare && a.deferred && !a.lengthDeclared && last && length !== undefined && ctx.lengthTrailers
+      const trailed = ends && !declare && ctx.lengthTrailers
       const cut = new AbortController()
       a.cutPatch = (reason) => cut.abort(reason)
       a.patchStartedMs = t

@@ -18,8 +18,7 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
   assertOctetStream(req)
   const claimed = integerHeader(req, 'upload-offset')
   if (claimed === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Upload-Offset is required')
-  const declaredLength = integerHeader(req, 'upload-length')
-  const declaredDigest = digestField(req, declaredLength)
+  const declared = declarationOf(req)
   checksumHeader(req)
   // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
   // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
@@ -33,22 +32,37 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
     record = await ctx.reconciler.reconcile(record, current)
     if (claimed !== current) throw new GatewayError('GATEWAY_ERR_OFFSET_MISMATCH', `Upload-Offset is ${claimed} but the upload is at ${current}`)
     // Saved before the body: a settled length and the moved expiry hold even if the write fails early.
-    record = { ...settleDigest(record, settleLength(ctx, record, declaredLength, current), declaredDigest), expiresAt: ctx.expiresAt() }
+    record = { ...settle(ctx, record, declared, current), expiresAt: ctx.expiresAt() }
     await ctx.deps.records.set(id, record)
     const written = await writeBody(ctx, req, record, current, stop)
-    if (!req.complete || written.result.stopped !== undefined) return written
-    const trailers = trailersOf(req)
-    const trailedLength = integerHeader(trailers, 'upload-length')
-    const trailedDigest = digestField(trailers, trailedLength)
-    if (trailedLength === undefined) return written
+    // Trailers exist only once the whole body arrived (Node parses them last); a stopped store may
+    // not have taken all of it.
+    if (written.result.stopped !== undefined) return written
+    const trailed = declarationOf(trailersOf(req))
+    if (trailed.length === undefined) return written
     // Saved by the empty store's record write (finished or not): no body can fail in between.
-    const declared = settleDigest(written.record, settleLength(ctx, written.record, trailedLength, written.offset), trailedDigest)
-    return storeBody(ctx, declared, written.offset, NO_BODY, stop)
+    return storeBody(ctx, settle(ctx, written.record, trailed, written.offset), written.offset, NO_BODY, stop)
   })
   res.set('Upload-Offset', String(offset))
   setExpires(res, record, offset)
   if (!req.readableEnded) res.set('Connection', 'close')
   res.status(204).end()
+}
+
+/** What a PATCH declares, in its headers or its trailers: `Upload-Length` and, with it, `Tessera-Sha256`; 400 when malformed. */
+interface Declaration {
+  readonly length: number | undefined
+  readonly digest: string | undefined
+}
+
+function declarationOf(fields: Fields): Declaration {
+  const length = integerHeader(fields, 'upload-length')
+  return { length, digest: digestField(fields, length) }
+}
+
+/** Applies a declaration to `record` at `offset` ({@link settleLength}, {@link settleDigest}); the caller saves it. */
+function settle(ctx: TusContext, record: UploadRecord, declared: Declaration, offset: number): UploadRecord {
+  return settleDigest(record, settleLength(ctx, record, declared.length, offset), declared.digest)
 }
 
 /** Applies a deferred length sent with a PATCH (creation-defer-length); 400 when it contradicts. The caller saves it. */
