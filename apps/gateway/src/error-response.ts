@@ -27,7 +27,7 @@ const STATUS: Record<GatewayErrorCode, readonly [number, WireErrorCode]> = {
   // Raised at startup (a backend that cannot be opened); a request never meets it, but if one did, the storage is what failed.
   GATEWAY_ERR_BACKEND_UNAVAILABLE: [503, WireErrorCode.unavailable],
   // An operator endpoint without its bearer token; the wire has no unauthorized code (tus defines none).
-  GATEWAY_ERR_UNAUTHORIZED: [401, WireErrorCode.forbidden],
+  GATEWAY_ERR_UNAUTHORIZED: [401, WireErrorCode.unauthorized],
 }
 
 /** Status and wire code of any error a handler let escape. */

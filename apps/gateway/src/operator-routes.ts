@@ -1,9 +1,9 @@
-import { timingSafeEqual } from 'node:crypto'
 import express, { type Request, type Response } from 'express'
 import { OPERATOR_PREFIX } from './config.js'
 import { sendError } from './error-response.js'
 import { GatewayError } from './errors.js'
 import type { GatewayDurability } from './gateway-durability.js'
+import { requireOperatorToken } from './operator-auth.js'
 import type { TusContext } from './tus/context.js'
 
 /** `GET` path of the durability engine's status (JSON). */
@@ -35,11 +35,7 @@ export function operatorRoutes(ctx: TusContext, durability: GatewayDurability): 
     const summary = durability.summary(store, ctx.shuttingDown)
     json(res, summary.ready ? 200 : 503, summary)
   })
-  router.get(DURABILITY_PATH, (req, res) => {
-    if (config.operatorToken !== undefined && !bearerMatches(req.get('authorization'), config.operatorToken)) {
-      res.set('WWW-Authenticate', 'Bearer realm="tessera-operator"')
-      return fail(req, res, new GatewayError('GATEWAY_ERR_UNAUTHORIZED', `${DURABILITY_PATH} needs Authorization: Bearer <operator token>`))
-    }
+  router.get(DURABILITY_PATH, requireOperatorToken(config.operatorToken, log), (_req, res) => {
     json(res, 200, durability.status())
   })
   router.all([HEALTH_PATH, DURABILITY_PATH], (req, res) => {
@@ -47,13 +43,4 @@ export function operatorRoutes(ctx: TusContext, durability: GatewayDurability): 
     fail(req, res, new GatewayError('GATEWAY_ERR_METHOD_NOT_ALLOWED', `${req.path} is read-only: GET or HEAD`))
   })
   return router
-}
-
-/** Constant-time comparison of `Authorization: Bearer <token>` with the configured token. */
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
-  if (!match) return false
-  const given = Buffer.from(match[1]!)
-  const expected = Buffer.from(token)
-  return given.length === expected.length && timingSafeEqual(given, expected)
 }

@@ -93,6 +93,7 @@ describe('operator endpoints', { timeout: 60_000 }, () => {
     const none = await fetch(`${gw.origin}/_tessera/durability`)
     assert.equal(none.status, 401)
     assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer /)
+    assert.equal(none.headers.get('tessera-error-code'), 'TESSERA_ERR_UNAUTHORIZED')
     const wrong = await fetch(`${gw.origin}/_tessera/durability`, { headers: { authorization: `Bearer ${token}x` } })
     assert.equal(wrong.status, 401)
     assert.equal((await gw.status(token)).policy, 'reactive')

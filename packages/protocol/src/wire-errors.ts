@@ -16,6 +16,8 @@ export const WireErrorCode = Object.freeze({
   invalidConcat: 'TESSERA_ERR_INVALID_CONCAT',
   /** The operation is forbidden on this upload, e.g. PATCH on a final upload (403). */
   forbidden: 'TESSERA_ERR_FORBIDDEN',
+  /** The request has no valid credentials for this route: a missing, expired or badly signed token (401, with `WWW-Authenticate`). */
+  unauthorized: 'TESSERA_ERR_UNAUTHORIZED',
   /** The body goes past `Upload-Length`, or the upload is larger than the server's maximum (413). */
   tooLarge: 'TESSERA_ERR_TOO_LARGE',
   /** PATCH without `Content-Type: application/offset+octet-stream` (415). */
