@@ -1,5 +1,5 @@
 // Node entry of @tessera/client: `upload()` with Node ports bound, plus everything portable.
-// The browser entry exports the same names with fetch/Blob/localStorage ports.
+// The browser entry exports the same names with fetch/Blob/IndexedDB ports.
 export { upload, nodeSha256 } from './node/node-upload.js'
 export type { NodeUploadInput } from './node/node-upload.js'
 export { NodeHttpTransport } from './node/node-http-transport.js'

@@ -1,8 +1,9 @@
 // The browser bundle (dist/browser/tessera.js) in headless Chromium (Debian's `chromium`, driven by
 // playwright-core) against a real gateway child process: a File built in the page is uploaded
 // cross-origin and downloaded in Node byte-identical; an upload stopped mid-way resumes after a
-// page reload from its localStorage state. Skips (with the reason) where /usr/bin/chromium is
-// missing, except in CI, where .ci/run installs it and a missing browser is a failure.
+// page reload from its IndexedDB state, and from the localStorage state an earlier version left.
+// Skips (with the reason) where /usr/bin/chromium is missing, except in CI, where .ci/run installs
+// it and a missing browser is a failure.
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -42,9 +43,31 @@ const PAGE = `<!doctype html>
     for (; i < size; i++) buf[i] = i & 0xff
     return new File([buf], name, { type: 'application/octet-stream', lastModified: 1700000000000 })
   }
+  // Keys of the resume state: IndexedDB's (the default store) and localStorage's (earlier versions).
+  // The database is only opened once it exists: opening creates it, without idb-keyval's object store.
+  const stateKeys = async () => {
+    const local = Object.keys(localStorage).filter((k) => k.startsWith('tessera:'))
+    if (!(await indexedDB.databases()).some((d) => d.name === tessera.STATE_DATABASE)) return { idb: [], local }
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open(tessera.STATE_DATABASE)
+      r.onsuccess = () => resolve(r.result)
+      r.onerror = () => reject(r.error)
+    })
+    try {
+      const q = db.transaction(tessera.STATE_OBJECT_STORE).objectStore(tessera.STATE_OBJECT_STORE).getAllKeys()
+      const idb = await new Promise((resolve, reject) => {
+        q.onsuccess = () => resolve(q.result.map(String))
+        q.onerror = () => reject(q.error)
+      })
+      return { idb, local }
+    } finally {
+      db.close()
+    }
+  }
   // Uploads makeFile(size, seed). stopAfterPartitions: abort once that many partitions completed
-  // (what a closed tab or a reload does), leaving the state in localStorage.
-  window.runUpload = async ({ endpoint, size, seed, stopAfterPartitions }) => {
+  // (what a closed tab or a reload does), leaving the state behind. store 'local': the
+  // LocalStorageStateStore earlier versions used by default.
+  window.runUpload = async ({ endpoint, size, seed, stopAfterPartitions, store }) => {
     const file = window.makeFile(size, seed, 'data.bin')
     // Small partitions so an upload of a few MiB has several, and stopping after one leaves work.
     const u = tessera.upload(file, {
@@ -56,6 +79,7 @@ const PAGE = `<!doctype html>
       chunkBytes: 256 * 1024,
       initialConcurrency: 2,
       maxConcurrency: 2,
+      ...(store === 'local' && { stateStore: new tessera.LocalStorageStateStore() }),
     })
     let sent = 0
     let acked = 0
@@ -67,12 +91,11 @@ const PAGE = `<!doctype html>
       sent += e.bytesSent
       if (stopAfterPartitions !== undefined && ++done >= stopAfterPartitions) u.abort()
     })
-    const stateKeys = () => Object.keys(localStorage).filter((k) => k.startsWith('tessera:'))
     try {
       const r = await u.done
-      return { url: r.url, sha256: r.sha256, size: r.size, sent, acked, stateKeys: stateKeys(), resume }
+      return { url: r.url, sha256: r.sha256, size: r.size, sent, acked, state: await stateKeys(), resume }
     } catch (err) {
-      return { error: err.code + ": " + err.message, sent, acked, stateKeys: stateKeys(), resume }
+      return { error: err.code + ": " + err.message, sent, acked, state: await stateKeys(), resume }
     }
   }
   window.tesseraReady = true
@@ -112,14 +135,16 @@ interface PageResult {
   readonly sent: number
   /** Bytes acknowledged, as of the last progress event. */
   readonly acked: number
-  readonly stateKeys: string[]
+  /** Resume state left behind: IndexedDB keys and localStorage item names. */
+  readonly state: { readonly idb: string[]; readonly local: string[] }
 }
 
 /**
  * Uploads the deterministic File in the page. `stopAfterPartitions`: abort once that many
- * partitions completed (what a closed tab or a reload does), leaving the state in localStorage.
+ * partitions completed (what a closed tab or a reload does), leaving the state behind; `store:
+ * 'local'`: keep it in localStorage, as earlier versions did.
  */
-function uploadInPage(page: Page, args: { endpoint: string; size: number; seed: number; stopAfterPartitions?: number }): Promise<PageResult> {
+function uploadInPage(page: Page, args: { endpoint: string; size: number; seed: number; stopAfterPartitions?: number; store?: 'local' }): Promise<PageResult> {
   // The logic lives in the page (PAGE): functions compiled by tsx carry helpers the page lacks.
   return page.evaluate((a) => (window as unknown as { runUpload: (a: unknown) => Promise<PageResult> }).runUpload(a), args)
 }
@@ -152,33 +177,46 @@ describe('browser bundle in headless Chromium', { skip: missing, timeout: 120_00
       assert.equal(r.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
       assert.equal(r.size, size)
       assert.deepEqual(await download(r.url!), { sha256: expected, size })
-      assert.deepEqual(r.stateKeys, [], 'the state of a finished upload is removed')
+      assert.deepEqual(r.state, { idb: [], local: [] }, 'the state of a finished upload is removed')
     } finally {
       await page.close()
     }
   })
 
-  test('an upload stopped after one partition resumes after a page reload (localStorage): acknowledged bytes are not re-sent', async () => {
-    const size = 6 * MiB
+  /** Stops an upload after one partition, reloads the page, runs it again; returns both runs. */
+  async function stopReloadResume(page: Page, size: number, seed: number, store?: 'local'): Promise<{ first: PageResult; second: PageResult }> {
+    const first = await uploadInPage(page, { endpoint: gw.url, size, seed, stopAfterPartitions: 1, ...(store && { store }) })
+    assert.match(first.error ?? '', /^CLIENT_ERR_ABORTED: /)
+    await page.reload()
+    await page.waitForFunction(() => (window as unknown as { tesseraReady?: boolean }).tesseraReady === true)
+    const second = await uploadInPage(page, { endpoint: gw.url, size, seed })
+    assert.equal(second.error, undefined)
+    assert.ok(second.resume && second.resume.partitionsDone >= 1, JSON.stringify(second.resume))
+    // No byte acknowledged before the reload is sent again.
+    assert.ok(first.acked > 0)
+    assert.ok(second.sent <= size - first.acked, `acknowledged ${first.acked} before the reload, re-sent ${second.sent} of ${size}`)
+    assert.equal(second.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
+    assert.deepEqual(await download(second.url!), { sha256: sha256(bytes(size, seed)), size })
+    assert.deepEqual(second.state, { idb: [], local: [] }, 'the state of a finished upload is removed')
+    return { first, second }
+  }
+
+  test('an upload stopped after one partition resumes after a page reload (IndexedDB): acknowledged bytes are not re-sent', async () => {
     const page = await openPage(browser, site.url)
     try {
-      const first = await uploadInPage(page, { endpoint: gw.url, size, seed: 22, stopAfterPartitions: 1 })
-      assert.match(first.error ?? '', /^CLIENT_ERR_ABORTED: /)
-      assert.equal(first.stateKeys.length, 1, 'the aborted upload left its state in localStorage')
+      const { first } = await stopReloadResume(page, 6 * MiB, 22)
+      assert.equal(first.state.idb.length, 1, 'the aborted upload left its state in IndexedDB')
+      assert.deepEqual(first.state.local, [], 'and nothing in localStorage')
+    } finally {
+      await page.close()
+    }
+  })
 
-      await page.reload()
-      await page.waitForFunction(() => (window as unknown as { tesseraReady?: boolean }).tesseraReady === true)
-      const second = await uploadInPage(page, { endpoint: gw.url, size, seed: 22 })
-      assert.equal(second.error, undefined)
-      assert.ok(second.resume && second.resume.partitionsDone >= 1, JSON.stringify(second.resume))
-      assert.ok(second.sent < size, `the re-run sent ${second.sent} of ${size} bytes`)
-      // No byte acknowledged before the reload is sent again.
-      assert.ok(first.acked > 0)
-      assert.ok(second.sent <= size - first.acked, `acknowledged ${first.acked} before the reload, re-sent ${second.sent} of ${size}`)
-      const expected = sha256(bytes(size, 22))
-      assert.equal(second.sha256, undefined, 'parallel mode hashes no whole file: the final carries the partition list')
-      assert.deepEqual(await download(second.url!), { sha256: expected, size })
-      assert.deepEqual(second.stateKeys, [])
+  test('an upload an earlier version left in localStorage resumes from there, and its state moves to IndexedDB', async () => {
+    const page = await openPage(browser, site.url)
+    try {
+      const { first } = await stopReloadResume(page, 6 * MiB, 23, 'local')
+      assert.deepEqual(first.state, { idb: [], local: [first.state.local[0]!] }, JSON.stringify(first.state))
     } finally {
       await page.close()
     }

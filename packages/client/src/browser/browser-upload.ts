@@ -4,7 +4,7 @@ import type { HashFactory, UploadSource } from '../ports.js'
 import { Upload } from '../upload.js'
 import { blobSource, bytesSource, streamSource } from './blob-sources.js'
 import { FetchTransport } from './fetch-transport.js'
-import { defaultBrowserStateStore } from './local-storage-state-store.js'
+import { defaultBrowserStateStore } from './indexeddb-state-store.js'
 import { loadWasmSha256 } from './wasm-sha256.js'
 
 /** What a browser can upload: a File or Blob, bytes, a web ReadableStream, or any {@link UploadSource}. */
@@ -18,8 +18,8 @@ export const BROWSER_CHUNK_BYTES = 2 * 1024 * 1024
 
 /**
  * Starts an upload (browser). Ports not given in `options` are bound here: {@link FetchTransport},
- * hash-wasm SHA-256 (loaded before the first byte is read), resume state in `localStorage`
- * (none where it is unavailable), `Date.now`. `chunkBytes` defaults to {@link BROWSER_CHUNK_BYTES}.
+ * hash-wasm SHA-256 (loaded before the first byte is read), resume state in IndexedDB
+ * ({@link defaultBrowserStateStore}), `Date.now`. `chunkBytes` defaults to {@link BROWSER_CHUNK_BYTES}.
  * @throws ClientError `CLIENT_ERR_INVALID_OPTION` synchronously for invalid options; every other
  *   error rejects `done`.
  */

@@ -38,15 +38,3 @@ export class LocalStorageStateStore implements StateStore {
     this.#storage.removeItem(this.prefix + key)
   }
 }
-
-/** A {@link LocalStorageStateStore} when the page has a usable `localStorage`, else null (no resume). */
-export function defaultBrowserStateStore(): StateStore | null {
-  try {
-    const storage = globalThis.localStorage
-    if (!storage) return null
-    storage.getItem('tessera:probe') // throws in some privacy modes
-    return new LocalStorageStateStore('tessera:', storage)
-  } catch {
-    return null
-  }
-}
