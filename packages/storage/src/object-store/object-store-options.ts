@@ -2,6 +2,7 @@ import type { Backend } from '../backend.js'
 import { StorageError } from '../errors.js'
 import { integerOption, invalidOption } from '../invalid-option.js'
 import { silentLogger, type Logger } from '../logger.js'
+import { resolveHedgeOptions, type HedgeOptions } from '../read/hedge-options.js'
 import type { ManifestStore } from './manifest-store.js'
 
 /** Options of {@link ObjectStore.open}. */
@@ -29,6 +30,8 @@ export interface ObjectStoreOptions {
   readonly pipelineDepth?: number
   /** Structural pino-style logger; default silent. */
   readonly logger?: Logger
+  /** How reads rank backends and hedge late blocks (docs/read-path.md); `{ enabled: false }` for plain reads. Default on. */
+  readonly hedge?: HedgeOptions
 }
 
 export type ResolvedObjectStoreOptions = Required<ObjectStoreOptions>
@@ -69,5 +72,6 @@ export function resolveObjectStoreOptions(options: ObjectStoreOptions): Resolved
     blockTimeoutMs: integerOption('blockTimeoutMs', options.blockTimeoutMs ?? defaultObjectStoreOptions.blockTimeoutMs, 1),
     pipelineDepth: integerOption('pipelineDepth', options.pipelineDepth ?? defaultObjectStoreOptions.pipelineDepth, 1, 64),
     logger: options.logger ?? silentLogger,
+    hedge: resolveHedgeOptions(options.hedge),
   }
 }

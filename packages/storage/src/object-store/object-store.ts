@@ -6,6 +6,7 @@ import { CodecPool } from './codec-pool.js'
 import { manifestBytes, type Manifest, type StripeRecord } from './manifest.js'
 import { assertObjectId } from './object-id.js'
 import { resolveObjectStoreOptions, type ObjectStoreOptions, type ResolvedObjectStoreOptions } from './object-store-options.js'
+import { HedgedReads, type ReadStats } from '../read/hedged-reads.js'
 import { readRange } from './read-range.js'
 import type { BlockFault } from './stripe-reader.js'
 
@@ -43,6 +44,8 @@ export class ObjectStore {
   readonly #backendsById: ReadonlyMap<string, Backend>
   /** Stripe buffers shared by appends: enough for two appends' pipelines. */
   readonly #buffers: BufferPool
+  /** Learned backend latencies, the hedge budget and the read counters all reads share. */
+  readonly #reads: HedgedReads
 
   private constructor(
     readonly options: ResolvedObjectStoreOptions,
@@ -51,6 +54,7 @@ export class ObjectStore {
   ) {
     this.#backendsById = new Map(options.backends.map((b) => [b.id, b]))
     this.#buffers = new BufferPool(2 * (options.pipelineDepth + 1))
+    this.#reads = new HedgedReads(options.hedge)
   }
 
   /** Validates options (`STORAGE_ERR_INVALID_ARGUMENT`) and loads the codec. */
@@ -112,9 +116,15 @@ export class ObjectStore {
       codecs: this.codecs,
       blockTimeoutMs: this.options.blockTimeoutMs,
       logger: this.options.logger,
+      reads: this.#reads,
       ...(options.onFault && { onFault: options.onFault }),
       ...(options.signal && { signal: options.signal }),
     })
+  }
+
+  /** What reads did so far: blocks read and needed, hedges, reads around failures, each backend's learned latency. */
+  readStats(): ReadStats {
+    return this.#reads.stats()
   }
 
   /**

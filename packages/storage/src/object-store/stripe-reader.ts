@@ -1,6 +1,9 @@
+import { performance } from 'node:perf_hooks'
+import { abortedError } from '../abort.js'
 import type { Backend } from '../backend.js'
 import { StorageError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import type { HedgedReads } from '../read/hedged-reads.js'
 import { readBlock } from './block-io.js'
 import type { CodecPool } from './codec-pool.js'
 import type { StripeRecord } from './manifest.js'
@@ -56,48 +59,131 @@ export interface StripeReadContext {
   readonly logger: Logger
   readonly onFault?: (fault: BlockFault) => void
   readonly signal?: AbortSignal
+  /** Ranks, hedges and counts the reads (the store's); without it, data blocks in order, read around failures only. */
+  readonly reads?: HedgedReads
 }
 
 /**
  * Returns data blocks `first..last` (inclusive) of a stripe, each verified against its checksum.
- * Reads those data blocks directly (the code is systematic, so the healthy path decodes nothing);
- * when one is missing, unreadable, stalled past the block deadline or corrupt, reads further blocks
- * until k verified ones are at hand and reconstructs. Never returns bytes that failed their checksum.
- * @throws StorageError `STORAGE_ERR_UNRECOVERABLE` when fewer than k verified blocks can be read.
+ * A whole stripe is read from the k blocks ranked first by `ctx.reads` (its data blocks unless a
+ * backend is predicted slow), a range inside one stripe from the data blocks it covers (the code
+ * is systematic: the healthy path decodes nothing). A block that is missing, unreadable, stalled
+ * past the block deadline or corrupt is replaced by another at once; one still running after its
+ * backend's hedge delay gets another started too, within the read budget. The first k verified
+ * blocks (or the wanted data blocks) win, the other reads are cancelled. Never returns bytes that
+ * failed their checksum.
+ * @throws StorageError `STORAGE_ERR_UNRECOVERABLE` when fewer than k verified blocks can be read;
+ *   `STORAGE_ERR_ABORTED` when `ctx.signal` fires.
  */
 export async function readStripeData(stripe: StripeRecord, first: number, last: number, ctx: StripeReadContext): Promise<Uint8Array[]> {
   const k = stripe.dataBlocks
-  const width = k + stripe.parityBlocks
-  const blocks: (Uint8Array | undefined)[] = new Array(width)
-  const tried = new Set<number>()
-
-  const fetch = async (index: number): Promise<void> => {
-    tried.add(index)
-    const got = await readVerifiedBlock(stripe, index, ctx)
-    if (got instanceof Uint8Array) {
-      blocks[index] = got
-      return
-    }
-    const fault: BlockFault = { objectId: ctx.objectId, stripe: ctx.stripeIndex, block: index, backend: stripe.blocks[index]?.backend ?? null, ...got }
-    ctx.logger.warn(fault, 'block unusable, reading around it')
-    ctx.onFault?.(fault)
-  }
-
   const wanted = Array.from({ length: last - first + 1 }, (_, i) => first + i)
-  await Promise.all(wanted.map(fetch))
+  const order = ctx.reads ? ctx.reads.rank(stripe) : stripe.blocks.map((_, i) => i)
+  const initial = wanted.length === k ? order.slice(0, k) : wanted
+  const blocks = await gather(stripe, wanted, order, initial, ctx)
   if (wanted.every((i) => blocks[i] !== undefined)) return wanted.map((i) => blocks[i]!)
-
-  // Degraded: gather k verified blocks, data blocks first (cheaper to decode from), then parity.
-  for (;;) {
-    const have = blocks.filter((b) => b !== undefined).length
-    if (have >= k) break
-    const candidates = Array.from({ length: width }, (_, i) => i).filter((i) => !tried.has(i))
-    if (candidates.length === 0) {
-      throw new StorageError('STORAGE_ERR_UNRECOVERABLE', `stripe ${ctx.stripeIndex} of ${ctx.objectId} has ${have} readable blocks of the ${k} needed`)
-    }
-    await Promise.all(candidates.slice(0, k - have).map(fetch))
-  }
   const codec = await ctx.codecs.codec(k, stripe.parityBlocks)
   const full = codec.reconstruct(blocks, { dataOnly: true })
   return wanted.map((i) => full[i]!)
+}
+
+type Why = 'initial' | 'hedge' | 'replacement'
+
+interface Running {
+  /** Hedged: no longer counted on to complete the stripe (it may still win). */
+  late: boolean
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
+/**
+ * Runs the block reads of one stripe until the wanted data blocks or any k blocks are verified:
+ * the blocks read, by index (others undefined). Until the first failure or hedge only `initial`
+ * runs; from then on the reads still counted on plus those verified are kept at k (any k blocks
+ * decode the stripe).
+ */
+function gather(stripe: StripeRecord, wanted: readonly number[], order: readonly number[], initial: readonly number[], ctx: StripeReadContext): Promise<(Uint8Array | undefined)[]> {
+  const k = stripe.dataBlocks
+  const reads = ctx.reads
+  const hedging = reads?.options.enabled === true
+  const now = reads?.now ?? (() => performance.now())
+  const blocks: (Uint8Array | undefined)[] = new Array(stripe.blocks.length)
+  const queue = order.filter((i) => !initial.includes(i))
+  const running = new Map<number, Running>()
+  const local = new AbortController()
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, local.signal]) : local.signal
+  const readCtx = { ...ctx, signal }
+  const outcome = { needed: initial.length, started: 0, hedges: 0, denied: 0, replacements: 0, cancelled: 0, decoded: false }
+  let verified = 0
+
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const live = (): number => [...running.values()].filter((r) => !r.late).length
+    const done = (): boolean => verified >= k || wanted.every((i) => blocks[i] !== undefined)
+    const finish = (err?: unknown): void => {
+      settled = true
+      for (const r of running.values()) clearTimeout(r.timer)
+      outcome.cancelled = running.size
+      outcome.decoded = err === undefined && !wanted.every((i) => blocks[i] !== undefined)
+      local.abort()
+      reads?.settle(outcome)
+      if (err === undefined) resolve(blocks)
+      else reject(err)
+    }
+    const fill = (why: Why): void => {
+      for (let gap = k - verified - live(); gap > 0 && queue.length > 0; gap--) launch(queue.shift()!, why)
+    }
+    const launch = (index: number, why: Why): void => {
+      outcome.started++
+      if (why === 'hedge') outcome.hedges++
+      if (why === 'replacement') outcome.replacements++
+      const backend = stripe.blocks[index]?.backend
+      const began = now()
+      const r: Running = { late: false, timer: undefined }
+      running.set(index, r)
+      if (hedging && backend !== undefined) r.timer = setTimeout(() => onLate(index, backend, began), reads!.latency.hedgeDelayMs(backend))
+      readVerifiedBlock(stripe, index, readCtx).then(
+        (got) => onRead(index, got, now() - began),
+        (err: unknown) => {
+          if (!settled) finish(err)
+        },
+      )
+    }
+    const onRead = (index: number, got: Uint8Array | BlockProblem, ms: number): void => {
+      if (settled) return
+      clearTimeout(running.get(index)?.timer)
+      running.delete(index)
+      const backend = stripe.blocks[index]?.backend ?? null
+      if (got instanceof Uint8Array) {
+        blocks[index] = got
+        verified++
+        if (backend !== null) reads?.latency.observe(backend, ms)
+      } else {
+        const fault: BlockFault = { objectId: ctx.objectId, stripe: ctx.stripeIndex, block: index, backend, ...got }
+        ctx.logger.warn(fault, 'block unusable, reading around it')
+        ctx.onFault?.(fault)
+        if (backend !== null) reads?.latency.fail(backend, ms)
+        fill('replacement')
+      }
+      if (done()) return finish()
+      if (running.size === 0) {
+        finish(new StorageError('STORAGE_ERR_UNRECOVERABLE', `stripe ${ctx.stripeIndex} of ${ctx.objectId} has ${verified} readable blocks of the ${k} needed`))
+      }
+    }
+    const onLate = (index: number, backend: string, began: number): void => {
+      const r = running.get(index)
+      if (settled || !r) return
+      reads!.latency.penalize(backend, now() - began)
+      // Blocks to start so that, without this one, the stripe is still covered.
+      const gap = k - verified - (live() - 1)
+      if (gap > queue.length) return // nothing else can cover it: keep waiting (the block deadline still applies)
+      if (gap > 0 && !reads!.takeHedges(gap)) {
+        outcome.denied++
+        return
+      }
+      r.late = true
+      fill('hedge')
+    }
+    if (ctx.signal?.aborted) return finish(abortedError(ctx.signal, 'stripe read'))
+    for (const index of initial) launch(index, 'initial')
+  })
 }

@@ -1,0 +1,113 @@
+import { performance } from 'node:perf_hooks'
+import type { StripeRecord } from '../object-store/manifest.js'
+import { BackendLatency, type BackendLatencySnapshot } from './backend-latency.js'
+import { resolveHedgeOptions, type HedgeOptions, type ResolvedHedgeOptions } from './hedge-options.js'
+
+/** What an object store's stripe reads did so far ({@link HedgedReads.stats}); JSON. */
+export interface ReadStats {
+  readonly hedging: boolean
+  /** Stripe reads finished (successfully or not). */
+  readonly stripes: number
+  /** Blocks those stripes needed (k, or fewer for a range inside one stripe). */
+  readonly blocksNeeded: number
+  /** Block reads started. */
+  readonly blocksRead: number
+  /** Block reads started because another was late against its backend's latency. */
+  readonly hedges: number
+  /** Late blocks the budget allowed no hedge for (they were waited for). */
+  readonly hedgesDenied: number
+  /** Stripes that started at least one hedge. */
+  readonly hedgedStripes: number
+  /** Block reads started because another was missing, unreadable or corrupt. */
+  readonly replacements: number
+  /** Block reads cancelled because k verified blocks had arrived first. */
+  readonly cancelled: number
+  /** Stripes rebuilt from parity rather than read from their data blocks. */
+  readonly decoded: number
+  /** (blocks read − blocks needed) / blocks needed; 0 before any read. */
+  readonly extraReadRatio: number
+  /** Per backend, what reads are ranked and hedged by. */
+  readonly backends: readonly BackendLatencySnapshot[]
+}
+
+/** What one stripe read reports when it ends. */
+export interface StripeOutcome {
+  readonly needed: number
+  readonly started: number
+  readonly hedges: number
+  readonly denied: number
+  readonly replacements: number
+  readonly cancelled: number
+  readonly decoded: boolean
+}
+
+/**
+ * The hedging state an object store's reads share: each backend's learned latency, the read
+ * budget (a bucket of `burstBlocks` that each needed block refills by `maxExtraRatio`, each hedge
+ * empties by one, so hedges stay within that share of the blocks read), and the counters of
+ * {@link ReadStats}. Without hedging it still counts, and orders data blocks first.
+ */
+export class HedgedReads {
+  readonly options: ResolvedHedgeOptions
+  readonly latency: BackendLatency
+  #tokens: number
+  #totals = { stripes: 0, blocksNeeded: 0, blocksRead: 0, hedges: 0, hedgesDenied: 0, hedgedStripes: 0, replacements: 0, cancelled: 0, decoded: 0 }
+
+  /** @throws StorageError `STORAGE_ERR_INVALID_ARGUMENT` for an invalid option. */
+  constructor(options: HedgeOptions = {}, readonly now: () => number = () => performance.now()) {
+    this.options = resolveHedgeOptions(options)
+    this.latency = new BackendLatency(this.options, now)
+    this.#tokens = this.options.burstBlocks
+  }
+
+  /**
+   * Block indexes of `stripe` in the order to read them: by predicted latency of their backends,
+   * a parity block counted `parityPenaltyMs` slower, data blocks first among equals; blocks
+   * recorded missing last. Without hedging, data blocks in order, then parity.
+   */
+  rank(stripe: StripeRecord): number[] {
+    const k = stripe.dataBlocks
+    const order = stripe.blocks.map((_, i) => i)
+    if (!this.options.enabled) return order.sort((a, b) => Number(stripe.blocks[a] === null) - Number(stripe.blocks[b] === null) || a - b)
+    const score = (i: number): number => {
+      const ref = stripe.blocks[i]
+      if (!ref) return Number.POSITIVE_INFINITY
+      return this.latency.predictedMs(ref.backend) + (i >= k ? this.options.parityPenaltyMs : 0)
+    }
+    const scores = order.map(score)
+    return order.sort((a, b) => scores[a]! - scores[b]! || a - b)
+  }
+
+  /** Whether `blocks` more hedged reads may be started now; spends them when so. */
+  takeHedges(blocks: number): boolean {
+    if (!this.options.enabled || this.#tokens < blocks) return false
+    this.#tokens -= blocks
+    return true
+  }
+
+  /** Records a finished stripe read and refills the budget by what it needed. */
+  settle(outcome: StripeOutcome): void {
+    const t = this.#totals
+    t.stripes++
+    t.blocksNeeded += outcome.needed
+    t.blocksRead += outcome.started
+    t.hedges += outcome.hedges
+    t.hedgesDenied += outcome.denied
+    t.hedgedStripes += outcome.hedges > 0 ? 1 : 0
+    t.replacements += outcome.replacements
+    t.cancelled += outcome.cancelled
+    t.decoded += outcome.decoded ? 1 : 0
+    this.#tokens = Math.min(this.options.burstBlocks, this.#tokens + outcome.needed * this.options.maxExtraRatio)
+  }
+
+  /** Counters since construction (a snapshot). */
+  stats(): ReadStats {
+    const t = this.#totals
+    return {
+      hedging: this.options.enabled,
+      ...t,
+      extraReadRatio: t.blocksNeeded === 0 ? 0 : (t.blocksRead - t.blocksNeeded) / t.blocksNeeded,
+      backends: this.latency.snapshot(),
+    }
+  }
+}

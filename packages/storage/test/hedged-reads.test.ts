@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict'
+import { after, describe, test } from 'node:test'
+import type { BlockFault, ObjectStoreOptions } from '../src/index.js'
+import { BLOCK, STRIPE, bytes, collect, put, readAll, rig, type Rig } from './store-rig.js'
+
+const rigs: Rig[] = []
+after(async () => Promise.all(rigs.map((r) => r.close())))
+
+async function setup(store: Partial<ObjectStoreOptions>): Promise<Rig> {
+  const r = await rig({ width: 6, store })
+  rigs.push(r)
+  return r
+}
+
+/** Index (in `r.faulty`) of the backend holding data block `block` of stripe `stripe` of `id`. */
+async function holder(r: Rig, id: string, stripe: number, block: number): Promise<number> {
+  const ref = (await r.manifests.get(id))!.stripes[stripe]!.blocks[block]!
+  return r.faulty.findIndex((b) => b.id === ref.backend)
+}
+
+describe('hedged reads', () => {
+  test('a backend that stalls forever costs one hedge delay, not the block deadline: the read is identical', async () => {
+    // A block deadline of a minute: a read that waited for it would take minutes over 12 stripes.
+    const r = await setup({ blockTimeoutMs: 60_000, hedge: { initialMs: 50 } })
+    const data = bytes(STRIPE * 12 + 999, 21)
+    await put(r.store, 'o', data)
+    const stalled = r.faulty[await holder(r, 'o', 0, 0)]!
+    stalled.setFaults({ stallRate: 1, ops: ['read'] })
+    const began = performance.now()
+    assert.ok((await readAll(r.store, 'o')).equals(data))
+    assert.ok(performance.now() - began < 30_000, 'finished long before a single block deadline')
+    const stats = r.store.readStats()
+    // The stall was learned on the first stripe: later stripes read around that backend without waiting.
+    assert.equal(stats.hedges, 1)
+    assert.equal(stalled.stats.stalls, 1)
+    assert.equal(stats.cancelled, 1, 'the stalled read was cancelled once k blocks were verified')
+    assert.equal(stats.stripes, 13)
+    assert.equal(stats.blocksRead, stats.blocksNeeded + stats.hedges + stats.replacements)
+    const learned = stats.backends.find((b) => b.backend === stalled.id)!
+    assert.ok(learned.predictedMs >= 50, `the stalled backend is predicted slow (${learned.predictedMs} ms)`)
+  })
+
+  test('a range inside one stripe whose data block stalls is rebuilt from the others', async () => {
+    const r = await setup({ blockTimeoutMs: 60_000, hedge: { initialMs: 20 } })
+    const data = bytes(STRIPE * 2, 5)
+    await put(r.store, 'p', data)
+    r.faulty[await holder(r, 'p', 1, 2)]!.setFaults({ stallRate: 1, ops: ['read'] })
+    const [start, end] = [STRIPE + 2 * BLOCK + 10, STRIPE + 3 * BLOCK - 10]
+    assert.ok((await collect(await r.store.read('p', { start, end }))).equals(data.subarray(start, end)))
+    const stats = r.store.readStats()
+    assert.deepEqual([stats.decoded, stats.blocksNeeded, stats.hedges], [1, 1, 4], 'one block needed; k more read to rebuild it')
+  })
+
+  test('corrupt bytes never reach the reader, also when the block that stands in is a hedge', async () => {
+    const r = await setup({ blockTimeoutMs: 60_000, hedge: { initialMs: 20 } })
+    const data = bytes(STRIPE * 6, 8)
+    await put(r.store, 'c', data)
+    const stall = await holder(r, 'c', 0, 0)
+    r.faulty[stall]!.setFaults({ stallRate: 1, ops: ['read'] })
+    const corrupt = r.faulty.filter((_, i) => i !== stall)[0]!
+    corrupt.setFaults({ corruptRate: 1 })
+    const faults: BlockFault[] = []
+    assert.ok((await collect(await r.store.read('c', { onFault: (f) => faults.push(f) }))).equals(data))
+    assert.ok(faults.length > 0 && faults.every((f) => f.kind === 'corrupt' && f.backend === corrupt.id))
+    assert.ok(corrupt.stats.corruptions > 0)
+  })
+
+  test('the budget bounds hedges to burst + maxExtraRatio × blocks needed, and the counters add up', async () => {
+    const hedge = { floorMs: 1, initialMs: 2, maxExtraRatio: 0.1, burstBlocks: 3 }
+    const r = await setup({ blockTimeoutMs: 60_000, hedge })
+    const data = bytes(STRIPE * 30, 2)
+    await put(r.store, 'b', data)
+    for (const b of r.faulty) b.setFaults({ latencyMs: { min: 0, max: 30 }, ops: ['read'] })
+    assert.ok((await readAll(r.store, 'b')).equals(data))
+    const s = r.store.readStats()
+    assert.equal(s.stripes, 30)
+    assert.equal(s.blocksNeeded, 30 * 4)
+    assert.ok(s.hedges > 0 && s.hedgesDenied > 0, `late blocks were hedged (${s.hedges}) until the budget ran out (${s.hedgesDenied} denied)`)
+    assert.ok(s.hedges <= hedge.burstBlocks + hedge.maxExtraRatio * s.blocksNeeded, `${s.hedges} hedges within the budget`)
+    assert.equal(s.blocksRead, s.blocksNeeded + s.hedges + s.replacements)
+    assert.equal(s.extraReadRatio, (s.blocksRead - s.blocksNeeded) / s.blocksNeeded)
+  })
+
+  test('without hedging a stalled block is waited for until the block deadline, then read around', async () => {
+    const r = await setup({ blockTimeoutMs: 300, hedge: { enabled: false } })
+    const data = bytes(STRIPE * 2, 3)
+    await put(r.store, 'n', data)
+    r.faulty[await holder(r, 'n', 0, 1)]!.setFaults({ stallRate: 1, ops: ['read'] })
+    const faults: BlockFault[] = []
+    assert.ok((await collect(await r.store.read('n', { onFault: (f) => faults.push(f) }))).equals(data))
+    const s = r.store.readStats()
+    assert.equal(s.hedging, false)
+    assert.equal(s.hedges, 0)
+    assert.ok(s.replacements >= 1 && faults.some((f) => f.code === 'STORAGE_ERR_TIMEOUT'))
+  })
+
+  test('a caller that aborts mid-read gets STORAGE_ERR_ABORTED, with the stalled read cancelled', async () => {
+    const r = await setup({ blockTimeoutMs: 60_000, hedge: { initialMs: 60_000, maxMs: 60_000 } })
+    const data = bytes(STRIPE, 4)
+    await put(r.store, 'a', data)
+    r.faulty[await holder(r, 'a', 0, 0)]!.setFaults({ stallRate: 1, ops: ['read'] })
+    const stop = new AbortController()
+    const reading = collect(await r.store.read('a', { signal: stop.signal }))
+    setTimeout(() => stop.abort(), 50)
+    await assert.rejects(reading, { code: 'STORAGE_ERR_ABORTED' })
+  })
+
+  test('invalid hedge options are refused naming the option', async () => {
+    await assert.rejects(setup({ hedge: { quantile: 2 } }), (err: Error & { code?: string }) => err.code === 'STORAGE_ERR_INVALID_ARGUMENT' && /hedge\.quantile/.test(err.message))
+    await assert.rejects(setup({ hedge: { floorMs: 50, maxMs: 10 } }), /hedge\.maxMs/)
+  })
+})
