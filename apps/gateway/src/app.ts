@@ -5,6 +5,7 @@ import { sendError } from './error-response.js'
 import { GatewayError } from './errors.js'
 import type { GatewayDurability } from './gateway-durability.js'
 import { operatorRoutes } from './operator-routes.js'
+import type { RedisReachability } from './readiness.js'
 import { TusContext } from './tus/context.js'
 import type { TusDeps } from './tus/deps.js'
 import { handleDelete } from './tus/delete-handler.js'
@@ -22,8 +23,10 @@ export interface GatewayApp {
 
 /** What the app serves besides tus. */
 export interface AppOptions {
-  /** Background durability: mounts the operator endpoints `/_tessera/health` and `/_tessera/durability`. */
+  /** Background durability: mounts the operator endpoints (`/_tessera/live`, `/ready`, `/health`, `/durability`, the dashboard, …). */
   readonly durability?: GatewayDurability
+  /** Scale-out: the cluster's Redis, which `/_tessera/ready` also requires. */
+  readonly redis?: RedisReachability
 }
 
 type Handler = (ctx: TusContext, req: Request, res: Response) => Promise<void> | void
@@ -45,7 +48,7 @@ export function createApp(deps: TusDeps, options: AppOptions = {}): GatewayApp {
     next()
   })
   // Operator JSON: before CORS (not for browsers on other origins) and the shutdown gate (health says `stopping`).
-  if (options.durability) app.use(operatorRoutes(ctx, options.durability))
+  if (options.durability) app.use(operatorRoutes(ctx, { durability: options.durability, redis: options.redis }))
   app.use(cors)
   app.use((req, res, next) => {
     res.set('Tus-Resumable', TUS_VERSION)

@@ -22,6 +22,8 @@ export interface ClusterState {
   readonly manifests: ManifestStore
   /** The durability engine's queue: one BullMQ queue for the cluster. The engine closes it when it stops. */
   readonly queue: TaskQueue
+  /** Resolves when Redis answers a `PING` on the command connection (within its command timeout), rejects otherwise: readiness. */
+  readonly ping: () => Promise<void>
   /**
    * Once requests have stopped: closes the queue (normally already closed by the engine's
    * `stop()`; waiting tasks stay for the other gateways), frees this gateway's leases at once
@@ -66,7 +68,10 @@ export async function openClusterState(redis: RedisConfig, durability: Durabilit
     // gateways queue (its own explicit scrubs run on them): its worker never starts.
     if (durability.policy === 'none') queue.pause()
     let closing: Promise<void> | undefined
-    return { locker, records, partitions, manifests, queue, close: () => (closing ??= closeAll()) }
+    const ping = async (): Promise<void> => {
+      await connection.client.ping()
+    }
+    return { locker, records, partitions, manifests, queue, ping, close: () => (closing ??= closeAll()) }
   } catch (err) {
     await closeAll()
     if (!isClusterError(err, 'CLUSTER_ERR_UNAVAILABLE')) throw err

@@ -43,7 +43,7 @@ export interface GatewayConfig {
   readonly reconciliationLog: string
   /** Background durability: health, risk, repair, scrubbing (docs/durability-operations.md). */
   readonly durability: DurabilityConfig
-  /** Bearer token `GET /_tessera/durability` requires; `undefined` = none (keep the path off the public network). */
+  /** Bearer token of the operator routes (`/metrics`, the dashboard's data, `/_tessera/*` except live/ready); `undefined` = none (keep them off the public network). */
   readonly operatorToken: string | undefined
   /**
    * Scale-out: the Redis that gateways sharing the backends coordinate through (locks, upload
@@ -142,7 +142,7 @@ const OPTIONS = {
   repairConcurrency: { flag: 'repair-concurrency', env: 'TESSERA_REPAIR_CONCURRENCY', help: 'background tasks at once (default 1)' },
   maxExtraParity: { flag: 'max-extra-parity', env: 'TESSERA_MAX_EXTRA_PARITY', help: 'parity blocks predictive may add per object (default 2)' },
   scrubLedger: { flag: 'scrub-ledger', env: 'TESSERA_SCRUB_LEDGER', help: 'when each stripe was last verified (default DATA/meta/scrub-ledger.json)' },
-  operatorToken: { flag: 'operator-token', env: 'TESSERA_OPERATOR_TOKEN', help: 'bearer token GET /_tessera/durability requires (default none)' },
+  operatorToken: { flag: 'operator-token', env: 'TESSERA_OPERATOR_TOKEN', help: 'bearer token of /metrics, the dashboard data and /_tessera/* except live/ready (default none)' },
   redisUrl: { flag: 'redis-url', env: 'TESSERA_REDIS_URL', help: 'scale-out: redis[s]://[user:pass@]host:port[/db] shared by the gateways (default none: embedded)' },
   redisPrefix: { flag: 'redis-prefix', env: 'TESSERA_REDIS_PREFIX', help: 'prefix of every Redis key, one per cluster (default tessera)' },
   repairLease: { flag: 'repair-lease', env: 'TESSERA_REPAIR_LEASE', help: "scale-out: lease of a running background task; a dead gateway's is re-run after about this + the stalled check (default 30s)" },

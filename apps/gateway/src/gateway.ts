@@ -6,6 +6,7 @@ import type { GatewayConfig } from './config.js'
 import { FileKvStore } from './file-kv-store.js'
 import { GatewayDurability } from './gateway-durability.js'
 import { LocalLocker } from './local-locker.js'
+import { RedisReachability } from './readiness.js'
 import { openBackends } from './open-backends.js'
 import { startExpirySweep } from './expiry-sweep.js'
 import { JsonlEventLog } from './reconciliation/event-log.js'
@@ -66,7 +67,7 @@ async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backen
   })
   durability.attach(store)
   const deps = { config, store, records, partitions, events, locker: cluster?.locker ?? new LocalLocker(), log, now: Date.now, onFault: durability.onFault }
-  const app = createApp(deps, { durability })
+  const app = createApp(deps, { durability, ...(cluster && { redis: new RedisReachability(cluster.ping, log) }) })
   const sweep = startExpirySweep(app.context)
   return {
     ...app,

@@ -1,5 +1,5 @@
 // GET /_tessera/health and GET /_tessera/durability answer the documented JSON (README
-// "Operator endpoints"), over a real gateway on a free port.
+// "Operator endpoints"), over a real gateway on a free port. The probes (live, ready): probes.test.ts.
 import assert from 'node:assert/strict'
 import { access } from 'node:fs/promises'
 import { after, describe, test } from 'node:test'
@@ -87,17 +87,20 @@ describe('operator endpoints', { timeout: 60_000 }, () => {
     assert.equal(res.headers.get('access-control-allow-origin'), null)
   })
 
-  test('--operator-token guards /_tessera/durability (401 without or with a wrong token); health stays open', async () => {
+  test('--operator-token guards /_tessera/durability and /_tessera/health (401 without or with a wrong token); the probes stay open', async () => {
     const token = 'a-long-operator-token-1234'
     const gw = await start(['--operator-token', token])
-    const none = await fetch(`${gw.origin}/_tessera/durability`)
-    assert.equal(none.status, 401)
-    assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer /)
-    assert.equal(none.headers.get('tessera-error-code'), 'TESSERA_ERR_UNAUTHORIZED')
-    const wrong = await fetch(`${gw.origin}/_tessera/durability`, { headers: { authorization: `Bearer ${token}x` } })
-    assert.equal(wrong.status, 401)
+    for (const path of ['/_tessera/durability', '/_tessera/health']) {
+      const none = await fetch(`${gw.origin}${path}`)
+      assert.equal(none.status, 401, path)
+      assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer /)
+      assert.equal(none.headers.get('tessera-error-code'), 'TESSERA_ERR_UNAUTHORIZED')
+      const wrong = await fetch(`${gw.origin}${path}`, { headers: { authorization: `Bearer ${token}x` } })
+      assert.equal(wrong.status, 401, path)
+    }
     assert.equal((await gw.status(token)).policy, 'reactive')
-    assert.equal((await fetch(`${gw.origin}/_tessera/health`)).status, 200)
+    assert.equal((await fetch(`${gw.origin}/_tessera/health`, { headers: { authorization: `Bearer ${token}` } })).status, 200)
+    assert.equal((await fetch(`${gw.origin}/_tessera/ready`)).status, 200)
   })
 
   test('while shutting down, health answers 503 "stopping" (the tus routes answer 503 too)', async () => {

@@ -24,6 +24,11 @@ export class LruMap<K, V> {
     this.#entries.delete(key)
   }
 
+  /** The entries, least recently used first (not marked as used). */
+  entries(): IterableIterator<[K, V]> {
+    return this.#entries.entries()
+  }
+
   #touch(key: K, value: V): void {
     this.#entries.delete(key)
     this.#entries.set(key, value)

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Request } from 'express'
 import { GatewayError } from '../errors.js'
+import { LruMap } from '../reconciliation/lru-map.js'
 import { Reconciler, type ReconcilerHost } from '../reconciliation/reconciler.js'
 import type { GoneReason, UploadRecord } from '../upload-record.js'
 import type { TusDeps } from './deps.js'
@@ -18,6 +19,8 @@ export class TusContext implements ReconcilerHost {
    * Shutdown aborts them so they commit and answer; expiration leaves their uploads alone.
    */
   readonly inflight = new Map<string, AbortController>()
+  /** Upload id → when a request last let go of its lock here, ms: the latest 100 (the dashboard's uploads in flight). */
+  readonly lastWrites = new LruMap<string, number>(100)
   #shuttingDown = false
   /** Reconciliation of Tessera partials (hedged attempts of one partition). */
   readonly reconciler: Reconciler
@@ -130,6 +133,7 @@ export class TusContext implements ReconcilerHost {
       return await fn(stop.signal)
     } finally {
       this.inflight.delete(id)
+      this.lastWrites.set(id, this.deps.now())
       await lock.unlock()
     }
   }
