@@ -66,7 +66,9 @@ export class RangeData implements PartitionData {
 
   stream(from: number, maxBytes: number): Chunk<StreamedBody> {
     const end = Math.min(this.length, from + maxBytes)
-    return { bytes: { length: end - from, stream: exactRange(this.source, this.start + from, this.start + end) }, last: end === this.length }
+    const [start, stop] = [this.start + from, this.start + end]
+    const blob = this.source.blob?.(start, stop)
+    return { bytes: { length: end - from, stream: exactRange(this.source, start, stop), ...(blob && { blob }) }, last: end === this.length }
   }
 
   slice(from: number, to: number): RangeData {

@@ -16,6 +16,13 @@ export interface HttpRequest {
    */
   readonly body?: Uint8Array | AsyncIterable<Uint8Array>
   /**
+   * The same bytes as an async-iterable `body`, as a slice of the source's File or Blob
+   * ({@link RandomAccessSource.blob}): a transport that sends bodies whole (fetch) sends it as is —
+   * the browser reads it from disk while sending, nothing is copied into page memory — and never
+   * pulls `body`. A streaming transport ignores it.
+   */
+  readonly blob?: Blob
+  /**
    * Trailer fields sent after an async-iterable body (lower-case names), which then goes chunked:
    * `headers` must carry no `Content-Length`. Only for a transport with `sendsTrailers`.
    */
@@ -73,6 +80,8 @@ export interface RandomAccessSource {
    * read into `CLIENT_ERR_SOURCE_SHORT`.
    */
   read(start: number, end: number): AsyncIterable<Uint8Array>
+  /** The bytes [start, end) as a Blob to send without reading them (a File's slice), where the source is one. */
+  blob?(start: number, end: number): Blob
   close(): Promise<void>
 }
 

@@ -63,6 +63,8 @@ export interface StreamedBody {
   readonly length: number
   /** Yields exactly `length` bytes, or throws. */
   readonly stream: Iterable<Uint8Array> | AsyncIterable<Uint8Array>
+  /** The same bytes as a slice of the source's Blob, where it is one (see `HttpRequest.blob`). */
+  readonly blob?: Blob
 }
 
 /** A PATCH. */
@@ -179,7 +181,8 @@ export class TusClient {
     if (trailers) headers['trailer'] = Object.keys(trailers).join(', ')
     else Object.assign(headers, declared, { 'content-length': String(req.body.length) })
     const body = req.body instanceof Uint8Array ? slices([req.body]) : slices(req.body.stream)
-    const res = await this.#send({ method: 'PATCH', url, headers, body, ...(trailers && { trailers }), ...(req.onProgress && { onUploadProgress: req.onProgress }) }, req.signal)
+    const blob = req.body instanceof Uint8Array ? undefined : req.body.blob
+    const res = await this.#send({ method: 'PATCH', url, headers, body, ...(blob && { blob }), ...(trailers && { trailers }), ...(req.onProgress && { onUploadProgress: req.onProgress }) }, req.signal)
     if (res.status !== 204 && res.status !== 200) throw rejected('PATCH', url, res)
     const raw = res.headers[TusHeader.uploadOffset]
     const next = raw === undefined ? undefined : integer(TusHeader.uploadOffset, raw)

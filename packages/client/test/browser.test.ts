@@ -1,12 +1,16 @@
 // The browser bundle (dist/browser/tessera.js) in headless Chromium (Debian's `chromium`, driven by
 // playwright-core) against a real gateway child process: a File built in the page is uploaded
 // cross-origin and downloaded in Node byte-identical; an upload stopped mid-way resumes after a
-// page reload from its IndexedDB state, and from the localStorage state an earlier version left.
+// page reload from its IndexedDB state, and from the localStorage state an earlier version left;
+// a file past 1 GiB picked in an <input type=file> uploads with the page's memory bounded.
 // Skips (with the reason) where /usr/bin/chromium is missing, except in CI, where .ci/run installs
 // it and a missing browser is a failure.
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { randomBytes, createHash } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { createServer, type Server } from 'node:http'
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -25,6 +29,7 @@ if (missing) console.log(`browser tests skipped: ${missing}`)
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>tessera browser test</title>
+<input type="file" id="file">
 <script type="module">
   import * as tessera from '/tessera.js'
   window.tessera = tessera
@@ -67,18 +72,22 @@ const PAGE = `<!doctype html>
   // Uploads makeFile(size, seed). stopAfterPartitions: abort once that many partitions completed
   // (what a closed tab or a reload does), leaving the state behind. store 'local': the
   // LocalStorageStateStore earlier versions used by default.
-  window.runUpload = async ({ endpoint, size, seed, stopAfterPartitions, store }) => {
-    const file = window.makeFile(size, seed, 'data.bin')
+  // fromInput: the File picked in <input id=file>, with the default options.
+  window.runUpload = async ({ endpoint, size, seed, stopAfterPartitions, store, fromInput }) => {
+    const file = fromInput ? document.getElementById('file').files[0] : window.makeFile(size, seed, 'data.bin')
     // Small partitions so an upload of a few MiB has several, and stopping after one leaves work.
-    const u = tessera.upload(file, {
-      endpoints: [endpoint],
-      metadata: { filename: file.name },
+    const small = {
       minPartitionBytes: 256 * 1024,
       initialPartitionBytes: 512 * 1024,
       maxPartitionBytes: 1024 * 1024,
       chunkBytes: 256 * 1024,
       initialConcurrency: 2,
       maxConcurrency: 2,
+    }
+    const u = tessera.upload(file, {
+      endpoints: [endpoint],
+      metadata: { filename: file.name },
+      ...(!fromInput && small),
       ...(store === 'local' && { stateStore: new tessera.LocalStorageStateStore() }),
     })
     let sent = 0
@@ -144,9 +153,48 @@ interface PageResult {
  * partitions completed (what a closed tab or a reload does), leaving the state behind; `store:
  * 'local'`: keep it in localStorage, as earlier versions did.
  */
-function uploadInPage(page: Page, args: { endpoint: string; size: number; seed: number; stopAfterPartitions?: number; store?: 'local' }): Promise<PageResult> {
+function uploadInPage(page: Page, args: { endpoint: string; size: number; seed: number; stopAfterPartitions?: number; store?: 'local'; fromInput?: true }): Promise<PageResult> {
   // The logic lives in the page (PAGE): functions compiled by tsx carry helpers the page lacks.
   return page.evaluate((a) => (window as unknown as { runUpload: (a: unknown) => Promise<PageResult> }).runUpload(a), args)
+}
+
+/** A switch Chromium ignores, naming this test process: finds our browser among others' (see {@link rendererRss}). */
+const BROWSER_TAG = `--tessera-test-run=${process.pid}`
+
+/** Resident memory of the renderer processes of the browser launched with {@link BROWSER_TAG}, bytes (Linux /proc). */
+async function rendererRss(): Promise<number> {
+  const procs = new Map<number, { ppid: number; cmdline: string; rss: number }>()
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8')).replaceAll('\0', ' ')
+      procs.set(Number(name), { ppid: Number(fields[1]), cmdline, rss: Number(fields[21]) * 4096 })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const roots = [...procs].filter(([, p]) => p.cmdline.includes(BROWSER_TAG) && !p.cmdline.includes('--type=')).map(([pid]) => pid)
+  const within = (pid: number): boolean => {
+    for (let at: number | undefined = pid; at !== undefined && at > 1; at = procs.get(at)?.ppid) if (roots.includes(at)) return true
+    return false
+  }
+  return [...procs].filter(([pid, p]) => p.cmdline.includes('--type=renderer') && within(pid)).reduce((sum, [, p]) => sum + p.rss, 0)
+}
+
+/** Writes `size` random bytes to `path`, streamed; their SHA-256, hex. */
+async function randomFile(path: string, size: number): Promise<string> {
+  const hash = createHash('sha256')
+  const out = createWriteStream(path)
+  for (let left = size; left > 0; ) {
+    const piece = randomBytes(Math.min(left, 4 * MiB))
+    hash.update(piece)
+    left -= piece.length
+    if (!out.write(piece)) await new Promise((resolve) => out.once('drain', resolve))
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())))
+  return hash.digest('hex')
 }
 
 describe('browser bundle in headless Chromium', { skip: missing, timeout: 120_000 }, () => {
@@ -158,7 +206,7 @@ describe('browser bundle in headless Chromium', { skip: missing, timeout: 120_00
     site = await staticServer()
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [BROWSER_TAG, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     })
   })
   after(async () => {
@@ -219,6 +267,36 @@ describe('browser bundle in headless Chromium', { skip: missing, timeout: 120_00
       assert.deepEqual(first.state, { idb: [], local: [first.state.local[0]!] }, JSON.stringify(first.state))
     } finally {
       await page.close()
+    }
+  })
+
+  test("a file past 1 GiB picked in an <input type=file> uploads byte-identical with the page's memory bounded", { timeout: 600_000 }, async () => {
+    const size = 1024 * MiB + MiB + 7
+    const dir = await mkdtemp(join(tmpdir(), 'tessera-browser-big-'))
+    const page = await openPage(browser, site.url)
+    try {
+      const path = join(dir, 'big.bin')
+      const expected = await randomFile(path, size)
+      await page.setInputFiles('#file', path)
+      const idle = await rendererRss()
+      let peak = idle
+      const sampler = setInterval(() => void rendererRss().then((rss) => (peak = Math.max(peak, rss))), 250)
+      const started = performance.now()
+      let r: PageResult
+      try {
+        r = await uploadInPage(page, { endpoint: gw.url, size, seed: 0, fromInput: true })
+      } finally {
+        clearInterval(sampler)
+      }
+      const seconds = (performance.now() - started) / 1000
+      console.log(`1 GiB from <input type=file>: ${(size / MiB / seconds).toFixed(0)} MiB/s, renderer RSS ${(idle / MiB).toFixed(0)} MiB idle, ${(peak / MiB).toFixed(0)} MiB peak`)
+      assert.equal(r.error, undefined)
+      assert.ok(idle > 0, 'the renderer processes were found')
+      assert.ok(peak - idle < 256 * MiB, `the renderers grew by ${((peak - idle) / MiB).toFixed(0)} MiB uploading ${(size / MiB).toFixed(0)} MiB`)
+      assert.deepEqual(await download(r.url!), { sha256: expected, size })
+    } finally {
+      await page.close()
+      await rm(dir, { recursive: true, force: true })
     }
   })
 })

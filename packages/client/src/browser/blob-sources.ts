@@ -7,7 +7,8 @@ const READ_PIECE_BYTES = 1024 * 1024
 
 /**
  * A `File` or `Blob`, read by `slice(start, end).arrayBuffer()` in pieces of 1 MiB (memory holds one
- * piece per read). Fingerprint of a File: name, size, lastModified and type (what a reload of the
+ * piece per read) for hashing, and sent as its own slices (`blob`: fetch reads them from disk, no
+ * copy passes through the page). A File that changed on disk fails the read or the send. Fingerprint of a File: name, size, lastModified and type (what a reload of the
  * same file picks again); a plain Blob has none (pass `fingerprint` to resume it).
  */
 export function blobSource(blob: Blob): RandomAccessSource {
@@ -29,6 +30,7 @@ export function blobSource(blob: Blob): RandomAccessSource {
         at += piece.length
       }
     },
+    blob: (start: number, end: number) => blob.slice(start, end),
     close: async () => {},
   }
 }

@@ -16,8 +16,9 @@ const MAX_ERROR_BODY = 4096
 
 /**
  * The browser {@link HttpTransport} on `fetch`. Streaming request bodies are not available
- * everywhere (Chromium only over HTTP/2, with `duplex: 'half'`), so each PATCH body is gathered
- * into one Blob and sent whole: upload progress is reported when the body has been sent (the
+ * everywhere (Chromium only over HTTP/2, with `duplex: 'half'`), so each PATCH body is sent whole
+ * as one Blob — the source File's own slice where there is one (`HttpRequest.blob`: read from disk
+ * by the browser, not copied through the page), else gathered from the body's pieces: upload progress is reported when the body has been sent (the
  * response head arrived), not per byte, and the stall timer covers the body's send time at
  * `minBodyBytesPerSecond`. The response head and every response byte re-arm it as in Node.
  *
@@ -49,7 +50,7 @@ export class FetchTransport implements HttpTransport {
     const onAbort = (): void => controller.abort(req.signal?.reason)
     req.signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      const body = req.body === undefined ? undefined : await gather(req.body)
+      const body = req.blob ?? (req.body === undefined ? undefined : await gather(req.body))
       arm(req.stallTimeoutMs + (body ? Math.ceil((body.size * 1000) / this.#minRate) : 0))
       const headers = { ...req.headers }
       delete headers['content-length'] // a forbidden header in browsers: the Blob sets it
