@@ -191,7 +191,7 @@ async function randomFile(path: string, size: number): Promise<string> {
     const piece = randomBytes(Math.min(left, 4 * MiB))
     hash.update(piece)
     left -= piece.length
-    if (!out.write(piece)) await new Promise((resolve) => out.once('drain', resolve))
+    if (!out.write(piece)) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())))
   return hash.digest('hex')
