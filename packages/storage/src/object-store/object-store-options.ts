@@ -2,6 +2,7 @@ import type { Backend } from '../backend.js'
 import { StorageError } from '../errors.js'
 import { integerOption, invalidOption } from '../invalid-option.js'
 import { silentLogger, type Logger } from '../logger.js'
+import type { EchoCache } from '../read/echo-cache.js'
 import { resolveHedgeOptions, type HedgeOptions } from '../read/hedge-options.js'
 import type { ManifestStore } from './manifest-store.js'
 
@@ -32,9 +33,11 @@ export interface ObjectStoreOptions {
   readonly logger?: Logger
   /** How reads rank backends and hedge late blocks (docs/read-path.md); `{ enabled: false }` for plain reads. Default on. */
   readonly hedge?: HedgeOptions
+  /** Verified data blocks kept in memory (docs/read-path.md): reads use and fill it, deletes drop an object's blocks from it. Default none. */
+  readonly echoes?: EchoCache
 }
 
-export type ResolvedObjectStoreOptions = Required<ObjectStoreOptions>
+export type ResolvedObjectStoreOptions = Required<Omit<ObjectStoreOptions, 'echoes'>> & Pick<ObjectStoreOptions, 'echoes'>
 
 export const defaultObjectStoreOptions = Object.freeze({
   dataBlocks: 4,
@@ -73,5 +76,6 @@ export function resolveObjectStoreOptions(options: ObjectStoreOptions): Resolved
     pipelineDepth: integerOption('pipelineDepth', options.pipelineDepth ?? defaultObjectStoreOptions.pipelineDepth, 1, 64),
     logger: options.logger ?? silentLogger,
     hedge: resolveHedgeOptions(options.hedge),
+    ...(options.echoes && { echoes: options.echoes }),
   }
 }

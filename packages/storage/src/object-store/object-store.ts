@@ -8,7 +8,7 @@ import { assertObjectId } from './object-id.js'
 import { resolveObjectStoreOptions, type ObjectStoreOptions, type ResolvedObjectStoreOptions } from './object-store-options.js'
 import { HedgedReads, type ReadStats } from '../read/hedged-reads.js'
 import { readRange } from './read-range.js'
-import type { BlockFault } from './stripe-reader.js'
+import { prefetchStripe, type BlockFault } from './stripe-reader.js'
 
 /** What {@link ObjectStore.stat} reports. */
 export interface ObjectStat {
@@ -30,6 +30,27 @@ export interface ReadOptions {
   readonly signal?: AbortSignal
   /** Told of every block that had to be read around (missing, unreadable, corrupt). */
   readonly onFault?: (fault: BlockFault) => void
+  /** Told, before `read` resolves, which stripes the range covers (what the prefetcher learns from). */
+  readonly onPlan?: (plan: ReadPlan) => void
+}
+
+/** The stripes a read covers (see {@link ReadOptions.onPlan}). */
+export interface ReadPlan {
+  /** Index of the stripe holding the first byte (0 for an empty read). */
+  readonly firstStripe: number
+  /** Index of the stripe holding the last byte (`firstStripe` for an empty read). */
+  readonly lastStripe: number
+  /** Stripes of the object. */
+  readonly stripes: number
+}
+
+/** Options of {@link ObjectStore.prefetch}. */
+export interface PrefetchOptions {
+  /** First stripe to prefetch. Default 0. */
+  readonly firstStripe?: number
+  /** Stripes to prefetch from there (fewer when the object ends). Default 1. */
+  readonly stripes?: number
+  readonly signal?: AbortSignal
 }
 
 /**
@@ -110,6 +131,7 @@ export class ObjectStore {
     if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end && end <= length)) {
       throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `range [${start}, ${end}) is outside object ${id} of ${length} bytes`)
     }
+    options.onPlan?.(planOf(manifest.stripes, start, end))
     return readRange(manifest.stripes, start, end, {
       objectId: id,
       backends: this.#backendsById,
@@ -117,9 +139,37 @@ export class ObjectStore {
       blockTimeoutMs: this.options.blockTimeoutMs,
       logger: this.options.logger,
       reads: this.#reads,
+      ...(this.options.echoes && { echoes: this.options.echoes }),
       ...(options.onFault && { onFault: options.onFault }),
       ...(options.signal && { signal: options.signal }),
     })
+  }
+
+  /**
+   * Reads stripes of an object into the store's echo cache ahead of a read predicted to want them
+   * (a no-op without `echoes`, for stripes already there, or for an object that is gone). Resolves
+   * the bytes read. Rejects like {@link read}'s stream (`STORAGE_ERR_UNRECOVERABLE`, `STORAGE_ERR_ABORTED`).
+   */
+  async prefetch(id: string, options: PrefetchOptions = {}): Promise<number> {
+    const echoes = this.options.echoes
+    const manifest = echoes && (await this.#live(id))
+    if (!manifest) return 0
+    const first = options.firstStripe ?? 0
+    const last = Math.min(manifest.stripes.length, first + (options.stripes ?? 1))
+    let bytes = 0
+    for (let s = first; s < last; s++) {
+      bytes += await prefetchStripe(manifest.stripes[s]!, echoes, {
+        objectId: id,
+        stripeIndex: s,
+        backends: this.#backendsById,
+        codecs: this.codecs,
+        blockTimeoutMs: this.options.blockTimeoutMs,
+        logger: this.options.logger,
+        reads: this.#reads,
+        ...(options.signal && { signal: options.signal }),
+      })
+    }
+    return bytes
   }
 
   /** What reads did so far: blocks read and needed, hedges, reads around failures, each backend's learned latency. */
@@ -151,6 +201,7 @@ export class ObjectStore {
    */
   async delete(id: string): Promise<void> {
     assertObjectId(id)
+    this.options.echoes?.invalidate(id)
     const manifest = await this.options.manifests.get(id)
     if (!manifest) return
     if (manifest.referrers.length > 0) {
@@ -197,4 +248,18 @@ export class ObjectStore {
     const manifest = await this.options.manifests.get(id)
     return manifest && !manifest.deleted ? manifest : undefined
   }
+}
+
+/** The stripes `[start, end)` covers. */
+function planOf(stripes: readonly StripeRecord[], start: number, end: number): ReadPlan {
+  const at = (byte: number): number => {
+    let offset = 0
+    for (let i = 0; i < stripes.length; i++) {
+      offset += stripes[i]!.bytes
+      if (byte < offset) return i
+    }
+    return Math.max(0, stripes.length - 1)
+  }
+  const firstStripe = at(start)
+  return { firstStripe, lastStripe: end > start ? at(end - 1) : firstStripe, stripes: stripes.length }
 }

@@ -3,6 +3,7 @@ import { abortedError } from '../abort.js'
 import type { Backend } from '../backend.js'
 import { StorageError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import { EchoCache } from '../read/echo-cache.js'
 import type { HedgedReads } from '../read/hedged-reads.js'
 import { readBlock } from './block-io.js'
 import type { CodecPool } from './codec-pool.js'
@@ -61,6 +62,8 @@ export interface StripeReadContext {
   readonly signal?: AbortSignal
   /** Ranks, hedges and counts the reads (the store's); without it, data blocks in order, read around failures only. */
   readonly reads?: HedgedReads
+  /** Verified data blocks in memory: read from it when there, offered what was read. */
+  readonly echoes?: EchoCache
 }
 
 /**
@@ -71,20 +74,50 @@ export interface StripeReadContext {
  * past the block deadline or corrupt is replaced by another at once; one still running after its
  * backend's hedge delay gets another started too, within the read budget. The first k verified
  * blocks (or the wanted data blocks) win, the other reads are cancelled. Never returns bytes that
- * failed their checksum.
+ * failed their checksum. With `ctx.echoes`, wanted blocks found there are not read, and those
+ * read are offered to it.
  * @throws StorageError `STORAGE_ERR_UNRECOVERABLE` when fewer than k verified blocks can be read;
  *   `STORAGE_ERR_ABORTED` when `ctx.signal` fires.
  */
 export async function readStripeData(stripe: StripeRecord, first: number, last: number, ctx: StripeReadContext): Promise<Uint8Array[]> {
   const k = stripe.dataBlocks
   const wanted = Array.from({ length: last - first + 1 }, (_, i) => first + i)
-  const order = ctx.reads ? ctx.reads.rank(stripe) : stripe.blocks.map((_, i) => i)
-  const initial = wanted.length === k ? order.slice(0, k) : wanted
-  const blocks = await gather(stripe, wanted, order, initial, ctx)
-  if (wanted.every((i) => blocks[i] !== undefined)) return wanted.map((i) => blocks[i]!)
-  const codec = await ctx.codecs.codec(k, stripe.parityBlocks)
-  const full = codec.reconstruct(blocks, { dataOnly: true })
-  return wanted.map((i) => full[i]!)
+  const echoes = ctx.echoes
+  const ids = stripe.blocks.map((ref) => (echoes && ref ? EchoCache.idOf(ref) : undefined))
+  const known: (Uint8Array | undefined)[] = new Array(stripe.blocks.length)
+  if (echoes) for (const i of wanted) known[i] = ids[i] === undefined ? undefined : echoes.get(ids[i])
+  if (wanted.every((i) => known[i] !== undefined)) return wanted.map((i) => known[i]!)
+  const order = (ctx.reads ? ctx.reads.rank(stripe) : stripe.blocks.map((_, i) => i)).filter((i) => known[i] === undefined)
+  const initial = wanted.length === k ? order.slice(0, k - wanted.filter((i) => known[i]).length) : wanted.filter((i) => known[i] === undefined)
+  const blocks = await gather(stripe, wanted, order, initial, known, ctx)
+  let out: Uint8Array[]
+  if (wanted.every((i) => blocks[i] !== undefined)) out = wanted.map((i) => blocks[i]!)
+  else {
+    const codec = await ctx.codecs.codec(k, stripe.parityBlocks)
+    const full = codec.reconstruct(blocks, { dataOnly: true })
+    out = wanted.map((i) => full[i]!)
+  }
+  if (echoes) wanted.forEach((i, n) => known[i] === undefined && ids[i] && echoes.offer(ids[i], ctx.objectId, out[n]!))
+  return out
+}
+
+/**
+ * Reads the data blocks of a stripe into `echoes` as prefetched (unless all are there): what a
+ * read predicted to come next finds in memory. Resolves the bytes read (0 when already cached).
+ * @throws like {@link readStripeData}.
+ */
+export async function prefetchStripe(stripe: StripeRecord, echoes: EchoCache, ctx: StripeReadContext): Promise<number> {
+  const ids = stripe.blocks.slice(0, stripe.dataBlocks).map((ref) => ref && EchoCache.idOf(ref))
+  if (ids.every((id) => id && echoes.has(id))) return 0
+  const data = await readStripeData(stripe, 0, stripe.dataBlocks - 1, ctx)
+  let bytes = 0
+  ids.forEach((id, i) => {
+    if (id && !echoes.has(id)) {
+      echoes.offer(id, ctx.objectId, data[i]!, true)
+      bytes += data[i]!.byteLength
+    }
+  })
+  return bytes
 }
 
 type Why = 'initial' | 'hedge' | 'replacement'
@@ -101,19 +134,26 @@ interface Running {
  * runs; from then on the reads still counted on plus those verified are kept at k (any k blocks
  * decode the stripe).
  */
-function gather(stripe: StripeRecord, wanted: readonly number[], order: readonly number[], initial: readonly number[], ctx: StripeReadContext): Promise<(Uint8Array | undefined)[]> {
+function gather(
+  stripe: StripeRecord,
+  wanted: readonly number[],
+  order: readonly number[],
+  initial: readonly number[],
+  known: readonly (Uint8Array | undefined)[],
+  ctx: StripeReadContext,
+): Promise<(Uint8Array | undefined)[]> {
   const k = stripe.dataBlocks
   const reads = ctx.reads
   const hedging = reads?.options.enabled === true
   const now = reads?.now ?? (() => performance.now())
-  const blocks: (Uint8Array | undefined)[] = new Array(stripe.blocks.length)
+  const blocks = [...known]
   const queue = order.filter((i) => !initial.includes(i))
   const running = new Map<number, Running>()
   const local = new AbortController()
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, local.signal]) : local.signal
   const readCtx = { ...ctx, signal }
   const outcome = { needed: initial.length, started: 0, hedges: 0, denied: 0, replacements: 0, cancelled: 0, decoded: false }
-  let verified = 0
+  let verified = blocks.filter((b) => b !== undefined).length
 
   return new Promise((resolve, reject) => {
     let settled = false
