@@ -49,7 +49,7 @@ export function createApp(deps: TusDeps, options: AppOptions = {}): GatewayApp {
   })
   // Operator JSON: before CORS (not for browsers on other origins) and the shutdown gate (health says `stopping`).
   if (options.durability) app.use(operatorRoutes(ctx, { durability: options.durability, redis: options.redis }))
-  app.use(cors)
+  app.use(cors(deps.config.cors, deps.log))
   app.use((req, res, next) => {
     res.set('Tus-Resumable', TUS_VERSION)
     const tus = req.method !== 'OPTIONS' && req.method !== 'GET'

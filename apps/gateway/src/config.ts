@@ -6,6 +6,7 @@ import type { DurabilityPolicy, ProbeMode } from '@tessera/durability'
 import { defaultBullTaskQueueOptions } from '@tessera/cluster'
 import { isStorageError, resolveS3BackendOptions } from '@tessera/storage'
 import { type BackendSpec, parseBackendList } from './backend-spec.js'
+import { type CorsConfig, parseCorsConfig } from './cors-config.js'
 import { GatewayError } from './errors.js'
 
 /** Everything the gateway process is configured with. */
@@ -45,6 +46,8 @@ export interface GatewayConfig {
   readonly durability: DurabilityConfig
   /** Bearer token of the operator routes (`/metrics`, the dashboard's data, `/_tessera/*` except live/ready); `undefined` = none (keep them off the public network). */
   readonly operatorToken: string | undefined
+  /** Browser origins the tus routes answer CORS for (`--cors-origins`). Default any (`'*'`). */
+  readonly cors: CorsConfig
   /**
    * Scale-out: the Redis that gateways sharing the backends coordinate through (locks, upload
    * records, manifests, the durability queue; docs/scale-out.md). `undefined` (default) = the
@@ -143,6 +146,7 @@ const OPTIONS = {
   maxExtraParity: { flag: 'max-extra-parity', env: 'TESSERA_MAX_EXTRA_PARITY', help: 'parity blocks predictive may add per object (default 2)' },
   scrubLedger: { flag: 'scrub-ledger', env: 'TESSERA_SCRUB_LEDGER', help: 'when each stripe was last verified (default DATA/meta/scrub-ledger.json)' },
   operatorToken: { flag: 'operator-token', env: 'TESSERA_OPERATOR_TOKEN', help: 'bearer token of /metrics, the dashboard data and /_tessera/* except live/ready (default none)' },
+  corsOrigins: { flag: 'cors-origins', env: 'TESSERA_CORS_ORIGINS', help: "browser origins of the tus routes: '*' (default) or a comma-separated list such as https://app.example" },
   redisUrl: { flag: 'redis-url', env: 'TESSERA_REDIS_URL', help: 'scale-out: redis[s]://[user:pass@]host:port[/db] shared by the gateways (default none: embedded)' },
   redisPrefix: { flag: 'redis-prefix', env: 'TESSERA_REDIS_PREFIX', help: 'prefix of every Redis key, one per cluster (default tessera)' },
   repairLease: { flag: 'repair-lease', env: 'TESSERA_REPAIR_LEASE', help: "scale-out: lease of a running background task; a dead gateway's is re-run after about this + the stalled check (default 30s)" },
@@ -281,12 +285,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const durability = durabilityConfig({ raw, int, parsed, duration, problems, cwd, dataDir })
   const operatorToken = raw('operatorToken')?.value
   if (operatorToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(operatorToken)) problems.push('operator token must be at least 16 printable characters without spaces')
+  const cors = parseCorsConfig(raw('corsOrigins'), problems)
   const redis = redisConfig({ raw, parsed, duration, problems })
 
   if (problems.length > 0) {
     throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
-  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken, redis }
+  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken, cors, redis }
 }
 
 /**

@@ -28,13 +28,17 @@ const STATUS: Record<GatewayErrorCode, readonly [number, WireErrorCode]> = {
   GATEWAY_ERR_BACKEND_UNAVAILABLE: [503, WireErrorCode.unavailable],
   // An operator endpoint without its bearer token; the wire has no unauthorized code (tus defines none).
   GATEWAY_ERR_UNAUTHORIZED: [401, WireErrorCode.unauthorized],
+  // A pre-create hook timed out, was unreachable or answered non-2xx: nothing was created (docs/hooks.md).
+  GATEWAY_ERR_HOOK_FAILED: [500, WireErrorCode.hookFailed],
+  // A pre-create hook refused the upload; its own status (400 unless it named one) and body are sent.
+  GATEWAY_ERR_HOOK_REJECTED: [400, WireErrorCode.hookRejected],
 }
 
 /** Status and wire code of any error a handler let escape. */
 function classify(err: unknown): { status: number; wire: WireErrorCode; message: string } {
   if (err instanceof GatewayError) {
     const [status, wire] = STATUS[err.code]
-    return { status, wire, message: err.message }
+    return { status: err.reply?.status ?? status, wire, message: err.message }
   }
   // Scale-out (docs/scale-out.md): the cluster's Redis is down or slow — the request was fine, retry.
   if (isClusterError(err, 'CLUSTER_ERR_UNAVAILABLE')) {
@@ -82,5 +86,10 @@ export function sendError(res: Response, err: unknown, log: Logger, context: obj
   res.set('Tus-Resumable', TUS_VERSION)
   res.set(TESSERA_ERROR_HEADER, wire)
   if (err instanceof GatewayError) res.set(err.headers)
+  if (err instanceof GatewayError && err.reply) {
+    if (!res.get('content-type')) res.type('text/plain')
+    res.send(err.reply.body)
+    return
+  }
   res.type('text/plain').send(`${message}\n`)
 }

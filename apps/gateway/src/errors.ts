@@ -20,18 +20,23 @@ export type GatewayErrorCode =
   | 'GATEWAY_ERR_INVALID_CONFIG'
   | 'GATEWAY_ERR_BACKEND_UNAVAILABLE'
   | 'GATEWAY_ERR_UNAUTHORIZED'
+  | 'GATEWAY_ERR_HOOK_FAILED'
+  | 'GATEWAY_ERR_HOOK_REJECTED'
 
 /** The one error class of the gateway. Handlers throw it; `sendError` turns it into a tus response. */
 export class GatewayError extends Error {
   override readonly name = 'GatewayError'
   /** Extra response headers of the error answer (e.g. `Tessera-Winner` on a superseded attempt). */
   readonly headers: Readonly<Record<string, string>>
+  /** An answer composed elsewhere (a `pre-create` hook's rejection), sent as it is with `headers`: its status replaces the code's. */
+  readonly reply: { readonly status: number; readonly body: string } | undefined
   constructor(
     readonly code: GatewayErrorCode,
     message: string,
-    options?: { cause?: unknown; headers?: Record<string, string> },
+    options?: { cause?: unknown; headers?: Record<string, string>; reply?: { status: number; body: string } },
   ) {
     super(message, options)
     this.headers = options?.headers ?? {}
+    this.reply = options?.reply
   }
 }

@@ -45,6 +45,10 @@ export const WireErrorCode = Object.freeze({
   shuttingDown: 'TESSERA_ERR_SHUTTING_DOWN',
   /** A server-side fault (500). */
   internal: 'TESSERA_ERR_INTERNAL',
+  /** The server's `pre-create` hook timed out, was unreachable or failed; nothing was created (500). */
+  hookFailed: 'TESSERA_ERR_HOOK_FAILED',
+  /** The server's `pre-create` hook refused the upload; the status and body are the hook's (400 unless it chose another). */
+  hookRejected: 'TESSERA_ERR_HOOK_REJECTED',
 } as const)
 
 export type WireErrorCode = (typeof WireErrorCode)[keyof typeof WireErrorCode]

@@ -46,6 +46,8 @@ export interface ReconciliationEvent {
 /** Where reconciliation events go. */
 export interface EventSink {
   append(event: ReconciliationEvent): Promise<void>
+  /** Calls `listener` with every event appended from now on (the metrics count them); resolves a function that stops it. */
+  subscribe(listener: (event: ReconciliationEvent) => void): () => void
 }
 
 /**
@@ -55,6 +57,7 @@ export interface EventSink {
  */
 export class JsonlEventLog implements EventSink {
   #tail: Promise<void> = Promise.resolve()
+  readonly #listeners = new Set<(event: ReconciliationEvent) => void>()
 
   private constructor(
     readonly path: string,
@@ -68,7 +71,13 @@ export class JsonlEventLog implements EventSink {
     return new JsonlEventLog(path, log, now)
   }
 
+  subscribe(listener: (event: ReconciliationEvent) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
   append(event: ReconciliationEvent): Promise<void> {
+    for (const listener of this.#listeners) listener(event)
     const line = `${JSON.stringify({ time: new Date(this.now()).toISOString(), ...event })}\n`
     this.#tail = this.#tail.then(() =>
       appendFile(this.path, line).catch((err: unknown) => this.log.warn({ err, path: this.path }, 'reconciliation event not logged')),

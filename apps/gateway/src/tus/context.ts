@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Request } from 'express'
 import { GatewayError } from '../errors.js'
+import { UploadLifecycle } from '../lifecycle/upload-lifecycle.js'
 import { LruMap } from '../reconciliation/lru-map.js'
 import { Reconciler, type ReconcilerHost } from '../reconciliation/reconciler.js'
 import type { GoneReason, UploadRecord } from '../upload-record.js'
@@ -24,6 +25,8 @@ export class TusContext implements ReconcilerHost {
   #shuttingDown = false
   /** Reconciliation of Tessera partials (hedged attempts of one partition). */
   readonly reconciler: Reconciler
+  /** What happens to uploads, for metrics and hooks (the handlers report to it). */
+  readonly lifecycle = new UploadLifecycle()
 
   constructor(readonly deps: TusDeps) {
     this.reconciler = new Reconciler(this)
@@ -89,6 +92,7 @@ export class TusContext implements ReconcilerHost {
     const bytes = record.attempt ? ((await this.deps.store.stat(record.id))?.length ?? 0) : 0
     await this.deps.store.delete(record.id)
     await this.deps.records.set(record.id, tombstone(record, gone, this.deps.now(), winner))
+    this.lifecycle.emit(gone === 'expired' ? { type: 'expired', upload: record } : { type: 'terminated', upload: record, reason: gone })
     return bytes
   }
 
@@ -123,9 +127,13 @@ export class TusContext implements ReconcilerHost {
     }
     const stop = new AbortController()
     const lock = this.deps.locker.newLock(id)
+    const waitStarted = performance.now()
+    let acquired = false
     try {
       await takeLock(lock, signal, () => stop.abort(), `upload ${id} is busy with another request that did not release it`)
+      acquired = true
     } finally {
+      this.lifecycle.lockWaited({ uploadId: id, waitedMs: performance.now() - waitStarted, acquired })
       onLocked?.()
     }
     this.inflight.set(id, stop)

@@ -32,12 +32,14 @@ export async function handlePost(ctx: TusContext, req: Request, res: Response): 
   }
 
   const attempt = attemptFromMetadata(metadata, concat?.type === 'partial')
+  // Hooks may refuse the creation or replace the metadata (docs/hooks.md); the attempt is the client's.
+  const accepted = await ctx.lifecycle.beforeCreate({ length, metadata, ...(concat && { concat }), request: req })
 
   const id = ctx.newId()
   const record: UploadRecord = {
     id,
     ...(length !== undefined && { length }),
-    metadata,
+    metadata: accepted,
     createdAt: new Date(ctx.deps.now()).toISOString(),
     expiresAt: ctx.expiresAt(),
     ...(concat && { concat }),
@@ -50,9 +52,11 @@ export async function handlePost(ctx: TusContext, req: Request, res: Response): 
   await ctx.deps.records.set(id, record)
   await ctx.reconciler.created(record)
   ctx.deps.log.info({ uploadId: id, length, deferred: length === undefined, partial: concat?.type === 'partial' }, 'upload created')
+  ctx.lifecycle.emit({ type: 'created', upload: record, offset: 0 })
 
   res.set('Location', ctx.url(req, id))
   if (!hasUploadBody(req)) {
+    if (length === 0) ctx.lifecycle.emit({ type: 'finished', upload: record, offset: 0 })
     setExpires(res, record, 0)
     res.status(201).end()
     return
@@ -93,6 +97,7 @@ async function createFinal(ctx: TusContext, req: Request, res: Response, concat:
     throw new GatewayError('GATEWAY_ERR_TOO_LARGE', `the concatenation is ${total} bytes, more than the maximum upload size ${maxSize}`)
   }
   const ids = parts.map((p) => p.record.id)
+  const accepted = await ctx.lifecycle.beforeCreate({ length: total, metadata, concat: { type: 'final', parts: ids }, request: req })
   const id = ctx.newId()
   // The digests the final asks to be checked against, cheapest first: the partition list needs no read.
   const checks: FinalDigestCheck[] = []
@@ -125,8 +130,11 @@ async function createFinal(ctx: TusContext, req: Request, res: Response, concat:
     }
   }
   await ctx.deps.store.concat(id, ids)
-  await ctx.deps.records.set(id, { id, length: total, metadata, createdAt: new Date(ctx.deps.now()).toISOString(), concat: { type: 'final', parts: ids } })
+  const final: UploadRecord = { id, length: total, metadata: accepted, createdAt: new Date(ctx.deps.now()).toISOString(), concat: { type: 'final', parts: ids } }
+  await ctx.deps.records.set(id, final)
   ctx.deps.log.info({ uploadId: id, parts: ids.length, length: total, verifyMs, verifyRead }, 'final upload assembled')
+  ctx.lifecycle.emit({ type: 'created', upload: final, offset: total })
+  ctx.lifecycle.emit({ type: 'finished', upload: final, offset: total })
   if (reconciled || verifyMs !== undefined) {
     await ctx.reconciler.finalEvent({ event: verifyMs !== undefined ? 'final-verified' : 'final-created', uploadId: id, bytes: total, parts: ids, ...(verifyMs !== undefined && { verifyMs, verifyRead }) })
   }

@@ -64,6 +64,8 @@ export async function storeBody(ctx: TusContext, record: UploadRecord, offset: n
   // Recorded before any error is thrown: a body cut at Upload-Length (413) may have finished the upload.
   ctx.reconciler.afterWrite(record.id, hash, result)
   const written = await recordWrite(ctx, record, result.length)
+  ctx.lifecycle.emit({ type: 'received', upload: written, bytes: result.appended, offset: result.length })
+  if (written.length === result.length) ctx.lifecycle.emit({ type: 'finished', upload: written, offset: result.length })
   // Also after a stopped write: a loser's in-flight PATCH, stopped by the winner, answers 410.
   await ctx.reconciler.reconcile(written, result.length)
   if (result.sourceError instanceof GatewayError) throw result.sourceError
