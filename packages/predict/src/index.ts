@@ -27,3 +27,5 @@ export type { HealthTrace, SyntheticTraceOptions, TraceKind, TraceSample } from 
 export { compareRiskModels, evaluateRiskModel } from './risk-comparison.js'
 export type { RiskCandidate, RiskEvaluation, RiskEvaluationOptions } from './risk-comparison.js'
 export { seededRandom } from './seeded-random.js'
+export { AccessModel, defaultAccessModelOptions, resolveAccessModelOptions } from './access-model.js'
+export type { AccessModelOptions, AccessPrediction, ResolvedAccessModelOptions } from './access-model.js'
