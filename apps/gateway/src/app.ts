@@ -4,6 +4,9 @@ import { cors } from './cors.js'
 import { sendError } from './error-response.js'
 import { GatewayError } from './errors.js'
 import type { GatewayDurability } from './gateway-durability.js'
+import { HttpHooks } from './hooks/http-hooks.js'
+import { GatewayMetrics, METRICS_PATH } from './metrics/gateway-metrics.js'
+import { requireOperatorToken } from './operator-auth.js'
 import { operatorRoutes } from './operator-routes.js'
 import type { RedisReachability } from './readiness.js'
 import { TusContext } from './tus/context.js'
@@ -47,6 +50,14 @@ export function createApp(deps: TusDeps, options: AppOptions = {}): GatewayApp {
     if (req.method === 'POST' && override) req.method = override.toUpperCase()
     next()
   })
+  // Metrics and hooks listen to the upload lifecycle (docs/metrics.md, docs/hooks.md); hook requests carry the client's request.
+  const metrics = deps.config.metrics ? new GatewayMetrics(ctx, options.durability) : undefined
+  if (metrics) app.use(metrics.observeRequests)
+  if (deps.config.hooks) {
+    app.use(ctx.lifecycle.requestScope)
+    new HttpHooks(deps.config.hooks, deps.log).attach(ctx.lifecycle)
+  }
+  if (metrics) app.get(METRICS_PATH, requireOperatorToken(deps.config.operatorToken, deps.log), metrics.serve)
   // Operator JSON: before CORS (not for browsers on other origins) and the shutdown gate (health says `stopping`).
   if (options.durability) app.use(operatorRoutes(ctx, { durability: options.durability, redis: options.redis }))
   app.use(cors(deps.config.cors, deps.log))

@@ -6,6 +6,7 @@ import type { DurabilityPolicy, ProbeMode } from '@tessera/durability'
 import { defaultBullTaskQueueOptions } from '@tessera/cluster'
 import { isStorageError, resolveS3BackendOptions } from '@tessera/storage'
 import { type BackendSpec, parseBackendList } from './backend-spec.js'
+import { type HooksConfig, parseHooksConfig } from './hooks/hooks-config.js'
 import { type CorsConfig, parseCorsConfig } from './cors-config.js'
 import { GatewayError } from './errors.js'
 
@@ -54,6 +55,10 @@ export interface GatewayConfig {
    * embedded default: files under `dataDir/meta`, in-process locks and queue.
    */
   readonly redis: RedisConfig | undefined
+  /** Prometheus `GET /metrics` (docs/metrics.md). Default true. */
+  readonly metrics: boolean
+  /** HTTP hooks as tusd sends them (`--hooks-url`, docs/hooks.md); `undefined` (default) = none. */
+  readonly hooks: HooksConfig | undefined
 }
 
 /** Where the shared state of a gateway cluster lives (`--redis-url`, `--redis-prefix`). */
@@ -151,6 +156,10 @@ const OPTIONS = {
   redisPrefix: { flag: 'redis-prefix', env: 'TESSERA_REDIS_PREFIX', help: 'prefix of every Redis key, one per cluster (default tessera)' },
   repairLease: { flag: 'repair-lease', env: 'TESSERA_REPAIR_LEASE', help: "scale-out: lease of a running background task; a dead gateway's is re-run after about this + the stalled check (default 30s)" },
   repairStalledCheck: { flag: 'repair-stalled-check', env: 'TESSERA_REPAIR_STALLED_CHECK', help: 'scale-out: how often gateways look for tasks of dead gateways (default 15s)' },
+  metrics: { flag: 'metrics', env: 'TESSERA_METRICS', help: 'serve Prometheus GET /metrics (default true; --metrics=false turns it off)', boolean: true },
+  hooksUrl: { flag: 'hooks-url', env: 'TESSERA_HOOKS_URL', help: 'URL the tusd-style HTTP hooks are POSTed to (default none)' },
+  hooksEvents: { flag: 'hooks-events', env: 'TESSERA_HOOKS_EVENTS', help: 'hooks sent: pre-create,post-create,post-receive,post-finish,post-terminate (default all)' },
+  hooksTimeout: { flag: 'hooks-timeout', env: 'TESSERA_HOOKS_TIMEOUT', help: 'time one hook request may take; a pre-create past it answers 500 (default 15s)' },
 } as const satisfies Record<string, { flag: string; env: string; help: string; boolean?: true }>
 
 type Key = keyof typeof OPTIONS
@@ -287,11 +296,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   if (operatorToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(operatorToken)) problems.push('operator token must be at least 16 printable characters without spaces')
   const cors = parseCorsConfig(raw('corsOrigins'), problems)
   const redis = redisConfig({ raw, parsed, duration, problems })
+  const metrics = parsed('metrics', true, parseBoolean, "'true' or 'false'")
+  const hooks = parseHooksConfig(raw, problems)
 
   if (problems.length > 0) {
     throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
-  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken, cors, redis }
+  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken, cors, redis, metrics, hooks }
 }
 
 /**
