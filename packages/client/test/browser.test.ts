@@ -3,28 +3,21 @@
 // cross-origin and downloaded in Node byte-identical; an upload stopped mid-way resumes after a
 // page reload from its IndexedDB state, and from the localStorage state an earlier version left;
 // a file past 1 GiB picked in an <input type=file> uploads with the page's memory bounded.
-// Skips (with the reason) where /usr/bin/chromium is missing, except in CI, where .ci/run installs
-// it and a missing browser is a failure.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { randomBytes, createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { createServer, type Server } from 'node:http'
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
+import { chromiumMissing as missing, launchChromium, staticSite } from './helpers/chromium.js'
 
-const CHROMIUM = process.env['TESSERA_CHROMIUM'] ?? '/usr/bin/chromium'
 const BUNDLE = join(dirname(fileURLToPath(import.meta.url)), '../dist/browser/tessera.js')
+const PAGE_FILE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/page-file.js')
 const MiB = 1024 * 1024
-
-const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium; .ci/run installs it in CI)`
-if (missing && process.env['CI']) throw new Error(`browser tests must run in CI: ${missing}`)
-if (missing) console.log(`browser tests skipped: ${missing}`)
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -32,22 +25,9 @@ const PAGE = `<!doctype html>
 <input type="file" id="file">
 <script type="module">
   import * as tessera from '/tessera.js'
+  import { makeFile } from '/page-file.js'
   window.tessera = tessera
-  // The bytes of test/helpers.ts bytes(size, seed): xorshift32, little-endian words, then i & 0xff.
-  window.makeFile = (size, seed, name) => {
-    const buf = new Uint8Array(size)
-    const view = new DataView(buf.buffer)
-    let x = seed >>> 0 || 1
-    let i = 0
-    for (; i + 4 <= size; i += 4) {
-      x ^= x << 13
-      x ^= x >>> 17
-      x ^= x << 5
-      view.setUint32(i, x >>> 0, true)
-    }
-    for (; i < size; i++) buf[i] = i & 0xff
-    return new File([buf], name, { type: 'application/octet-stream', lastModified: 1700000000000 })
-  }
+  window.makeFile = makeFile
   // Keys of the resume state: IndexedDB's (the default store) and localStorage's (earlier versions).
   // The database is only opened once it exists: opening creates it, without idb-keyval's object store.
   const stateKeys = async () => {
@@ -109,21 +89,6 @@ const PAGE = `<!doctype html>
   }
   window.tesseraReady = true
 </script>`
-
-/** Serves the page and the bundle on 127.0.0.1 (another origin than the gateway's: CORS is exercised). */
-async function staticServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const bundle = await readFile(BUNDLE)
-  const server: Server = createServer((req, res) => {
-    if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE)
-    else if (req.url === '/tessera.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle)
-    else res.writeHead(404).end()
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
 
 async function openPage(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage()
@@ -203,11 +168,12 @@ describe('browser bundle in headless Chromium', { skip: missing, timeout: 120_00
   let browser: Browser
   before(async () => {
     gw = await startGateway()
-    site = await staticServer()
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [BROWSER_TAG, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    site = await staticSite({
+      '/': { type: 'text/html; charset=utf-8', body: PAGE },
+      '/tessera.js': { type: 'text/javascript', body: await readFile(BUNDLE) },
+      '/page-file.js': { type: 'text/javascript', body: await readFile(PAGE_FILE) },
     })
+    browser = await launchChromium([BROWSER_TAG])
   })
   after(async () => {
     await browser?.close()
