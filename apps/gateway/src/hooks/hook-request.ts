@@ -11,8 +11,8 @@ export interface HookUpload {
   readonly Size: number
   readonly SizeIsDeferred: boolean
   readonly Offset: number
-  /** Decoded `Upload-Metadata`; a key sent without a value is `""`. */
-  readonly MetaData: UploadMetadata
+  /** Decoded `Upload-Metadata`; a key sent without a value is `""` (tusd's map of strings). */
+  readonly MetaData: Readonly<Record<string, string>>
   readonly IsPartial: boolean
   readonly IsFinal: boolean
   /** A final's partials (ids, in order), else null. */
@@ -63,7 +63,7 @@ export function hookRequestBody(type: HookType, subject: HookSubject, request: R
     Size: subject.length ?? 0,
     SizeIsDeferred: subject.length === undefined,
     Offset: subject.offset,
-    MetaData: subject.metadata,
+    MetaData: Object.fromEntries(Object.entries(subject.metadata).map(([k, v]) => [k, v ?? ''])),
     IsPartial: subject.concat?.type === 'partial',
     IsFinal: subject.concat?.type === 'final',
     PartialUploads: subject.concat?.type === 'final' ? subject.concat.parts : null,
