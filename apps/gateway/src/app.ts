@@ -55,7 +55,7 @@ export function createApp(deps: TusDeps, options: AppOptions = {}): GatewayApp {
   if (metrics) app.use(metrics.observeRequests)
   if (deps.config.hooks) {
     app.use(ctx.lifecycle.requestScope)
-    new HttpHooks(deps.config.hooks, deps.log, deps.now).attach(ctx.lifecycle)
+    new HttpHooks(deps.config.hooks, deps.log, deps.now, metrics?.hookDone).attach(ctx.lifecycle)
   }
   if (metrics) app.get(METRICS_PATH, requireOperatorToken(deps.config.operatorToken, deps.log), metrics.serve)
   // Operator JSON: before CORS (not for browsers on other origins) and the shutdown gate (health says `stopping`).

@@ -8,6 +8,7 @@ import { parseMetadata } from '@tessera/protocol'
 import { loadConfig } from '../src/config.js'
 import type { HookRequestBody } from '../src/hooks/hook-request.js'
 import { TUS, bytes, create, eventually, head, idOf, metadata, patch, startGateway, type TestGateway } from './helpers/gateway.js'
+import { parsePrometheusText } from './helpers/prometheus-text.js'
 import { createAttempt, postFinal } from './helpers/reconciliation.js'
 
 /** A hook endpoint: keeps every request body, answers each with `answer` (default: 200, empty JSON). */
@@ -63,6 +64,12 @@ async function setUp(flags: readonly string[] = [], options: { now?: () => numbe
   const gw = await startGateway(['--block-size', '4KiB', '--hooks-url', hooks.url, ...flags], options)
   cleanup.push(() => gw.close())
   return { gw, hooks }
+}
+
+/** `tessera_hook_request_duration_seconds_count` of `hook` and `outcome` on the gateway's /metrics. */
+async function hookCount(gw: TestGateway, hook: string, outcome: string): Promise<number> {
+  const text = await (await fetch(`${gw.origin}/metrics`)).text()
+  return parsePrometheusText(text).value('tessera_hook_request_duration_seconds_count', { hook, outcome })
 }
 
 /** Upload records the gateway holds (tombstones too). */
@@ -125,6 +132,7 @@ describe('HTTP hooks', { timeout: 60_000 }, () => {
     assert.equal(await plain.text(), 'upload creation has been rejected by server')
     assert.deepEqual(await records(gw), [])
     assert.equal(hooks.of('post-create').length, 0)
+    assert.equal(await hookCount(gw, 'pre-create', 'rejected'), 2)
   })
 
   test('pre-create changing the metadata: HEAD and the later hooks show the hook\'s', async () => {
@@ -181,6 +189,8 @@ describe('HTTP hooks', { timeout: 60_000 }, () => {
     assert.equal(line.level, 'warn')
     assert.deepEqual(line.obj, { hook: 'post-finish', uploadId: idOf(url), reason: 'answered 500' })
     assert.equal((await head(url)).headers.get('upload-offset'), '100')
+    assert.equal(await hookCount(gw, 'post-finish', 'failed'), 1)
+    assert.equal(await hookCount(gw, 'pre-create', 'ok'), 1)
   })
 
   test('--hooks-events: only the hooks named are sent (no pre-create here: creation does not wait)', async () => {

@@ -12,6 +12,12 @@ import type { HookType, HooksConfig } from './hooks-config.js'
 export const POST_RECEIVE_INTERVAL_MS = 1000
 /** Uploads whose last `post-receive` time is remembered (least recently written forgotten first). */
 const THROTTLED_UPLOADS = 10_000
+/** How one hook request went: answered (`ok`), answered with a rejection (`rejected`, pre-create), or `failed`. */
+export type HookOutcome = 'ok' | 'rejected' | 'failed'
+
+/** Told of every hook request once it is over (the metrics count them). */
+export type HookObserver = (hook: HookType, outcome: HookOutcome, seconds: number) => void
+
 /** tusd's answer to a rejected creation when the hook names no status or body. */
 const DEFAULT_REJECTION = { status: 400, body: 'upload creation has been rejected by server' }
 
@@ -29,6 +35,7 @@ export class HttpHooks {
     readonly config: HooksConfig,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly observe: HookObserver = () => {},
   ) {}
 
   /** Subscribes to `lifecycle`: the gate for `pre-create`, the listener for the rest (each only when enabled). */
@@ -95,19 +102,25 @@ export class HttpHooks {
   }
 
   /**
-   * POSTs one hook request and reads its answer, all within `--hooks-timeout`.
+   * POSTs one hook request and reads its answer, all within `--hooks-timeout`, and tells the
+   * observer how it went (a rejection only counts as one for `pre-create`, the hook it applies to).
    * @throws Error saying what went wrong (timed out, unreachable, non-2xx, a malformed answer).
    */
   async #send(body: ReturnType<typeof hookRequestBody>): Promise<HookResponse> {
     const { url, timeoutMs } = this.config
     const signal = AbortSignal.timeout(timeoutMs)
+    const started = performance.now()
+    const seconds = (): number => (performance.now() - started) / 1000
     try {
       const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal })
       const text = await res.text()
       if (res.status < 200 || res.status > 299) throw new Error(`answered ${res.status}`)
       if (Buffer.byteLength(text) > HOOK_RESPONSE_LIMIT_BYTES) throw new Error(`answered more than ${HOOK_RESPONSE_LIMIT_BYTES} bytes`)
-      return parseHookResponse(text)
+      const answer = parseHookResponse(text)
+      this.observe(body.Type, answer.rejectUpload && body.Type === 'pre-create' ? 'rejected' : 'ok', seconds())
+      return answer
     } catch (err) {
+      this.observe(body.Type, 'failed', seconds())
       if (signal.aborted) throw new Error(`no answer within ${timeoutMs} ms`, { cause: err })
       if (err instanceof SyntaxError) throw new Error(`answered malformed JSON: ${err.message}`, { cause: err })
       const cause = (err as { cause?: { code?: string } }).cause

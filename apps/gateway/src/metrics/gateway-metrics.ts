@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { GatewayDurability } from '../gateway-durability.js'
+import type { HookObserver } from '../hooks/http-hooks.js'
 import type { UploadEvent } from '../lifecycle/upload-lifecycle.js'
 import type { ReconciliationEvent } from '../reconciliation/event-log.js'
 import type { TusContext } from '../tus/context.js'
@@ -43,6 +44,7 @@ export class GatewayMetrics {
   readonly #requests: Histogram<'method' | 'route' | 'status'>
   readonly #served: Counter
   readonly #uploadRoute: string
+  readonly #hooks: Histogram<'hook' | 'outcome'>
 
   constructor(ctx: TusContext, durability?: GatewayDurability) {
     const registers = [this.registry]
@@ -102,8 +104,12 @@ export class GatewayMetrics {
       if (outcome !== 'created') attemptBytes.inc({ outcome }, event.bytes)
     })
 
+    this.#hooks = new Histogram({ name: 'tessera_hook_request_duration_seconds', help: 'HTTP hook requests by hook and outcome (ok, rejected: a pre-create refusing the upload, failed: timed out, unreachable, non-2xx or malformed).', labelNames: ['hook', 'outcome'], buckets: REQUEST_BUCKETS, registers })
     this.#durability = durability && new DurabilityMetrics(durability, this.registry)
   }
+
+  /** The hooks' observer: one observation per hook request. */
+  readonly hookDone: HookObserver = (hook, outcome, seconds) => this.#hooks.observe({ hook, outcome }, seconds)
 
   /** Express middleware timing every request into `tessera_http_request_duration_seconds` (and GET bodies into `tessera_served_bytes_total`). */
   readonly observeRequests = (req: Request, res: Response, next: NextFunction): void => {
