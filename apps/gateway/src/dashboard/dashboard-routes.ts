@@ -37,6 +37,8 @@ export function dashboardRoutes(readOnly: (req: Request, res: Response) => void)
   const send = (name: string) => (_req: Request, res: Response): void => res.sendFile(files[name]!, { headers: PAGE_HEADERS, etag: true, lastModified: true })
   const router = express.Router({ strict: true })
   router.get(DASHBOARD_PATH, send('index.html'))
+  // The page's URLs are relative to `/_tessera/dashboard` (so a proxy may mount it under a prefix): not to its directory form.
+  router.get(`${DASHBOARD_PATH}/`, (_req, res) => res.redirect(301, '../dashboard'))
   for (const name of Object.keys(files)) router.get(`${DASHBOARD_PATH}/${name}`, send(name))
   router.all([DASHBOARD_PATH, ...Object.keys(files).map((name) => `${DASHBOARD_PATH}/${name}`)], readOnly)
   return router
