@@ -8,6 +8,7 @@ import { HttpHooks } from './hooks/http-hooks.js'
 import { GatewayMetrics, METRICS_PATH } from './metrics/gateway-metrics.js'
 import { requireOperatorToken } from './operator-auth.js'
 import { operatorRoutes } from './operator-routes.js'
+import { readRoutes } from './read/read-routes.js'
 import type { RedisReachability } from './readiness.js'
 import { TusContext } from './tus/context.js'
 import type { TusDeps } from './tus/deps.js'
@@ -59,6 +60,8 @@ export function createApp(deps: TusDeps, options: AppOptions = {}): GatewayApp {
   }
   if (metrics) app.get(METRICS_PATH, requireOperatorToken(deps.config.operatorToken, deps.log), metrics.serve)
   // Operator JSON: before CORS (not for browsers on other origins) and the shutdown gate (health says `stopping`).
+  // Before the operator routes, whose last handler answers 404 for any other /_tessera path.
+  if (deps.reads) app.use(readRoutes(deps.reads, deps.config.operatorToken, deps.log))
   if (options.durability) app.use(operatorRoutes(ctx, { durability: options.durability, redis: options.redis }))
   app.use(cors(deps.config.cors, deps.log))
   app.use((req, res, next) => {

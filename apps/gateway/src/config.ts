@@ -9,6 +9,7 @@ import { type BackendSpec, parseBackendList } from './backend-spec.js'
 import { type HooksConfig, parseHooksConfig } from './hooks/hooks-config.js'
 import { type CorsConfig, parseCorsConfig } from './cors-config.js'
 import { GatewayError } from './errors.js'
+import { type ReadConfig, parseReadConfig } from './read/read-config.js'
 
 /** Everything the gateway process is configured with. */
 export interface GatewayConfig {
@@ -59,6 +60,8 @@ export interface GatewayConfig {
   readonly metrics: boolean
   /** HTTP hooks as tusd sends them (`--hooks-url`, docs/hooks.md); `undefined` (default) = none. */
   readonly hooks: HooksConfig | undefined
+  /** The read path: hedged reads, the echo cache, prefetch (docs/read-path.md). */
+  readonly read: ReadConfig
 }
 
 /** Where the shared state of a gateway cluster lives (`--redis-url`, `--redis-prefix`). */
@@ -160,6 +163,11 @@ const OPTIONS = {
   hooksUrl: { flag: 'hooks-url', env: 'TESSERA_HOOKS_URL', help: 'URL the tusd-style HTTP hooks are POSTed to (default none)' },
   hooksEvents: { flag: 'hooks-events', env: 'TESSERA_HOOKS_EVENTS', help: 'hooks sent: pre-create,post-create,post-receive,post-finish,post-terminate (default all)' },
   hooksTimeout: { flag: 'hooks-timeout', env: 'TESSERA_HOOKS_TIMEOUT', help: 'time one hook request may take; a pre-create past it answers 500 (default 15s)' },
+  hedgedReads: { flag: 'hedged-reads', env: 'TESSERA_HEDGED_READS', help: 'read the backends predicted fastest, hedge late blocks (default true)', boolean: true },
+  echoMemory: { flag: 'echo-memory', env: 'TESSERA_ECHO_MEMORY', help: 'memory for echoes of hot blocks, e.g. 256MiB; 0 = none (default 256MiB)' },
+  prefetch: { flag: 'prefetch', env: 'TESSERA_PREFETCH', help: 'prefetch what a session usually reads next into the echoes (default true)', boolean: true },
+  prefetchThreshold: { flag: 'prefetch-threshold', env: 'TESSERA_PREFETCH_THRESHOLD', help: 'P(next read) above which it is prefetched (default 0.6)' },
+  prefetchStripes: { flag: 'prefetch-stripes', env: 'TESSERA_PREFETCH_STRIPES', help: 'stripes prefetched per predicted read (default 2)' },
 } as const satisfies Record<string, { flag: string; env: string; help: string; boolean?: true }>
 
 type Key = keyof typeof OPTIONS
@@ -298,11 +306,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const redis = redisConfig({ raw, parsed, duration, problems })
   const metrics = parsed('metrics', true, parseBoolean, "'true' or 'false'")
   const hooks = parseHooksConfig(raw, problems)
+  const read = parseReadConfig(raw, problems)
 
   if (problems.length > 0) {
     throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
-  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken, cors, redis, metrics, hooks }
+  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken, cors, redis, metrics, hooks, read }
 }
 
 /**

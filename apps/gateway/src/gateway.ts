@@ -8,6 +8,7 @@ import { GatewayDurability } from './gateway-durability.js'
 import { LocalLocker } from './local-locker.js'
 import { RedisReachability } from './readiness.js'
 import { openBackends } from './open-backends.js'
+import { GatewayReads } from './read/gateway-reads.js'
 import { startExpirySweep } from './expiry-sweep.js'
 import { JsonlEventLog } from './reconciliation/event-log.js'
 import type { PartitionRecord } from './reconciliation/partition-record.js'
@@ -57,6 +58,7 @@ async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backen
   const records = cluster?.records ?? (await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads')))
   const partitions = cluster?.partitions ?? (await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions')))
   const events = await JsonlEventLog.open(config.reconciliationLog, log)
+  const reads = new GatewayReads(config.read, log)
   const store = await ObjectStore.open({
     backends: durability.backends,
     manifests,
@@ -64,9 +66,12 @@ async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backen
     parityBlocks: config.parityBlocks,
     blockBytes: config.blockBytes,
     logger: log,
+    ...reads.storeOptions(),
   })
   durability.attach(store)
-  const deps = { config, store, records, partitions, events, locker: cluster?.locker ?? new LocalLocker(), log, now: Date.now, onFault: durability.onFault }
+  reads.attach(store)
+  reads.start()
+  const deps = { config, store, records, partitions, events, locker: cluster?.locker ?? new LocalLocker(), log, now: Date.now, onFault: durability.onFault, reads }
   const app = createApp(deps, { durability, ...(cluster && { redis: new RedisReachability(cluster.ping, log) }) })
   const sweep = startExpirySweep(app.context)
   return {
@@ -75,6 +80,7 @@ async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backen
     durability,
     close: async () => {
       sweep.stop()
+      reads.stop()
       await durability.stop()
       await cluster?.close()
       closeBackends()

@@ -2,6 +2,7 @@ import type { BlockFault, Logger, ObjectStore } from '@tessera/storage'
 import type { InspectableLocker } from '@tessera/cluster'
 import type { KvStore } from '@tus/utils'
 import type { GatewayConfig } from '../config.js'
+import type { GatewayReads } from '../read/gateway-reads.js'
 import type { EventSink } from '../reconciliation/event-log.js'
 import type { PartitionRecord } from '../reconciliation/partition-record.js'
 import type { UploadRecord } from '../upload-record.js'
@@ -24,4 +25,6 @@ export interface TusDeps {
    * engine's input. Passed to every `store.read` the gateway makes. Default: nobody is told.
    */
   readonly onFault?: (fault: BlockFault) => void
+  /** The read path's echoes and prefetcher, which GETs feed (docs/read-path.md). Default: plain reads of the store. */
+  readonly reads?: GatewayReads
 }

@@ -6,13 +6,14 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { FileManifestStore, ObjectStore, type Logger } from '@tessera/storage'
+import { FileManifestStore, ObjectStore, type Backend, type Logger } from '@tessera/storage'
 import { createApp, type GatewayApp } from '../../src/app.js'
 import { loadConfig, type GatewayConfig } from '../../src/config.js'
 import { FileKvStore } from '../../src/file-kv-store.js'
 import { createGateway } from '../../src/gateway.js'
 import { LocalLocker } from '../../src/local-locker.js'
 import { openBackends } from '../../src/open-backends.js'
+import { GatewayReads } from '../../src/read/gateway-reads.js'
 import { JsonlEventLog } from '../../src/reconciliation/event-log.js'
 import type { PartitionRecord } from '../../src/reconciliation/partition-record.js'
 import type { TusDeps } from '../../src/tus/deps.js'
@@ -62,6 +63,8 @@ export interface TestGateway {
 export interface StartOptions {
   /** A controllable clock: the gateway is then wired through `createApp` (no expiry timer). */
   readonly now?: () => number
+  /** Wraps the opened backends (a `FaultyBackend` each, say): the gateway is then wired through `createApp` too. */
+  readonly backends?: (opened: readonly Backend[]) => readonly Backend[]
 }
 
 /** Starts a gateway with `--data <fresh temp dir>` plus `flags`, listening on 127.0.0.1:0. */
@@ -72,8 +75,8 @@ export async function startGateway(flags: readonly string[] = [], options: Start
   let app: GatewayApp
   let deps: TusDeps | undefined
   let stop = async (): Promise<void> => {}
-  if (options.now) {
-    deps = await openDeps(config, log, options.now)
+  if (options.now || options.backends) {
+    deps = await openDeps(config, log, options.now ?? Date.now, options.backends)
     app = createApp(deps)
   } else {
     const gateway = await createGateway(config, log)
@@ -108,16 +111,18 @@ export async function startGateway(flags: readonly string[] = [], options: Start
   }
 }
 
-/** The same wiring as `createGateway`, with an injected clock. */
-async function openDeps(config: GatewayConfig, log: Logger, now: () => number): Promise<TusDeps> {
+/** The same wiring as `createGateway` (less durability), with an injected clock and backend wrapper. */
+async function openDeps(config: GatewayConfig, log: Logger, now: () => number, wrap: (opened: readonly Backend[]) => readonly Backend[] = (b) => b): Promise<TusDeps> {
   // Directories only (these tests configure no S3 backends), so nothing is left to close.
-  const { backends } = await openBackends(config)
+  const backends = wrap((await openBackends(config)).backends)
   const manifests = await FileManifestStore.open({ dir: join(config.dataDir, 'meta', 'manifests') })
   const records = await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads'))
   const partitions = await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions'))
   const events = await JsonlEventLog.open(config.reconciliationLog, log, now)
-  const store = await ObjectStore.open({ backends, manifests, dataBlocks: config.dataBlocks, parityBlocks: config.parityBlocks, blockBytes: config.blockBytes, logger: log })
-  return { config, store, records, partitions, events, locker: new LocalLocker(), log, now }
+  const reads = new GatewayReads(config.read, log)
+  const store = await ObjectStore.open({ backends, manifests, dataBlocks: config.dataBlocks, parityBlocks: config.parityBlocks, blockBytes: config.blockBytes, logger: log, ...reads.storeOptions() })
+  reads.attach(store)
+  return { config, store, records, partitions, events, locker: new LocalLocker(), log, now, reads }
 }
 
 /** Creates an upload; resolves its absolute URL. */

@@ -1,0 +1,107 @@
+import { EchoCache, type EchoCacheStats, type Logger, type ObjectStore, type ObjectStoreOptions, type ReadPlan, type ReadStats } from '@tessera/storage'
+import type { Request } from 'express'
+import { Prefetcher, type PrefetcherStats } from './prefetcher.js'
+import type { ReadConfig } from './read-config.js'
+
+/** Request header naming a client's read session (reads correlated for prefetch); default the client's address. */
+export const READ_SESSION_HEADER = 'tessera-read-session'
+
+/** Time between two `read path` summary log lines (only when something was read). */
+const SUMMARY_INTERVAL_MS = 60_000
+
+/** `GET /_tessera/read`: what the read path did since the gateway started (JSON). */
+export interface ReadStatus {
+  /** Block reads: blocks needed and read, hedges, reads around failures, per-backend learned latency. */
+  readonly reads: ReadStats
+  /** The in-memory echo cache; `null` with `--echo-memory 0`. */
+  readonly echoes: EchoCacheStats | null
+  /** The prefetcher, with `threshold` and `precision` (prefetched blocks used / judged); `null` when off. */
+  readonly prefetch: (PrefetcherStats & { readonly threshold: number; readonly precision: number }) | null
+}
+
+/**
+ * The gateway's read path around the object store: hedged reads (storage's), the echo cache of
+ * hot blocks (`--echo-memory`) and the prefetcher learning from GETs. Built in two steps like the
+ * durability side: {@link storeOptions} go into `ObjectStore.open`, then {@link attach} the store.
+ */
+export class GatewayReads {
+  readonly echoes: EchoCache | undefined
+  #store: ObjectStore | undefined
+  #prefetcher: Prefetcher | undefined
+  #timer: ReturnType<typeof setInterval> | undefined
+  #lastStripes = 0
+
+  constructor(
+    readonly config: ReadConfig,
+    private readonly log: Logger,
+  ) {
+    this.echoes = config.echoMemoryBytes > 0 ? new EchoCache({ maxBytes: config.echoMemoryBytes }) : undefined
+  }
+
+  /** What the object store is opened with for this read path. */
+  storeOptions(): Pick<ObjectStoreOptions, 'hedge' | 'echoes'> {
+    return { hedge: { enabled: this.config.hedgedReads }, ...(this.echoes && { echoes: this.echoes }) }
+  }
+
+  /** Binds the store opened with {@link storeOptions}; starts learning (prefetch needs echoes). Once. */
+  attach(store: ObjectStore): void {
+    if (this.#store) throw new Error('GatewayReads.attach called twice')
+    this.#store = store
+    if (this.config.prefetch && this.echoes) {
+      this.#prefetcher = new Prefetcher(store, this.echoes, { threshold: this.config.prefetchThreshold, stripes: this.config.prefetchStripes, now: () => performance.now(), log: this.log })
+    }
+  }
+
+  /** The `onPlan` of a GET's `store.read`: tells the prefetcher what this request's session read. */
+  planListener(req: Request, uploadId: string): ((plan: ReadPlan) => void) | undefined {
+    const prefetcher = this.#prefetcher
+    if (!prefetcher) return undefined
+    const session = (req.get(READ_SESSION_HEADER) ?? '').slice(0, 200) || `addr:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`
+    return (plan) => prefetcher.observe(session, uploadId, plan)
+  }
+
+  /** JSON for `GET /_tessera/read`. */
+  status(): ReadStatus {
+    const p = this.#prefetcher
+    return {
+      reads: this.#storeOrThrow().readStats(),
+      echoes: this.echoes?.stats() ?? null,
+      prefetch: p && this.echoes ? { ...p.stats(), threshold: this.config.prefetchThreshold, precision: this.echoes.stats().prefetchPrecision } : null,
+    }
+  }
+
+  /** Logs a `read path` summary every minute in which something was read (idempotent). */
+  start(): void {
+    if (this.#timer) return
+    this.#timer = setInterval(() => this.#summary(), SUMMARY_INTERVAL_MS)
+    this.#timer.unref()
+  }
+
+  stop(): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+
+  #summary(): void {
+    const { reads, echoes, prefetch } = this.status()
+    if (reads.stripes === this.#lastStripes) return
+    this.#lastStripes = reads.stripes
+    this.log.info(
+      {
+        stripes: reads.stripes,
+        hedges: reads.hedges,
+        hedgesDenied: reads.hedgesDenied,
+        extraReadRatio: reads.extraReadRatio,
+        decoded: reads.decoded,
+        ...(echoes && { echoHitRate: echoes.hitRate, echoBytes: echoes.bytes }),
+        ...(prefetch && { prefetchIssued: prefetch.issued, prefetchPrecision: prefetch.precision }),
+      },
+      'read path',
+    )
+  }
+
+  #storeOrThrow(): ObjectStore {
+    if (!this.#store) throw new Error('GatewayReads.attach was not called')
+    return this.#store
+  }
+}

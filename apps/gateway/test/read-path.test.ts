@@ -1,0 +1,121 @@
+// The read path over real HTTP: hedged reads around a backend that stalls forever (FaultyBackend
+// over the real directories), echoes in memory and their invalidation, access-correlation
+// prefetch, and GET /_tessera/read.
+import assert from 'node:assert/strict'
+import { after, describe, test } from 'node:test'
+import { FaultyBackend, type Manifest } from '@tessera/storage'
+import { loadConfig } from '../src/config.js'
+import type { ReadStatus } from '../src/read/gateway-reads.js'
+import { TUS, bytes, download, idOf, startGateway, upload, type TestGateway } from './helpers/gateway.js'
+
+const gateways: TestGateway[] = []
+after(async () => Promise.all(gateways.map((g) => g.close())))
+
+async function start(flags: string[], backends?: (opened: readonly FaultyBackend[]) => void): Promise<TestGateway> {
+  const gw = await startGateway(['--block-size', '4KiB', ...flags], backends && {
+    backends: (opened) => {
+      const faulty = opened.map((b, i) => new FaultyBackend(b, { seed: i + 1 }))
+      backends(faulty)
+      return faulty
+    },
+  })
+  gateways.push(gw)
+  return gw
+}
+
+async function status(gw: TestGateway, token?: string): Promise<ReadStatus> {
+  const res = await fetch(`${gw.origin}/_tessera/read`, token ? { headers: { authorization: `Bearer ${token}` } } : {})
+  assert.equal(res.status, 200)
+  return (await res.json()) as ReadStatus
+}
+
+async function manifestOf(gw: TestGateway, url: string): Promise<Manifest> {
+  return (await gw.deps!.store.options.manifests.get(idOf(url)))!
+}
+
+describe('read path', () => {
+  test('a backend that stalls forever: GETs complete identical, long before one block deadline, with one hedge', async () => {
+    let faulty: readonly FaultyBackend[] = []
+    const gw = await start(['--echo-memory', '0'], (f) => (faulty = f))
+    const body = bytes(200_000, 3)
+    const url = await upload(gw, body)
+    const holder = (await manifestOf(gw, url)).stripes[0]!.blocks[0]!.backend
+    const stalled = faulty.find((b) => b.id === holder)!
+    stalled.setFaults({ stallRate: 1, ops: ['read'] })
+    const began = performance.now()
+    for (let i = 0; i < 3; i++) assert.deepEqual(await download(url), body)
+    // The store's block deadline is 15 s: three GETs that waited for it even once would take longer.
+    assert.ok(performance.now() - began < 10_000, 'no read waited for the block deadline')
+    const { reads } = await status(gw)
+    assert.equal(stalled.stats.stalls, 1, 'the stall was learned at the first stripe: that backend was not read again')
+    // Also a healthy read may be late once on a busy machine (50 ms while a backend is unknown).
+    assert.ok(reads.hedges >= 1 && reads.hedges <= 3, `${reads.hedges} hedges over ${reads.stripes} stripes`)
+    assert.equal(reads.blocksRead, reads.blocksNeeded + reads.hedges + reads.replacements)
+  })
+
+  test('echoes: hot blocks served from memory within the budget; DELETE drops them and the GET is 410, never old bytes', async () => {
+    const gw = await start(['--echo-memory', '64KiB', '--prefetch=false'])
+    const hot = bytes(40_000, 5)
+    const url = await upload(gw, hot)
+    for (let i = 0; i < 3; i++) assert.deepEqual(await download(url), hot)
+    const warm = await status(gw)
+    assert.ok(warm.echoes!.hits >= 10 && warm.echoes!.bytes > 0, `hits ${warm.echoes!.hits}`)
+    // Many cold objects read twice each: the cache stays within its budget.
+    for (let n = 0; n < 6; n++) {
+      const cold = bytes(30_000, 10 + n)
+      const u = await upload(gw, cold)
+      assert.deepEqual(await download(u), cold)
+      assert.deepEqual(await download(u), cold)
+      assert.ok((await status(gw)).echoes!.bytes <= 64 * 1024)
+    }
+    assert.ok((await status(gw)).echoes!.evicted > 0)
+    for (let i = 0; i < 2; i++) assert.deepEqual(await download(url), hot) // hot again: cached on its second read
+    const res = await fetch(url, { method: 'DELETE', headers: TUS })
+    assert.equal(res.status, 204)
+    const after = await status(gw)
+    assert.ok(after.echoes!.invalidated > 0)
+    const get = await fetch(url)
+    assert.equal(get.status, 410)
+    assert.notDeepEqual(Buffer.from(await get.arrayBuffer()), hot)
+  })
+
+  test('prefetch: after a session that read A then B, a new session reading A finds B in memory', async () => {
+    // One observation gives P(B | A) = 1/2 (the model's prior), above this threshold; B, read once, is not cached yet.
+    const gw = await start(['--echo-memory', '1MiB', '--prefetch-threshold', '0.4'])
+    const a = bytes(20_000, 21)
+    const b = bytes(20_000, 22)
+    const [ua, ub] = [await upload(gw, a), await upload(gw, b)]
+    assert.deepEqual(await download(ua, { 'Tessera-Read-Session': 'train' }), a)
+    assert.deepEqual(await download(ub, { 'Tessera-Read-Session': 'train' }), b)
+    const before = await status(gw)
+    assert.deepEqual(await download(ua, { 'Tessera-Read-Session': 'new' }), a)
+    // The prefetch runs beside the GET; wait for it (a hang guard, not a timing assertion).
+    let now = before
+    for (const deadline = Date.now() + 5000; now.prefetch!.issued === before.prefetch!.issued || now.echoes!.prefetched === before.echoes!.prefetched; ) {
+      assert.ok(Date.now() < deadline, `no prefetch: ${JSON.stringify(now.prefetch)}`)
+      await new Promise((r) => setTimeout(r, 20))
+      now = await status(gw)
+    }
+    assert.deepEqual(await download(ub, { 'Tessera-Read-Session': 'new' }), b)
+    const used = await status(gw)
+    assert.ok(now.echoes!.prefetched > 0)
+    assert.equal(used.echoes!.prefetchUsed, now.echoes!.prefetched, 'every prefetched block of B was read')
+    assert.equal(used.prefetch!.precision, 1)
+  })
+
+  test('GET /_tessera/read needs the operator token when one is set', async () => {
+    const token = 'read-operator-token-123456'
+    const gw = await start(['--operator-token', token])
+    assert.equal((await fetch(`${gw.origin}/_tessera/read`)).status, 401)
+    const s = await status(gw, token)
+    assert.equal(s.reads.hedging, true)
+    assert.equal(s.echoes!.maxBytes, 256 * 1024 * 1024)
+    assert.equal(s.prefetch!.threshold, 0.6)
+  })
+
+  test('read options are validated, naming the option', () => {
+    assert.throws(() => loadConfig(['--echo-memory', 'lots', '--prefetch-threshold', '2', '--prefetch-stripes', '0', '--hedged-reads=maybe'], {}), (err: Error) =>
+      ['--echo-memory', '--prefetch-threshold', '--prefetch-stripes', '--hedged-reads'].every((f) => err.message.includes(f)))
+    assert.equal(loadConfig(['--hedged-reads=false'], {}).read.hedgedReads, false)
+  })
+})
