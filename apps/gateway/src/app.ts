@@ -5,8 +5,7 @@ import { sendError } from './error-response.js'
 import { GatewayError } from './errors.js'
 import type { GatewayDurability } from './gateway-durability.js'
 import { HttpHooks } from './hooks/http-hooks.js'
-import { GatewayMetrics, METRICS_PATH } from './metrics/gateway-metrics.js'
-import { requireOperatorToken } from './operator-auth.js'
+import { GatewayMetrics } from './metrics/gateway-metrics.js'
 import { operatorRoutes } from './operator-routes.js'
 import { readRoutes } from './read/read-routes.js'
 import type { RedisReachability } from './readiness.js'
@@ -58,7 +57,7 @@ export function createApp(deps: TusDeps, options: AppOptions = {}): GatewayApp {
     app.use(ctx.lifecycle.requestScope)
     new HttpHooks(deps.config.hooks, deps.log, deps.now, metrics?.hookDone).attach(ctx.lifecycle)
   }
-  if (metrics) app.get(METRICS_PATH, requireOperatorToken(deps.config.operatorToken, deps.log), metrics.serve)
+  if (metrics) app.use(metrics.routes(deps.config.operatorToken, deps.log))
   // Operator JSON: before CORS (not for browsers on other origins) and the shutdown gate (health says `stopping`).
   // Before the operator routes, whose last handler answers 404 for any other /_tessera path.
   if (deps.reads) app.use(readRoutes(deps.reads, deps.config.operatorToken, deps.log))

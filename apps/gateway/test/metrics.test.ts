@@ -42,6 +42,14 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
     assert.equal(ok.status, 200)
     assert.equal(ok.headers.get('access-control-allow-origin'), null)
     assert.equal(ok.headers.get('cache-control'), 'no-store')
+    // A browser's preflight gets no CORS answer either; other methods 405 (after the token).
+    const preflight = await fetch(`${gw.origin}/metrics`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } })
+    assert.equal(preflight.status, 401)
+    assert.equal(preflight.headers.get('access-control-allow-origin'), null)
+    const post = await fetch(`${gw.origin}/metrics`, { method: 'POST', headers: { origin: 'https://app.example', authorization: `Bearer ${TOKEN}` } })
+    assert.equal(post.status, 405)
+    assert.equal(post.headers.get('allow'), 'GET, HEAD')
+    assert.equal(post.headers.get('access-control-allow-origin'), null)
   })
 
   test('--metrics=false: no /metrics', async () => {

@@ -1,7 +1,11 @@
-import type { NextFunction, Request, Response } from 'express'
+import type { Logger } from '@tessera/storage'
+import express, { type NextFunction, type Request, type Response } from 'express'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { sendError } from '../error-response.js'
+import { GatewayError } from '../errors.js'
 import type { GatewayDurability } from '../gateway-durability.js'
 import type { HookObserver } from '../hooks/http-hooks.js'
+import { requireOperatorToken } from '../operator-auth.js'
 import type { UploadEvent } from '../lifecycle/upload-lifecycle.js'
 import type { ReconciliationEvent } from '../reconciliation/event-log.js'
 import type { TusContext } from '../tus/context.js'
@@ -36,7 +40,7 @@ const OUTCOME: Record<ReconciliationEvent['event'], readonly ['attempts' | 'fina
  * The gateway's Prometheus metrics (docs/metrics.md), in a registry of its own so that several
  * gateways can run in one process: HTTP requests ({@link observeRequests}), the upload lifecycle,
  * lock waits, reconciliation outcomes (from its event sink), the durability engine's status (read
- * at scrape time) and Node's process metrics. Served by {@link serve} as Prometheus text.
+ * at scrape time) and Node's process metrics. Served by {@link routes} as Prometheus text.
  */
 export class GatewayMetrics {
   readonly registry = new Registry()
@@ -125,8 +129,23 @@ export class GatewayMetrics {
     next()
   }
 
-  /** `GET /metrics`: every metric in Prometheus text format (0.0.4), never cached. */
-  readonly serve = async (_req: Request, res: Response): Promise<void> => {
+  /**
+   * `GET /metrics`: every metric in Prometheus text format (0.0.4), never cached; with `token`, only
+   * for `Authorization: Bearer <token>` (401 otherwise). Other methods answer 405. To be mounted
+   * before CORS: whatever the method, the path never answers CORS (a preflight gets the 401 or 405).
+   */
+  routes(token: string | undefined, log: Logger): express.Router {
+    const router = express.Router()
+    router.all(METRICS_PATH, requireOperatorToken(token, log))
+    router.get(METRICS_PATH, this.#serve)
+    router.all(METRICS_PATH, (req, res) => {
+      res.set('Allow', 'GET, HEAD')
+      sendError(res, new GatewayError('GATEWAY_ERR_METHOD_NOT_ALLOWED', `${METRICS_PATH} is read-only: GET or HEAD`), log, { method: req.method, url: req.originalUrl })
+    })
+    return router
+  }
+
+  readonly #serve = async (_req: Request, res: Response): Promise<void> => {
     this.#durability?.beginScrape()
     try {
       const text = await this.registry.metrics()
