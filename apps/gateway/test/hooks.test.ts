@@ -78,7 +78,7 @@ function records(gw: TestGateway): Promise<string[]> {
 }
 
 describe('HTTP hooks', { timeout: 60_000 }, () => {
-  test('every hook, with tusd\'s body; post-receive at most once a second per upload and not for the write that finishes', async () => {
+  test('every hook, with tusd\'s body; post-receive at most once a second per upload, not for an empty write nor the one that finishes', async () => {
     let clock = Date.parse('2026-01-01T00:00:00Z')
     const { gw, hooks } = await setUp([], { now: () => clock })
     const body = bytes(4_000, 5)
@@ -87,6 +87,7 @@ describe('HTTP hooks', { timeout: 60_000 }, () => {
     assert.equal((await patch(url, 0, body.subarray(0, 1_000))).status, 204)
     assert.equal((await patch(url, 1_000, body.subarray(1_000, 2_000))).status, 204) // same second: throttled
     clock += 1_000
+    assert.equal((await patch(url, 2_000, new Uint8Array(0))).status, 204) // stores nothing: no post-receive
     assert.equal((await patch(url, 2_000, body.subarray(2_000, 3_000))).status, 204)
     assert.equal((await patch(url, 3_000, body.subarray(3_000))).status, 204) // finishes: post-finish only
     const doomed = await create(gw, { 'Upload-Defer-Length': '1' })

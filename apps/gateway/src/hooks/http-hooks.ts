@@ -74,8 +74,8 @@ export class HttpHooks {
       case 'created':
         return this.#notify('post-create', { ...subject, offset: event.offset }, event.request)
       case 'received': {
-        // The write that finishes an upload is reported by post-finish alone.
-        if (upload.length !== undefined && event.offset >= upload.length) return
+        // A write that stored nothing is no progress; the one that finishes an upload is reported by post-finish alone.
+        if (event.bytes === 0 || (upload.length !== undefined && event.offset >= upload.length)) return
         const last = this.#lastReceive.get(upload.id)
         if (last !== undefined && this.now() - last < POST_RECEIVE_INTERVAL_MS) return
         this.#lastReceive.set(upload.id, this.now())
