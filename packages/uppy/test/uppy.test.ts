@@ -1,0 +1,249 @@
+// @tessera/uppy in headless Chromium with Uppy's own core (the `uppy` package's prebuilt bundle)
+// against a real gateway child process: three files in one batch, pause and resume, a page reload
+// resumed through Golden Retriever, and an endpoint that stalls every PATCH rescued by a hedge. Every
+// upload is downloaded in Node and compared byte for byte.
+import assert from 'node:assert/strict'
+import { readFile, readdir } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { startFaultProxy, type FaultProxy } from '@tessera/fault-proxy'
+import type { Browser, Page } from 'playwright-core'
+import { bytes, download, sha256, startGateway, type Gateway } from '../../client/test/helpers.js'
+import { chromiumMissing, launchChromium, staticSite, type Asset } from '../../client/test/helpers/chromium.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const require = createRequire(import.meta.url)
+const MiB = 1024 * 1024
+
+// Small partitions, so a file of a few MiB has several and a pause or reload lands mid-file.
+/** Request heads of an upload of a few MiB in small partitions (OPTIONS, POSTs, HEADs, PATCHes, the final), bytes: an upper bound. */
+const HEADERS_ALLOWANCE = 128 * 1024
+const SMALL = { minPartitionBytes: 256 * 1024, initialPartitionBytes: 512 * 1024, maxPartitionBytes: MiB, chunkBytes: 256 * 1024, maxConcurrency: 2, initialConcurrency: 2 }
+
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>@tessera/uppy test</title>
+<script type="importmap">{ "imports": { "@uppy/core": "/uppy-core.mjs", "@tessera/client/browser": "/tessera.js" } }</script>
+<script type="module">
+  import { Uppy, GoldenRetriever } from '/uppy.min.mjs'
+  import Tessera from '/plugin/index.js'
+  import { makeFile } from '/page-file.js'
+  window.makeFile = makeFile
+  // One Uppy with the Tessera uploader; every event of interest is recorded in window.events.
+  window.newUppy = ({ endpoints, options, goldenRetriever }) => {
+    const uppy = new Uppy({ id: 'tessera-test' })
+    if (goldenRetriever) uppy.use(GoldenRetriever, { serviceWorker: false })
+    uppy.use(Tessera, { endpoints, ...options })
+    window.uppy = uppy
+    window.events = []
+    const record = (name, fn) => uppy.on(name, (...args) => window.events.push({ name, at: performance.now(), ...fn(...args) }))
+    record('upload-start', (files) => ({ files: files.map((f) => f.name) }))
+    record('upload-progress', (file, p) => ({ file: file.name, bytesUploaded: p.bytesUploaded, bytesTotal: p.bytesTotal }))
+    record('upload-success', (file, r) => ({ file: file.name, url: r.uploadURL }))
+    record('upload-error', (file, err) => ({ file: file?.name, error: String(err?.message) }))
+    record('restored', () => ({}))
+    return true
+  }
+  window.addFiles = (files) => {
+    for (const f of files) window.uppy.addFile({ name: f.name, type: 'application/octet-stream', data: makeFile(f.size, f.seed, f.name), meta: { note: f.note ?? '' } })
+  }
+  window.summary = (result) => ({
+    successful: result.successful.map((f) => ({ name: f.name, url: f.response.uploadURL, size: f.size })),
+    failed: result.failed.map((f) => ({ name: f.name, error: String(f.error) })),
+    events: window.events,
+  })
+  window.ready = true
+</script>`
+
+/** What the page hands back after an Uppy upload. */
+interface Summary {
+  readonly successful: Array<{ name: string; url: string; size: number }>
+  readonly failed: Array<{ name: string; error: string }>
+  readonly events: Array<{ name: string; at: number; file?: string; bytesUploaded?: number; bytesTotal?: number; url?: string; error?: string }>
+}
+
+/** The files the site serves: the page, Uppy's bundle (and a module naming its core for the plugin's import), the client bundle, the plugin. */
+async function assets(): Promise<Record<string, Asset>> {
+  const js = (body: string | Buffer): Asset => ({ type: 'text/javascript', body })
+  const uppyBundle = join(dirname(require.resolve('uppy/package.json')), 'dist/uppy.min.mjs')
+  const out: Record<string, Asset> = {
+    '/': { type: 'text/html; charset=utf-8', body: PAGE },
+    '/uppy.min.mjs': js(await readFile(uppyBundle)),
+    '/uppy-core.mjs': js(`export { BasePlugin, Uppy, Uppy as default } from '/uppy.min.mjs'`),
+    '/tessera.js': js(await readFile(join(here, '../../client/dist/browser/tessera.js'))),
+    '/page-file.js': js(await readFile(join(here, '../../client/test/fixtures/page-file.js'))),
+  }
+  for (const name of await readdir(join(here, '../dist'))) if (name.endsWith('.js')) out[`/plugin/${name}`] = js(await readFile(join(here, '../dist', name)))
+  return out
+}
+
+describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMissing, timeout: 240_000 }, () => {
+  let gw: Gateway
+  let site: { url: string; close: () => Promise<void> }
+  let browser: Browser
+  const proxies: FaultProxy[] = []
+  before(async () => {
+    gw = await startGateway()
+    site = await staticSite(await assets())
+    browser = await launchChromium()
+  })
+  after(async () => {
+    await browser?.close()
+    await site?.close()
+    for (const p of proxies) await p.close()
+    await gw?.stop()
+  })
+
+  /** The gateway through a fault proxy with `faults`; its creation URL. */
+  async function viaProxy(faults: Record<string, unknown>): Promise<{ url: string; proxy: FaultProxy }> {
+    const proxy = await startFaultProxy({ seed: 7, endpoints: [{ name: 'gw', upstream: new URL(gw.url).origin, ...faults }] })
+    proxies.push(proxy)
+    return { url: `${proxy.endpoint('gw').url}/files`, proxy }
+  }
+
+  async function openPage(): Promise<Page> {
+    const page = await browser.newPage()
+    page.on('pageerror', (err) => console.log(`page error: ${err.message}`))
+    await page.goto(site.url)
+    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true)
+    return page
+  }
+
+  async function assertStored(url: string, size: number, seed: number): Promise<void> {
+    assert.deepEqual(await download(url), { sha256: sha256(bytes(size, seed)), size })
+  }
+
+  test('three files in one batch: each stored byte-identical, with its Uppy meta, progress reported to the end', async () => {
+    const files = [
+      { name: 'a.bin', size: 3 * MiB + 17, seed: 31, note: 'first' },
+      { name: 'b.bin', size: 1, seed: 32 },
+      { name: 'c.bin', size: 5 * MiB, seed: 33 },
+    ]
+    const page = await openPage()
+    try {
+      const r: Summary = await page.evaluate(async ({ endpoint, options, files }) => {
+        const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: { upload(): Promise<unknown> }; summary: (r: unknown) => Summary }
+        w.newUppy({ endpoints: [endpoint], options })
+        w.addFiles(files)
+        return w.summary(await w.uppy.upload())
+      }, { endpoint: gw.url, options: SMALL, files })
+      assert.deepEqual(r.failed, [])
+      assert.deepEqual(r.successful.map((f) => f.name).sort(), ['a.bin', 'b.bin', 'c.bin'])
+      assert.deepEqual(r.events.filter((e) => e.name === 'upload-start').flatMap((e) => (e as unknown as { files: string[] }).files).sort(), ['a.bin', 'b.bin', 'c.bin'])
+      for (const f of files) {
+        const done = r.successful.find((s) => s.name === f.name)!
+        await assertStored(done.url, f.size, f.seed)
+        const progress = r.events.filter((e) => e.name === 'upload-progress' && e.file === f.name)
+        assert.equal(progress.at(-1)?.bytesUploaded, f.size, `${f.name}: the last progress event reports every byte`)
+        assert.ok(progress.every((e, i) => i === 0 || e.bytesUploaded! >= progress[i - 1]!.bytesUploaded!), `${f.name}: progress never goes back`)
+      }
+      const head = await fetch(r.successful.find((s) => s.name === 'a.bin')!.url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } })
+      const metadata = Object.fromEntries((head.headers.get('upload-metadata') ?? '').split(',').map((kv) => kv.split(' ')).map(([k, v]) => [k, Buffer.from(v ?? '', 'base64').toString()]))
+      assert.equal(metadata['filename'], 'a.bin')
+      assert.equal(metadata['note'], 'first')
+    } finally {
+      await page.close()
+    }
+  })
+
+  test('pause stops the progress, resume finishes the file without sending acknowledged bytes again', async () => {
+    const { url, proxy } = await viaProxy({ bandwidth: [{ bitsPerSecond: 16e6, durationMs: 1 }] }) // 2 MB/s
+    const size = 6 * MiB
+    const page = await openPage()
+    try {
+      const r = await page.evaluate(async ({ endpoint, options, size }) => {
+        const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: any; summary: (r: unknown) => Summary; events: Summary['events'] }
+        w.newUppy({ endpoints: [endpoint], options })
+        w.addFiles([{ name: 'paused.bin', size, seed: 41 }])
+        const id = w.uppy.getFiles()[0].id
+        const result = w.uppy.upload()
+        // Pause once a first partition is acknowledged, hold for 1.5 s, resume.
+        await new Promise<void>((resolve) => w.uppy.on('upload-progress', (_f: unknown, p: { bytesUploaded: number }) => p.bytesUploaded > 0 && resolve()))
+        w.uppy.pauseResume(id)
+        const pausedAt = performance.now()
+        const ackedAtPause = w.uppy.getFile(id).progress.bytesUploaded
+        await new Promise((resolve) => setTimeout(resolve, 1500))
+        const ackedAtResume = w.uppy.getFile(id).progress.bytesUploaded
+        const resumedAt = performance.now()
+        w.uppy.pauseResume(id)
+        return { summary: w.summary(await result), pausedAt, resumedAt, ackedAtPause, ackedAtResume }
+      }, { endpoint: url, options: SMALL, size })
+      assert.deepEqual(r.summary.failed, [])
+      assert.ok(r.ackedAtPause > 0 && r.ackedAtPause < size, `paused at ${r.ackedAtPause} of ${size}`)
+      // A PATCH in flight at the pause is aborted; its acknowledgement, if it raced the pause, comes within a few ms.
+      const during = r.summary.events.filter((e) => e.name === 'upload-progress' && e.at > r.pausedAt + 250 && e.at < r.resumedAt)
+      assert.deepEqual(during, [], 'no progress while paused')
+      assert.ok(r.ackedAtResume < size, 'the file was not finished while paused')
+      // Every byte went up once, but for the PATCH the pause cut (the gateway keeps what of it arrived).
+      const sent = proxy.endpoint('gw').stats().bytesUp
+      assert.ok(sent <= size + SMALL.chunkBytes + HEADERS_ALLOWANCE, `${sent} bytes went up for a ${size}-byte file`)
+      await assertStored(r.summary.successful[0]!.url, size, 41)
+    } finally {
+      await page.close()
+    }
+  })
+
+  test('a page reload mid-upload: Golden Retriever restores the file and the upload resumes where it was', async () => {
+    const { url, proxy } = await viaProxy({ bandwidth: [{ bitsPerSecond: 16e6, durationMs: 1 }] })
+    const size = 6 * MiB
+    const page = await openPage()
+    try {
+      const before = await page.evaluate(async ({ endpoint, options, size }) => {
+        const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: any }
+        w.newUppy({ endpoints: [endpoint], options, goldenRetriever: true })
+        w.addFiles([{ name: 'reloaded.bin', size, seed: 51 }])
+        void w.uppy.upload()
+        await new Promise<void>((resolve) => w.uppy.on('upload-progress', (_f: unknown, p: { bytesUploaded: number }) => p.bytesUploaded >= 1024 * 1024 && resolve()))
+        await new Promise((resolve) => setTimeout(resolve, 1000)) // Golden Retriever saves its state throttled
+        return w.uppy.getFiles()[0].progress.bytesUploaded as number
+      }, { endpoint: url, options: SMALL, size })
+      assert.ok(before > 0 && before < size, `reloaded at ${before} of ${size}`)
+
+      await page.reload()
+      await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true)
+      const sentBefore = proxy.endpoint('gw').stats().bytesUp
+      const r = await page.evaluate(async ({ endpoint, options }) => {
+        const w = window as unknown as { newUppy: (o: unknown) => void; uppy: any; summary: (r: unknown) => Summary; events: Summary['events'] }
+        w.newUppy({ endpoints: [endpoint], options, goldenRetriever: true })
+        await new Promise<void>((resolve) => (w.events.some((e) => e.name === 'restored') ? resolve() : w.uppy.once('restored', () => resolve())))
+        // What Uppy's Dashboard does when the user confirms the restore: Golden Retriever restarts the upload.
+        const complete = new Promise((resolve) => w.uppy.once('complete', resolve))
+        w.uppy.emit('restore-confirmed')
+        return w.summary(await complete)
+      }, { endpoint: url, options: SMALL })
+      assert.deepEqual(r.failed, [])
+      assert.deepEqual(r.successful.map((f) => f.name), ['reloaded.bin'], 'the file came back from Golden Retriever')
+      // No byte acknowledged before the reload went up again.
+      const sentAfter = proxy.endpoint('gw').stats().bytesUp - sentBefore
+      assert.ok(sentAfter <= size - before + HEADERS_ALLOWANCE, `acknowledged ${before} before the reload, ${sentAfter} bytes went up after it (file ${size})`)
+      await assertStored(r.successful[0]!.url, size, 51)
+    } finally {
+      await page.close()
+    }
+  })
+
+  test('an endpoint that stalls every PATCH body: a hedge on the other endpoint finishes the file, no stall timeout waited for', async () => {
+    const { url: stalling, proxy } = await viaProxy({ stallRate: 1, stallAfterBytes: 64 * 1024 })
+    const size = 4 * MiB + 5
+    const page = await openPage()
+    try {
+      const started = Date.now()
+      const r: Summary = await page.evaluate(async ({ endpoints, options, size }) => {
+        const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: { upload(): Promise<unknown> }; summary: (r: unknown) => Summary }
+        w.newUppy({ endpoints, options })
+        w.addFiles([{ name: 'hedged.bin', size, seed: 61 }])
+        return w.summary(await w.uppy.upload())
+      }, { endpoints: [stalling, gw.url], options: { ...SMALL, stallTimeoutMs: 600_000 }, size })
+      assert.deepEqual(r.failed, [])
+      assert.ok(proxy.endpoint('gw').stats().faults.stall > 0, 'the proxy did stall PATCH bodies')
+      assert.ok(Date.now() - started < 120_000, 'finished long before the 600 s stall timeout')
+      // Read from the gateway itself: the final may have been created through the stalling proxy.
+      const stored = new URL(r.successful[0]!.url)
+      await assertStored(`${new URL(gw.url).origin}${stored.pathname}`, size, 61)
+    } finally {
+      await page.close()
+    }
+  })
+})
