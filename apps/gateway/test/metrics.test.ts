@@ -84,6 +84,12 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
     assert.equal(moved(before, m, 'tessera_uploads_terminated_total', { reason: 'terminated' }), 1)
     assert.equal(moved(before, m, 'tessera_lock_wait_seconds_count', { outcome: 'acquired' }), 4)
     assert.equal(m.value('tessera_uploads_in_flight'), 0)
+    // The GET read each stripe of the upload once, no block more than it needed: no hedge on healthy backends.
+    const manifest = await gw.deps!.store.options.manifests.get(idOf(url))
+    assert.equal(moved(before, m, 'tessera_read_stripes_total'), manifest!.stripes.length)
+    assert.equal(moved(before, m, 'tessera_read_blocks_total'), moved(before, m, 'tessera_read_blocks_needed_total'))
+    assert.ok(moved(before, m, 'tessera_read_blocks_needed_total') >= 3)
+    assert.equal(m.types.get('tessera_read_hedges_total'), 'counter')
     // Route labels are patterns: no sample anywhere names an upload id.
     const ids = [idOf(url), idOf(doomed)]
     assert.ok(m.samples.every((s) => ids.every((id) => !Object.values(s.labels).some((v) => v.includes(id)))))

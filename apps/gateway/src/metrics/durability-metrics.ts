@@ -1,8 +1,7 @@
 import type { DurabilityStatus } from '@tessera/durability'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { GatewayDurability } from '../gateway-durability.js'
-
-type Labels = Record<string, string>
+import { collectedCounter, type Labels } from './collected-counter.js'
 
 /**
  * The durability engine's figures as Prometheus metrics (docs/metrics.md): per-backend health,
@@ -45,16 +44,7 @@ export class DurabilityMetrics {
     perBackend('tessera_backend_blocks', 'Blocks the manifests place on the backend (as of the last evaluation).', (b) => b.blocks)
 
     const totalFrom = (name: string, help: string, labelNames: string[], read: (s: DurabilityStatus) => [Labels, number][]): void => {
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset()
-          for (const [labels, v] of read(status())) this.inc(labels, v)
-        },
-      })
+      collectedCounter(registry, name, help, labelNames, () => read(status()))
     }
     totalFrom('tessera_durability_actions_total', 'Background actions by kind (regenerate, migrate, add-parity, drop-parity, scrub, fault, suspect) and outcome (planned, done, failed, skipped, deferred, observed).', ['kind', 'outcome'], (s) =>
       Object.entries(s.totals).flatMap(([kind, outcomes]) => Object.entries(outcomes).map(([outcome, n]): [Labels, number] => [{ kind, outcome }, n])),

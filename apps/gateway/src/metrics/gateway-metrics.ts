@@ -11,6 +11,7 @@ import type { ReconciliationEvent } from '../reconciliation/event-log.js'
 import type { TusContext } from '../tus/context.js'
 import type { UploadRecord } from '../upload-record.js'
 import { DurabilityMetrics } from './durability-metrics.js'
+import { registerReadMetrics } from './read-metrics.js'
 
 /** `GET` path of the Prometheus metrics. */
 export const METRICS_PATH = '/metrics'
@@ -39,8 +40,8 @@ const OUTCOME: Record<ReconciliationEvent['event'], readonly ['attempts' | 'fina
 /**
  * The gateway's Prometheus metrics (docs/metrics.md), in a registry of its own so that several
  * gateways can run in one process: HTTP requests ({@link observeRequests}), the upload lifecycle,
- * lock waits, reconciliation outcomes (from its event sink), the durability engine's status (read
- * at scrape time) and Node's process metrics. Served by {@link routes} as Prometheus text.
+ * lock waits, reconciliation outcomes (from its event sink), hook requests, the read path's hedges
+ * and echoes and the durability engine's status (both read at scrape time) and Node's process metrics. Served by {@link routes} as Prometheus text.
  */
 export class GatewayMetrics {
   readonly registry = new Registry()
@@ -109,6 +110,7 @@ export class GatewayMetrics {
     })
 
     this.#hooks = new Histogram({ name: 'tessera_hook_request_duration_seconds', help: 'HTTP hook requests by hook and outcome (ok, rejected: a pre-create refusing the upload, failed: timed out, unreachable, non-2xx or malformed).', labelNames: ['hook', 'outcome'], buckets: REQUEST_BUCKETS, registers })
+    registerReadMetrics(ctx.deps.store, this.registry)
     this.#durability = durability && new DurabilityMetrics(durability, this.registry)
   }
 
