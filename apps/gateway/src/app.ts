@@ -1,5 +1,6 @@
 import { TUS_VERSION } from '@tessera/protocol'
 import express, { type NextFunction, type Request, type Response } from 'express'
+import { authenticate } from './auth/authenticate.js'
 import { cors } from './cors.js'
 import { sendError } from './error-response.js'
 import { GatewayError } from './errors.js'
@@ -63,6 +64,8 @@ export function createApp(deps: TusDeps, options: AppOptions = {}): GatewayApp {
   if (deps.reads) app.use(readRoutes(deps.reads, deps.config.operatorToken, deps.log))
   if (options.durability) app.use(operatorRoutes(ctx, { durability: options.durability, redis: options.redis }))
   app.use(cors(deps.config.cors, deps.log))
+  // Who a tus request acts for (--auth): after CORS, so a 401 still reaches a browser's script.
+  app.use(deps.config.basePath, authenticate(deps.config.auth, deps.log))
   app.use((req, res, next) => {
     res.set('Tus-Resumable', TUS_VERSION)
     const tus = req.method !== 'OPTIONS' && req.method !== 'GET'

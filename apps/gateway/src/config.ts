@@ -5,9 +5,10 @@ import { parseBoolean, parseDuration, parseSize } from './config-values.js'
 import type { DurabilityPolicy, ProbeMode } from '@tessera/durability'
 import { defaultBullTaskQueueOptions } from '@tessera/cluster'
 import { isStorageError, resolveS3BackendOptions } from '@tessera/storage'
+import { type AuthConfig, parseAuthConfig } from './auth/auth-config.js'
 import { type BackendSpec, parseBackendList } from './backend-spec.js'
-import { type HooksConfig, parseHooksConfig } from './hooks/hooks-config.js'
 import { type CorsConfig, parseCorsConfig } from './cors-config.js'
+import { type HooksConfig, parseHooksConfig } from './hooks/hooks-config.js'
 import { GatewayError } from './errors.js'
 import { type ReadConfig, parseReadConfig } from './read/read-config.js'
 
@@ -56,6 +57,8 @@ export interface GatewayConfig {
    * embedded default: files under `dataDir/meta`, in-process locks and queue.
    */
   readonly redis: RedisConfig | undefined
+  /** Authentication of the tus routes and per-upload ownership (`--auth`, docs/auth.md). Default `{ mode: 'none' }`. */
+  readonly auth: AuthConfig
   /** Prometheus `GET /metrics` (docs/metrics.md). Default true. */
   readonly metrics: boolean
   /** HTTP hooks as tusd sends them (`--hooks-url`, docs/hooks.md); `undefined` (default) = none. */
@@ -159,6 +162,13 @@ const OPTIONS = {
   redisPrefix: { flag: 'redis-prefix', env: 'TESSERA_REDIS_PREFIX', help: 'prefix of every Redis key, one per cluster (default tessera)' },
   repairLease: { flag: 'repair-lease', env: 'TESSERA_REPAIR_LEASE', help: "scale-out: lease of a running background task; a dead gateway's is re-run after about this + the stalled check (default 30s)" },
   repairStalledCheck: { flag: 'repair-stalled-check', env: 'TESSERA_REPAIR_STALLED_CHECK', help: 'scale-out: how often gateways look for tasks of dead gateways (default 15s)' },
+  auth: { flag: 'auth', env: 'TESSERA_AUTH', help: "'none' (default: anyone reaching the port reaches every upload) or 'jwt' (bearer JWT, per-owner uploads)" },
+  jwtSecret: { flag: 'jwt-secret', env: 'TESSERA_JWT_SECRET', help: '--auth jwt: HS256 secret, at least 32 bytes' },
+  jwksFile: { flag: 'jwks-file', env: 'TESSERA_JWKS_FILE', help: '--auth jwt: JWKS file of RS256/ES256 public keys' },
+  jwksUrl: { flag: 'jwks-url', env: 'TESSERA_JWKS_URL', help: '--auth jwt: URL of a JWKS of RS256/ES256 public keys' },
+  jwtIssuer: { flag: 'jwt-issuer', env: 'TESSERA_JWT_ISSUER', help: '--auth jwt: required iss claim (default any)' },
+  jwtAudience: { flag: 'jwt-audience', env: 'TESSERA_JWT_AUDIENCE', help: '--auth jwt: required aud claim (default any)' },
+  jwtClockSkew: { flag: 'jwt-clock-skew', env: 'TESSERA_JWT_CLOCK_SKEW', help: '--auth jwt: tolerance on exp and nbf (default 30s)' },
   metrics: { flag: 'metrics', env: 'TESSERA_METRICS', help: 'serve Prometheus GET /metrics (default true; --metrics=false turns it off)', boolean: true },
   hooksUrl: { flag: 'hooks-url', env: 'TESSERA_HOOKS_URL', help: 'URL the tusd-style HTTP hooks are POSTed to (default none)' },
   hooksEvents: { flag: 'hooks-events', env: 'TESSERA_HOOKS_EVENTS', help: 'hooks sent: pre-create,post-create,post-receive,post-finish,post-terminate (default all)' },
@@ -304,6 +314,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   if (operatorToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(operatorToken)) problems.push('operator token must be at least 16 printable characters without spaces')
   const cors = parseCorsConfig(raw('corsOrigins'), problems)
   const redis = redisConfig({ raw, parsed, duration, problems })
+  const auth = parseAuthConfig(raw, problems, cwd)
   const metrics = parsed('metrics', true, parseBoolean, "'true' or 'false'")
   const hooks = parseHooksConfig(raw, problems)
   const read = parseReadConfig(raw, problems)
@@ -311,7 +322,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   if (problems.length > 0) {
     throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
-  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken, cors, redis, metrics, hooks, read }
+  return { port, host, dataDir, backends, s3, dataBlocks, parityBlocks, blockBytes, maxSize, expireAfterMs, fsync, logLevel, basePath, reconciliationLog, durability, operatorToken, cors, redis, auth, metrics, hooks, read }
 }
 
 /**

@@ -28,6 +28,8 @@ const STATUS: Record<GatewayErrorCode, readonly [number, WireErrorCode]> = {
   GATEWAY_ERR_BACKEND_UNAVAILABLE: [503, WireErrorCode.unavailable],
   // An operator endpoint without its bearer token; the wire has no unauthorized code (tus defines none).
   GATEWAY_ERR_UNAUTHORIZED: [401, WireErrorCode.unauthorized],
+  // --auth jwt with --jwks-url: the key set could not be fetched, so no token can be checked now; the request was fine.
+  GATEWAY_ERR_AUTH_UNAVAILABLE: [503, WireErrorCode.unavailable],
   // A pre-create hook timed out, was unreachable or answered non-2xx: nothing was created (docs/hooks.md).
   GATEWAY_ERR_HOOK_FAILED: [500, WireErrorCode.hookFailed],
   // A pre-create hook refused the upload; its own status (400 unless it named one) and body are sent.

@@ -49,6 +49,8 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   console.log(`Tessera gateway listening: http://${host}:${port}${config.basePath}`)
+  // On stderr, whatever the log level: an open gateway must not go unnoticed.
+  if (config.auth.mode === 'none') console.warn('tessera gateway: warning: --auth none: anyone who can reach this port can read, change and delete every upload (see --auth jwt)')
   log.info({ port, host: config.host, backends: config.backends.map(backendLabel), dataBlocks: config.dataBlocks, parityBlocks: config.parityBlocks }, 'gateway started')
   // Background durability only once the gateway serves: a failing start must not leave timers behind.
   gateway.durability.start()

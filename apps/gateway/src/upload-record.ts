@@ -38,4 +38,9 @@ export interface UploadRecord {
   readonly attempt?: AttemptInfo
   /** For a superseded attempt: the id of the attempt that won its partition. */
   readonly winner?: string
+  /**
+   * `sub` of the token that created the upload under `--auth jwt`; only that subject reaches it
+   * (others get 404). Absent for uploads created under `--auth none` (docs/auth.md). Kept in the tombstone.
+   */
+  readonly owner?: string
 }

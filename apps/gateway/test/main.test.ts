@@ -75,6 +75,18 @@ describe('dist/main.js', () => {
     const result = await gw.exited
     assert.equal(result.code, 0)
     assert.equal(result.signal, null)
+    // --auth none (the default) says so, once.
+    assert.equal(result.stderr.match(/warning: --auth none: anyone who can reach this port/g)?.length, 1, result.stderr)
+  })
+
+  test('--auth jwt: no open-gateway warning; a token is required', HANG_GUARD, async () => {
+    const gw = await start(join(dataDir, 'jwt'), ['--auth', 'jwt', '--jwt-secret', 'x'.repeat(32)])
+    const created = await fetch(gw.endpoint, { method: 'POST', headers: { ...TUS, 'Upload-Length': '3' } })
+    assert.equal(created.status, 401)
+    gw.child.kill('SIGTERM')
+    const result = await gw.exited
+    assert.equal(result.code, 0)
+    assert.doesNotMatch(result.stderr, /--auth none/)
   })
 
   test('SIGTERM with a PATCH in flight: the PATCH is answered with what was committed, then exit 0', HANG_GUARD, async () => {

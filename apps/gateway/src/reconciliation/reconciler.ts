@@ -1,6 +1,7 @@
 import { TESSERA_WINNER_HEADER, TesseraMetadataKey } from '@tessera/protocol'
 import type { AppendResult } from '@tessera/storage'
 import type { Request } from 'express'
+import { principalOf, type Principal } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
 import type { TusDeps } from '../tus/deps.js'
@@ -8,7 +9,7 @@ import { LOCK_TIMEOUT_MS, takeLock } from '../tus/take-lock.js'
 import { AttemptHash, AttemptHashes } from './attempt-hash.js'
 import type { ReconciliationEvent } from './event-log.js'
 import { wholeFileSha256, type FinalPart } from './final-check.js'
-import { partitionKey, type PartitionRecord } from './partition-record.js'
+import { partitionKey, partitionScope, type PartitionRecord } from './partition-record.js'
 import { SessionDigests } from './session-digest.js'
 
 type Attempt = UploadRecord & { readonly attempt: NonNullable<UploadRecord['attempt']> }
@@ -19,7 +20,7 @@ type Attempt = UploadRecord & { readonly attempt: NonNullable<UploadRecord['atte
  */
 export interface ReconcilerHost {
   readonly deps: TusDeps
-  record(id: string): Promise<UploadRecord>
+  record(id: string, who: Principal): Promise<UploadRecord>
   offset(id: string): Promise<number>
   path(id: string): string
   discard(record: UploadRecord, gone: 'superseded' | 'rejected', winner?: string): Promise<number>
@@ -50,8 +51,8 @@ export class Reconciler {
     const { attempt } = record
     if (!attempt) return
     const { partitions } = this.ctx.deps
-    await this.#withPartition(attempt.partition, async () => {
-      const key = partitionKey(attempt.partition)
+    const key = partitionKey({ ...record, attempt })
+    await this.#withPartition(key, attempt.partition, async () => {
       const p: PartitionRecord = (await partitions.get(key)) ?? { partition: attempt.partition, attempts: [] }
       if (!p.attempts.includes(record.id)) await partitions.set(key, { ...p, attempts: [...p.attempts, record.id] })
     })
@@ -91,7 +92,7 @@ export class Reconciler {
   async reconcile(record: UploadRecord, offset: number): Promise<UploadRecord> {
     if (!record.attempt) return record
     const attempt = record as Attempt
-    const p = await this.ctx.deps.partitions.get(partitionKey(attempt.attempt.partition))
+    const p = await this.ctx.deps.partitions.get(partitionKey(attempt))
     if (p?.winner !== undefined && p.winner !== record.id) throw await this.#retire(attempt, p.winner)
     if (p?.winner === record.id || record.length === undefined || offset !== record.length) return record
     await this.#settle(attempt, offset)
@@ -106,11 +107,11 @@ export class Reconciler {
   async winnerOf(record: UploadRecord, req: Request): Promise<string> {
     const { attempt } = record
     if (!attempt) return record.id
-    const key = partitionKey(attempt.partition)
+    const key = partitionKey({ ...record, attempt })
     let p = await this.ctx.deps.partitions.get(key)
     if (p?.winner === undefined && !record.gone) {
       await this.ctx
-        .withLock(record.id, req, async () => this.reconcile(await this.ctx.record(record.id), await this.ctx.offset(record.id)))
+        .withLock(record.id, req, async () => this.reconcile(await this.ctx.record(record.id, principalOf(req)), await this.ctx.offset(record.id)))
         .catch((err: unknown) => {
           if (err instanceof GatewayError && err.code === 'GATEWAY_ERR_SUPERSEDED') return
           throw new GatewayError('GATEWAY_ERR_INVALID_CONCAT', `cannot concatenate ${this.ctx.path(record.id)}: ${(err as Error).message}`, { cause: err })
@@ -141,7 +142,7 @@ export class Reconciler {
    */
   async finalSha256(parts: readonly FinalPart[], signal: AbortSignal): Promise<{ sha256: string; read: boolean }> {
     const won = parts.every((p) => p.record.attempt !== undefined)
-      ? await this.#sessions.digestOf(parts.map(({ record, length }) => ({ id: record.id, partition: record.attempt!.partition, offset: record.attempt!.offset, length })), signal)
+      ? await this.#sessions.digestOf(parts.map(({ record, length }) => ({ id: record.id, partition: partitionScope({ ...record, attempt: record.attempt! }), offset: record.attempt!.offset, length })), signal)
       : undefined
     if (won !== undefined) return { sha256: won, read: false }
     return { sha256: await wholeFileSha256(this.ctx.deps.store, parts.map((p) => p.record.id), signal, this.ctx.deps.onFault), read: true }
@@ -160,8 +161,8 @@ export class Reconciler {
       this.#hashes.drop(record.id)
       if (hash.digestBase64() !== attempt.sha256) throw await this.#reject(record, offset)
     }
-    const key = partitionKey(attempt.partition)
-    const decided = await this.#withPartition(attempt.partition, async () => {
+    const key = partitionKey(record)
+    const decided = await this.#withPartition(key, attempt.partition, async () => {
       const p: PartitionRecord = (await partitions.get(key)) ?? { partition: attempt.partition, attempts: [record.id] }
       if (p.winner !== undefined) return p
       const next: PartitionRecord = {
@@ -175,7 +176,7 @@ export class Reconciler {
     })
     if (decided.winner !== record.id) throw await this.#retire(record, decided.winner!)
     this.ctx.deps.log.info({ uploadId: record.id, partition: attempt.partition, attempt: attempt.attempt, verified: attempt.sha256 !== undefined }, 'attempt won its partition')
-    if (attempt.wholeFileSha256) this.#sessions.won({ id: record.id, partition: attempt.partition, offset: attempt.offset, length: offset })
+    if (attempt.wholeFileSha256) this.#sessions.won({ id: record.id, partition: partitionScope(record), offset: attempt.offset, length: offset })
     await this.#event('attempt-won', record, offset, attempt.sha256 === undefined ? { reason: `unverified: no ${TesseraMetadataKey.sha256}` } : {})
     for (const other of decided.attempts) if (other !== record.id) await this.#retireOther(other, record.id)
   }
@@ -223,10 +224,10 @@ export class Reconciler {
     return hash
   }
 
-  async #withPartition<T>(partition: string, fn: () => Promise<T>): Promise<T> {
+  async #withPartition<T>(key: string, partition: string, fn: () => Promise<T>): Promise<T> {
     // The lock id is the partition's KV key, so a fencing store (the cluster's RedisKvStore)
     // fences the partition record by it; never an upload id (those are 32 hex digits).
-    const lock = this.ctx.deps.locker.newLock(partitionKey(partition))
+    const lock = this.ctx.deps.locker.newLock(key)
     // Holders keep it for a few KV operations; there is nothing to ask them to release.
     await takeLock(lock, AbortSignal.timeout(LOCK_TIMEOUT_MS), () => undefined, `partition ${partition} is busy`)
     try {

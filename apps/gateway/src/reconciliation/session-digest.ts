@@ -9,7 +9,7 @@ const KEPT_SESSIONS = 256
 export interface WonPartition {
   /** The upload id of the winning attempt. */
   readonly id: string
-  /** `tessera-partition`: `<session>/<index>`. */
+  /** `tessera-partition`, `<session>/<index>`, within its owner's namespace (`partitionScope`): sessions of different owners never mix. */
   readonly partition: string
   /** `tessera-offset`: where the partition starts in the file. */
   readonly offset: number

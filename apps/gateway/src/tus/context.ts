@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Request } from 'express'
+import { mayAccess, type Principal } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import { UploadLifecycle } from '../lifecycle/upload-lifecycle.js'
 import { LruMap } from '../reconciliation/lru-map.js'
@@ -41,15 +42,20 @@ export class TusContext implements ReconcilerHost {
     return randomBytes(16).toString('hex')
   }
 
-  /** The upload record of `id`: 404 when unknown (or not an id at all), 410 when terminated or expired. */
-  async record(id: string): Promise<UploadRecord> {
+  /**
+   * The upload record of `id` as `who` may see it: 404 when unknown (or not an id at all) and —
+   * answered exactly alike, so nothing tells them apart — when it is another owner's (docs/auth.md);
+   * 410 when terminated or expired.
+   */
+  async record(id: string, who: Principal): Promise<UploadRecord> {
     if (!ID.test(id)) throw new GatewayError('GATEWAY_ERR_NOT_FOUND', `no upload ${JSON.stringify(id)}`)
-    return this.live(id, await this.deps.records.get(id))
+    return this.live(id, await this.deps.records.get(id), who)
   }
 
   /** {@link record} for a record the caller already read (`undefined` when there was none). */
-  async live(id: string, record: UploadRecord | undefined): Promise<UploadRecord> {
-    if (!record) throw new GatewayError('GATEWAY_ERR_NOT_FOUND', `no upload ${id}`)
+  async live(id: string, record: UploadRecord | undefined, who: Principal): Promise<UploadRecord> {
+    // Ownership before anything else: another owner's upload must not even be expired by this request.
+    if (!record || !mayAccess(who, record)) throw new GatewayError('GATEWAY_ERR_NOT_FOUND', `no upload ${id}`)
     if (record.gone === 'superseded' && record.winner !== undefined) throw this.reconciler.supersededError(id, record.winner)
     if (record.gone === 'rejected') throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was rejected: its bytes did not match its tessera-sha256`)
     if (record.gone) throw new GatewayError('GATEWAY_ERR_GONE', `upload ${id} was ${record.gone}`)
@@ -189,7 +195,8 @@ export class TusContext implements ReconcilerHost {
 
 /**
  * The record kept for a removed upload so its id answers 410, not 404. An attempt keeps its
- * partition (a final naming it still resolves to the winner) and, when superseded, the winner.
+ * partition (a final naming it still resolves to the winner) and, when superseded, the winner; an
+ * owned upload its owner (to others it stays a 404).
  */
 function tombstone(record: UploadRecord, gone: GoneReason, now: number, winner?: string): UploadRecord {
   return {
@@ -200,5 +207,6 @@ function tombstone(record: UploadRecord, gone: GoneReason, now: number, winner?:
     gone,
     ...(record.attempt && { attempt: record.attempt }),
     ...(winner !== undefined && { winner }),
+    ...(record.owner !== undefined && { owner: record.owner }),
   }
 }

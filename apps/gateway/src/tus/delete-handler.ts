@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express'
+import { principalOf } from '../auth/principal.js'
 import type { TusContext } from './context.js'
 
 /**
@@ -7,12 +8,13 @@ import type { TusContext } from './context.js'
  */
 export async function handleDelete(ctx: TusContext, req: Request, res: Response): Promise<void> {
   const id = req.params['id'] as string
+  const who = principalOf(req)
   // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
   // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
   // TusContext.isExpired); the read under the lock sees what the previous holder left.
-  await ctx.record(id)
+  await ctx.record(id, who)
   await ctx.withLock(id, req, async () => {
-    const record = await ctx.record(id)
+    const record = await ctx.record(id, who)
     const bytes = await ctx.discard(record, 'terminated')
     await ctx.reconciler.removed(record, 'attempt-terminated', bytes)
   })

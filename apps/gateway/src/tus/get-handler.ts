@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Request, Response } from 'express'
+import { principalOf } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
 import { parseRange } from './byte-range.js'
@@ -19,7 +20,7 @@ const INLINE = /^(image\/(png|jpeg|gif|webp|avif)|video\/[a-z0-9.+-]+|audio\/[a-
  */
 export async function handleGet(ctx: TusContext, req: Request, res: Response): Promise<void> {
   const id = req.params['id'] as string
-  const record = await ctx.record(id)
+  const record = await ctx.record(id, principalOf(req))
   const offset = await ctx.offset(id)
   if (record.length === undefined || offset !== record.length) {
     throw new GatewayError('GATEWAY_ERR_NOT_FINISHED', `upload ${id} is not finished (${offset} of ${record.length ?? 'unknown'} bytes)`)

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express'
+import { principalOf } from '../auth/principal.js'
 import type { TusContext } from './context.js'
 import { setUploadHeaders } from './upload-headers.js'
 
@@ -8,12 +9,13 @@ import { setUploadHeaders } from './upload-headers.js'
  */
 export async function handleHead(ctx: TusContext, req: Request, res: Response): Promise<void> {
   const id = req.params['id'] as string
+  const who = principalOf(req)
   // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
   // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
   // TusContext.isExpired); the read under the lock sees what the previous holder left.
-  await ctx.record(id)
+  await ctx.record(id, who)
   await ctx.withLock(id, req, async () => {
-    const found = await ctx.record(id)
+    const found = await ctx.record(id, who)
     const offset = await ctx.offset(id)
     const record = await ctx.reconciler.reconcile(found, offset)
     setUploadHeaders(ctx, res, record, offset)

@@ -1,5 +1,6 @@
 import { TESSERA_SHA256_HEADER, decodeBase64 } from '@tessera/protocol'
 import type { Request, Response } from 'express'
+import { principalOf } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import type { UploadRecord } from '../upload-record.js'
 import type { TusContext } from './context.js'
@@ -15,6 +16,7 @@ import { NO_BODY, storeBody, writeBody } from './write-body.js'
  */
 export async function handlePatch(ctx: TusContext, req: Request, res: Response): Promise<void> {
   const id = req.params['id'] as string
+  const who = principalOf(req)
   assertOctetStream(req)
   const claimed = integerHeader(req, 'upload-offset')
   if (claimed === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Upload-Offset is required')
@@ -23,10 +25,10 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
   // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
   // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
   // TusContext.isExpired); the read under the lock sees what the previous holder left.
-  await ctx.record(id)
+  await ctx.record(id, who)
 
   const { record, offset } = await ctx.withLock(id, req, async (stop) => {
-    let record = await ctx.record(id)
+    let record = await ctx.record(id, who)
     if (record.concat?.type === 'final') throw new GatewayError('GATEWAY_ERR_FORBIDDEN', `upload ${id} is a final concatenation and cannot be patched`)
     const current = await ctx.offset(id)
     record = await ctx.reconciler.reconcile(record, current)

@@ -1,5 +1,6 @@
 import { TesseraMetadataKey, parseConcat, parseMetadata, type UploadConcat } from '@tessera/protocol'
 import type { Request, Response } from 'express'
+import { mayAccess, ownerField, principalOf } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import { attemptFromMetadata, sha256FromMetadata } from '../reconciliation/attempt-metadata.js'
 import { checkCoverage, partitionListSha256, type FinalPart } from '../reconciliation/final-check.js'
@@ -44,6 +45,7 @@ export async function handlePost(ctx: TusContext, req: Request, res: Response): 
     expiresAt: ctx.expiresAt(),
     ...(concat && { concat }),
     ...(attempt && { attempt }),
+    ...ownerField(principalOf(req)),
   }
   // Index, then object, then record: a crash in between leaves an index entry without a record, or an
   // unreferenced empty object — never a record without data, nor an attempt its partition does not list.
@@ -71,13 +73,16 @@ async function createFinal(ctx: TusContext, req: Request, res: Response, concat:
   const expectedSha256 = sha256FromMetadata(metadata)
   const expectedList = sha256FromMetadata(metadata, TesseraMetadataKey.partitionsSha256)
   const named = concat.uploads.map((url) => ctx.idFromUrl(url, req))
+  const who = principalOf(req)
   const parts: FinalPart[] = []
   for (const name of named) {
     // Any attempt of a Tessera partition — a loser too, even once gone — stands for its winner.
-    const stored = await ctx.deps.records.get(name)
+    // Another owner's upload is no upload at all here: the answer is the unknown partial's.
+    const found = await ctx.deps.records.get(name)
+    const stored = found && mayAccess(who, found) ? found : undefined
     const part = stored?.attempt ? await ctx.reconciler.winnerOf(stored, req) : name
     // A plain partial is the record just read; a winner is read afresh (deciding it may have written).
-    const record = await (stored?.attempt ? ctx.record(part) : ctx.live(part, stored)).catch((err: unknown) => {
+    const record = await (stored?.attempt ? ctx.record(part, who) : ctx.live(part, stored, who)).catch((err: unknown) => {
       throw new GatewayError('GATEWAY_ERR_INVALID_CONCAT', `cannot concatenate ${ctx.path(part)}: ${(err as Error).message}`, { cause: err })
     })
     if (record.concat?.type !== 'partial') {
@@ -130,7 +135,7 @@ async function createFinal(ctx: TusContext, req: Request, res: Response, concat:
     }
   }
   await ctx.deps.store.concat(id, ids)
-  const final: UploadRecord = { id, length: total, metadata: accepted, createdAt: new Date(ctx.deps.now()).toISOString(), concat: { type: 'final', parts: ids } }
+  const final: UploadRecord = { id, length: total, metadata: accepted, createdAt: new Date(ctx.deps.now()).toISOString(), concat: { type: 'final', parts: ids }, ...ownerField(who) }
   await ctx.deps.records.set(id, final)
   ctx.deps.log.info({ uploadId: id, parts: ids.length, length: total, verifyMs, verifyRead }, 'final upload assembled')
   ctx.lifecycle.emit({ type: 'created', upload: final, offset: total })
