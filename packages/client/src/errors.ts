@@ -32,6 +32,16 @@ export type ClientErrorCode =
    * that partition (HEAD: wrong offset or length, other partition metadata, or gone). Not retried.
    */
   | 'CLIENT_ERR_WINNER_INVALID'
+  /**
+   * The server refused the credentials (401): with `getToken`, also the fresh token it gave after
+   * the first refusal; or `getToken()` failed or gave no usable token. Not retried.
+   */
+  | 'CLIENT_ERR_UNAUTHORIZED'
+  /**
+   * A PATCH was refused (401) and `getToken()` gave a fresh token. Retried: the attempt resumes from
+   * the server's offset (HEAD), since the refused body is gone.
+   */
+  | 'CLIENT_ERR_TOKEN_REFRESHED'
 
 /** The one error class of `@tessera/client`. */
 export class ClientError extends Error {
@@ -62,6 +72,7 @@ const RETRIABLE: ReadonlySet<ClientErrorCode> = new Set<ClientErrorCode>([
   'CLIENT_ERR_NETWORK',
   'CLIENT_ERR_UNREACHABLE',
   'CLIENT_ERR_CHECKSUM_MISMATCH',
+  'CLIENT_ERR_TOKEN_REFRESHED',
 ])
 
 /** Whether an attempt that failed with `err` may be retried (server 5xx, 409, 423, 460, network, stall). */

@@ -25,8 +25,15 @@ export interface UploadOptions {
   endpoints: readonly string[]
   /** `Upload-Metadata` of the final upload (e.g. `{ filename }`). Default `{}`. */
   metadata?: Readonly<Record<string, string>>
-  /** Extra headers on every request (e.g. `authorization`). Default `{}`. */
+  /** Extra headers on every request (e.g. a static `authorization`, `x-api-key`). Default `{}`. */
   headers?: Readonly<Record<string, string>>
+  /**
+   * The bearer token of every request (`Authorization: Bearer <token>`, over any `authorization` in
+   * `headers`): called at the first request, then only after the server refused the token (401) —
+   * the refused request is retried once with the fresh one (a refused PATCH resumes from the
+   * server's offset); a second 401 fails the upload with `CLIENT_ERR_UNAUTHORIZED`. Default: none.
+   */
+  getToken?: () => Promise<string> | string
   /**
    * Identifies the source across runs, for resume. Default: derived from the source (file: path +
    * size + mtime; bytes: their SHA-256); streams have none, so they resume only when this is given.
@@ -131,8 +138,8 @@ export interface UploadOptions {
 }
 
 /** Options after defaults and validation; ports stay optional (the entry point binds them). */
-export type ResolvedUploadOptions = Required<Omit<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'timers' | 'signal' | 'session'>> &
-  Pick<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'timers' | 'signal' | 'session'>
+export type ResolvedUploadOptions = Required<Omit<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'timers' | 'signal' | 'session' | 'getToken'>> &
+  Pick<UploadOptions, 'fingerprint' | 'size' | 'stateStore' | 'transport' | 'hash' | 'clock' | 'timers' | 'signal' | 'session' | 'getToken'>
 
 /** Defaults of every optional {@link UploadOptions} field. */
 export const defaultUploadOptions = Object.freeze({
@@ -210,6 +217,7 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
     if (key.startsWith('tessera-')) throw invalid('metadata', 'an object without `tessera-*` keys (the client sets those)', key)
   }
   const headers = stringRecord('headers', o.headers)
+  if (o.getToken !== undefined && typeof o.getToken !== 'function') throw invalid('getToken', 'a function resolving a token', o.getToken)
   if (o.fingerprint !== undefined && (typeof o.fingerprint !== 'string' || o.fingerprint === '')) throw invalid('fingerprint', 'a non-empty string', o.fingerprint)
   const size = o.size === undefined ? undefined : integer('size', o.size, 0)
   if (o.priority !== 'urgent' && o.priority !== 'normal' && o.priority !== 'bulk') throw invalid('priority', "one of 'urgent', 'normal', 'bulk'", o.priority)
@@ -280,5 +288,6 @@ export function resolveUploadOptions(options: UploadOptions): ResolvedUploadOpti
     ...(o.timers !== undefined && { timers: o.timers }),
     ...(o.signal !== undefined && { signal: o.signal }),
     ...(o.session !== undefined && { session: o.session }),
+    ...(o.getToken !== undefined && { getToken: o.getToken }),
   }
 }

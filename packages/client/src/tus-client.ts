@@ -14,6 +14,7 @@ import {
   parseNonNegativeInteger,
   type UploadMetadata,
 } from '@tessera/protocol'
+import type { BearerToken } from './bearer-token.js'
 import { ClientError } from './errors.js'
 import type { HttpRequest, HttpResponse, HttpTransport } from './ports.js'
 
@@ -93,13 +94,19 @@ const PROGRESS_SLICE = 64 * 1024
 /**
  * The tus 1.0 requests the client makes, over an {@link HttpTransport}. Turns answers into values
  * and statuses into {@link ClientError}s: 409 → `CLIENT_ERR_OFFSET_MISMATCH`, 460 →
- * `CLIENT_ERR_CHECKSUM_MISMATCH`, any other unexpected status → `CLIENT_ERR_SERVER_REJECTED`
- * (with `status` and the gateway's `wireCode`).
+ * `CLIENT_ERR_CHECKSUM_MISMATCH`, 401 → `CLIENT_ERR_UNAUTHORIZED`, any other unexpected status →
+ * `CLIENT_ERR_SERVER_REJECTED` (with `status` and the gateway's `wireCode`).
  */
 export class TusClient {
   constructor(
     private readonly transport: HttpTransport,
-    private readonly options: { readonly headers: Readonly<Record<string, string>>; readonly stallTimeoutMs: number; readonly signal: () => AbortSignal },
+    private readonly options: {
+      readonly headers: Readonly<Record<string, string>>
+      readonly stallTimeoutMs: number
+      readonly signal: () => AbortSignal
+      /** Sent as `Authorization: Bearer …` on every request, refreshed once on a 401 (see {@link TusClient.#send}). */
+      readonly token?: BearerToken
+    },
   ) {}
 
   /** OPTIONS: the server's extensions, checksum algorithms and maximum size. */
@@ -200,11 +207,36 @@ export class TusClient {
     throw rejected('DELETE', url, res)
   }
 
-  #send(req: Omit<HttpRequest, 'stallTimeoutMs' | 'signal'>, signal?: AbortSignal): Promise<HttpResponse> {
+  /**
+   * Sends `req` with the client's headers and, with a token, `Authorization: Bearer`. A 401 gets
+   * one fresh token and one retry; a request with a body cannot be repeated (its body is spent), so
+   * a refused PATCH throws `CLIENT_ERR_TOKEN_REFRESHED` instead and its attempt resumes from the
+   * server's offset. A 401 to the retry is the caller's to turn into `CLIENT_ERR_UNAUTHORIZED`.
+   */
+  async #send(req: Omit<HttpRequest, 'stallTimeoutMs' | 'signal'>, signal?: AbortSignal): Promise<HttpResponse> {
+    const { token } = this.options
+    if (!token) return this.#request(req, undefined, signal)
+    const used = token.current()
+    const res = await this.#request(req, await used, signal)
+    if (res.status !== 401) return res
+    const fresh = await token.refresh(used)
+    if (req.body !== undefined) {
+      throw new ClientError('CLIENT_ERR_TOKEN_REFRESHED', `${req.method} ${req.url} was refused (401) and the token refreshed; resuming from the server's offset`, { status: 401 })
+    }
+    return this.#request(req, fresh, signal)
+  }
+
+  #request(req: Omit<HttpRequest, 'stallTimeoutMs' | 'signal'>, token: string | undefined, signal?: AbortSignal): Promise<HttpResponse> {
     const own = this.options.signal()
+    const headers: Record<string, string> = { ...this.options.headers, [TusHeader.resumable]: TUS_VERSION, ...req.headers }
+    if (token !== undefined) {
+      // The token wins over a static Authorization of `headers`, in whatever case it was given.
+      for (const name of Object.keys(headers)) if (name.toLowerCase() === 'authorization') delete headers[name]
+      headers['authorization'] = `Bearer ${token}`
+    }
     return this.transport.request({
       ...req,
-      headers: { ...this.options.headers, [TusHeader.resumable]: TUS_VERSION, ...req.headers },
+      headers,
       stallTimeoutMs: this.options.stallTimeoutMs,
       signal: signal ? AbortSignal.any([own, signal]) : own,
     })
@@ -243,6 +275,7 @@ function rejected(method: string, url: string, res: HttpResponse): ClientError {
   const winner = res.headers[TESSERA_WINNER_HEADER]
   const options = { status: res.status, ...(wireCode !== undefined && { wireCode }), ...(winner !== undefined && { winner }) }
   if (res.status === 409) return new ClientError('CLIENT_ERR_OFFSET_MISMATCH', message, options)
+  if (res.status === 401) return new ClientError('CLIENT_ERR_UNAUTHORIZED', message, options)
   if (res.status === STATUS_CHECKSUM_MISMATCH) return new ClientError('CLIENT_ERR_CHECKSUM_MISMATCH', message, options)
   return new ClientError('CLIENT_ERR_SERVER_REJECTED', message, options)
 }

@@ -20,6 +20,7 @@ import type { Clock, Hash, HashFactory, HttpTransport, StateStore, Timers, Uploa
 import { stateKey, toHex, type ResumeState } from './resume-state.js'
 import { StateWriter } from './state-writer.js'
 import { TusClient } from './tus-client.js'
+import { BearerToken } from './bearer-token.js'
 import { UploadEmitter } from './upload-events.js'
 
 /** What `done` resolves. */
@@ -140,7 +141,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.endpoints = options.endpoints
     this.#signal = this.#combined()
     this.streamedPatchBytes = ports.transport.streamsBodies ? Number.POSITIVE_INFINITY : options.chunkBytes
-    this.tus = new TusClient(ports.transport, { headers: options.headers, stallTimeoutMs: options.stallTimeoutMs, signal: () => this.#signal })
+    this.tus = new TusClient(ports.transport, { headers: options.headers, stallTimeoutMs: options.stallTimeoutMs, signal: () => this.#signal, ...(options.getToken && { token: new BearerToken(options.getToken) }) })
     this.#models = options.session?.models ?? new Map()
     this.#partitioner = new Partitioner(options)
     this.#concurrency = new ConcurrencyController({ initial: options.initialConcurrency, min: options.minConcurrency, max: options.maxConcurrency })

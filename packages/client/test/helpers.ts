@@ -81,9 +81,9 @@ export function partitionsDigest(data: Uint8Array, partitions: readonly { offset
   return createHash('sha256').update(partitionListBytes(parts)).digest('hex')
 }
 
-/** Downloads an upload through the gateway's GET and returns its SHA-256 and size. */
-export async function download(url: string): Promise<{ sha256: string; size: number }> {
-  const res = await fetch(url)
+/** Downloads an upload through the gateway's GET (with `headers`, e.g. a token) and returns its SHA-256 and size. */
+export async function download(url: string, headers: Record<string, string> = {}): Promise<{ sha256: string; size: number }> {
+  const res = await fetch(url, { headers })
   if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}`)
   const hash = createHash('sha256')
   let size = 0
