@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { ProgressView } from '../src/cli/progress-view.js'
 import { bytes, download, sha256, startGateway, tempDir, type Gateway } from './helpers.js'
+import { JWT_FLAGS, hsToken } from './helpers/jwt.js'
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js')
 const MiB = 1024 * 1024
@@ -20,8 +21,8 @@ interface Run {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>
 }
 
-function tessera(args: readonly string[]): Run {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+function tessera(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Run {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
@@ -142,6 +143,8 @@ describe('tessera CLI', { timeout: 120_000 }, () => {
       ['not an upload command', ['download', file, '--endpoint', gw.url], /unknown command "download"/],
       ['bad --concurrency', ['upload', file, '--endpoint', gw.url, '--concurrency', '0'], /--concurrency expects/],
       ['bad --metadata', ['upload', file, '--endpoint', gw.url, '--metadata', 'novalue'], /--metadata expects KEY=VALUE/],
+      ['bad --header', ['upload', file, '--endpoint', gw.url, '--header', 'no colon'], /--header expects "NAME: VALUE"/],
+      ['--token-env of an unset variable', ['upload', file, '--endpoint', gw.url, '--token-env', 'TESSERA_TEST_UNSET_TOKEN'], /--token-env TESSERA_TEST_UNSET_TOKEN: the environment variable is not set/],
       ['bad endpoint', ['upload', file, '--endpoint', 'ftp://x'], /Expected `endpoints\[0\]` to be an absolute http\(s\) URL/],
     ]
     await Promise.all(
@@ -273,5 +276,51 @@ describe('ProgressView', () => {
       'tessera: a.bin:  95% 3.8 MiB/4.0 MiB 390.6 KiB/s ETA 1s hedges 0',
       'tessera: a.bin: done 4.0 MiB in 10s, hedges 0',
     ])
+  })
+})
+
+describe('tessera CLI against a gateway with --auth jwt', { timeout: 60_000 }, () => {
+  let gw: Gateway
+  let tmp: { dir: string; remove: () => Promise<void> }
+  let file: string
+  const data = bytes(3 * MiB + 5, 21)
+  before(async () => {
+    gw = await startGateway([...JWT_FLAGS])
+    tmp = await tempDir('tessera-cli-auth-')
+    file = join(tmp.dir, 'f.bin')
+    await writeFile(file, data)
+  })
+  after(async () => {
+    await gw.stop()
+    await tmp.remove()
+  })
+
+  const run = async (extra: string[], env: NodeJS.ProcessEnv = process.env) =>
+    tessera(['upload', file, '--endpoint', gw.url, '--state-dir', join(tmp.dir, `state-${extra.length}-${Object.keys(env).length}`), ...extra], env).exited
+
+  test('--header "Authorization: Bearer …" (and any other header) on every request', async () => {
+    const token = hsToken('alice')
+    const { code, stdout, stderr } = await run(['--header', `Authorization: Bearer ${token}`, '--header', 'X-Trace: cli-test'])
+    assert.equal(code, 0, stderr)
+    assert.deepEqual(await download(lines(stdout)[0]!, { authorization: `Bearer ${token}` }), { sha256: sha256(data), size: data.length })
+  })
+
+  test('--token-env VAR: the token comes from the environment, not the command line', async () => {
+    const token = hsToken('alice')
+    const { code, stdout, stderr } = await run(['--token-env', 'TESSERA_TEST_TOKEN'], { ...process.env, TESSERA_TEST_TOKEN: token })
+    assert.equal(code, 0, stderr)
+    assert.deepEqual(await download(lines(stdout)[0]!, { authorization: `Bearer ${token}` }), { sha256: sha256(data), size: data.length })
+    // Someone else's token does not reach it.
+    assert.equal((await fetch(lines(stdout)[0]!, { headers: { authorization: `Bearer ${hsToken('bob')}` } })).status, 404)
+  })
+
+  test('no token, or an expired one: exit 1 with CLIENT_ERR_UNAUTHORIZED, the token not echoed', async () => {
+    for (const extra of [[], ['--header', `Authorization: Bearer ${hsToken('alice', -3600)}`]]) {
+      const { code, stdout, stderr } = await run(extra)
+      assert.equal(code, 1)
+      assert.equal(stdout, '')
+      assert.match(lines(stderr).at(-1)!, /^tessera: .*f\.bin: CLIENT_ERR_UNAUTHORIZED: .*401/)
+      if (extra.length > 0) assert.ok(!stderr.includes(extra[1]!.slice(22)), 'the token is not printed')
+    }
   })
 })

@@ -9,6 +9,10 @@ each upload's URL on stdout, one line per file. Re-running the same command resu
 Options:
   --endpoint URL        tus creation URL (repeatable: gateways that share storage)
   --metadata KEY=VALUE  Upload-Metadata of the upload (repeatable; filename defaults to the file's name)
+  --header "NAME: VALUE"
+                        a header on every request (repeatable), e.g. "X-Api-Key: k"
+  --token-env VAR       send the bearer token in environment variable VAR as
+                        Authorization: Bearer (keeps it off the command line and ps)
   --concurrency N       partitions in flight at most (default 8, starts at min(4, N))
   --state-dir DIR       resume state directory (default $TESSERA_STATE_DIR or ~/.tessera)
   --quiet               no progress output, only the URLs and errors
@@ -23,6 +27,10 @@ export interface UploadCommand {
   readonly files: readonly string[]
   readonly endpoints: readonly string[]
   readonly metadata: Readonly<Record<string, string>>
+  /** `--header` values, by name as given. */
+  readonly headers: Readonly<Record<string, string>>
+  /** `--token-env`: the environment variable holding the bearer token. */
+  readonly tokenEnv: string | undefined
   /** Partitions in flight at most; undefined → the engine's default. */
   readonly concurrency: number | undefined
   /** Undefined → `TESSERA_STATE_DIR` or `~/.tessera`. */
@@ -65,6 +73,14 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     if (eq <= 0) throw new CliUsageError(`--metadata expects KEY=VALUE, got ${JSON.stringify(pair)}`)
     metadata[pair.slice(0, eq)] = pair.slice(eq + 1)
   }
+  const headers: Record<string, string> = {}
+  for (const line of values.header ?? []) {
+    const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/.exec(line)
+    if (!match || /[\r\n\0]/.test(match[2]!)) throw new CliUsageError(`--header expects "NAME: VALUE", got ${JSON.stringify(line)}`)
+    headers[match[1]!] = match[2]!
+  }
+  const tokenEnv = values['token-env']
+  if (tokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv)) throw new CliUsageError(`--token-env expects an environment variable name, got ${JSON.stringify(tokenEnv)}`)
   let concurrency: number | undefined
   if (values.concurrency !== undefined) {
     concurrency = Number(values.concurrency)
@@ -78,6 +94,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     files,
     endpoints,
     metadata,
+    headers,
+    tokenEnv,
     concurrency,
     stateDir: values['state-dir'],
     quiet: values.quiet ?? false,
@@ -93,6 +111,8 @@ function parse(argv: readonly string[]) {
     options: {
       endpoint: { type: 'string', multiple: true },
       metadata: { type: 'string', multiple: true },
+      header: { type: 'string', multiple: true },
+      'token-env': { type: 'string' },
       concurrency: { type: 'string' },
       'state-dir': { type: 'string' },
       quiet: { type: 'boolean' },

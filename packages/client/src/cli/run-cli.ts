@@ -35,7 +35,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stdout.write(`${USAGE}\n`)
       return ExitCode.ok
     }
-    command = parsed
+    command = withToken(parsed, io.env)
     await checkFiles(command.files)
     resolveUploadOptions(uploadOptions(command, command.files[0]!))
   } catch (err) {
@@ -147,8 +147,21 @@ function uploadOptions(command: UploadCommand, file: string): UploadOptions {
   return {
     endpoints: command.endpoints,
     metadata: { filename: basename(file), ...command.metadata },
+    headers: command.headers,
     ...(max !== undefined && { maxConcurrency: max, initialConcurrency: Math.min(4, max), minConcurrency: 1 }),
   }
+}
+
+/**
+ * `--token-env VAR`: the token in `VAR` becomes `Authorization: Bearer` (over an `--header
+ * Authorization`); an unset or empty `VAR` is a usage error, before anything is sent.
+ */
+function withToken(command: UploadCommand, env: CliIo['env']): UploadCommand {
+  if (command.tokenEnv === undefined) return command
+  const token = env[command.tokenEnv]?.trim()
+  if (!token) throw new CliUsageError(`--token-env ${command.tokenEnv}: the environment variable is not set or empty`)
+  const headers = Object.fromEntries(Object.entries(command.headers).filter(([name]) => name.toLowerCase() !== 'authorization'))
+  return { ...command, headers: { ...headers, Authorization: `Bearer ${token}` } }
 }
 
 /** Every FILE must be a readable regular file before anything is sent (else exit 2). */
