@@ -24,6 +24,17 @@ interface Listed {
   truncated: boolean
 }
 
+/** Polls the list until `until` holds for upload `id`'s entry; a hang guard (20 s) that reports the last list. */
+async function entryWhen(gw: DurabilityGateway, id: string, until: (u: Listed['uploads'][number] | undefined) => boolean): Promise<Listed['uploads'][number]> {
+  let last: Listed | undefined
+  try {
+    await eventually(async () => until((last = await listed(gw)).uploads.find((u) => u.id === id)), 20_000)
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last list ${JSON.stringify(last)}`)
+  }
+  return last!.uploads.find((u) => u.id === id)!
+}
+
 async function listed(gw: DurabilityGateway): Promise<Listed> {
   const res = await fetch(`${gw.origin}/_tessera/uploads`, { headers: auth })
   assert.equal(res.status, 200)
@@ -41,23 +52,21 @@ describe('operator uploads and reconciliation', { timeout: 60_000 }, () => {
     const id = idOf(url)
     const port = Number(new URL(gw.origin).port)
     const stalled = await stalledPatch(port, new URL(url).pathname, 0, length, data.subarray(0, 160_000))
-    let during: Listed['uploads'][number] | undefined
     // Full stripes are 16 KiB (4 × 4 KiB); those past the store's pipeline (4 stripes) are committed while the rest waits.
-    await eventually(async () => ((during = (await listed(gw)).uploads.find((u) => u.id === id))?.offset ?? 0) > 0)
-    assert.equal(during!.offset % 16_384, 0)
-    assert.ok(during!.offset < 160_000)
-    assert.equal(during!.receiving, true)
-    assert.equal(during!.length, length)
-    assert.equal(during!.lastWriteAt, null)
+    const during = await entryWhen(gw, id, (u) => (u?.offset ?? 0) > 0)
+    assert.equal(during.offset % 16_384, 0)
+    assert.ok(during.offset < 160_000)
+    assert.equal(during.receiving, true)
+    assert.equal(during.length, length)
+    assert.equal(during.lastWriteAt, null)
 
     stalled.socket.destroy()
-    let paused: Listed['uploads'][number] | undefined
-    await eventually(async () => (paused = (await listed(gw)).uploads.find((u) => u.id === id))?.receiving === false)
-    assert.ok(paused!.offset >= during!.offset && paused!.offset <= 160_000, String(paused!.offset))
-    assert.ok(Date.parse(paused!.lastWriteAt!) > Date.parse(paused!.createdAt) - 1)
+    const paused = await entryWhen(gw, id, (u) => u?.receiving === false)
+    assert.ok(paused.offset >= during.offset && paused.offset <= 160_000, String(paused.offset))
+    assert.ok(Date.parse(paused.lastWriteAt!) > Date.parse(paused.createdAt) - 1)
 
-    const rest = await patch(url, paused!.offset, data.subarray(paused!.offset))
-    assert.equal(rest.status, 204)
+    const rest = await patch(url, paused.offset, data.subarray(paused.offset))
+    assert.equal(rest.status, 204, `${rest.status} ${await rest.text()} (resumed at ${paused.offset})`)
     assert.deepEqual((await listed(gw)).uploads.filter((u) => u.id === id), [], 'a finished upload is not in flight')
   })
 
