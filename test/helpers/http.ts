@@ -16,10 +16,10 @@ export interface Download {
   readonly text: string
 }
 
-/** GETs `url` (optionally a `Range`), hashing the body as it streams. Never rejects on a cut body. */
-export function download(url: string, options: { range?: string; timeoutMs?: number } = {}): Promise<Download> {
+/** GETs `url` (optionally a `Range`, more `headers` such as a token), hashing the body as it streams. Never rejects on a cut body. */
+export function download(url: string, options: { range?: string; timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<Download> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: options.range ? { Range: options.range } : {}, agent: false }, (res) => {
+    const req = http.get(url, { headers: { ...(options.range && { Range: options.range }), ...options.headers }, agent: false }, (res) => {
       const hash = createHash('sha256')
       let bytes = 0
       const head: Buffer[] = []
