@@ -1,0 +1,144 @@
+// The browser bundle (dist/browser/tessera.js, fetch transport) in headless Chromium with a bearer
+// token against a gateway child process with --auth jwt: `getToken` whose first token is refused at
+// once (POST: retried in place) or expires mid-partition (a PATCH refused at 256 KiB resumes there
+// after HEAD) — one refresh each, the download in Node byte-identical — and a static `headers` token.
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import type { Browser, Page } from 'playwright-core'
+import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
+import { chromiumMissing, launchChromium, staticSite } from './helpers/chromium.js'
+import { JWT_FLAGS, hsToken } from './helpers/jwt.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const MiB = 1024 * 1024
+
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>tessera browser auth test</title>
+<script type="module">
+  import * as tessera from '/tessera.js'
+  import { makeFile } from '/page-file.js'
+  // Uploads makeFile(size, seed). tokens: what getToken() gives, call by call (the last one
+  // repeats). holdSecondPatchUntil (ms since the epoch): the first PATCH past offset 0 waits until then.
+  window.run = async ({ endpoint, size, seed, tokens, headers, holdSecondPatchUntil }) => {
+    const inner = new tessera.FetchTransport()
+    const requests = []
+    let held = false
+    const transport = {
+      streamsBodies: inner.streamsBodies,
+      sendsTrailers: inner.sendsTrailers,
+      close: () => inner.close(),
+      async request(req) {
+        if (holdSecondPatchUntil && req.method === 'PATCH' && req.headers['upload-offset'] !== '0' && !held) {
+          held = true
+          await new Promise((r) => setTimeout(r, holdSecondPatchUntil - Date.now()))
+        }
+        const entry = { method: req.method, offset: req.headers['upload-offset'] }
+        requests.push(entry)
+        const res = await inner.request(req)
+        entry.status = res.status
+        return res
+      },
+    }
+    let calls = 0
+    const u = tessera.upload(makeFile(size, seed, 'f.bin'), {
+      endpoints: [endpoint],
+      stateStore: null,
+      transport,
+      ...(headers && { headers }),
+      ...(tokens && { getToken: async () => tokens[Math.min(calls++, tokens.length - 1)] }),
+      minPartitionBytes: 1024 * 1024, maxPartitionBytes: 1024 * 1024, initialPartitionBytes: 1024 * 1024, chunkBytes: 256 * 1024,
+      hedging: false, splitting: false,
+    })
+    const failed = []
+    u.on('attempt-failed', (e) => failed.push(e.code))
+    try {
+      const r = await u.done
+      return { url: r.url, calls, failed, requests }
+    } catch (err) {
+      return { error: err.code, calls, failed, requests }
+    }
+  }
+  window.ready = true
+</script>`
+
+interface PageResult {
+  readonly url?: string
+  readonly error?: string
+  readonly calls: number
+  readonly failed: string[]
+  readonly requests: { method: string; offset?: string; status?: number }[]
+}
+
+describe('browser bundle with a token against --auth jwt', { skip: chromiumMissing, timeout: 120_000 }, () => {
+  let gw: Gateway
+  let site: { url: string; close: () => Promise<void> }
+  let browser: Browser
+  let page: Page
+  before(async () => {
+    gw = await startGateway([...JWT_FLAGS, '--jwt-clock-skew', '0s'])
+    site = await staticSite({
+      '/': { type: 'text/html; charset=utf-8', body: PAGE },
+      '/tessera.js': { type: 'text/javascript', body: await readFile(join(here, '../dist/browser/tessera.js')) },
+      '/page-file.js': { type: 'text/javascript', body: await readFile(join(here, 'fixtures/page-file.js')) },
+    })
+    browser = await launchChromium()
+    page = await browser.newPage()
+    page.on('pageerror', (err) => console.log(`# page error: ${err.message}`))
+    await page.goto(site.url)
+    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true)
+  })
+  after(async () => {
+    await browser?.close()
+    await site?.close()
+    await gw?.stop()
+  })
+
+  const run = (args: { size: number; seed: number; tokens?: string[]; headers?: Record<string, string>; holdSecondPatchUntil?: number }): Promise<PageResult> =>
+    page.evaluate((a) => (globalThis as unknown as { run: (a: unknown) => Promise<PageResult> }).run(a), { endpoint: gw.url, ...args })
+
+  async function assertStored(url: string, size: number, seed: number, token: string): Promise<void> {
+    assert.deepEqual(await download(url, { authorization: `Bearer ${token}` }), { sha256: sha256(bytes(size, seed)), size })
+  }
+
+  test('a first token refused at once: the POST is retried with the refreshed one', async () => {
+    const fresh = hsToken('browser-user')
+    const result = await run({ size: 2 * MiB + 5, seed: 61, tokens: [hsToken('browser-user', -60), fresh] })
+    assert.equal(result.error, undefined)
+    assert.equal(result.calls, 2)
+    assert.deepEqual(result.failed, [])
+    // The partitions' POSTs went out together with the first token: each was refused, and retried with the one refresh.
+    const refused = result.requests.filter((r) => r.status === 401).map((r) => r.method)
+    assert.ok(refused.length >= 1 && refused.every((m) => m === 'POST'), refused.join())
+    await assertStored(result.url!, 2 * MiB + 5, 61, fresh)
+  })
+
+  test('a token that expires mid-partition: the refused PATCH resumes from the server\'s offset', async () => {
+    const expiresMs = (Math.floor(Date.now() / 1000) + 2) * 1000
+    const fresh = hsToken('browser-user')
+    const result = await run({ size: MiB, seed: 62, tokens: [hsToken('browser-user', 2), fresh], holdSecondPatchUntil: expiresMs + 200 })
+    assert.equal(result.error, undefined)
+    assert.equal(result.calls, 2)
+    assert.deepEqual(result.failed, ['CLIENT_ERR_TOKEN_REFRESHED'])
+    assert.deepEqual(result.requests.filter((r) => r.method === 'PATCH' || r.method === 'HEAD').map((r) => [r.method, r.offset, r.status]), [
+      ['PATCH', '0', 204],
+      ['PATCH', '262144', 401],
+      ['HEAD', undefined, 200],
+      ['PATCH', '262144', 204],
+      ['PATCH', '524288', 204],
+      ['PATCH', '786432', 204],
+    ])
+    await assertStored(result.url!, MiB, 62, fresh)
+  })
+
+  test('a static token in `headers`; without any, CLIENT_ERR_UNAUTHORIZED', async () => {
+    const token = hsToken('browser-user')
+    const result = await run({ size: 300_000, seed: 63, headers: { Authorization: `Bearer ${token}` } })
+    assert.equal(result.error, undefined)
+    await assertStored(result.url!, 300_000, 63, token)
+    assert.equal((await run({ size: 1000, seed: 64 })).error, 'CLIENT_ERR_UNAUTHORIZED')
+  })
+})
