@@ -1,8 +1,15 @@
 // --cors-origins over real HTTP: the default (any origin), an origin list (allowed, other origin,
 // preflights of both), every header of @tessera/protocol allowed and exposed, operator routes
-// never answering CORS; and the option's parsing.
+// never answering CORS; and the option's parsing. Then in headless Chromium: a page of a listed
+// origin uploads and reads the answer; a page of another origin fails cleanly, and so does either
+// reading an operator route.
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
+import { chromium } from 'playwright-core'
 import * as protocol from '@tessera/protocol'
 import { loadConfig } from '../src/config.js'
 import { startDurabilityGateway, type DurabilityGateway } from './helpers/durability-gateway.js'
@@ -97,6 +104,75 @@ describe('CORS', { timeout: 60_000 }, () => {
     assert.deepEqual(loadConfig([], { TESSERA_CORS_ORIGINS: 'HTTPS://App.Example:443/,http://127.0.0.1:8080,https://app.example' }, '/tmp').cors, { origins: ['https://app.example', 'http://127.0.0.1:8080'] })
     for (const bad of ['https://app.example/path', 'app.example', 'ftp://app.example', '*,https://app.example', 'https://u:p@app.example', ',', 'https://app.example?x']) {
       assert.throws(() => loadConfig(['--cors-origins', bad], {}, '/tmp'), (err: Error) => err.message.includes('--cors-origins'), bad)
+    }
+  })
+})
+
+const CHROMIUM = process.env['TESSERA_CHROMIUM'] ?? '/usr/bin/chromium'
+const noBrowser = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium)`
+if (noBrowser && process.env['CI']) throw new Error(`browser tests must run in CI: ${noBrowser}`)
+
+/** A page server on a port of its own: another origin than the gateway's. */
+async function site(): Promise<{ origin: string; server: Server }> {
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>site</title>'))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { origin: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server }
+}
+
+/** What a page's tus creation, PATCH and operator fetch came to: statuses and headers read, or the error the browser raised. */
+interface PageOutcome {
+  readonly created?: { status: number; location: string | null }
+  readonly patched?: { status: number; offset: string | null }
+  readonly ready?: number
+  readonly errors: string[]
+}
+
+describe('CORS in headless Chromium', { skip: noBrowser, timeout: 60_000 }, () => {
+  test('a listed origin creates and PATCHes (with Authorization) and reads the tus headers; another origin fails cleanly; neither reads an operator route', async () => {
+    const allowed = await site()
+    const other = await site()
+    const gw = await start(['--cors-origins', allowed.origin])
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+    try {
+      const run = async (origin: string): Promise<PageOutcome> => {
+        const page = await browser.newPage()
+        await page.goto(origin)
+        // The function runs in the page (plain fetch, the browser enforcing CORS).
+        return page.evaluate(async (endpoint: string): Promise<PageOutcome> => {
+          const errors: string[] = []
+          const out: { created?: PageOutcome['created']; patched?: PageOutcome['patched']; ready?: number } = {}
+          try {
+            const r = await fetch(endpoint, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '3', Authorization: 'Bearer not-checked-here' } })
+            out.created = { status: r.status, location: r.headers.get('location') }
+            const p = await fetch(out.created.location!, { method: 'PATCH', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' }, body: new Uint8Array([1, 2, 3]) })
+            out.patched = { status: p.status, offset: p.headers.get('upload-offset') }
+          } catch (err) {
+            errors.push(`tus: ${String(err)}`)
+          }
+          try {
+            out.ready = (await fetch(new URL('/_tessera/ready', endpoint))).status
+          } catch (err) {
+            errors.push(`ready: ${String(err)}`)
+          }
+          return { ...out, errors }
+        }, gw.endpoint)
+      }
+      const ok = await run(allowed.origin)
+      assert.equal(ok.created?.status, 201)
+      assert.match(ok.created?.location ?? '', /\/files\/[0-9a-f]{32}$/)
+      assert.deepEqual(ok.patched, { status: 204, offset: '3' })
+      assert.equal(ok.ready, undefined)
+      assert.deepEqual(ok.errors.map((e) => e.split(':')[0]), ['ready'])
+      const records = async (): Promise<number> => (await readdir(join(gw.config.dataDir, 'meta', 'uploads'))).filter((f) => f.endsWith('.json')).length
+      assert.equal(await records(), 1)
+      const refused = await run(other.origin)
+      assert.equal(refused.created, undefined)
+      assert.equal(await records(), 1, 'the refused preflight kept the POST from being sent')
+      assert.deepEqual(refused.errors.map((e) => e.split(':')[0]), ['tus', 'ready'])
+      assert.match(refused.errors[0]!, /TypeError: Failed to fetch/)
+    } finally {
+      await browser.close()
+      for (const s of [allowed, other]) await new Promise<void>((resolve) => s.server.close(() => resolve()))
     }
   })
 })
