@@ -174,7 +174,8 @@ export interface CutPartition {
 
 /**
  * Reads the `length` bytes at `offset` of the source into a partition, hashing them as they come
- * (`whole`, the whole-file hash, sees them too). A random-access source is only read here (the
+ * (`whole`, the whole-file hash, sees them too) — or has the source digest them itself where it can
+ * (`RandomAccessSource.digest`: WebCrypto in browsers) and no whole-file hash is built. A random-access source is only read here (the
  * bytes are read again when sent); a sequential one is kept in memory until acknowledged.
  * @throws ClientError `CLIENT_ERR_SOURCE_SHORT` when a source of declared size ends early,
  *   `CLIENT_ERR_SOURCE` when a stream resumed from an earlier run is shorter than it was.
@@ -187,6 +188,9 @@ export async function cutPartition(
 ): Promise<CutPartition> {
   const { hash, whole } = how
   if (source.kind === 'random') {
+    // The platform's digest where the source has one and no whole-file hash needs the bytes too.
+    const direct = whole ? undefined : source.digest?.(offset, offset + length)
+    if (direct) return { data: new RangeData(source, offset, length), length, sha256: encodeBase64(await direct), ended: false }
     let n = 0
     for await (const piece of source.read(offset, offset + length)) {
       hash.update(piece)

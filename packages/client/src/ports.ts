@@ -82,6 +82,13 @@ export interface RandomAccessSource {
   read(start: number, end: number): AsyncIterable<Uint8Array>
   /** The bytes [start, end) as a Blob to send without reading them (a File's slice), where the source is one. */
   blob?(start: number, end: number): Blob
+  /**
+   * The SHA-256 of [start, end), computed by the platform off the caller's thread (WebCrypto), where
+   * the source can: the engine then does not read those bytes through its incremental hash. Undefined
+   * for a range it will not take (e.g. too large to hold at once). Rejects with
+   * `CLIENT_ERR_SOURCE_SHORT` when the source has fewer bytes, `CLIENT_ERR_SOURCE` when unreadable.
+   */
+  digest?(start: number, end: number): Promise<Uint8Array> | undefined
   close(): Promise<void>
 }
 

@@ -1,15 +1,26 @@
 import { ClientError } from '../errors.js'
 import type { HashFactory, RandomAccessSource, SequentialSource } from '../ports.js'
+import { short } from '../partition.js'
 import { toHex } from '../resume-state.js'
 import { chunkedSource } from '../sequential-source.js'
 
 const READ_PIECE_BYTES = 1024 * 1024
 
 /**
- * A `File` or `Blob`, read by `slice(start, end).arrayBuffer()` in pieces of 1 MiB (memory holds one
- * piece per read) for hashing, and sent as its own slices (`blob`: fetch reads them from disk, no
- * copy passes through the page). A File that changed on disk fails the read or the send. Fingerprint of a File: name, size, lastModified and type (what a reload of the
- * same file picks again); a plain Blob has none (pass `fingerprint` to resume it).
+ * Largest range a Blob source digests with WebCrypto, bytes: `crypto.subtle.digest` is one-shot, so
+ * the range is held in memory while it runs (partitions in flight × this, at most).
+ */
+export const WEBCRYPTO_DIGEST_MAX_BYTES = 16 * 1024 * 1024
+
+/**
+ * A `File` or `Blob`. Partitions are digested by WebCrypto (`digest`: native SHA-256 off the main
+ * thread, ranges up to {@link WEBCRYPTO_DIGEST_MAX_BYTES}; where the page is not a secure context
+ * there is none, and the engine hashes `read` pieces itself); `read` yields
+ * `slice(start, end).arrayBuffer()` in pieces of 1 MiB (memory holds one piece per read); bodies
+ * are sent as the Blob's own slices (`blob`: fetch reads them from disk, no copy passes through the
+ * page). A File that changed on disk fails the read or the send. Fingerprint of a File: name, size,
+ * lastModified and type (what a reload of the same file picks again); a plain Blob has none (pass
+ * `fingerprint` to resume it).
  */
 export function blobSource(blob: Blob): RandomAccessSource {
   const fingerprint = typeof File !== 'undefined' && blob instanceof File ? `file:${blob.name}:${blob.size}:${blob.lastModified}:${blob.type}` : undefined
@@ -31,8 +42,20 @@ export function blobSource(blob: Blob): RandomAccessSource {
       }
     },
     blob: (start: number, end: number) => blob.slice(start, end),
+    digest: (start: number, end: number) => (globalThis.crypto?.subtle && end - start <= WEBCRYPTO_DIGEST_MAX_BYTES ? webCryptoDigest(blob, start, end) : undefined),
     close: async () => {},
   }
+}
+
+async function webCryptoDigest(blob: Blob, start: number, end: number): Promise<Uint8Array> {
+  let bytes: ArrayBuffer
+  try {
+    bytes = await blob.slice(start, end).arrayBuffer()
+  } catch (err) {
+    throw new ClientError('CLIENT_ERR_SOURCE', `cannot read the file at ${start}: ${(err as Error).message}`, { cause: err })
+  }
+  if (bytes.byteLength < end - start) throw short(start + bytes.byteLength, blob.size)
+  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes))
 }
 
 /** Bytes in memory. Fingerprint: their SHA-256 (so `hash` must be ready). */

@@ -2,7 +2,7 @@ import { ClientError } from '../errors.js'
 import { resolveUploadOptions, type UploadOptions } from '../options.js'
 import type { HashFactory, UploadSource } from '../ports.js'
 import { Upload } from '../upload.js'
-import { blobSource, bytesSource, streamSource } from './blob-sources.js'
+import { WEBCRYPTO_DIGEST_MAX_BYTES, blobSource, bytesSource, streamSource } from './blob-sources.js'
 import { FetchTransport } from './fetch-transport.js'
 import { defaultBrowserStateStore } from './indexeddb-state-store.js'
 import { loadWasmSha256 } from './wasm-sha256.js'
@@ -19,12 +19,14 @@ export const BROWSER_CHUNK_BYTES = 2 * 1024 * 1024
 /**
  * Starts an upload (browser). Ports not given in `options` are bound here: {@link FetchTransport},
  * hash-wasm SHA-256 (loaded before the first byte is read), resume state in IndexedDB
- * ({@link defaultBrowserStateStore}), `Date.now`. `chunkBytes` defaults to {@link BROWSER_CHUNK_BYTES}.
+ * ({@link defaultBrowserStateStore}), `Date.now`. `chunkBytes` defaults to {@link BROWSER_CHUNK_BYTES},
+ * `maxPartitionBytes` to {@link WEBCRYPTO_DIGEST_MAX_BYTES} (a File's partitions up to it are
+ * digested by WebCrypto, natively and off the main thread; larger ones by hash-wasm on it).
  * @throws ClientError `CLIENT_ERR_INVALID_OPTION` synchronously for invalid options; every other
  *   error rejects `done`.
  */
 export function upload(input: BrowserUploadInput, options: UploadOptions): Upload {
-  const o = resolveUploadOptions({ ...options, chunkBytes: options.chunkBytes ?? BROWSER_CHUNK_BYTES })
+  const o = resolveUploadOptions({ ...options, chunkBytes: options.chunkBytes ?? BROWSER_CHUNK_BYTES, maxPartitionBytes: options.maxPartitionBytes ?? Math.max(WEBCRYPTO_DIGEST_MAX_BYTES, typeof options.minPartitionBytes === 'number' ? options.minPartitionBytes : 0) })
   let sha256: HashFactory | undefined
   // The engine asks for hashes only after the source is open, and the source opens after this loaded.
   const hash: HashFactory =
