@@ -7,7 +7,7 @@ import type { DurabilityConfig } from './config.js'
 /** How long a failed background action keeps the health summary `degraded`. */
 const RECENT_FAILURE_MS = 15 * 60_000
 
-/** `GET /_tessera/health`: whether the gateway can serve, in one word and a few figures (JSON). */
+/** `GET /_tessera/health`: whether the gateway can serve, in one word and a few figures, naming the backends down or at risk (JSON). */
 export interface HealthSummary {
   /**
    * `ok`: every backend answers; `degraded`: some backend is down or at risk, or background work
@@ -148,7 +148,7 @@ export class GatewayDurability {
     return this.engine.status()
   }
 
-  /** The liveness/readiness summary (`GET /_tessera/health`). */
+  /** The detailed health summary (`GET /_tessera/health`); `GET /_tessera/ready` reads its backend figures (readiness.ts). */
   summary(store: ObjectStore, stopping: boolean): HealthSummary {
     const s = this.engine.status()
     const threshold = this.engine.options.migrateRiskThreshold
