@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick]`: every side-by-side bench in one run, then one summary.
 //
-// Runs ingest, tail, adaptive and codec one after another, each in a process group of its own with
+// Runs ingest, tail, adaptive, codec and read one after another, each in a process group of its own with
 // a time budget (killed with everything it started when the budget runs out, and reported as
 // failed — CI never hangs here), then merges their JSON into bench/results/latest.json and writes
 // bench/results/latest.md: machine, load average before/after, command, every figure next to its
@@ -20,7 +20,7 @@ const { values } = parseArgs({ options: { quick: { type: 'boolean', default: fal
 const quick = values.quick
 
 interface BenchSpec {
-  readonly name: 'ingest' | 'tail' | 'adaptive' | 'codec'
+  readonly name: 'ingest' | 'tail' | 'adaptive' | 'codec' | 'read'
   readonly budgetMs: number
 }
 /** Budgets: --quick must finish in under 5 minutes on the 2-core dev machine, so the sum stays below. */
@@ -29,6 +29,7 @@ const BENCHES: BenchSpec[] = [
   { name: 'tail', budgetMs: quick ? 150_000 : 2_400_000 },
   { name: 'adaptive', budgetMs: quick ? 100_000 : 900_000 },
   { name: 'codec', budgetMs: quick ? 40_000 : 300_000 },
+  { name: 'read', budgetMs: quick ? 60_000 : 900_000 },
 ].filter((b) => !values.only || values.only.split(',').includes(b.name)) as BenchSpec[]
 /** The whole --quick run stops starting work after this (a bench gets what is left of it). */
 const QUICK_DEADLINE_MS = 290_000
@@ -151,7 +152,8 @@ async function main(): Promise<void> {
     ...(got['tail'] && { tail: got['tail']['tail'] }),
     ...(got['adaptive'] && { adaptive: got['adaptive']['adaptive'] }),
     ...(got['codec'] && { codec: codecFigures(got['codec']) }),
-    details: 'per-bench results, with every round and sample: bench/results/{ingest,tail,adaptive,codec}.json',
+    ...(got['read'] && { read: got['read']['read'] }),
+    details: 'per-bench results, with every round and sample: bench/results/{ingest,tail,adaptive,codec,read}.json',
     machine: machineAfter(machine),
   }
   writeFileSync(join(here, 'results/latest.json'), `${JSON.stringify(latest, null, 2)}\n`)
@@ -170,6 +172,7 @@ function markdown(l: Latest): string {
   const tail = l['tail'] as Record<string, unknown> | undefined
   const adaptive = l['adaptive'] as Record<string, unknown> | undefined
   const codec = l['codec'] as Record<string, number | string> | undefined
+  const read = l['read'] as (Record<string, number> & { targets: Record<string, Target> }) | undefined
   const met = (t: Target | undefined) => (t === undefined ? 'n/a' : t.met ? 'met' : '**missed**')
   const lines = [
     `# Tessera side by side (${l['quick'] ? 'quick' : 'full'} run)`,
@@ -200,6 +203,14 @@ function markdown(l: Latest): string {
   if (codec) {
     lines.push(`| codec | encode GB/s per core, 4+2 / 10+4 (${codec['kernel']}) | ${codec['encode_4_2_gb_s']} / ${codec['encode_10_4_gb_s']} | | | | |`)
     lines.push(`| codec | reconstruct GB/s per core, 4+2 / 10+4 (m blocks lost) | ${codec['reconstruct_4_2_gb_s']} / ${codec['reconstruct_10_4_gb_s']} | | | | |`)
+  }
+  if (read) {
+    const t = read.targets
+    lines.push(`| read | GET p99 s, one backend +50 ms (all on vs hedging/echoes/prefetch off) | ${read['p99_s']} | ${read['p99_s_plain']} | ${read['p99_ratio_vs_plain']} | ${t['p99_ratio_vs_plain']!.target} | ${met(t['p99_ratio_vs_plain'])} |`)
+    lines.push(`| read | p99 slowed vs not slowed (s); @tus/server p99 | ${read['p99_s']} | ${read['p99_s_no_slow']}; ${read['p99_s_tus_server']} | ${read['p99_ratio_vs_no_slow']} | ${t['p99_ratio_vs_no_slow']!.target} | ${met(t['p99_ratio_vs_no_slow'])} |`)
+    lines.push(`| read | prefetch precision; echo hit rate | ${read['prefetch_precision']}; ${read['hit_rate']} | | | ${t['prefetch_precision']!.target} | ${met(t['prefetch_precision'])} |`)
+    lines.push(`| read | extra blocks read / needed | ${read['extra_read_ratio']} | | | ${t['extra_read_ratio']!.target} | ${met(t['extra_read_ratio'])} |`)
+    lines.push(`| read | cold GET MB/s (vs @tus/server) | ${read['cold_get_mb_s']} | ${read['cold_get_mb_s_tus_server']} | ${read['cold_get_ratio_vs_tus_server']} | ${t['cold_get_ratio_vs_tus_server']!.target} | ${met(t['cold_get_ratio_vs_tus_server'])} |`)
   }
   lines.push('')
   if (tail) {

@@ -27,6 +27,12 @@ export interface Gateway extends GatewayApp {
   readonly close: () => Promise<void>
 }
 
+/** What an embedder may add to {@link createGateway}. */
+export interface GatewayOptions {
+  /** Wraps the opened backends before the store and the health monitor use them (benches: a `FaultyBackend` that slows one down). */
+  readonly wrapBackends?: (opened: readonly Backend[]) => readonly Backend[]
+}
+
 /**
  * Opens the embedded default: every configured backend at once (an `FsBackend` per directory, an
  * `S3Backend` per bucket; see {@link openBackends}), manifests and upload records
@@ -39,12 +45,12 @@ export interface Gateway extends GatewayApp {
  *
  * @throws GatewayError `GATEWAY_ERR_BACKEND_UNAVAILABLE` when a backend (or the cluster's Redis) cannot be opened.
  */
-export async function createGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
+export async function createGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const opened = await openBackends(config)
   let cluster: ClusterState | undefined
   try {
     cluster = config.redis && (await openClusterState(config.redis, config.durability, log))
-    return await assemble(config, log, opened.backends, cluster, opened.close)
+    return await assemble(config, log, options.wrapBackends?.(opened.backends) ?? opened.backends, cluster, opened.close)
   } catch (err) {
     await cluster?.close()
     opened.close()

@@ -34,7 +34,7 @@ async function manifestOf(gw: TestGateway, url: string): Promise<Manifest> {
 }
 
 describe('read path', () => {
-  test('a backend that stalls forever: GETs complete identical, long before one block deadline, with one hedge', async () => {
+  test('a backend that stalls forever: GETs complete identical, long before one block deadline, after two hedges', async () => {
     let faulty: readonly FaultyBackend[] = []
     const gw = await start(['--echo-memory', '0'], (f) => (faulty = f))
     const body = bytes(200_000, 3)
@@ -47,9 +47,9 @@ describe('read path', () => {
     // The store's block deadline is 15 s: three GETs that waited for it even once would take longer.
     assert.ok(performance.now() - began < 10_000, 'no read waited for the block deadline')
     const { reads } = await status(gw)
-    assert.equal(stalled.stats.stalls, 1, 'the stall was learned at the first stripe: that backend was not read again')
+    assert.ok(stalled.stats.stalls <= 2, `late twice in a row, the backend is read around (${stalled.stats.stalls} stalled reads)`)
     // Also a healthy read may be late once on a busy machine (50 ms while a backend is unknown).
-    assert.ok(reads.hedges >= 1 && reads.hedges <= 3, `${reads.hedges} hedges over ${reads.stripes} stripes`)
+    assert.ok(reads.hedges >= 1 && reads.hedges <= 4, `${reads.hedges} hedges over ${reads.stripes} stripes`)
     assert.equal(reads.blocksRead, reads.blocksNeeded + reads.hedges + reads.replacements)
   })
 

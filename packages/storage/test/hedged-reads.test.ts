@@ -19,7 +19,7 @@ async function holder(r: Rig, id: string, stripe: number, block: number): Promis
 }
 
 describe('hedged reads', () => {
-  test('a backend that stalls forever costs one hedge delay, not the block deadline: the read is identical', async () => {
+  test('a backend that stalls forever costs two hedge delays, not a block deadline per stripe: the read is identical', async () => {
     // A block deadline of a minute: a read that waited for it would take minutes over 12 stripes.
     const r = await setup({ blockTimeoutMs: 60_000, hedge: { initialMs: 50 } })
     const data = bytes(STRIPE * 12 + 999, 21)
@@ -30,10 +30,10 @@ describe('hedged reads', () => {
     assert.ok((await readAll(r.store, 'o')).equals(data))
     assert.ok(performance.now() - began < 30_000, 'finished long before a single block deadline')
     const stats = r.store.readStats()
-    // The stall was learned on the first stripe: later stripes read around that backend without waiting.
-    assert.equal(stalled.stats.stalls, 1)
+    // Late twice in a row marks a backend slow: later stripes read around it without waiting.
+    assert.ok(stalled.stats.stalls <= 2, `${stalled.stats.stalls} reads went to the stalled backend`)
     // Also a healthy read may be late once on a busy machine (50 ms while a backend is unknown).
-    assert.ok(stats.hedges >= 1 && stats.hedges <= 3, `${stats.hedges} hedges`)
+    assert.ok(stats.hedges >= 1 && stats.hedges <= 4, `${stats.hedges} hedges`)
     assert.ok(stats.cancelled >= 1, 'the stalled read was cancelled once k blocks were verified')
     assert.equal(stats.stripes, 13)
     assert.equal(stats.blocksRead, stats.blocksNeeded + stats.hedges + stats.replacements)

@@ -123,6 +123,8 @@ export async function prefetchStripe(stripe: StripeRecord, echoes: EchoCache, ct
 type Why = 'initial' | 'hedge' | 'replacement'
 
 interface Running {
+  /** Past its hedge delay. */
+  overdue: boolean
   /** Hedged: no longer counted on to complete the stripe (it may still win). */
   late: boolean
   timer: ReturnType<typeof setTimeout> | undefined
@@ -178,7 +180,7 @@ function gather(
       if (why === 'replacement') outcome.replacements++
       const backend = stripe.blocks[index]?.backend
       const began = now()
-      const r: Running = { late: false, timer: undefined }
+      const r: Running = { overdue: false, late: false, timer: undefined }
       running.set(index, r)
       if (hedging && backend !== undefined) r.timer = setTimeout(() => onLate(index, backend, began), reads!.latency.hedgeDelayMs(backend))
       readVerifiedBlock(stripe, index, readCtx).then(
@@ -190,13 +192,14 @@ function gather(
     }
     const onRead = (index: number, got: Uint8Array | BlockProblem, ms: number): void => {
       if (settled) return
-      clearTimeout(running.get(index)?.timer)
+      const r = running.get(index)
+      clearTimeout(r?.timer)
       running.delete(index)
       const backend = stripe.blocks[index]?.backend ?? null
       if (got instanceof Uint8Array) {
         blocks[index] = got
         verified++
-        if (backend !== null) reads?.latency.observe(backend, ms)
+        if (backend !== null) reads?.latency.observe(backend, ms, r?.overdue)
       } else {
         const fault: BlockFault = { objectId: ctx.objectId, stripe: ctx.stripeIndex, block: index, backend, ...got }
         ctx.logger.warn(fault, 'block unusable, reading around it')
@@ -212,7 +215,8 @@ function gather(
     const onLate = (index: number, backend: string, began: number): void => {
       const r = running.get(index)
       if (settled || !r) return
-      reads!.latency.penalize(backend, now() - began)
+      r.overdue = true
+      reads!.noteLate(backend, now() - began)
       // Blocks to start so that, without this one, the stripe is still covered.
       const gap = k - verified - (live() - 1)
       if (gap > queue.length) return // nothing else can cover it: keep waiting (the block deadline still applies)

@@ -12,6 +12,8 @@ interface State {
   /** Predicted latency, ms, as of `at`; raised by late and failed reads. */
   predicted: number
   at: number
+  /** Reads late in a row (none finished in time since). */
+  lateStreak: number
 }
 
 /** What {@link BackendLatency.snapshot} reports of one backend. */
@@ -35,11 +37,11 @@ export interface LatencyModelOptions {
 }
 
 /**
- * Learned block-read latency per backend: a running prediction (to rank backends) and a quantile
- * of recent reads (the hedge delay). A read that was late or failed raises the prediction at
- * least to what it cost, so the backend drops out of the first k at once; without new reads that
- * penalty halves every `recoveryHalfLifeMs` toward the other backends' typical latency, so a
- * backend that recovered is tried again — one hedge delay per try.
+ * Learned block-read latency per backend: a running prediction (to rank backends), a quantile of
+ * recent reads (the hedge delay) and a streak of late reads. A penalty ({@link penalize}: reads
+ * late twice in a row, or failed) raises the prediction so the backend drops out of the first k;
+ * without new reads it halves every `recoveryHalfLifeMs` toward the other backends' typical
+ * latency, so a backend that recovered is tried again — one hedge delay per try.
  */
 export class BackendLatency {
   readonly #states = new Map<string, State>()
@@ -50,9 +52,10 @@ export class BackendLatency {
     private readonly now: () => number,
   ) {}
 
-  /** A successful block read of `ms`. */
-  observe(backend: string, ms: number): void {
+  /** A successful block read of `ms`; `late` when it ran past its hedge delay first (else the late streak ends). */
+  observe(backend: string, ms: number, late = false): void {
     const s = this.#state(backend)
+    if (!late) s.lateStreak = 0
     s.ring[s.next] = ms
     s.next = (s.next + 1) % RING
     s.count++
@@ -61,10 +64,15 @@ export class BackendLatency {
     s.at = this.now()
   }
 
-  /** A read still running after `elapsedMs` (late), or one that failed after it: at least that slow. */
-  penalize(backend: string, elapsedMs: number): void {
+  /** Counts a read that ran past its hedge delay; resolves how many in a row the backend had. */
+  late(backend: string): number {
+    return ++this.#state(backend).lateStreak
+  }
+
+  /** Raises the backend's prediction to at least `ms` (a late or failed read's cost). */
+  penalize(backend: string, ms: number): void {
     const s = this.#state(backend)
-    s.predicted = Math.max(this.predictedMs(backend), elapsedMs)
+    s.predicted = Math.max(this.predictedMs(backend), ms)
     s.at = this.now()
   }
 
@@ -93,13 +101,18 @@ export class BackendLatency {
     return clamp(recent[Math.min(recent.length - 1, Math.floor(quantile * recent.length))]!)
   }
 
+  /** The backends' typical block-read latency, ms: the median of their predictions (0 before any read). */
+  typicalMs(): number {
+    return this.#typical(undefined)
+  }
+
   /** Every backend seen so far. */
   snapshot(): BackendLatencySnapshot[] {
     return [...this.#states].map(([backend, s]) => ({ backend, predictedMs: this.predictedMs(backend), hedgeDelayMs: this.hedgeDelayMs(backend), samples: s.count }))
   }
 
   // Median of the other backends' predictions (of those read successfully): what a healthy one takes.
-  #typical(except: string): number {
+  #typical(except: string | undefined): number {
     const others: number[] = []
     for (const [id, s] of this.#states) if (id !== except && s.count > 0) others.push(s.predicted)
     if (others.length === 0) return 0
@@ -110,7 +123,7 @@ export class BackendLatency {
   #state(backend: string): State {
     let s = this.#states.get(backend)
     if (!s) {
-      s = { ring: new Float64Array(RING), count: 0, next: 0, predicted: 0, at: this.now() }
+      s = { ring: new Float64Array(RING), count: 0, next: 0, predicted: 0, at: this.now(), lateStreak: 0 }
       this.#states.set(backend, s)
     }
     return s

@@ -20,7 +20,10 @@ export interface HedgeOptions {
   readonly maxExtraRatio?: number
   /** Hedges that may be spent at once before `maxExtraRatio` binds (the budget's bucket), blocks. Default 8. */
   readonly burstBlocks?: number
-  /** How much faster, ms, a parity block's backend must be predicted than a data block's before the parity block is read instead (decoding costs CPU). Default 2. */
+  /**
+   * Decoding costs CPU, so a data block is read unless its backend is predicted slower than twice
+   * the backends' typical latency plus this, ms; and a parity block counts this much slower. Default 5.
+   */
   readonly parityPenaltyMs?: number
   /** A backend's penalty from late or failed reads halves toward the other backends' latency in this time, ms, so a recovered backend is read again. Default 10 000. */
   readonly recoveryHalfLifeMs?: number
@@ -36,7 +39,7 @@ export const defaultHedgeOptions: ResolvedHedgeOptions = Object.freeze({
   initialMs: 50,
   maxExtraRatio: 0.1,
   burstBlocks: 8,
-  parityPenaltyMs: 2,
+  parityPenaltyMs: 5,
   recoveryHalfLifeMs: 10_000,
 })
 

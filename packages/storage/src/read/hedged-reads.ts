@@ -61,21 +61,37 @@ export class HedgedReads {
   }
 
   /**
-   * Block indexes of `stripe` in the order to read them: by predicted latency of their backends,
-   * a parity block counted `parityPenaltyMs` slower, data blocks first among equals; blocks
-   * recorded missing last. Without hedging, data blocks in order, then parity.
+   * Block indexes of `stripe` in the order to read them. Data blocks first, in order (reading them
+   * decodes nothing), unless their backend is predicted slow — slower than twice the backends'
+   * typical latency plus `parityPenaltyMs`; then the others by predicted latency, a parity block
+   * counted `parityPenaltyMs` slower; blocks recorded missing last. Without hedging, data blocks
+   * in order, then parity.
    */
   rank(stripe: StripeRecord): number[] {
     const k = stripe.dataBlocks
     const order = stripe.blocks.map((_, i) => i)
-    if (!this.options.enabled) return order.sort((a, b) => Number(stripe.blocks[a] === null) - Number(stripe.blocks[b] === null) || a - b)
-    const score = (i: number): number => {
-      const ref = stripe.blocks[i]
-      if (!ref) return Number.POSITIVE_INFINITY
-      return this.latency.predictedMs(ref.backend) + (i >= k ? this.options.parityPenaltyMs : 0)
-    }
-    const scores = order.map(score)
-    return order.sort((a, b) => scores[a]! - scores[b]! || a - b)
+    const missing = (i: number): number => Number(stripe.blocks[i] === null)
+    if (!this.options.enabled) return order.sort((a, b) => missing(a) - missing(b) || a - b)
+    const penalty = this.options.parityPenaltyMs
+    const slowMs = this.#slowMs()
+    const predicted = stripe.blocks.map((ref) => (ref ? this.latency.predictedMs(ref.backend) : Number.POSITIVE_INFINITY))
+    const fastData = (i: number): boolean => i < k && predicted[i]! <= slowMs
+    const score = (i: number): number => (fastData(i) ? -1 : predicted[i]! + (i >= k ? penalty : 0))
+    return order.sort((a, b) => missing(a) - missing(b) || score(a) - score(b) || a - b)
+  }
+
+  /**
+   * A read of `backend` still running after its hedge delay (`elapsedMs`). A healthy backend is late
+   * on 1 read in 20 by definition, so one late read changes nothing; two in a row mark the backend
+   * slow (its prediction at twice the slow threshold, decaying), and the next stripes read around it.
+   */
+  noteLate(backend: string, elapsedMs: number): void {
+    if (this.latency.late(backend) >= 2) this.latency.penalize(backend, Math.max(elapsedMs, 2 * this.#slowMs()))
+  }
+
+  /** Predicted latency past which a data block is read around: twice the typical one plus `parityPenaltyMs`. */
+  #slowMs(): number {
+    return 2 * this.latency.typicalMs() + this.options.parityPenaltyMs
   }
 
   /** Whether `blocks` more hedged reads may be started now; spends them when so. */
