@@ -5,20 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { loadConfig } from '../src/config.js'
-import { GatewayError } from '../src/errors.js'
+import { problems as listed } from './helpers/config-problems.js'
 
 const SECRET = 's'.repeat(32)
 
-function problems(argv: string[], env: NodeJS.ProcessEnv = {}, cwd = tmpdir()): string[] {
-  try {
-    loadConfig(argv, env, cwd)
-  } catch (err) {
-    assert.ok(err instanceof GatewayError)
-    assert.equal(err.code, 'GATEWAY_ERR_INVALID_CONFIG')
-    return err.message.split('\n').filter((l) => l.trim().startsWith('- '))
-  }
-  assert.fail('expected GATEWAY_ERR_INVALID_CONFIG')
-}
+const problems = (argv: string[], env: NodeJS.ProcessEnv = {}, cwd = tmpdir()): string[] => listed(() => loadConfig(argv, env, cwd))
 
 describe('loadConfig: --auth', () => {
   let dir: string

@@ -5,19 +5,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { loadConfig } from '../src/config.js'
-import { GatewayError } from '../src/errors.js'
-
-/** The problems of an invalid configuration, one per line of the error. */
-function problems(fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    assert.ok(err instanceof GatewayError)
-    assert.equal(err.code, 'GATEWAY_ERR_INVALID_CONFIG')
-    return err.message.split('\n').filter((l) => l.trim().startsWith('- '))
-  }
-  assert.fail('expected GATEWAY_ERR_INVALID_CONFIG')
-}
+import { problems } from './helpers/config-problems.js'
 
 describe('loadConfig', () => {
   let dir: string

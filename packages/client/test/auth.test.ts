@@ -9,7 +9,7 @@ import { BearerToken } from '../src/bearer-token.js'
 import { ClientError, NodeHttpTransport, TusClient, upload, type HttpRequest, type HttpTransport, type UploadOptions } from '../src/index.js'
 import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
 import { countingTransport } from './helpers/fault-proxy.js'
-import { JWT_FLAGS, hsToken } from './helpers/jwt.js'
+import { JWT_FLAGS, REFUSED_AT_256_KIB, hsToken } from './helpers/jwt.js'
 
 const MiB = 1024 * 1024
 
@@ -85,14 +85,7 @@ describe('upload with a token to a gateway with --auth jwt', () => {
     assert.deepEqual(failed, ['CLIENT_ERR_TOKEN_REFRESHED'])
     const patches = answers.filter((a) => a.method !== 'OPTIONS' && a.method !== 'POST')
     // Refused at 256 KiB, the attempt asks the server where it is, and goes on from there — not from 0.
-    assert.deepEqual(patches.map((a) => [a.method, a.offset, a.status]), [
-      ['PATCH', '0', 204],
-      ['PATCH', '262144', 401],
-      ['HEAD', undefined, 200],
-      ['PATCH', '262144', 204],
-      ['PATCH', '524288', 204],
-      ['PATCH', '786432', 204],
-    ])
+    assert.deepEqual(patches.map((a) => [a.method, a.offset, a.status]), REFUSED_AT_256_KIB)
     assert.deepEqual(await download(result.url, { authorization: `Bearer ${tokens[1]}` }), { sha256: sha256(data), size: data.length })
   })
 

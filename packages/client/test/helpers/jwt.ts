@@ -15,3 +15,17 @@ export function hsToken(sub: string, expiresInS = 3600, secret = JWT_SECRET): st
 
 /** The gateway flags matching {@link hsToken}. */
 export const JWT_FLAGS = ['--auth', 'jwt', '--jwt-secret', JWT_SECRET] as const
+
+/**
+ * The PATCHes and HEADs (method, `Upload-Offset`, status) of a 1 MiB partition sent in four 256 KiB
+ * PATCHes whose token expires before the second: that one is refused, the attempt asks the server
+ * where it is (HEAD, with the refreshed token) and goes on from there — not from 0.
+ */
+export const REFUSED_AT_256_KIB: readonly (readonly [string, string | undefined, number])[] = [
+  ['PATCH', '0', 204],
+  ['PATCH', '262144', 401],
+  ['HEAD', undefined, 200],
+  ['PATCH', '262144', 204],
+  ['PATCH', '524288', 204],
+  ['PATCH', '786432', 204],
+]
