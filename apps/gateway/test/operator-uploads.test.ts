@@ -2,19 +2,25 @@
 // /_tessera/reconciliation (the end of the event log), over a real gateway and real sockets.
 import assert from 'node:assert/strict'
 import { appendFile, writeFile } from 'node:fs/promises'
+import type { ChildProcess } from 'node:child_process'
 import { after, describe, test } from 'node:test'
 import { startDurabilityGateway, type DurabilityGateway } from './helpers/durability-gateway.js'
 import { TUS, bytes, eventually, idOf, patch, stalledPatch } from './helpers/gateway.js'
 import { createAttempt, postFinal } from './helpers/reconciliation.js'
+import { freePort, noRedisServer, startRedis, stopRedis } from './helpers/redis-server.js'
 
 const TOKEN = 'uploads-test-operator-token'
 const auth = { authorization: `Bearer ${TOKEN}` }
 
 const open: DurabilityGateway[] = []
-after(() => Promise.all(open.map((g) => g.close())))
+const redises: ChildProcess[] = []
+after(async () => {
+  await Promise.all(open.map((g) => g.close()))
+  for (const r of redises) await stopRedis(r)
+})
 
-async function start(): Promise<DurabilityGateway> {
-  const gw = await startDurabilityGateway(['--block-size', '4KiB', '--operator-token', TOKEN])
+async function start(flags: readonly string[] = []): Promise<DurabilityGateway> {
+  const gw = await startDurabilityGateway(['--block-size', '4KiB', '--operator-token', TOKEN, ...flags])
   open.push(gw)
   return gw
 }
@@ -43,8 +49,20 @@ async function listed(gw: DurabilityGateway): Promise<Listed> {
 }
 
 describe('operator uploads and reconciliation', { timeout: 60_000 }, () => {
-  test('uploads: a PATCH being received (receiving, offset so far), then paused (last write), then finished (gone from the list)', async () => {
-    const gw = await start()
+  const modes = [
+    { name: 'embedded', skip: false as const, flags: async (): Promise<string[]> => [] },
+    {
+      name: 'cluster: records and manifests on a Redis of its own',
+      skip: noRedisServer,
+      flags: async (): Promise<string[]> => {
+        const port = await freePort()
+        redises.push(await startRedis(port))
+        return ['--redis-url', `redis://127.0.0.1:${port}`]
+      },
+    },
+  ]
+  for (const mode of modes) test(`uploads, ${mode.name}: a PATCH being received (receiving, offset so far), then paused (last write), then finished (gone from the list)`, { skip: mode.skip }, async () => {
+    const gw = await start(await mode.flags())
     const length = 300_000
     const data = bytes(length, 7)
     const created = await fetch(gw.endpoint, { method: 'POST', headers: { ...TUS, 'Upload-Length': String(length) } })

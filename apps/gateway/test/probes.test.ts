@@ -3,21 +3,19 @@
 // left) and, in a cluster, a Redis of the test's own that it kills and restarts; both stay open
 // with --operator-token set, which guards every other /_tessera path.
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { createServer } from 'node:net'
+import type { ChildProcess } from 'node:child_process'
 import { after, describe, test } from 'node:test'
 import { startDurabilityGateway, type DurabilityGateway } from './helpers/durability-gateway.js'
 import { eventually } from './helpers/gateway.js'
+import { freePort, noRedisServer, startRedis, stopRedis } from './helpers/redis-server.js'
 
-const REDIS_SERVER = '/usr/bin/redis-server'
 const TOKEN = 'probe-test-operator-token'
 
 const open: DurabilityGateway[] = []
 const redises: ChildProcess[] = []
 after(async () => {
   await Promise.all(open.map((g) => g.close()))
-  for (const r of redises) r.kill('SIGKILL')
+  for (const r of redises) await stopRedis(r)
 })
 
 async function start(flags: readonly string[] = []): Promise<DurabilityGateway> {
@@ -34,40 +32,6 @@ interface Ready {
 async function ready(gw: DurabilityGateway): Promise<{ status: number; body: Ready }> {
   const res = await fetch(`${gw.origin}/_tessera/ready`)
   return { status: res.status, body: (await res.json()) as Ready }
-}
-
-/** A free TCP port on 127.0.0.1 (closed again: the Redis started next takes it). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-/** A redis-server child on `port`, no persistence; resolves once it accepts connections. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  redises.push(child)
-  await new Promise<void>((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000)
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString()
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)))
-  })
-  return child
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGKILL')
-  await exited
 }
 
 describe('probes', { timeout: 60_000 }, () => {
@@ -124,18 +88,19 @@ describe('probes', { timeout: 60_000 }, () => {
     assert.equal((await fetch(`${gw.origin}/_tessera/live`)).status, 200)
   })
 
-  test('scale-out: ready needs the cluster Redis — a real PING; 503 once it is killed, 200 again once it is back', { skip: existsSync(REDIS_SERVER) ? false : `${REDIS_SERVER} not found` }, async () => {
+  test('scale-out: ready needs the cluster Redis — a real PING; 503 once it is killed, 200 again once it is back', { skip: noRedisServer }, async () => {
     const port = await freePort()
-    let redis = await startRedis(port)
+    const redis = await startRedis(port)
+    redises.push(redis)
     const gw = await start(['--redis-url', `redis://127.0.0.1:${port}`, '--redis-prefix', `probes-${process.pid}`])
     assert.deepEqual(await ready(gw), { status: 200, body: { status: 'ready', checks: { backends: { ok: true, up: 6, total: 6, needed: 5 }, redis: { ok: true } } } })
-    await kill(redis)
+    await stopRedis(redis)
     let last: { status: number; body: Ready } | undefined
     await eventually(async () => (last = await ready(gw)).status === 503, 10_000)
     assert.deepEqual(last!.body, { status: 'unready', checks: { backends: { ok: true, up: 6, total: 6, needed: 5 }, redis: { ok: false } } })
     assert.equal((await fetch(`${gw.origin}/_tessera/live`)).status, 200)
     assert.ok(gw.log.lines.some((l) => l.level === 'warn' && l.msg === 'readiness: redis unreachable'))
-    redis = await startRedis(port)
+    redises.push(await startRedis(port))
     await eventually(async () => (await ready(gw)).status === 200, 10_000)
   })
 })
