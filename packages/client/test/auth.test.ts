@@ -13,6 +13,46 @@ import { JWT_FLAGS, REFUSED_AT_256_KIB, hsToken } from './helpers/jwt.js'
 
 const MiB = 1024 * 1024
 
+/** A `getToken` whose first token expires at the next-but-one whole second (≥ 1 s from now), then a fresh one for good; counts its calls. */
+function expiringTokens(): { getToken: () => Promise<string>; calls: () => number; tokens: { expiresMs: number; fresh: string } } {
+  const expiresMs = (Math.floor(Date.now() / 1000) + 2) * 1000
+  const first = hsToken('alice', 2)
+  const fresh = hsToken('alice')
+  let calls = 0
+  return { getToken: async () => (calls++ === 0 ? first : fresh), calls: () => calls, tokens: { expiresMs, fresh } }
+}
+
+/**
+ * The node:http transport (with 256 KiB PATCH bodies, as a browser's) recording each request's
+ * answer, holding the first request `matches` picks until `untilMs` has passed — so it meets an
+ * expired token at the gateway, at a chosen point of the upload.
+ */
+function holding(matches: (req: HttpRequest) => boolean, untilMs: number): { transport: HttpTransport; answers: { method: string; offset?: string; concat?: string; status: number | string }[] } {
+  const counting = countingTransport({ streamsBodies: false })
+  const answers: { method: string; offset?: string; concat?: string; status: number | string }[] = []
+  let held = false
+  const transport: HttpTransport = {
+    ...counting.transport,
+    async request(req: HttpRequest) {
+      if (!held && matches(req)) {
+        held = true
+        await new Promise((r) => setTimeout(r, untilMs + 200 - Date.now()))
+      }
+      const entry = { method: req.method, offset: req.headers['upload-offset'], concat: req.headers['upload-concat'], status: 'pending' as number | string }
+      answers.push(entry)
+      try {
+        const res = await counting.transport.request(req)
+        entry.status = res.status
+        return res
+      } catch (err) {
+        entry.status = (err as ClientError).code
+        throw err
+      }
+    },
+  }
+  return { transport, answers }
+}
+
 describe('upload with a token to a gateway with --auth jwt', () => {
   let gw: Gateway
   before(async () => {
@@ -50,43 +90,30 @@ describe('upload with a token to a gateway with --auth jwt', () => {
     const data = bytes(MiB, 2)
     // The first token expires 2 s from now; the second PATCH is held until it has, so it is refused
     // by the gateway's own exp check, mid-partition.
-    const firstExpiresMs = (Math.floor(Date.now() / 1000) + 2) * 1000
-    const tokens = [hsToken('alice', 2), hsToken('alice')]
-    let calls = 0
-    const getToken = async (): Promise<string> => tokens[Math.min(calls++, 1)]!
-    const counting = countingTransport({ streamsBodies: false })
-    const answers: { method: string; offset: string | undefined; status: number | string }[] = []
-    let held = false
-    const transport: HttpTransport = {
-      ...counting.transport,
-      async request(req: HttpRequest) {
-        if (req.method === 'PATCH' && req.headers['upload-offset'] !== '0' && !held) {
-          held = true
-          await new Promise((r) => setTimeout(r, firstExpiresMs + 200 - Date.now()))
-        }
-        const entry = { method: req.method, offset: req.headers['upload-offset'], status: 'pending' as number | string }
-        answers.push(entry)
-        try {
-          const res = await counting.transport.request(req)
-          entry.status = res.status
-          return res
-        } catch (err) {
-          entry.status = (err as ClientError).code
-          throw err
-        }
-      },
-    }
+    const { getToken, calls, tokens } = expiringTokens()
+    const { transport, answers } = holding((req) => req.method === 'PATCH' && req.headers['upload-offset'] !== '0', tokens.expiresMs)
     // One partition of four 256 KiB PATCHes (as a browser sends them), no hedges.
     const u = upload(data, options({ getToken, transport, chunkBytes: 256 * 1024, minPartitionBytes: MiB, maxPartitionBytes: MiB, initialPartitionBytes: MiB, hedging: false, splitting: false }))
     const failed: string[] = []
     u.on('attempt-failed', (e) => failed.push(e.code))
     const result = await u.done
-    assert.equal(calls, 2, 'getToken: once at the start, once after the 401')
+    assert.equal(calls(), 2, 'getToken: once at the start, once after the 401')
     assert.deepEqual(failed, ['CLIENT_ERR_TOKEN_REFRESHED'])
     const patches = answers.filter((a) => a.method !== 'OPTIONS' && a.method !== 'POST')
     // Refused at 256 KiB, the attempt asks the server where it is, and goes on from there — not from 0.
     assert.deepEqual(patches.map((a) => [a.method, a.offset, a.status]), REFUSED_AT_256_KIB)
-    assert.deepEqual(await download(result.url, { authorization: `Bearer ${tokens[1]}` }), { sha256: sha256(data), size: data.length })
+    assert.deepEqual(await download(result.url, { authorization: `Bearer ${tokens.fresh}` }), { sha256: sha256(data), size: data.length })
+  })
+
+  test('a token that expires just before the final: the final is retried with the refreshed one', async () => {
+    const data = bytes(2 * MiB, 4)
+    const { getToken, calls, tokens } = expiringTokens()
+    const { transport, answers } = holding((req) => req.method === 'POST' && (req.headers['upload-concat'] ?? '').startsWith('final'), tokens.expiresMs)
+    const result = await upload(data, options({ getToken, transport, minPartitionBytes: MiB, maxPartitionBytes: MiB, initialPartitionBytes: MiB, hedging: false })).done
+    assert.equal(calls(), 2)
+    const finals = answers.filter((a) => a.concat?.startsWith('final'))
+    assert.deepEqual(finals.map((a) => a.status), [401, 201])
+    assert.deepEqual(await download(result.url, { authorization: `Bearer ${tokens.fresh}` }), { sha256: sha256(data), size: data.length })
   })
 
   test('concurrent requests refused with one token share one refresh', async () => {
