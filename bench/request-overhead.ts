@@ -1,10 +1,11 @@
 // What metrics and JWT verification cost a PATCH: four gateways side by side — `base` (--metrics=false,
 // --auth none), `metrics` (the default: /metrics on), `jwt` (--metrics=false, --auth jwt with an
 // HS256 secret; every PATCH carries a bearer token the gateway verifies) and `both` — each fed the
-// same sequential PATCHes of one upload over one keep-alive connection, in interleaved rounds
-// (each variant first in turn). Per round and variant: the p50 PATCH latency (client side, from
-// sending to the end of the answer) and the gateway's CPU per PATCH (/proc); the figures are
-// same-round ratios against `base` (bench/README.md: compare only within one run).
+// same sequential PATCHes of one upload per round over one keep-alive connection, interleaved
+// request by request (PATCH i goes to every gateway in turn, the order rotating), so that all four
+// meet the same load on this shared machine. Per round and variant: the p50 PATCH latency (client
+// side, from sending to the end of the answer) and the gateway's CPU per PATCH (/proc); the figures
+// are same-round ratios against `base` (bench/README.md: compare only within one run).
 //
 //   node --import tsx bench/request-overhead.ts [--rounds 7] [--patches 300] [--patch-bytes 64KiB]
 //
@@ -73,22 +74,30 @@ interface Lane {
   readonly auth: Record<string, string>
 }
 
-/** Creates an upload of `PATCHES` bodies and sends them one after another; resolves each PATCH's ms and the gateway's CPU per PATCH. */
-async function run(lane: Lane, body: Uint8Array): Promise<{ ms: number[]; cpuMsPerPatch: number }> {
-  const created = await exchange(lane.agent, lane.gateway.endpoint, 'POST', { ...TUS, ...lane.auth, 'Upload-Length': String(PATCHES * body.length) })
-  if (created.status !== 201 || !created.location) throw new Error(`${lane.variant.name}: POST answered ${created.status}`)
-  const url = new URL(created.location, lane.gateway.endpoint).href
-  const ms: number[] = []
-  const cpu0 = cpuSeconds(lane.gateway.server.pid)
+/** One round: an upload of `PATCHES` bodies on every lane, PATCH i sent to each lane in turn; resolves each lane's PATCH ms and its gateway's CPU ms per PATCH. */
+async function run(round: number, body: Uint8Array): Promise<{ ms: number[]; cpuMsPerPatch: number }[]> {
+  const urls = await Promise.all(
+    lanes.map(async (lane) => {
+      const created = await exchange(lane.agent, lane.gateway.endpoint, 'POST', { ...TUS, ...lane.auth, 'Upload-Length': String(PATCHES * body.length) })
+      if (created.status !== 201 || !created.location) throw new Error(`${lane.variant.name}: POST answered ${created.status}`)
+      return new URL(created.location, lane.gateway.endpoint).href
+    }),
+  )
+  const ms = lanes.map((): number[] => [])
+  const cpu0 = lanes.map((lane) => cpuSeconds(lane.gateway.server.pid))
   for (let i = 0; i < PATCHES; i++) {
-    const headers = { ...TUS, ...lane.auth, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(i * body.length) }
-    const res = await exchange(lane.agent, url, 'PATCH', headers, body)
-    if (res.status !== 204) throw new Error(`${lane.variant.name}: PATCH ${i} answered ${res.status}`)
-    ms.push(res.ms)
+    for (let j = 0; j < lanes.length; j++) {
+      const k = (i + j + round) % lanes.length
+      const lane = lanes[k]!
+      const headers = { ...TUS, ...lane.auth, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(i * body.length) }
+      const res = await exchange(lane.agent, urls[k]!, 'PATCH', headers, body)
+      if (res.status !== 204) throw new Error(`${lane.variant.name}: PATCH ${i} answered ${res.status}`)
+      ms[k]!.push(res.ms)
+    }
   }
-  const cpuMsPerPatch = ((cpuSeconds(lane.gateway.server.pid) - cpu0) * 1000) / PATCHES
-  await exchange(lane.agent, url, 'DELETE', { ...TUS, ...lane.auth })
-  return { ms, cpuMsPerPatch }
+  const cpu = lanes.map((lane, k) => ((cpuSeconds(lane.gateway.server.pid) - cpu0[k]!) * 1000) / PATCHES)
+  await Promise.all(lanes.map((lane, k) => exchange(lane.agent, urls[k]!, 'DELETE', { ...TUS, ...lane.auth })))
+  return lanes.map((_, k) => ({ ms: ms[k]!, cpuMsPerPatch: cpu[k]! }))
 }
 
 const machine = machineBefore()
@@ -108,10 +117,9 @@ try {
   }
   // Round 0 warms every gateway up (JIT, first stripes, the key import) and is not reported.
   for (let r = 0; r <= ROUNDS; r++) {
-    for (const lane of lanes.map((_, i) => lanes[(i + r) % lanes.length]!)) {
-      const { ms, cpuMsPerPatch } = await run(lane, body)
-      if (r > 0) rounds.push({ round: r, variant: lane.variant.name, p50Ms: round(median(ms), 3), p90Ms: round(percentile(ms, 90), 3), cpuMsPerPatch: round(cpuMsPerPatch, 3) })
-    }
+    const results = await run(r, body)
+    if (r === 0) continue
+    results.forEach(({ ms, cpuMsPerPatch }, k) => rounds.push({ round: r, variant: lanes[k]!.variant.name, p50Ms: round(median(ms), 3), p90Ms: round(percentile(ms, 90), 3), cpuMsPerPatch: round(cpuMsPerPatch, 3) }))
   }
 } finally {
   for (const lane of lanes) {
