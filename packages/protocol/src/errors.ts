@@ -6,6 +6,8 @@ export type ProtocolErrorCode =
   | 'PROTOCOL_ERR_UNSUPPORTED_CHECKSUM'
   | 'PROTOCOL_ERR_INVALID_CONCAT'
   | 'PROTOCOL_ERR_INVALID_PARTITIONS'
+  | 'PROTOCOL_ERR_INVALID_FIELD'
+  | 'PROTOCOL_ERR_UNSUPPORTED_INTEROP_VERSION'
 
 /** A header value that does not follow the tus 1.0 grammar. Callers match on `code`. */
 export class ProtocolError extends Error {

@@ -13,4 +13,15 @@ export type { UploadConcat } from './concat.js'
 export { WireErrorCode } from './wire-errors.js'
 export { TesseraMetadataKey } from './tessera-metadata.js'
 export { partitionListBytes } from './partition-list.js'
+export {
+  PARTIAL_UPLOAD_CONTENT_TYPE,
+  RUFH_INTEROP_VERSIONS,
+  RufhHeader,
+  RufhProblem,
+  formatUploadLimit,
+  parseInteropVersion,
+  parseStructuredBoolean,
+  parseStructuredInteger,
+} from './resumable-upload.js'
+export type { RufhInteropVersion } from './resumable-upload.js'
 export type { PartitionDigest } from './partition-list.js'

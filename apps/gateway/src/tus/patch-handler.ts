@@ -6,7 +6,7 @@ import type { UploadRecord } from '../upload-record.js'
 import type { TusContext } from './context.js'
 import { type Fields, assertOctetStream, checksumHeader, integerHeader, trailersOf } from './request-body.js'
 import { setExpires } from './upload-headers.js'
-import { NO_BODY, storeBody, writeBody } from './write-body.js'
+import { NO_BODY, type StoredBody, storeBody, writeBody } from './write-body.js'
 
 /**
  * PATCH: appends the body at `Upload-Offset` (core, checksum, creation-defer-length). A deferred
@@ -15,44 +15,56 @@ import { NO_BODY, storeBody, writeBody } from './write-body.js'
  * be (`Tessera-Reconciliation: length-trailer`, docs/reconciliation.md).
  */
 export async function handlePatch(ctx: TusContext, req: Request, res: Response): Promise<void> {
-  const id = req.params['id'] as string
-  const who = principalOf(req)
   assertOctetStream(req)
   const claimed = integerHeader(req, 'upload-offset')
   if (claimed === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Upload-Offset is required')
   const declared = declarationOf(req)
   checksumHeader(req)
-  // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
-  // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
-  // TusContext.isExpired); the read under the lock sees what the previous holder left.
-  await ctx.record(id, who)
-
-  const { record, offset } = await ctx.withLock(id, req, async (stop) => {
-    let record = await ctx.record(id, who)
-    if (record.concat?.type === 'final') throw new GatewayError('GATEWAY_ERR_FORBIDDEN', `upload ${id} is a final concatenation and cannot be patched`)
-    const current = await ctx.offset(id)
-    record = await ctx.reconciler.reconcile(record, current)
-    if (claimed !== current) throw new GatewayError('GATEWAY_ERR_OFFSET_MISMATCH', `Upload-Offset is ${claimed} but the upload is at ${current}`)
-    // Saved before the body: a settled length and the moved expiry hold even if the write fails early.
-    record = { ...settle(ctx, record, declared, current), expiresAt: ctx.expiresAt() }
-    await ctx.deps.records.set(id, record)
-    const written = await writeBody(ctx, req, record, current, stop)
-    // Trailers exist only once the whole body arrived (Node parses them last); a stopped store may
-    // not have taken all of it.
-    if (written.result.stopped !== undefined) return written
-    const trailed = declarationOf(trailersOf(req))
-    if (trailed.length === undefined) return written
-    // Saved by the empty store's record write (finished or not): no body can fail in between.
-    return storeBody(ctx, settle(ctx, written.record, trailed, written.offset), written.offset, NO_BODY, stop)
-  })
+  // Trailers exist only once the whole body arrived (Node parses them last).
+  const { record, offset } = await appendToUpload(ctx, req, req.params['id'] as string, claimed, declared, () => declarationOf(trailersOf(req)))
   res.set('Upload-Offset', String(offset))
   setExpires(res, record, offset)
   if (!req.readableEnded) res.set('Connection', 'close')
   res.status(204).end()
 }
 
-/** What a PATCH declares, in its headers or its trailers: `Upload-Length` and, with it, `Tessera-Sha256`; 400 when malformed. */
-interface Declaration {
+/**
+ * Appends the request's body to upload `id` at `claimed` for the request's principal, holding the
+ * upload's lock — tus PATCH and the resumable-upload draft's append alike: 404/410 for an upload it
+ * may not see, 403 on a final, 409 (with the upload's `Upload-Offset`) when `claimed` is not its
+ * offset. `declared` is applied before the body; `after`, asked once the whole body has arrived,
+ * may declare more (a length in trailers, a length the body's end settles), applied under the same
+ * lock exactly as an empty length-declaring PATCH right after this one would be.
+ */
+export async function appendToUpload(ctx: TusContext, req: Request, id: string, claimed: number, declared: Declaration, after: (written: StoredBody) => Declaration): Promise<StoredBody> {
+  const who = principalOf(req)
+  // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
+  // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
+  // TusContext.isExpired); the read under the lock sees what the previous holder left.
+  await ctx.record(id, who)
+  return ctx.withLock(id, req, async (stop) => {
+    let record = await ctx.record(id, who)
+    if (record.concat?.type === 'final') throw new GatewayError('GATEWAY_ERR_FORBIDDEN', `upload ${id} is a final concatenation and cannot be patched`)
+    const current = await ctx.offset(id)
+    record = await ctx.reconciler.reconcile(record, current)
+    if (claimed !== current) {
+      throw new GatewayError('GATEWAY_ERR_OFFSET_MISMATCH', `Upload-Offset is ${claimed} but the upload is at ${current}`, { headers: { 'Upload-Offset': String(current) } })
+    }
+    // Saved before the body: a settled length and the moved expiry hold even if the write fails early.
+    record = { ...settle(ctx, record, declared, current), expiresAt: ctx.expiresAt() }
+    await ctx.deps.records.set(id, record)
+    const written = await writeBody(ctx, req, record, current, stop)
+    // A stopped store may not have taken all of the body.
+    if (written.result.stopped !== undefined) return written
+    const more = after(written)
+    if (more.length === undefined) return written
+    // Saved by the empty store's record write (finished or not): no body can fail in between.
+    return storeBody(ctx, settle(ctx, written.record, more, written.offset), written.offset, NO_BODY, stop)
+  })
+}
+
+/** What an append declares, in its headers or its trailers: `Upload-Length` and, with it, `Tessera-Sha256`; 400 when malformed. */
+export interface Declaration {
   readonly length: number | undefined
   readonly digest: string | undefined
 }

@@ -2,10 +2,11 @@ import { TesseraMetadataKey, parseConcat, parseMetadata, type UploadConcat } fro
 import type { Request, Response } from 'express'
 import { mayAccess, ownerField, principalOf } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
-import { attemptFromMetadata, sha256FromMetadata } from '../reconciliation/attempt-metadata.js'
+import { sha256FromMetadata } from '../reconciliation/attempt-metadata.js'
 import { checkCoverage, partitionListSha256, type FinalPart } from '../reconciliation/final-check.js'
 import type { UploadRecord } from '../upload-record.js'
 import type { TusContext } from './context.js'
+import { createUpload } from './create-upload.js'
 import { hasUploadBody, header, integerHeader } from './request-body.js'
 import { setExpires } from './upload-headers.js'
 import { writeBody } from './write-body.js'
@@ -27,38 +28,11 @@ export async function handlePost(ctx: TusContext, req: Request, res: Response): 
   if ((length === undefined) === (defer === undefined)) {
     throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'exactly one of Upload-Length and Upload-Defer-Length: 1 is required')
   }
-  const { maxSize } = ctx.deps.config
-  if (length !== undefined && maxSize !== undefined && length > maxSize) {
-    throw new GatewayError('GATEWAY_ERR_TOO_LARGE', `Upload-Length ${length} exceeds the maximum upload size ${maxSize}`)
-  }
-
-  const attempt = attemptFromMetadata(metadata, concat?.type === 'partial')
-  // Hooks may refuse the creation or replace the metadata (docs/hooks.md); the attempt is the client's.
-  const accepted = await ctx.lifecycle.beforeCreate({ length, metadata, ...(concat && { concat }), request: req })
-
-  const id = ctx.newId()
-  const record: UploadRecord = {
-    id,
-    ...(length !== undefined && { length }),
-    metadata: accepted,
-    createdAt: new Date(ctx.deps.now()).toISOString(),
-    expiresAt: ctx.expiresAt(),
-    ...(concat && { concat }),
-    ...(attempt && { attempt }),
-    ...ownerField(principalOf(req)),
-  }
-  // Index, then object, then record: a crash in between leaves an index entry without a record, or an
-  // unreferenced empty object — never a record without data, nor an attempt its partition does not list.
-  await ctx.reconciler.index(record)
-  await ctx.deps.store.create(id)
-  await ctx.deps.records.set(id, record)
-  await ctx.reconciler.created(record)
-  ctx.deps.log.info({ uploadId: id, length, deferred: length === undefined, partial: concat?.type === 'partial' }, 'upload created')
-  ctx.lifecycle.emit({ type: 'created', upload: record, offset: 0 })
+  const record = await createUpload(ctx, req, { length, metadata, ...(concat && { concat }) })
+  const { id } = record
 
   res.set('Location', ctx.url(req, id))
   if (!hasUploadBody(req)) {
-    if (length === 0) ctx.lifecycle.emit({ type: 'finished', upload: record, offset: 0 })
     setExpires(res, record, 0)
     res.status(201).end()
     return
