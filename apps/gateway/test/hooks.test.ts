@@ -8,6 +8,7 @@ import { parseMetadata } from '@tessera/protocol'
 import { loadConfig } from '../src/config.js'
 import type { HookRequestBody } from '../src/hooks/hook-request.js'
 import { TUS, bytes, create, eventually, head, idOf, metadata, patch, startGateway, type TestGateway } from './helpers/gateway.js'
+import { SECRET, as, hsToken } from './helpers/auth.js'
 import { parsePrometheusText } from './helpers/prometheus-text.js'
 import { createAttempt, postFinal } from './helpers/reconciliation.js'
 
@@ -221,6 +222,18 @@ describe('HTTP hooks', { timeout: 60_000 }, () => {
     assert.deepEqual(pre[2]!.PartialUploads, [idOf(winner)])
     assert.deepEqual(hooks.of('post-finish').map((b) => b.Event.Upload.ID).sort(), [idOf(winner), finalId].sort())
     assert.deepEqual(hooks.of('post-create').find((b) => b.Event.Upload.ID === finalId)!.Event.Upload.Offset, 2_000)
+  })
+
+  test('under --auth jwt every hook names the owner (the token\'s sub) in Tessera.Owner', async () => {
+    const { gw, hooks } = await setUp(['--auth', 'jwt', '--jwt-secret', SECRET])
+    const token = await hsToken({ sub: 'alice' })
+    const created = await fetch(gw.endpoint, { method: 'POST', headers: as(token, { 'Upload-Length': '5' }) })
+    assert.equal(created.status, 201)
+    const url = created.headers.get('location')!
+    assert.equal((await patch(url, 0, bytes(5), { Authorization: `Bearer ${token}` })).status, 204)
+    await eventually(() => hooks.of('post-finish').length === 1)
+    // post-* hooks are not awaited: their order of arrival is not guaranteed (as with tusd).
+    assert.deepEqual(hooks.received.map((b) => [b.Type, b.Event.Upload.Tessera?.Owner]).sort(), [['post-create', 'alice'], ['post-finish', 'alice'], ['pre-create', 'alice']])
   })
 
   test('configuration: an unknown hook, a URL that is not http(s), a timeout that is not a duration, hook options without --hooks-url', () => {

@@ -20,10 +20,11 @@ export interface HookUpload {
   /** Always null: Tessera's blocks live on many backends, not at one path. */
   readonly Storage: null
   /**
-   * Tessera's own, for receivers that know it: the hedged attempt an upload is (its partition and
-   * attempt number), and for `post-terminate` why it went (`terminated`, `superseded`, `rejected`).
+   * Tessera's own, for receivers that know it: the upload's owner under `--auth jwt` (the token's
+   * `sub`), the hedged attempt an upload is (its partition and attempt number), and for
+   * `post-terminate` why it went (`terminated`, `superseded`, `rejected`).
    */
-  readonly Tessera?: { readonly Partition?: string; readonly Attempt?: number; readonly Reason?: string }
+  readonly Tessera?: { readonly Owner?: string; readonly Partition?: string; readonly Attempt?: number; readonly Reason?: string }
 }
 
 /** `Event.HTTPRequest` of a hook request: the client's request that caused it. */
@@ -49,12 +50,14 @@ export interface HookSubject {
   readonly metadata: UploadMetadata
   readonly concat?: UploadRecord['concat'] | undefined
   readonly attempt?: UploadRecord['attempt'] | undefined
+  readonly owner?: string | undefined
   readonly reason?: string | undefined
 }
 
 /** The hook request body of `type` about `subject`, caused by `request` (absent: a background removal, e.g. reconciliation after the response). */
 export function hookRequestBody(type: HookType, subject: HookSubject, request: Request | undefined): HookRequestBody {
   const tessera = {
+    ...(subject.owner !== undefined && { Owner: subject.owner }),
     ...(subject.attempt && { Partition: subject.attempt.partition, Attempt: subject.attempt.attempt }),
     ...(subject.reason !== undefined && { Reason: subject.reason }),
   }

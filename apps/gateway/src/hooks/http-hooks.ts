@@ -1,6 +1,7 @@
 import type { UploadMetadata } from '@tessera/protocol'
 import type { Logger } from '@tessera/storage'
 import type { Request } from 'express'
+import { principalOf } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import type { UploadDraft, UploadEvent, UploadLifecycle } from '../lifecycle/upload-lifecycle.js'
 import { LruMap } from '../reconciliation/lru-map.js'
@@ -54,7 +55,9 @@ export class HttpHooks {
   async preCreate(draft: UploadDraft): Promise<UploadMetadata> {
     let answer: HookResponse
     try {
-      answer = await this.#send(hookRequestBody('pre-create', { id: '', length: draft.length, offset: 0, metadata: draft.metadata, concat: draft.concat }, draft.request))
+      const who = principalOf(draft.request)
+      const owner = who.kind === 'subject' ? who.sub : undefined
+      answer = await this.#send(hookRequestBody('pre-create', { id: '', length: draft.length, offset: 0, metadata: draft.metadata, concat: draft.concat, owner }, draft.request))
     } catch (err) {
       throw new GatewayError('GATEWAY_ERR_HOOK_FAILED', `the server's pre-create hook failed (${(err as Error).message}); no upload was created`, { cause: err })
     }
@@ -69,7 +72,7 @@ export class HttpHooks {
 
   #onEvent(event: UploadEvent): void {
     const { upload } = event
-    const subject: HookSubject = { id: upload.id, length: upload.length, offset: 0, metadata: upload.metadata, concat: upload.concat, attempt: upload.attempt }
+    const subject: HookSubject = { id: upload.id, length: upload.length, offset: 0, metadata: upload.metadata, concat: upload.concat, attempt: upload.attempt, owner: upload.owner }
     switch (event.type) {
       case 'created':
         return this.#notify('post-create', { ...subject, offset: event.offset }, event.request)
