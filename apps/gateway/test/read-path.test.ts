@@ -47,7 +47,8 @@ describe('read path', () => {
     // The store's block deadline is 15 s: three GETs that waited for it even once would take longer.
     assert.ok(performance.now() - began < 10_000, 'no read waited for the block deadline')
     const { reads } = await status(gw)
-    assert.ok(stalled.stats.stalls <= 2, `late twice in a row, the backend is read around (${stalled.stats.stalls} stalled reads)`)
+    // Late twice in a row, the backend is read around; the stripes read ahead (3) started before that.
+    assert.ok(stalled.stats.stalls <= gw.deps!.store.options.readAheadStripes + 2, `${stalled.stats.stalls} stalled reads`)
     // Also a healthy read may be late once on a busy machine (50 ms while a backend is unknown).
     assert.ok(reads.hedges >= 1 && reads.hedges <= 4, `${reads.hedges} hedges over ${reads.stripes} stripes`)
     assert.equal(reads.blocksRead, reads.blocksNeeded + reads.hedges + reads.replacements)

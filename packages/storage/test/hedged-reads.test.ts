@@ -30,8 +30,9 @@ describe('hedged reads', () => {
     assert.ok((await readAll(r.store, 'o')).equals(data))
     assert.ok(performance.now() - began < 30_000, 'finished long before a single block deadline')
     const stats = r.store.readStats()
-    // Late twice in a row marks a backend slow: later stripes read around it without waiting.
-    assert.ok(stalled.stats.stalls <= 2, `${stalled.stats.stalls} reads went to the stalled backend`)
+    // Late twice in a row marks a backend slow: later stripes read around it without waiting. The
+    // stripes read ahead (3) started before anything was learned, and two more may start meanwhile.
+    assert.ok(stalled.stats.stalls <= r.store.options.readAheadStripes + 2, `${stalled.stats.stalls} reads went to the stalled backend`)
     // Also a healthy read may be late once on a busy machine (50 ms while a backend is unknown).
     assert.ok(stats.hedges >= 1 && stats.hedges <= 4, `${stats.hedges} hedges`)
     assert.ok(stats.cancelled >= 1, 'the stalled read was cancelled once k blocks were verified')

@@ -29,6 +29,12 @@ export interface ObjectStoreOptions {
   readonly blockTimeoutMs?: number
   /** Stripes of one append being stored concurrently (memory per append ≈ depth × (k+m) × blockBytes: 24 MiB at the defaults). Default 4. */
   readonly pipelineDepth?: number
+  /**
+   * Stripes a read loads ahead of the one it hands out (memory per read ≈ (this + 1) × k × blockBytes:
+   * 16 MiB at the defaults). 1 → 3 took a cold 128 MiB GET from 248 to 391 MB/s (medians of 6,
+   * interleaved, docs/read-path.md). Default 3.
+   */
+  readonly readAheadStripes?: number
   /** Structural pino-style logger; default silent. */
   readonly logger?: Logger
   /** How reads rank backends and hedge late blocks (docs/read-path.md); `{ enabled: false }` for plain reads. Default on. */
@@ -45,6 +51,7 @@ export const defaultObjectStoreOptions = Object.freeze({
   blockBytes: 1024 * 1024,
   blockTimeoutMs: 15_000,
   pipelineDepth: 4,
+  readAheadStripes: 3,
 })
 
 
@@ -74,6 +81,7 @@ export function resolveObjectStoreOptions(options: ObjectStoreOptions): Resolved
     writeQuorum: integerOption('writeQuorum', options.writeQuorum ?? dataBlocks + Math.min(1, parityBlocks), dataBlocks, width),
     blockTimeoutMs: integerOption('blockTimeoutMs', options.blockTimeoutMs ?? defaultObjectStoreOptions.blockTimeoutMs, 1),
     pipelineDepth: integerOption('pipelineDepth', options.pipelineDepth ?? defaultObjectStoreOptions.pipelineDepth, 1, 64),
+    readAheadStripes: integerOption('readAheadStripes', options.readAheadStripes ?? defaultObjectStoreOptions.readAheadStripes, 1, 16),
     logger: options.logger ?? silentLogger,
     hedge: resolveHedgeOptions(options.hedge),
     ...(options.echoes && { echoes: options.echoes }),

@@ -137,6 +137,7 @@ export class ObjectStore {
       backends: this.#backendsById,
       codecs: this.codecs,
       blockTimeoutMs: this.options.blockTimeoutMs,
+      readAheadStripes: this.options.readAheadStripes,
       logger: this.options.logger,
       reads: this.#reads,
       ...(this.options.echoes && { echoes: this.options.echoes }),

@@ -2,14 +2,14 @@ import type { StripeRecord } from './manifest.js'
 import { readStripeData, type StripeReadContext } from './stripe-reader.js'
 
 /**
- * Streams bytes `[start, end)` of an object from its stripes, reading one stripe ahead so that the
- * next stripe's block reads overlap the consumer's writes. Memory: two stripes.
+ * Streams bytes `[start, end)` of an object from its stripes, reading `readAheadStripes` stripes
+ * ahead so that their block reads overlap the consumer's writes. Memory: readAheadStripes + 1 stripes.
  */
 export async function* readRange(
   stripes: readonly StripeRecord[],
   start: number,
   end: number,
-  ctx: Omit<StripeReadContext, 'stripeIndex'>,
+  ctx: Omit<StripeReadContext, 'stripeIndex'> & { readonly readAheadStripes: number },
 ): AsyncGenerator<Uint8Array> {
   interface Part {
     readonly stripe: number
@@ -32,11 +32,12 @@ export async function* readRange(
     promise.catch(() => undefined)
     return promise
   }
-  let next = parts[0] && load(parts[0])
+  const ahead = ctx.readAheadStripes
+  const loading = parts.slice(0, ahead).map(load)
   for (let n = 0; n < parts.length; n++) {
     const p = parts[n]!
-    const blocks = await next!
-    next = parts[n + 1] && load(parts[n + 1]!)
+    const blocks = await loading.shift()!
+    if (parts[n + ahead]) loading.push(load(parts[n + ahead]!))
     const bb = stripes[p.stripe]!.blockBytes
     for (let b = p.first; b <= p.last; b++) {
       const block = blocks[b - p.first]!
