@@ -2,21 +2,19 @@
 // /_tessera/reconciliation (the end of the event log), over a real gateway and real sockets.
 import assert from 'node:assert/strict'
 import { appendFile, writeFile } from 'node:fs/promises'
-import type { ChildProcess } from 'node:child_process'
 import { after, describe, test } from 'node:test'
 import { startDurabilityGateway, type DurabilityGateway } from './helpers/durability-gateway.js'
 import { TUS, bytes, eventually, idOf, patch, stalledPatch } from './helpers/gateway.js'
 import { createAttempt, postFinal } from './helpers/reconciliation.js'
-import { freePort, noRedisServer, startRedis, stopRedis } from './helpers/redis-server.js'
+import { freePort, noRedisServer, startRedis, stopAllRedis } from './helpers/redis-server.js'
 
 const TOKEN = 'uploads-test-operator-token'
 const auth = { authorization: `Bearer ${TOKEN}` }
 
 const open: DurabilityGateway[] = []
-const redises: ChildProcess[] = []
 after(async () => {
   await Promise.all(open.map((g) => g.close()))
-  for (const r of redises) await stopRedis(r)
+  await stopAllRedis()
 })
 
 async function start(flags: readonly string[] = []): Promise<DurabilityGateway> {
@@ -56,7 +54,7 @@ describe('operator uploads and reconciliation', { timeout: 60_000 }, () => {
       skip: noRedisServer,
       flags: async (): Promise<string[]> => {
         const port = await freePort()
-        redises.push(await startRedis(port))
+        await startRedis(port)
         return ['--redis-url', `redis://127.0.0.1:${port}`]
       },
     },

@@ -3,19 +3,17 @@
 // left) and, in a cluster, a Redis of the test's own that it kills and restarts; both stay open
 // with --operator-token set, which guards every other /_tessera path.
 import assert from 'node:assert/strict'
-import type { ChildProcess } from 'node:child_process'
 import { after, describe, test } from 'node:test'
 import { startDurabilityGateway, type DurabilityGateway } from './helpers/durability-gateway.js'
 import { eventually } from './helpers/gateway.js'
-import { freePort, noRedisServer, startRedis, stopRedis } from './helpers/redis-server.js'
+import { freePort, noRedisServer, startRedis, stopAllRedis, stopRedis } from './helpers/redis-server.js'
 
 const TOKEN = 'probe-test-operator-token'
 
 const open: DurabilityGateway[] = []
-const redises: ChildProcess[] = []
 after(async () => {
   await Promise.all(open.map((g) => g.close()))
-  for (const r of redises) await stopRedis(r)
+  await stopAllRedis()
 })
 
 async function start(flags: readonly string[] = []): Promise<DurabilityGateway> {
@@ -91,7 +89,6 @@ describe('probes', { timeout: 60_000 }, () => {
   test('scale-out: ready needs the cluster Redis — a real PING; 503 once it is killed, 200 again once it is back', { skip: noRedisServer }, async () => {
     const port = await freePort()
     const redis = await startRedis(port)
-    redises.push(redis)
     const gw = await start(['--redis-url', `redis://127.0.0.1:${port}`, '--redis-prefix', `probes-${process.pid}`])
     assert.deepEqual(await ready(gw), { status: 200, body: { status: 'ready', checks: { backends: { ok: true, up: 6, total: 6, needed: 5 }, redis: { ok: true } } } })
     await stopRedis(redis)
@@ -100,7 +97,7 @@ describe('probes', { timeout: 60_000 }, () => {
     assert.deepEqual(last!.body, { status: 'unready', checks: { backends: { ok: true, up: 6, total: 6, needed: 5 }, redis: { ok: false } } })
     assert.equal((await fetch(`${gw.origin}/_tessera/live`)).status, 200)
     assert.ok(gw.log.lines.some((l) => l.level === 'warn' && l.msg === 'readiness: redis unreachable'))
-    redises.push(await startRedis(port))
+    await startRedis(port)
     await eventually(async () => (await ready(gw)).status === 200, 10_000)
   })
 })

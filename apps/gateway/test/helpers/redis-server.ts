@@ -19,9 +19,14 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-/** Starts redis-server on `port`; resolves once it accepts connections. The caller kills it ({@link stopRedis}). */
+/** The servers {@link startRedis} started that have not exited. */
+const running = new Set<ChildProcess>()
+
+/** Starts redis-server on `port`; resolves once it accepts connections. Killed by {@link stopRedis} or {@link stopAllRedis}. */
 export async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  child.once('exit', () => running.delete(child))
   await new Promise<void>((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000)
@@ -43,4 +48,9 @@ export async function stopRedis(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve))
   child.kill('SIGKILL')
   await exited
+}
+
+/** Stops every server still running: a test file's `after`, once the gateways using them are closed. */
+export async function stopAllRedis(): Promise<void> {
+  await Promise.all([...running].map(stopRedis))
 }
