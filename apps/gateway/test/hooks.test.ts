@@ -93,7 +93,8 @@ describe('HTTP hooks', { timeout: 60_000 }, () => {
     assert.equal((await patch(url, 3_000, body.subarray(3_000))).status, 204) // finishes: post-finish only
     const doomed = await create(gw, { 'Upload-Defer-Length': '1' })
     assert.equal((await fetch(doomed, { method: 'DELETE', headers: TUS })).status, 204)
-    await eventually(() => hooks.of('post-finish').length === 1 && hooks.of('post-terminate').length === 1)
+    // post-* hooks are not awaited by the requests: wait for every one expected, in any order.
+    await eventually(() => hooks.of('post-create').length === 2 && hooks.of('post-receive').length === 2 && hooks.of('post-finish').length === 1 && hooks.of('post-terminate').length === 1)
 
     const [pre] = hooks.of('pre-create')
     assert.deepEqual(pre!.Event.Upload, { ID: '', Size: 4000, SizeIsDeferred: false, Offset: 0, MetaData: { filename: 'a.txt', empty: '' }, IsPartial: false, IsFinal: false, PartialUploads: null, Storage: null })
@@ -212,7 +213,7 @@ describe('HTTP hooks', { timeout: 60_000 }, () => {
     const final = await postFinal(gw.endpoint, [winner])
     assert.equal(final.status, 201)
     const finalId = idOf(final.headers.get('location')!)
-    await eventually(() => hooks.of('post-terminate').length === 1 && hooks.of('post-finish').length === 2)
+    await eventually(() => hooks.of('post-terminate').length === 1 && hooks.of('post-finish').length === 2 && hooks.of('post-create').length === 3)
     const terminated = hooks.of('post-terminate')[0]!.Event.Upload
     assert.equal(terminated.ID, idOf(loser))
     assert.equal(terminated.IsPartial, true)
@@ -231,7 +232,7 @@ describe('HTTP hooks', { timeout: 60_000 }, () => {
     assert.equal(created.status, 201)
     const url = created.headers.get('location')!
     assert.equal((await patch(url, 0, bytes(5), { Authorization: `Bearer ${token}` })).status, 204)
-    await eventually(() => hooks.of('post-finish').length === 1)
+    await eventually(() => hooks.received.length === 3)
     // post-* hooks are not awaited: their order of arrival is not guaranteed (as with tusd).
     assert.deepEqual(hooks.received.map((b) => [b.Type, b.Event.Upload.Tessera?.Owner]).sort(), [['post-create', 'alice'], ['post-finish', 'alice'], ['pre-create', 'alice']])
   })
