@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { TUS, bytes, create, download, eventually, idOf, patch, startGateway, type TestGateway } from './helpers/gateway.js'
+import { startDurabilityGateway } from './helpers/durability-gateway.js'
 import { parsePrometheusText, type Exposition } from './helpers/prometheus-text.js'
 import { createAttempt, postFinal, sha256 } from './helpers/reconciliation.js'
 
 const TOKEN = 'metrics-test-operator-token'
-const open: TestGateway[] = []
+const open: { close(): Promise<void> }[] = []
 after(() => Promise.all(open.map((g) => g.close())))
 
 async function start(flags: readonly string[] = []): Promise<TestGateway> {
@@ -119,6 +120,24 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
     assert.ok(m.find('tessera_nodejs_heap_size_used_bytes').length === 1)
     // Every family is Tessera's, with its unit in the name.
     assert.ok([...m.types.keys()].every((name) => name.startsWith('tessera_')))
+  })
+
+  test('the durability counters move as the engine works: operations per closed health window, a scrub pass verifying the stripes', async () => {
+    const gw = await startDurabilityGateway(['--block-size', '4KiB', '--health-window', '100ms', '--probe-interval', '100ms', '--scrub-interval', '200ms'])
+    open.push(gw)
+    const created = await fetch(gw.endpoint, { method: 'POST', headers: { ...TUS, 'Upload-Length': '40000' } })
+    assert.equal((await patch(created.headers.get('location')!, 0, bytes(40_000))).status, 204)
+    const stripes = (await gw.manifest(idOf(created.headers.get('location')!))).stripes.length
+    const metrics = async (): Promise<Exposition> => parsePrometheusText(await (await fetch(`${gw.origin}/metrics`)).text())
+    await eventually(async () => (await metrics()).value('tessera_scrub_stripes_verified_total') >= stripes, 20_000)
+    const m = await metrics()
+    const ops = m.find('tessera_backend_operations_total')
+    assert.equal(ops.length, 6)
+    assert.ok(ops.every((s) => s.value > 0))
+    assert.ok(m.find('tessera_backend_errors_total').every((s) => s.value === 0))
+    assert.ok(m.value('tessera_durability_actions_total', { kind: 'scrub', outcome: 'done' }) >= 1)
+    assert.equal(m.value('tessera_scrub_faults_total'), 0)
+    assert.ok(m.value('tessera_backend_io_bytes_total', { purpose: 'foreground', direction: 'written' }) > 40_000)
   })
 
   test('reconciliation outcomes: a hedged partition won by one attempt, the other superseded, the final verified', async () => {
