@@ -86,7 +86,7 @@ async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backen
     durability,
     close: async () => {
       sweep.stop()
-      reads.stop()
+      await reads.stop()
       await durability.stop()
       await cluster?.close()
       closeBackends()

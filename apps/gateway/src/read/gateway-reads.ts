@@ -77,9 +77,11 @@ export class GatewayReads {
     this.#timer.unref()
   }
 
-  stop(): void {
+  /** Stops the summary and waits for running prefetches (before the backends close). */
+  async stop(): Promise<void> {
     clearInterval(this.#timer)
     this.#timer = undefined
+    await this.#prefetcher?.settled()
   }
 
   #summary(): void {

@@ -57,7 +57,7 @@ export class Prefetcher {
   readonly #maxSessions: number
   readonly #gapMs: number
   readonly #maxInFlight: number
-  #inFlight = 0
+  readonly #running = new Set<Promise<void>>()
   #counts = { observed: 0, predicted: 0, issued: 0, throttled: 0, failed: 0, bytes: 0 }
   #precision = 1
   #seen = { used: 0, wasted: 0 }
@@ -97,6 +97,11 @@ export class Prefetcher {
     }
   }
 
+  /** Resolves once no prefetch is running (shutdown, tests). */
+  async settled(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all(this.#running)
+  }
+
   /** Counters since construction (a snapshot). */
   stats(): PrefetcherStats {
     return { ...this.#counts, recentPrecision: this.#precision, modelStates: this.model.size }
@@ -104,9 +109,8 @@ export class Prefetcher {
 
   #prefetch(key: string): void {
     const { objectId, stripe } = parseKey(key)
-    this.#inFlight++
     this.#counts.issued++
-    this.store.prefetch(objectId, { firstStripe: stripe, stripes: this.options.stripes }).then(
+    const running: Promise<void> = this.store.prefetch(objectId, { firstStripe: stripe, stripes: this.options.stripes }).then(
       (bytes) => {
         this.#counts.bytes += bytes
       },
@@ -114,13 +118,12 @@ export class Prefetcher {
         this.#counts.failed++
         this.options.log.warn({ uploadId: objectId, stripe, code: (err as { code?: string }).code }, 'prefetch failed')
       },
-    ).finally(() => {
-      this.#inFlight--
-    })
+    ).finally(() => this.#running.delete(running))
+    this.#running.add(running)
   }
 
   #mayPrefetch(): boolean {
-    if (this.#inFlight >= this.#maxInFlight) return false
+    if (this.#running.size >= this.#maxInFlight) return false
     const s = this.echoes.stats()
     const unusedBlocks = s.prefetched - s.prefetchUsed - s.prefetchWasted
     // Prefetches waiting to be used may hold a quarter of the cache at most.

@@ -47,9 +47,9 @@ interface Entry {
 }
 
 /**
- * Echoes in memory: verified data blocks, by the identity of the stored block (its key, offset
- * and checksum — so an entry can never stand for other bytes: a re-upload or a repaired block
- * has another identity), within a byte budget, least recently used first out. Admission: a block
+ * Echoes in memory: verified data blocks, by the identity of the stored block (its backend, key,
+ * offset and checksum — so an entry can never stand for other bytes: a re-upload or a repaired
+ * block has another identity), within a byte budget, least recently used first out. Admission: a block
  * read once is only remembered; its second read caches it; a prefetched block is cached at once.
  * Blocks are dropped when an object that read them is deleted ({@link invalidate}).
  */
@@ -69,9 +69,9 @@ export class EchoCache {
     this.#doorkeeperEntries = integerOption('doorkeeperEntries', options.doorkeeperEntries ?? 65_536, 0)
   }
 
-  /** The id of the stored block `ref` (the cache key). */
+  /** The id of the stored block `ref` (the cache key): where it is, and its checksum. */
   static idOf(ref: BlockRef): string {
-    return `${ref.checksum}:${ref.key}:${ref.offset ?? ''}`
+    return `${ref.backend}:${ref.key}:${ref.offset ?? ''}:${ref.checksum}`
   }
 
   /** The cached block, counted as a hit (and made most recent), or `undefined`, counted as a miss. */
