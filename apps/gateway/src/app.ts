@@ -6,6 +6,8 @@ import { sendError } from './error-response.js'
 import { GatewayError } from './errors.js'
 import type { GatewayDurability } from './gateway-durability.js'
 import { HttpHooks } from './hooks/http-hooks.js'
+import { draftRoutes } from './ietf/draft-routes.js'
+import { isDraftRequest } from './ietf/draft-fields.js'
 import { GatewayMetrics } from './metrics/gateway-metrics.js'
 import { operatorRoutes } from './operator-routes.js'
 import { readRoutes } from './read/read-routes.js'
@@ -68,7 +70,8 @@ export function createApp(deps: TusDeps, options: AppOptions = {}): GatewayApp {
   app.use(deps.config.basePath, authenticate(deps.config.auth, deps.log))
   app.use((req, res, next) => {
     res.set('Tus-Resumable', TUS_VERSION)
-    const tus = req.method !== 'OPTIONS' && req.method !== 'GET'
+    // A request of the resumable-upload draft carries Upload-Draft-Interop-Version instead.
+    const tus = req.method !== 'OPTIONS' && req.method !== 'GET' && !isDraftRequest(req)
     const version = req.get('tus-resumable')
     if (tus && version !== TUS_VERSION) {
       return sendError(res, new GatewayError('GATEWAY_ERR_UNSUPPORTED_VERSION', `Tus-Resumable must be ${TUS_VERSION}, got ${JSON.stringify(version ?? null)}`, { headers: { 'Tus-Version': TUS_VERSION } }), deps.log, { method: req.method, url: req.originalUrl })
@@ -91,6 +94,7 @@ export function createApp(deps: TusDeps, options: AppOptions = {}): GatewayApp {
     }
   }
   const base = deps.config.basePath
+  app.use(draftRoutes(ctx))
   app.options([base, `${base}/:id`], route(handleOptions))
   app.post(base, route(handlePost))
   app.head(`${base}/:id`, route(handleHead))
