@@ -42,6 +42,8 @@ function draft(url: string, method: string, headers: Record<string, string>, bod
   })
 }
 
+/** tus-js-client 4's draft mode (interop 6): implemented (lib.esm/upload.js), not in its type declarations. */
+const DRAFT_MODE = { protocol: 'ietf-draft-05' } as unknown as Partial<tus.UploadOptions>
 const V = (version: number) => ({ 'upload-draft-interop-version': String(version) })
 const problem = (a: DraftAnswer): { type: string; [k: string]: unknown } => JSON.parse(a.body)
 
@@ -184,7 +186,7 @@ describe('IETF resumable-upload draft', () => {
         let resumedAt: number | undefined
         const u: tus.Upload = new tus.Upload(data, {
           endpoint: gw.endpoint,
-          protocol: 'ietf-draft-05',
+          ...DRAFT_MODE,
           chunkSize: 128 * 1024,
           retryDelays: [],
           metadata: { filename: 'tus-js-client.bin' },
