@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { startFaultProxy, type FaultProxy } from '@tessera/fault-proxy'
+import { SignJWT } from 'jose'
 import type { Browser, Page } from 'playwright-core'
 import { bytes, download, sha256, startGateway, type Gateway } from '../../client/test/helpers.js'
 import { chromiumMissing, launchChromium, staticSite, type Asset } from '../../client/test/helpers/chromium.js'
@@ -32,10 +33,12 @@ const PAGE = `<!doctype html>
   import { makeFile } from '/page-file.js'
   window.makeFile = makeFile
   // One Uppy with the Tessera uploader; every event of interest is recorded in window.events.
-  window.newUppy = ({ endpoints, options, goldenRetriever }) => {
+  // token: what the plugin's getToken() hands the client (counted in window.tokenCalls).
+  window.newUppy = ({ endpoints, options, goldenRetriever, token }) => {
     const uppy = new Uppy({ id: 'tessera-test' })
     if (goldenRetriever) uppy.use(GoldenRetriever, { serviceWorker: false })
-    uppy.use(Tessera, { endpoints, ...options })
+    window.tokenCalls = 0
+    uppy.use(Tessera, { endpoints, ...options, ...(token !== undefined && { getToken: () => (window.tokenCalls++, token) }) })
     window.uppy = uppy
     window.events = []
     const record = (name, fn) => uppy.on(name, (...args) => window.events.push({ name, at: performance.now(), ...fn(...args) }))
@@ -244,6 +247,34 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
       await assertStored(`${new URL(gw.url).origin}${stored.pathname}`, size, 61)
     } finally {
       await page.close()
+    }
+  })
+
+  test('with --auth jwt: the plugin passes getToken to the client — the file goes up as its owner; without a token it fails with CLIENT_ERR_UNAUTHORIZED', async () => {
+    const secret = 'uppy-test-secret-0123456789-abcdefghij'
+    const authed = await startGateway(['--auth', 'jwt', '--jwt-secret', secret])
+    const page = await openPage()
+    try {
+      const token = await new SignJWT({ sub: 'uppy-user' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret))
+      const run = (withToken: string | undefined) =>
+        page.evaluate(async ({ endpoint, options, token }) => {
+          const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: { upload(): Promise<unknown> }; summary: (r: unknown) => Summary; tokenCalls: number }
+          w.newUppy({ endpoints: [endpoint], options, token })
+          w.addFiles([{ name: 'owned.bin', size: 2 * 1024 * 1024 + 3, seed: 71 }])
+          return { ...w.summary(await w.uppy.upload()), tokenCalls: w.tokenCalls }
+        }, { endpoint: authed.url, options: { ...SMALL, retryDelaysMs: [] }, token: withToken })
+      const ok = await run(token)
+      assert.deepEqual(ok.failed, [])
+      assert.equal(ok.tokenCalls, 1, 'asked once, at the first request')
+      const url = ok.successful[0]!.url
+      assert.equal((await fetch(url)).status, 401, 'the gateway wants a token for the download too')
+      assert.deepEqual(await download(url, { authorization: `Bearer ${token}` }), { sha256: sha256(bytes(2 * 1024 * 1024 + 3, 71)), size: 2 * 1024 * 1024 + 3 })
+      const refused = await run(undefined)
+      assert.deepEqual(refused.successful, [])
+      assert.match(refused.failed[0]?.error ?? '', /CLIENT_ERR_UNAUTHORIZED|401/)
+    } finally {
+      await page.close()
+      await authed.stop()
     }
   })
 })
