@@ -163,6 +163,11 @@ describe('HTTP hooks', { timeout: 60_000 }, () => {
     assert.equal(failing.status, 500)
     assert.match(await failing.text(), /answered 503/)
 
+    hooks.answer = (_b, res) => json(res, 200, { HTTPResponse: { Body: 'x'.repeat(20_000) } })
+    const huge = await fetch(gw.endpoint, { method: 'POST', headers: { ...TUS, 'Upload-Length': '10' } })
+    assert.equal(huge.status, 500)
+    assert.match(await huge.text(), /answered more than 10240 bytes/)
+
     hooks.answer = (_b, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"RejectUpload": "yes"}')
     const malformed = await fetch(gw.endpoint, { method: 'POST', headers: { ...TUS, 'Upload-Length': '10' } })
     assert.equal(malformed.status, 500)

@@ -116,9 +116,11 @@ export class HttpHooks {
     const seconds = (): number => (performance.now() - started) / 1000
     try {
       const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal })
-      const text = await res.text()
+      // A declared length past the limit is refused unread; a chunked answer is read, within the timeout.
+      const declared = Number(res.headers.get('content-length') ?? 0)
+      const text = declared > HOOK_RESPONSE_LIMIT_BYTES ? (await res.body?.cancel(), '') : await res.text()
       if (res.status < 200 || res.status > 299) throw new Error(`answered ${res.status}`)
-      if (Buffer.byteLength(text) > HOOK_RESPONSE_LIMIT_BYTES) throw new Error(`answered more than ${HOOK_RESPONSE_LIMIT_BYTES} bytes`)
+      if (Math.max(declared, Buffer.byteLength(text)) > HOOK_RESPONSE_LIMIT_BYTES) throw new Error(`answered more than ${HOOK_RESPONSE_LIMIT_BYTES} bytes`)
       const answer = parseHookResponse(text)
       this.observe(body.Type, answer.rejectUpload && body.Type === 'pre-create' ? 'rejected' : 'ok', seconds())
       return answer
