@@ -41,7 +41,8 @@ const OUTCOME: Record<ReconciliationEvent['event'], readonly ['attempts' | 'fina
  * The gateway's Prometheus metrics (docs/metrics.md), in a registry of its own so that several
  * gateways can run in one process: HTTP requests ({@link observeRequests}), the upload lifecycle,
  * lock waits, reconciliation outcomes (from its event sink), hook requests, the read path's hedges
- * and echoes and the durability engine's status (both read at scrape time) and Node's process metrics. Served by {@link routes} as Prometheus text.
+ * and echoes and the durability engine's status (both read at scrape time), and Node's process
+ * metrics. Served by {@link routes} as Prometheus text.
  */
 export class GatewayMetrics {
   readonly registry = new Registry()
