@@ -29,7 +29,9 @@ const STRIPE = K * BLOCK
  * Repair off: these tests reason about what the store serves with blocks gone, and the durability
  * engine would restore them mid-test (repair is proven in apps/gateway/test/durability-repair.test.ts).
  */
-const GEOMETRY = ['--data-blocks', String(K), '--parity-blocks', String(M), '--block-size', String(BLOCK), '--durability', 'none']
+// Echoes off too: an object read twice is served from memory once its blocks are gone (that is
+// apps/gateway/test/read-path.test.ts's to prove), and these tests reason about the blocks.
+const GEOMETRY = ['--data-blocks', String(K), '--parity-blocks', String(M), '--block-size', String(BLOCK), '--durability', 'none', '--echo-memory', '0']
 
 const dirs: string[] = []
 const media: BackendMedium[] = []

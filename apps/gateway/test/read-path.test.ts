@@ -42,8 +42,10 @@ describe('read path', () => {
     const holder = (await manifestOf(gw, url)).stripes[0]!.blocks[0]!.backend
     const stalled = faulty.find((b) => b.id === holder)!
     stalled.setFaults({ stallRate: 1, ops: ['read'] })
+    gw.deps!.reads!.sampleLoad(0)
     const began = performance.now()
     for (let i = 0; i < 3; i++) assert.deepEqual(await download(url), body)
+    gw.deps!.reads!.sampleLoad(10_000)
     // The store's block deadline is 15 s: three GETs that waited for it even once would take longer.
     assert.ok(performance.now() - began < 10_000, 'no read waited for the block deadline')
     const { reads } = await status(gw)
@@ -52,6 +54,10 @@ describe('read path', () => {
     assert.ok(stalled.stats.stalls * 4 <= reads.stripes, `${stalled.stats.stalls} stalled reads over ${reads.stripes} stripes`)
     assert.ok(reads.hedges >= 1 && reads.hedges <= 8 + 0.1 * reads.blocksNeeded, `${reads.hedges} hedges over ${reads.stripes} stripes, within the budget`)
     assert.equal(reads.blocksRead, reads.blocksNeeded + reads.hedges + reads.replacements)
+    // The load window saw every block read, per backend; the stalled one is predicted slowest.
+    const { load } = await status(gw)
+    assert.equal(Math.round(load.backends.reduce((n, b) => n + b.readsPerSecond * 10, 0)), reads.blocksRead)
+    assert.equal([...load.backends].sort((x, y) => y.predictedMs - x.predictedMs)[0]!.backend, stalled.id)
   })
 
   test('echoes: hot blocks served from memory within the budget; DELETE drops them and the GET is 410, never old bytes', async () => {
@@ -78,6 +84,18 @@ describe('read path', () => {
     const get = await fetch(url)
     assert.equal(get.status, 410)
     assert.notDeepEqual(Buffer.from(await get.arrayBuffer()), hot)
+  })
+
+  test('echoes serve a hot upload whose blocks are gone from more than m backends; a cold one then fails cleanly', async () => {
+    let faulty: readonly FaultyBackend[] = []
+    const gw = await start(['--echo-memory', '1MiB', '--prefetch=false'], (f) => (faulty = f))
+    const hot = bytes(50_000, 31)
+    const cold = bytes(50_000, 32)
+    const [hotUrl, coldUrl] = [await upload(gw, hot), await upload(gw, cold)]
+    for (let i = 0; i < 2; i++) assert.deepEqual(await download(hotUrl), hot)
+    for (const b of faulty.slice(0, 3)) b.setFaults({ gone: true })
+    assert.deepEqual(await download(hotUrl), hot, 'verified blocks from memory')
+    assert.equal((await fetch(coldUrl)).status, 503)
   })
 
   test('prefetch: after a session that read A then B, a new session reading A finds B in memory', async () => {
@@ -112,6 +130,7 @@ describe('read path', () => {
     assert.equal(s.reads.hedging, true)
     assert.equal(s.echoes!.maxBytes, 256 * 1024 * 1024)
     assert.equal(s.prefetch!.threshold, 0.6)
+    assert.equal(s.load.horizonMs, 60_000)
   })
 
   test('read options are validated, naming the option', () => {

@@ -84,6 +84,20 @@ describe('hedged reads', () => {
     assert.equal(s.extraReadRatio, (s.blocksRead - s.blocksNeeded) / s.blocksNeeded)
   })
 
+  test('out of budget, a stalled block is waited for until hedge.maxMs, then read around', async () => {
+    const r = await setup({ blockTimeoutMs: 60_000, hedge: { initialMs: 20, maxMs: 200, burstBlocks: 1, maxExtraRatio: 0 } })
+    const data = bytes(STRIPE * 3, 12)
+    await put(r.store, 'm', data)
+    // Two data blocks of the first stripe stall: one hedge is all the budget allows.
+    for (const block of [0, 1]) r.faulty[await holder(r, 'm', 0, block)]!.setFaults({ stallRate: 1, ops: ['read'] })
+    const began = performance.now()
+    assert.ok((await readAll(r.store, 'm')).equals(data))
+    assert.ok(performance.now() - began < 30_000, 'finished long before a block deadline')
+    const s = r.store.readStats()
+    assert.equal(s.hedges, 1)
+    assert.ok(s.hedgesDenied >= 1 && s.replacements >= 1, `${s.hedgesDenied} denied, ${s.replacements} read around`)
+  })
+
   test('without hedging a stalled block is waited for until the block deadline, then read around', async () => {
     const r = await setup({ blockTimeoutMs: 300, hedge: { enabled: false } })
     const data = bytes(STRIPE * 2, 3)

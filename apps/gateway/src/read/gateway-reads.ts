@@ -1,5 +1,6 @@
 import { EchoCache, type EchoCacheStats, type Logger, type ObjectStore, type ObjectStoreOptions, type ReadPlan, type ReadStats } from '@tessera/storage'
 import type { Request } from 'express'
+import { LoadForecast, type BackendLoad } from './load-forecast.js'
 import { Prefetcher, type PrefetcherStats } from './prefetcher.js'
 import type { ReadConfig } from './read-config.js'
 
@@ -8,6 +9,8 @@ export const READ_SESSION_HEADER = 'tessera-read-session'
 
 /** Time between two `read path` summary log lines (only when something was read). */
 const SUMMARY_INTERVAL_MS = 60_000
+/** Window of the per-backend load forecast. */
+const LOAD_WINDOW_MS = 10_000
 
 /** `GET /_tessera/read`: what the read path did since the gateway started (JSON). */
 export interface ReadStatus {
@@ -17,6 +20,8 @@ export interface ReadStatus {
   readonly echoes: EchoCacheStats | null
   /** The prefetcher, with `threshold` and `precision` (prefetched blocks used / judged); `null` when off. */
   readonly prefetch: (PrefetcherStats & { readonly threshold: number; readonly precision: number }) | null
+  /** Per backend: reads per second, their forecast, busy share and imbalance score (10 s windows, 60 s ahead). */
+  readonly load: { readonly horizonMs: number; readonly backends: readonly BackendLoad[] }
 }
 
 /**
@@ -29,7 +34,9 @@ export class GatewayReads {
   #store: ObjectStore | undefined
   #prefetcher: Prefetcher | undefined
   #timer: ReturnType<typeof setInterval> | undefined
+  #loadTimer: ReturnType<typeof setInterval> | undefined
   #lastStripes = 0
+  readonly #load = new LoadForecast()
 
   constructor(
     readonly config: ReadConfig,
@@ -67,20 +74,30 @@ export class GatewayReads {
       reads: this.#storeOrThrow().readStats(),
       echoes: this.echoes?.stats() ?? null,
       prefetch: p && this.echoes ? { ...p.stats(), threshold: this.config.prefetchThreshold, precision: this.echoes.stats().prefetchPrecision } : null,
+      load: this.#load.snapshot(),
     }
   }
 
-  /** Logs a `read path` summary every minute in which something was read (idempotent). */
+  /** Logs a `read path` summary every minute in which something was read, and samples the load forecast (idempotent). */
   start(): void {
     if (this.#timer) return
     this.#timer = setInterval(() => this.#summary(), SUMMARY_INTERVAL_MS)
     this.#timer.unref()
+    this.sampleLoad()
+    this.#loadTimer = setInterval(() => this.sampleLoad(), LOAD_WINDOW_MS)
+    this.#loadTimer.unref()
+  }
+
+  /** Closes a load window now (the timer's; exposed for tests). */
+  sampleLoad(nowMs = performance.now()): void {
+    this.#load.sample(nowMs, this.#storeOrThrow().readStats().backends)
   }
 
   /** Stops the summary and waits for running prefetches (before the backends close). */
   async stop(): Promise<void> {
     clearInterval(this.#timer)
-    this.#timer = undefined
+    clearInterval(this.#loadTimer)
+    this.#timer = this.#loadTimer = undefined
     await this.#prefetcher?.settled()
   }
 
@@ -97,6 +114,7 @@ export class GatewayReads {
         decoded: reads.decoded,
         ...(echoes && { echoHitRate: echoes.hitRate, echoBytes: echoes.bytes }),
         ...(prefetch && { prefetchIssued: prefetch.issued, prefetchPrecision: prefetch.precision }),
+        maxImbalance: Math.max(0, ...this.#load.snapshot().backends.map((b) => b.imbalance)),
       },
       'read path',
     )

@@ -72,9 +72,9 @@ export interface StripeReadContext {
  * backend is predicted slow), a range inside one stripe from the data blocks it covers (the code
  * is systematic: the healthy path decodes nothing). A block that is missing, unreadable, stalled
  * past the block deadline or corrupt is replaced by another at once; one still running after its
- * backend's hedge delay gets another started too, within the read budget. The first k verified
- * blocks (or the wanted data blocks) win, the other reads are cancelled. Never returns bytes that
- * failed their checksum. With `ctx.echoes`, wanted blocks found there are not read, and those
+ * backend's hedge delay gets another started too, within the read budget (without budget, once it
+ * has run `hedge.maxMs`). The first k verified blocks (or the wanted data blocks) win, the other
+ * reads are cancelled. Never returns bytes that failed their checksum. With `ctx.echoes`, wanted blocks found there are not read, and those
  * read are offered to it.
  * @throws StorageError `STORAGE_ERR_UNRECOVERABLE` when fewer than k verified blocks can be read;
  *   `STORAGE_ERR_ABORTED` when `ctx.signal` fires.
@@ -179,6 +179,7 @@ function gather(
       if (why === 'hedge') outcome.hedges++
       if (why === 'replacement') outcome.replacements++
       const backend = stripe.blocks[index]?.backend
+      if (backend !== undefined) reads?.latency.start(backend)
       const began = now()
       const r: Running = { overdue: false, late: false, timer: undefined }
       running.set(index, r)
@@ -222,10 +223,18 @@ function gather(
       if (gap > queue.length) return // nothing else can cover it: keep waiting (the block deadline still applies)
       if (gap > 0 && !reads!.takeHedges(gap)) {
         outcome.denied++
+        // Out of budget: waited for until `maxMs`, then read around like a failed block.
+        r.timer = setTimeout(() => onOverdue(index), Math.max(0, reads!.options.maxMs - (now() - began)))
         return
       }
       r.late = true
       fill('hedge')
+    }
+    const onOverdue = (index: number): void => {
+      const r = running.get(index)
+      if (settled || !r || r.late) return
+      r.late = true
+      fill('replacement')
     }
     if (ctx.signal?.aborted) return finish(abortedError(ctx.signal, 'stripe read'))
     for (const index of initial) launch(index, 'initial')

@@ -14,6 +14,8 @@ interface State {
   at: number
   /** Reads late in a row (none finished in time since). */
   lateStreak: number
+  /** Block reads started (the backend's read load). */
+  started: number
 }
 
 /** What {@link BackendLatency.snapshot} reports of one backend. */
@@ -25,6 +27,8 @@ export interface BackendLatencySnapshot {
   readonly hedgeDelayMs: number
   /** Successful block reads observed (the quantile uses the last 64). */
   readonly samples: number
+  /** Block reads started on it (hedges and replacements too). */
+  readonly reads: number
 }
 
 /** The part of the hedge options the latency model uses. */
@@ -62,6 +66,11 @@ export class BackendLatency {
     const before = this.predictedMs(backend)
     s.predicted = s.count === 1 ? ms : before + ALPHA * (ms - before)
     s.at = this.now()
+  }
+
+  /** Counts a block read started on `backend`. */
+  start(backend: string): void {
+    this.#state(backend).started++
   }
 
   /** Counts a read that ran past its hedge delay; resolves how many in a row the backend had. */
@@ -108,7 +117,7 @@ export class BackendLatency {
 
   /** Every backend seen so far. */
   snapshot(): BackendLatencySnapshot[] {
-    return [...this.#states].map(([backend, s]) => ({ backend, predictedMs: this.predictedMs(backend), hedgeDelayMs: this.hedgeDelayMs(backend), samples: s.count }))
+    return [...this.#states].map(([backend, s]) => ({ backend, predictedMs: this.predictedMs(backend), hedgeDelayMs: this.hedgeDelayMs(backend), samples: s.count, reads: s.started }))
   }
 
   // Median of the other backends' predictions (of those read successfully): what a healthy one takes.
@@ -123,7 +132,7 @@ export class BackendLatency {
   #state(backend: string): State {
     let s = this.#states.get(backend)
     if (!s) {
-      s = { ring: new Float64Array(RING), count: 0, next: 0, predicted: 0, at: this.now(), lateStreak: 0 }
+      s = { ring: new Float64Array(RING), count: 0, next: 0, predicted: 0, at: this.now(), lateStreak: 0, started: 0 }
       this.#states.set(backend, s)
     }
     return s

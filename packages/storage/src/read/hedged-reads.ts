@@ -82,11 +82,11 @@ export class HedgedReads {
 
   /**
    * A read of `backend` still running after its hedge delay (`elapsedMs`). A healthy backend is late
-   * on 1 read in 20 by definition, so one late read changes nothing; two in a row mark the backend
-   * slow (its prediction at twice the slow threshold, decaying), and the next stripes read around it.
+   * on 1 read in 20 by definition, so one late read changes nothing; two in a row count like a
+   * failure (its prediction at `maxMs`, decaying), and the next stripes read around it.
    */
   noteLate(backend: string, elapsedMs: number): void {
-    if (this.latency.late(backend) >= 2) this.latency.penalize(backend, Math.max(elapsedMs, 2 * this.#slowMs()))
+    if (this.latency.late(backend) >= 2) this.latency.fail(backend, elapsedMs)
   }
 
   /** Predicted latency past which a data block is read around: twice the typical one plus `parityPenaltyMs`. */
