@@ -118,6 +118,31 @@ describe('HTTP hooks', { timeout: 60_000 }, () => {
     assert.equal(hooks.of('pre-create').length, 2)
   })
 
+  test('post-receive during one long PATCH (tus-js-client sends a file in one), at most once a second, with the bytes received so far', async () => {
+    let clock = Date.parse('2026-01-01T00:00:00Z')
+    const { gw, hooks } = await setUp([], { now: () => clock })
+    const url = await create(gw, { 'Upload-Length': '4000' })
+    const id = idOf(url)
+    let body!: ReadableStreamDefaultController<Uint8Array>
+    const answered = patch(url, 0, new ReadableStream<Uint8Array>({ start: (c) => void (body = c) }))
+    const receives = () => hooks.of('post-receive').filter((b) => b.Event.Upload.ID === id).map((b) => b.Event.Upload.Offset)
+    body.enqueue(bytes(1_000, 1))
+    await eventually(() => receives().length === 1) // mid-PATCH: the request has not ended
+    clock += 1_000
+    body.enqueue(bytes(1_000, 2))
+    await eventually(() => receives().length === 2)
+    body.enqueue(bytes(1_000, 3)) // within the second: throttled
+    body.enqueue(bytes(1_000, 4)) // finishes it: post-finish only
+    body.close()
+    assert.equal((await answered).status, 204)
+    await eventually(() => hooks.of('post-finish').length === 1)
+    const [first, second] = receives()
+    assert.ok(first! > 0 && first! <= 1_000, `first ${first}`)
+    assert.ok(second! > 1_000 && second! <= 2_000, `second ${second}`)
+    assert.equal(receives().length, 2)
+    assert.equal(hooks.of('post-receive')[0]!.Event.HTTPRequest.Method, 'PATCH')
+  })
+
   test('pre-create rejecting: the hook\'s status, body and headers reach the client, nothing is created', async () => {
     const { gw, hooks } = await setUp()
     hooks.answer = (_b, res) => json(res, 200, { RejectUpload: true, HTTPResponse: { StatusCode: 403, Body: '{"message":"quota exceeded"}', Header: { 'Content-Type': 'application/json', 'X-Quota': 'none left', 'Content-Length': '1' } } })

@@ -3,8 +3,9 @@ import type { Logger } from '@tessera/storage'
 import type { Request } from 'express'
 import { principalOf } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
-import type { UploadDraft, UploadEvent, UploadLifecycle } from '../lifecycle/upload-lifecycle.js'
+import type { UploadDraft, UploadEvent, UploadLifecycle, UploadProgress } from '../lifecycle/upload-lifecycle.js'
 import { LruMap } from '../reconciliation/lru-map.js'
+import type { UploadRecord } from '../upload-record.js'
 import { hookRequestBody, type HookSubject } from './hook-request.js'
 import { HOOK_RESPONSE_LIMIT_BYTES, parseHookResponse, type HookResponse } from './hook-response.js'
 import type { HookType, HooksConfig } from './hooks-config.js'
@@ -43,6 +44,7 @@ export class HttpHooks {
   attach(lifecycle: UploadLifecycle): void {
     if (this.config.events.has('pre-create')) lifecycle.gate((draft) => this.preCreate(draft))
     lifecycle.subscribe((event) => this.#onEvent(event))
+    if (this.config.events.has('post-receive')) lifecycle.onProgress((progress) => this.#onProgress(progress))
   }
 
   /**
@@ -72,18 +74,14 @@ export class HttpHooks {
 
   #onEvent(event: UploadEvent): void {
     const { upload } = event
-    const subject: HookSubject = { id: upload.id, length: upload.length, offset: 0, metadata: upload.metadata, concat: upload.concat, attempt: upload.attempt, owner: upload.owner }
+    const subject = subjectOf(upload, 0)
     switch (event.type) {
       case 'created':
         return this.#notify('post-create', { ...subject, offset: event.offset }, event.request)
-      case 'received': {
-        // A write that stored nothing is no progress; the one that finishes an upload is reported by post-finish alone.
-        if (event.bytes === 0 || (upload.length !== undefined && event.offset >= upload.length)) return
-        const last = this.#lastReceive.get(upload.id)
-        if (last !== undefined && this.now() - last < POST_RECEIVE_INTERVAL_MS) return
-        this.#lastReceive.set(upload.id, this.now())
-        return this.#notify('post-receive', { ...subject, offset: event.offset }, event.request)
-      }
+      case 'received':
+        // A write that stored nothing is no progress.
+        if (event.bytes > 0) this.#onProgress(event)
+        return
       case 'finished':
         this.#lastReceive.delete(upload.id)
         return this.#notify('post-finish', { ...subject, offset: event.offset }, event.request)
@@ -94,6 +92,18 @@ export class HttpHooks {
         // tusd sends no hook when an upload expires; neither does Tessera (the metric counts it).
         this.#lastReceive.delete(upload.id)
     }
+  }
+
+  /**
+   * `post-receive`, during a write (after a chunk) and after it: at most once a second per upload;
+   * never for the offset that finishes it (post-finish reports that).
+   */
+  #onProgress({ upload, offset, request }: UploadProgress): void {
+    if (upload.length !== undefined && offset >= upload.length) return
+    const last = this.#lastReceive.get(upload.id)
+    if (last !== undefined && this.now() - last < POST_RECEIVE_INTERVAL_MS) return
+    this.#lastReceive.set(upload.id, this.now())
+    this.#notify('post-receive', subjectOf(upload, offset), request)
   }
 
   /** Sends a `post-*` hook without waiting for it; a failure is logged, never thrown. */
@@ -133,4 +143,9 @@ export class HttpHooks {
       throw err
     }
   }
+}
+
+/** What a hook tells of a saved upload at `offset`. */
+function subjectOf(upload: UploadRecord, offset: number): HookSubject {
+  return { id: upload.id, length: upload.length, offset, metadata: upload.metadata, concat: upload.concat, attempt: upload.attempt, owner: upload.owner }
 }

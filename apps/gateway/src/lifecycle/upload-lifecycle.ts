@@ -46,6 +46,16 @@ export interface UploadDraft {
  */
 export type CreationGate = (draft: UploadDraft) => Promise<UploadMetadata>
 
+/**
+ * Progress inside one write (a long PATCH): `offset` is the upload's offset plus the bytes read from
+ * the body so far — received, not yet committed (a crash may leave HEAD at less).
+ */
+export interface UploadProgress {
+  readonly upload: UploadRecord
+  readonly offset: number
+  readonly request?: Request
+}
+
 /** How long a request waited for an upload's lock, and whether it got it. */
 export interface LockWait {
   readonly uploadId: string
@@ -62,6 +72,7 @@ export interface LockWait {
 export class UploadLifecycle {
   readonly #listeners = new Set<(event: UploadEvent) => void>()
   readonly #lockListeners = new Set<(wait: LockWait) => void>()
+  readonly #progressListeners = new Set<(progress: UploadProgress) => void>()
   readonly #gates: CreationGate[] = []
   readonly #scope = new AsyncLocalStorage<Request>()
   readonly #finished = new LruMap<string, true>(FINISHED_REMEMBERED)
@@ -83,6 +94,30 @@ export class UploadLifecycle {
     return () => this.#lockListeners.delete(listener)
   }
 
+  /** Calls `listener` after each chunk of a body being written is read ({@link observeBody}). */
+  onProgress(listener: (progress: UploadProgress) => void): () => void {
+    this.#progressListeners.add(listener)
+    return () => this.#progressListeners.delete(listener)
+  }
+
+  /**
+   * `bytes` unchanged while nobody listens to progress; otherwise the same chunks, each reported to
+   * the progress listeners once the store has taken it (the upload at `offset` + the bytes so far).
+   */
+  observeBody(upload: UploadRecord, offset: number, bytes: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+    return this.#progressListeners.size === 0 ? bytes : this.#counted(upload, offset, bytes)
+  }
+
+  async *#counted(upload: UploadRecord, offset: number, bytes: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    const request = this.#scope.getStore()
+    let at = offset
+    for await (const chunk of bytes) {
+      yield chunk
+      at += chunk.length
+      this.#notify(this.#progressListeners, { upload, offset: at, ...(request && { request }) })
+    }
+  }
+
   /** Adds a gate every creation passes through, after the ones added before. */
   gate(gate: CreationGate): void {
     this.#gates.push(gate)
@@ -95,23 +130,20 @@ export class UploadLifecycle {
       this.#finished.set(init.upload.id, true)
     }
     const request = this.#scope.getStore()
-    const event = (request ? { ...init, request } : init) as UploadEvent
-    for (const listener of this.#listeners) {
-      try {
-        listener(event)
-      } catch {
-        // A listener's bug must not fail the upload it observes; listeners log their own failures.
-      }
-    }
+    this.#notify(this.#listeners, (request ? { ...init, request } : init) as UploadEvent)
   }
 
   /** Reports a lock wait to every lock listener. */
   lockWaited(wait: LockWait): void {
-    for (const listener of this.#lockListeners) {
+    this.#notify(this.#lockListeners, wait)
+  }
+
+  #notify<T>(listeners: ReadonlySet<(value: T) => void>, value: T): void {
+    for (const listener of listeners) {
       try {
-        listener(wait)
+        listener(value)
       } catch {
-        // As in emit: observers never fail a request.
+        // A listener's bug must not fail the upload it observes; listeners log their own failures.
       }
     }
   }

@@ -50,6 +50,7 @@ export async function storeBody(ctx: TusContext, record: UploadRecord, offset: n
   if (checksum) ({ body: bytes, matches } = checksummed(bytes, checksum))
   const hash = await ctx.reconciler.hashFor(record, offset)
   if (hash) bytes = hash.wrap(bytes)
+  bytes = ctx.lifecycle.observeBody(record, offset, bytes)
 
   // An empty body without a checksum to verify changes nothing in the store, whose committed length
   // is `offset` (read under the lock): a length-declaring PATCH need not open the object.
