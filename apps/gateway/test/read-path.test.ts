@@ -47,7 +47,7 @@ describe('read path', () => {
     for (let i = 0; i < 3; i++) assert.deepEqual(await download(url), body)
     gw.deps!.reads!.sampleLoad(10_000)
     // The store's block deadline is 15 s: three GETs that waited for it even once would take longer.
-    assert.ok(performance.now() - began < 10_000, 'no read waited for the block deadline')
+    assert.ok(performance.now() - began < 15_000, 'no read waited for the block deadline')
     const { reads } = await status(gw)
     // Late twice in a row, the backend is read around; the stripes read ahead (3) started before that,
     // and on a busy machine a hedge of another late block may pick it before it is learned.

@@ -33,8 +33,8 @@ describe('hedged reads', () => {
     // Late twice in a row marks a backend slow: later stripes read around it without waiting. The
     // stripes read ahead (3) started before anything was learned, and two more may start meanwhile.
     assert.ok(stalled.stats.stalls <= r.store.options.readAheadStripes + 2, `${stalled.stats.stalls} reads went to the stalled backend`)
-    // Also a healthy read may be late once on a busy machine (50 ms while a backend is unknown).
-    assert.ok(stats.hedges >= 1 && stats.hedges <= 4, `${stats.hedges} hedges`)
+    // Healthy reads may be late too on a busy machine (50 ms while a backend is unknown): within the budget.
+    assert.ok(stats.hedges >= 1 && stats.hedges <= 8 + 0.1 * stats.blocksNeeded, `${stats.hedges} hedges`)
     assert.ok(stats.cancelled >= 1, 'the stalled read was cancelled once k blocks were verified')
     assert.equal(stats.stripes, 13)
     assert.equal(stats.blocksRead, stats.blocksNeeded + stats.hedges + stats.replacements)
