@@ -40,7 +40,7 @@ describe('Prefetcher', () => {
     prefetcher.observe('s2', 'a', plan)
     await prefetcher.settled()
     assert.deepEqual([prefetcher.stats().issued, echoes.stats().prefetched], [1, 4])
-    await store.read('b').then(async (it) => {
+    await store.read('b', { echoes: true }).then(async (it) => {
       for await (const _ of it);
     })
     assert.deepEqual([echoes.stats().prefetchUsed, echoes.stats().prefetchPrecision], [4, 1])

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { EchoCache, ObjectStore } from '../src/index.js'
-import { BLOCK, STRIPE, bytes, collect, put, readAll, rig, type Rig } from './store-rig.js'
+import { BLOCK, STRIPE, bytes, collect, put, rig, type Rig } from './store-rig.js'
 
 const rigs: Rig[] = []
 after(async () => Promise.all(rigs.map((r) => r.close())))
@@ -15,6 +15,9 @@ async function setup(maxBytes: number, doorkeeperEntries?: number): Promise<Rig 
 
 const backendOps = (r: Rig): number => r.faulty.reduce((n, b) => n + b.stats.ops, 0)
 
+/** A client's read: through the echo cache. */
+const readAll = async (store: ObjectStore, id: string, range: { start?: number; end?: number } = {}): Promise<Buffer> => collect(await store.read(id, { ...range, echoes: true }))
+
 describe('echo cache', () => {
   test('a block read twice is then served from memory: no backend read, identical bytes, hits counted', async () => {
     const r = await setup(64 * BLOCK)
@@ -26,11 +29,19 @@ describe('echo cache', () => {
     assert.equal(r.echoes.stats().blocks, 8)
     const before = backendOps(r)
     assert.ok((await readAll(r.store, 'hot')).equals(data))
-    assert.ok((await collect(await r.store.read('hot', { start: STRIPE + 5, end: STRIPE + BLOCK + 5 }))).equals(data.subarray(STRIPE + 5, STRIPE + BLOCK + 5)))
+    assert.ok((await readAll(r.store, 'hot', { start: STRIPE + 5, end: STRIPE + BLOCK + 5 })).equals(data.subarray(STRIPE + 5, STRIPE + BLOCK + 5)))
     assert.equal(backendOps(r), before, 'served without touching a backend')
     const s = r.echoes.stats()
     assert.deepEqual([s.hits, s.misses], [8 + 2, 8 + 8])
     assert.equal(s.hitRate, 10 / 26)
+  })
+
+  test('an internal read (no `echoes: true`) neither uses nor fills the cache', async () => {
+    const r = await setup(64 * BLOCK, 0)
+    const data = bytes(STRIPE, 13)
+    await put(r.store, 'i', data)
+    for (let i = 0; i < 2; i++) assert.ok((await collect(await r.store.read('i'))).equals(data))
+    assert.deepEqual([r.echoes.stats().blocks, r.echoes.stats().hits, r.echoes.stats().misses], [0, 0, 0])
   })
 
   test('the byte budget holds: least recently used blocks go first', async () => {
@@ -38,13 +49,13 @@ describe('echo cache', () => {
     const data = bytes(STRIPE * 3, 2)
     await put(r.store, 'o', data)
     // Stripe by stripe (a whole read loads stripes ahead, finishing in any order).
-    for (let s = 0; s < 3; s++) assert.ok((await collect(await r.store.read('o', { start: s * STRIPE, end: (s + 1) * STRIPE }))).equals(data.subarray(s * STRIPE, (s + 1) * STRIPE)))
+    for (let s = 0; s < 3; s++) assert.ok((await readAll(r.store, 'o', { start: s * STRIPE, end: (s + 1) * STRIPE })).equals(data.subarray(s * STRIPE, (s + 1) * STRIPE)))
     const s = r.echoes.stats()
     assert.ok(s.bytes <= 5 * BLOCK && s.blocks === 5)
     assert.equal(s.evicted, 12 - 5)
     // The last stripe read is the one kept.
     const before = backendOps(r)
-    assert.ok((await collect(await r.store.read('o', { start: 2 * STRIPE }))).equals(data.subarray(2 * STRIPE)))
+    assert.ok((await readAll(r.store, 'o', { start: 2 * STRIPE })).equals(data.subarray(2 * STRIPE)))
     assert.equal(backendOps(r), before)
   })
 

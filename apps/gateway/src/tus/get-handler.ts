@@ -38,7 +38,7 @@ export async function handleGet(ctx: TusContext, req: Request, res: Response): P
   const gone = new AbortController()
   res.once('close', () => gone.abort())
   const onPlan = ctx.deps.reads?.planListener(req, id)
-  const stream = await ctx.deps.store.read(id, { start, end, signal: gone.signal, ...(ctx.deps.onFault && { onFault: ctx.deps.onFault }), ...(onPlan && { onPlan }) })
+  const stream = await ctx.deps.store.read(id, { start, end, signal: gone.signal, echoes: true, ...(ctx.deps.onFault && { onFault: ctx.deps.onFault }), ...(onPlan && { onPlan }) })
   const first = await stream.next()
 
   res.status(range ? 206 : 200)

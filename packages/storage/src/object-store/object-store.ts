@@ -32,6 +32,11 @@ export interface ReadOptions {
   readonly onFault?: (fault: BlockFault) => void
   /** Told, before `read` resolves, which stripes the range covers (what the prefetcher learns from). */
   readonly onPlan?: (plan: ReadPlan) => void
+  /**
+   * Read through the store's echo cache (a client's download): use it and fill it. Default false,
+   * so internal reads — checksums of whole uploads — do not flush what clients read.
+   */
+  readonly echoes?: boolean
 }
 
 /** The stripes a read covers (see {@link ReadOptions.onPlan}). */
@@ -140,7 +145,7 @@ export class ObjectStore {
       readAheadStripes: this.options.readAheadStripes,
       logger: this.options.logger,
       reads: this.#reads,
-      ...(this.options.echoes && { echoes: this.options.echoes }),
+      ...(options.echoes && this.options.echoes && { echoes: this.options.echoes }),
       ...(options.onFault && { onFault: options.onFault }),
       ...(options.signal && { signal: options.signal }),
     })
