@@ -103,7 +103,9 @@ const NO_RISK_DONE = Object.freeze({ risk: 0, failure: 0, dead: 0, miss: 0, requ
  *    rate adds finite-sample noise s²·ownRateEvidenceBytes/R.
  * 2. Miss: miss = P(rate < R/T) = F_tν((ln(R/T) − m')/s'), s'² = s²/(1+w) + s²·ownRateEvidenceBytes/R.
  * 3. Failure hazard: the Beta posterior mean p is spread as a constant hazard over the attempt's expected
- *    duration D0 = totalBytes / e^m: λ = −ln(1 − p)/D0 per ms.
+ *    duration D0 = max(totalBytes / e^m, g) (g of step 4: an attempt lasts at least one healthy gap —
+ *    its request's round trip and the server's answer — however few its bytes): λ = −ln(1 − p)/D0 per ms.
+ *    Without that floor a 1-byte attempt's D0 is a microsecond and 1 ms of silence reads as dead.
  * 4. Stall: a healthy attempt's progress gaps are exponential with mean g (progressGapMs, or
  *    max(minProgressGapMs, progressBytes / e^m')); a dead one is silent. Given silence for s_t = stalledMs,
  *    Bayes gives dead = (e^{λ s_t} − 1) / (e^{λ s_t} − 1 + e^{−s_t/g}), rising sharply once s_t ≫ g.
@@ -141,7 +143,7 @@ export function attemptRisk(
   const miss = remainingMs > 0 ? studentTCdf(Math.log(requiredBytesPerSecond), { degreesOfFreedom, location: ownLocation, scale: ownScale }) : 1
 
   const p = Math.min(failureModel.failureProbability, 1 - 1e-12)
-  const hazardPerMs = -Math.log1p(-p) / ((totalBytes * 1000) / Math.exp(m))
+  const hazardPerMs = -Math.log1p(-p) / Math.max((totalBytes * 1000) / Math.exp(m), progressGapMs)
   const deadOdds = Math.expm1(hazardPerMs * stalledMs)
   const dead = deadOdds === 0 ? 0 : deadOdds === Infinity ? 1 : deadOdds / (deadOdds + Math.exp(-stalledMs / progressGapMs))
   const remainingLifeMs = Math.max(0, Math.min((remainingBytes * 1000) / predictedBytesPerSecond, remainingMs))

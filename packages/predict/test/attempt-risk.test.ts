@@ -198,3 +198,12 @@ test('the calibration check has power: a miscalibrated model fails it', () => {
   // … and one that barely trusts the attempt's own rate (256 MiB of progress per observation).
   assert.notDeepEqual(calibrationErrors(simulate(42, { ...SIM_OPTIONS, ownRateEvidenceBytes: 256 * MiB })), [])
 })
+
+test('a tiny attempt is not dead after a moment of silence: it lasts at least one healthy gap, whatever its bytes', () => {
+  const fm = FailureModel.create().observe('failure', 0).observe('failure', 0).observe('success', 0)
+  const tm = ThroughputModel.create()
+  const tiny = (stalledMs: number) => attemptRisk({ totalBytes: 1, bytesAcked: 0, elapsedMs: 10 + stalledMs, deadlineMs: 2000, stalledMs, progressGapMs: 200 }, fm, tm)
+  assert.ok(tiny(1).dead < 0.01, `1 byte silent for 1 ms: P(dead) ${tiny(1).dead}`)
+  assert.ok(tiny(200).dead < 0.5, `silent for one healthy gap: P(dead) ${tiny(200).dead}`)
+  assert.ok(tiny(4000).dead > 0.99, `silent for 20 healthy gaps: P(dead) ${tiny(4000).dead}`)
+})
