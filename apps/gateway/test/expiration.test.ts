@@ -23,6 +23,17 @@ describe('expiration (injected clock)', () => {
     assert.equal(Date.parse(res.headers.get('upload-expires')!), clock + HOUR)
   })
 
+  test('an empty upload (Upload-Length: 0) is finished at creation: no Upload-Expires, never swept', async () => {
+    const url = await create(gw, { 'Upload-Length': '0' })
+    assert.equal((await head(url)).headers.get('upload-expires'), null)
+    clock += 2 * HOUR
+    await sweepExpired(gw.app.context)
+    const h = await head(url)
+    assert.equal(h.status, 200)
+    assert.equal(h.headers.get('upload-offset'), '0')
+    assert.equal((await download(url)).length, 0)
+  })
+
   test('an unfinished upload answers 410 after expiry and its blocks are removed', async () => {
     const url = await create(gw, { 'Upload-Length': '100000' })
     await patch(url, 0, bytes(40_000))

@@ -36,7 +36,8 @@ export async function createUpload(ctx: TusContext, req: Request, upload: NewUpl
     ...(length !== undefined && { length }),
     metadata: accepted,
     createdAt: new Date(ctx.deps.now()).toISOString(),
-    expiresAt: ctx.expiresAt(),
+    // An empty upload is finished as it is created: it never expires (as a written one once finished).
+    ...(length !== 0 && { expiresAt: ctx.expiresAt() }),
     ...(concat && { concat }),
     ...(attempt && { attempt }),
     ...ownerField(principalOf(req)),
