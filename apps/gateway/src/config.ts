@@ -178,6 +178,7 @@ const OPTIONS = {
   prefetch: { flag: 'prefetch', env: 'TESSERA_PREFETCH', help: 'prefetch what a session usually reads next into the echoes (default true)', boolean: true },
   prefetchThreshold: { flag: 'prefetch-threshold', env: 'TESSERA_PREFETCH_THRESHOLD', help: 'P(next read) above which it is prefetched (default 0.6)' },
   prefetchStripes: { flag: 'prefetch-stripes', env: 'TESSERA_PREFETCH_STRIPES', help: 'stripes prefetched per predicted read (default 2)' },
+  echoBackendCopies: { flag: 'echo-backend-copies', env: 'TESSERA_ECHO_BACKEND_COPIES', help: 'copies of each hot block on other backends, read when its own is slow (default 0)' },
 } as const satisfies Record<string, { flag: string; env: string; help: string; boolean?: true }>
 
 type Key = keyof typeof OPTIONS
@@ -317,7 +318,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const auth = parseAuthConfig(raw, problems, cwd)
   const metrics = parsed('metrics', true, parseBoolean, "'true' or 'false'")
   const hooks = parseHooksConfig(raw, problems)
-  const read = parseReadConfig(raw, problems)
+  const read = parseReadConfig(raw, problems, raw('redisUrl') !== undefined)
 
   if (problems.length > 0) {
     throw new GatewayError('GATEWAY_ERR_INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)

@@ -64,7 +64,7 @@ async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backen
   const records = cluster?.records ?? (await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads')))
   const partitions = cluster?.partitions ?? (await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions')))
   const events = await JsonlEventLog.open(config.reconciliationLog, log)
-  const reads = new GatewayReads(config.read, log)
+  const reads = await GatewayReads.open(config, log)
   const store = await ObjectStore.open({
     backends: durability.backends,
     manifests,

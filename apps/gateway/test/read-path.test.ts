@@ -2,6 +2,8 @@
 // over the real directories), echoes in memory and their invalidation, access-correlation
 // prefetch, and GET /_tessera/read.
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { FaultyBackend, type Manifest } from '@tessera/storage'
 import { loadConfig } from '../src/config.js'
@@ -98,6 +100,21 @@ describe('read path', () => {
     assert.equal((await fetch(coldUrl)).status, 503)
   })
 
+  test('--echo-backend-copies: hot blocks get copies recorded under meta/echoes; DELETE takes the copies and the map', async () => {
+    const gw = await start(['--echo-memory', '1MiB', '--echo-backend-copies', '1', '--prefetch=false'])
+    const body = bytes(40_000, 41)
+    const url = await upload(gw, body)
+    const mapFile = join(gw.dataDir, 'meta', 'echoes', `${idOf(url)}.echoes`)
+    for (const deadline = Date.now() + 10_000; !(await status(gw)).reads.echoCopies!.made; ) {
+      assert.ok(Date.now() < deadline, 'no echo copy made') // a hang guard
+      assert.deepEqual(await download(url), body)
+    }
+    assert.ok(existsSync(mapFile))
+    assert.equal((await fetch(url, { method: 'DELETE', headers: TUS })).status, 204)
+    assert.ok(!existsSync(mapFile))
+    assert.equal((await status(gw)).reads.echoCopies!.held, 0)
+  })
+
   test('prefetch: after a session that read A then B, a new session reading A finds B in memory', async () => {
     // One observation gives P(B | A) = 1/2 (the model's prior), above this threshold; B, read once, is not cached yet.
     const gw = await start(['--echo-memory', '1MiB', '--prefetch-threshold', '0.4'])
@@ -134,8 +151,10 @@ describe('read path', () => {
   })
 
   test('read options are validated, naming the option', () => {
-    assert.throws(() => loadConfig(['--echo-memory', 'lots', '--prefetch-threshold', '2', '--prefetch-stripes', '0', '--hedged-reads=maybe'], {}), (err: Error) =>
-      ['--echo-memory', '--prefetch-threshold', '--prefetch-stripes', '--hedged-reads'].every((f) => err.message.includes(f)))
+    assert.throws(() => loadConfig(['--echo-memory', 'lots', '--prefetch-threshold', '2', '--prefetch-stripes', '0', '--hedged-reads=maybe', '--echo-backend-copies', '9'], {}), (err: Error) =>
+      ['--echo-memory', '--prefetch-threshold', '--prefetch-stripes', '--hedged-reads', '--echo-backend-copies'].every((f) => err.message.includes(f)))
+    assert.throws(() => loadConfig(['--echo-backend-copies', '1', '--echo-memory', '0'], {}), /--echo-backend-copies: .*--echo-memory/)
+    assert.throws(() => loadConfig(['--echo-backend-copies', '1', '--redis-url', 'redis://127.0.0.1:6379'], {}), /--echo-backend-copies: not with --redis-url/)
     assert.equal(loadConfig(['--hedged-reads=false'], {}).read.hedgedReads, false)
   })
 })

@@ -1,7 +1,9 @@
-import { EchoCache, type EchoCacheStats, type Logger, type ObjectStore, type ObjectStoreOptions, type ReadPlan, type ReadStats } from '@tessera/storage'
+import { join } from 'node:path'
+import { EchoCache, FileEchoMap, type EchoCacheStats, type Logger, type ObjectStore, type ObjectStoreOptions, type ReadPlan, type ReadStats } from '@tessera/storage'
 import type { Request } from 'express'
 import { LoadForecast, type BackendLoad } from './load-forecast.js'
 import { Prefetcher, type PrefetcherStats } from './prefetcher.js'
+import type { GatewayConfig } from '../config.js'
 import type { ReadConfig } from './read-config.js'
 
 /** Request header naming a client's read session (reads correlated for prefetch); default the client's address. */
@@ -38,16 +40,27 @@ export class GatewayReads {
   #lastStripes = 0
   readonly #load = new LoadForecast()
 
-  constructor(
+  private constructor(
     readonly config: ReadConfig,
     private readonly log: Logger,
+    private readonly echoMap: FileEchoMap | undefined,
   ) {
     this.echoes = config.echoMemoryBytes > 0 ? new EchoCache({ maxBytes: config.echoMemoryBytes }) : undefined
   }
 
+  /** Builds the read path of `config`; with echo copies, loads their map from `<dataDir>/meta/echoes`. */
+  static async open(config: Pick<GatewayConfig, 'read' | 'dataDir'>, log: Logger): Promise<GatewayReads> {
+    const map = config.read.echoBackendCopies > 0 ? await FileEchoMap.open({ dir: join(config.dataDir, 'meta', 'echoes') }) : undefined
+    return new GatewayReads(config.read, log, map)
+  }
+
   /** What the object store is opened with for this read path. */
-  storeOptions(): Pick<ObjectStoreOptions, 'hedge' | 'echoes'> {
-    return { hedge: { enabled: this.config.hedgedReads }, ...(this.echoes && { echoes: this.echoes }) }
+  storeOptions(): Pick<ObjectStoreOptions, 'hedge' | 'echoes' | 'echoCopies'> {
+    return {
+      hedge: { enabled: this.config.hedgedReads },
+      ...(this.echoes && { echoes: this.echoes }),
+      ...(this.echoMap && { echoCopies: { map: this.echoMap, copies: this.config.echoBackendCopies } }),
+    }
   }
 
   /** Binds the store opened with {@link storeOptions}; starts learning (prefetch needs echoes). Once. */

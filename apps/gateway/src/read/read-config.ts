@@ -12,16 +12,21 @@ export interface ReadConfig {
   readonly prefetchThreshold: number
   /** Stripes prefetched per predicted read, 1…64. Default 2. */
   readonly prefetchStripes: number
+  /** Echo copies of each hot block on other backends, 0…4 (needs echoes and the embedded default). Default 0. */
+  readonly echoBackendCopies: number
 }
 
 /** The options of {@link parseReadConfig}, as `config.ts` names them in its `OPTIONS` table. */
-export type ReadOptionKey = 'hedgedReads' | 'echoMemory' | 'prefetch' | 'prefetchThreshold' | 'prefetchStripes'
+export type ReadOptionKey = 'hedgedReads' | 'echoMemory' | 'prefetch' | 'prefetchThreshold' | 'prefetchStripes' | 'echoBackendCopies'
 
 /** A raw option value and where it came from (a flag, a variable, a config field), as `config.ts` reads it. */
 export type RawReadOption = (key: ReadOptionKey) => { readonly value: string; readonly from: string } | undefined
 
-/** The read path's part of the configuration; problems go to `problems`, naming the option. */
-export function parseReadConfig(raw: RawReadOption, problems: string[]): ReadConfig {
+/**
+ * The read path's part of the configuration; problems go to `problems`, naming the option.
+ * `clustered` (`--redis-url`): echo copies are refused, their map is a local file.
+ */
+export function parseReadConfig(raw: RawReadOption, problems: string[], clustered = false): ReadConfig {
   const read = <T>(key: ReadOptionKey, fallback: T, parse: (s: string) => T | undefined, expected: string): T => {
     const r = raw(key)
     if (!r) return fallback
@@ -33,9 +38,15 @@ export function parseReadConfig(raw: RawReadOption, problems: string[]): ReadCon
     const n = Number(s.trim())
     return s.trim() !== '' && Number.isFinite(n) && n >= min && n <= max && (!integer || Number.isInteger(n)) ? n : undefined
   }
+  const echoMemoryBytes = read('echoMemory', 256 * 1024 * 1024, parseSize, 'a size such as 256MiB (0 = no echoes)')
+  const echoBackendCopies = read('echoBackendCopies', 0, within(0, 4, true), 'an integer from 0 to 4')
+  const copies = raw('echoBackendCopies')
+  if (copies && echoBackendCopies > 0 && echoMemoryBytes === 0) problems.push(`${copies.from}: echo copies are made of the blocks hot in memory; needs --echo-memory > 0`)
+  if (copies && echoBackendCopies > 0 && clustered) problems.push(`${copies.from}: not with --redis-url (the echo map is a file of this gateway's)`)
   return {
     hedgedReads: read('hedgedReads', true, parseBoolean, "'true' or 'false'"),
-    echoMemoryBytes: read('echoMemory', 256 * 1024 * 1024, parseSize, 'a size such as 256MiB (0 = no echoes)'),
+    echoMemoryBytes,
+    echoBackendCopies,
     prefetch: read('prefetch', true, parseBoolean, "'true' or 'false'"),
     prefetchThreshold: read('prefetchThreshold', 0.6, within(0.05, 1, false), 'a probability from 0.05 to 1'),
     prefetchStripes: read('prefetchStripes', 2, within(1, 64, true), 'an integer from 1 to 64'),

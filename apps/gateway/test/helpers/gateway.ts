@@ -119,7 +119,7 @@ async function openDeps(config: GatewayConfig, log: Logger, now: () => number, w
   const records = await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads'))
   const partitions = await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions'))
   const events = await JsonlEventLog.open(config.reconciliationLog, log, now)
-  const reads = new GatewayReads(config.read, log)
+  const reads = await GatewayReads.open(config, log)
   const store = await ObjectStore.open({ backends, manifests, dataBlocks: config.dataBlocks, parityBlocks: config.parityBlocks, blockBytes: config.blockBytes, logger: log, ...reads.storeOptions() })
   reads.attach(store)
   return { config, store, records, partitions, events, locker: new LocalLocker(), log, now, reads }

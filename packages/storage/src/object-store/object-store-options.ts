@@ -3,6 +3,7 @@ import { StorageError } from '../errors.js'
 import { integerOption, invalidOption } from '../invalid-option.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { EchoCache } from '../read/echo-cache.js'
+import type { FileEchoMap } from '../read/echo-map.js'
 import { resolveHedgeOptions, type HedgeOptions } from '../read/hedge-options.js'
 import type { ManifestStore } from './manifest-store.js'
 
@@ -41,9 +42,14 @@ export interface ObjectStoreOptions {
   readonly hedge?: HedgeOptions
   /** Verified data blocks kept in memory (docs/read-path.md): reads use and fill it, deletes drop an object's blocks from it. Default none. */
   readonly echoes?: EchoCache
+  /**
+   * Echo copies on other backends (needs `echoes`): `copies` per block that became hot, recorded
+   * in `map` (persisted; purging an object drops its entries and its copies). Default none.
+   */
+  readonly echoCopies?: { readonly map: FileEchoMap; readonly copies: number }
 }
 
-export type ResolvedObjectStoreOptions = Required<Omit<ObjectStoreOptions, 'echoes'>> & Pick<ObjectStoreOptions, 'echoes'>
+export type ResolvedObjectStoreOptions = Required<Omit<ObjectStoreOptions, 'echoes' | 'echoCopies'>> & Pick<ObjectStoreOptions, 'echoes' | 'echoCopies'>
 
 export const defaultObjectStoreOptions = Object.freeze({
   dataBlocks: 4,
@@ -85,5 +91,6 @@ export function resolveObjectStoreOptions(options: ObjectStoreOptions): Resolved
     logger: options.logger ?? silentLogger,
     hedge: resolveHedgeOptions(options.hedge),
     ...(options.echoes && { echoes: options.echoes }),
+    ...(options.echoCopies && { echoCopies: { map: options.echoCopies.map, copies: integerOption('echoCopies.copies', options.echoCopies.copies, 1, 16) } }),
   }
 }

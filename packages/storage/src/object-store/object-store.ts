@@ -6,6 +6,7 @@ import { CodecPool } from './codec-pool.js'
 import { manifestBytes, type Manifest, type StripeRecord } from './manifest.js'
 import { assertObjectId } from './object-id.js'
 import { resolveObjectStoreOptions, type ObjectStoreOptions, type ResolvedObjectStoreOptions } from './object-store-options.js'
+import { EchoCopier } from '../read/echo-copier.js'
 import { HedgedReads, type ReadStats } from '../read/hedged-reads.js'
 import { readRange } from './read-range.js'
 import { prefetchStripe, type BlockFault } from './stripe-reader.js'
@@ -72,6 +73,7 @@ export class ObjectStore {
   readonly #buffers: BufferPool
   /** Learned backend latencies, the hedge budget and the read counters all reads share. */
   readonly #reads: HedgedReads
+  readonly #copier: EchoCopier | undefined
 
   private constructor(
     readonly options: ResolvedObjectStoreOptions,
@@ -81,6 +83,8 @@ export class ObjectStore {
     this.#backendsById = new Map(options.backends.map((b) => [b.id, b]))
     this.#buffers = new BufferPool(2 * (options.pipelineDepth + 1))
     this.#reads = new HedgedReads(options.hedge)
+    const copies = options.echoCopies
+    this.#copier = copies && new EchoCopier(copies.map, copies.copies, this.#backendsById, this.#reads, options.blockTimeoutMs, options.logger)
   }
 
   /** Validates options (`STORAGE_ERR_INVALID_ARGUMENT`) and loads the codec. */
@@ -145,7 +149,7 @@ export class ObjectStore {
       readAheadStripes: this.options.readAheadStripes,
       logger: this.options.logger,
       reads: this.#reads,
-      ...(options.echoes && this.options.echoes && { echoes: this.options.echoes }),
+      ...(options.echoes && this.options.echoes && { echoes: this.options.echoes, ...(this.#copier && { copier: this.#copier }) }),
       ...(options.onFault && { onFault: options.onFault }),
       ...(options.signal && { signal: options.signal }),
     })
@@ -180,7 +184,7 @@ export class ObjectStore {
 
   /** What reads did so far: blocks read and needed, hedges, reads around failures, each backend's learned latency. */
   readStats(): ReadStats {
-    return this.#reads.stats()
+    return { ...this.#reads.stats(), ...(this.#copier && { echoCopies: this.#copier.stats() }) }
   }
 
   /**
@@ -218,6 +222,8 @@ export class ObjectStore {
   }
 
   async #purge(id: string, manifest: Manifest): Promise<void> {
+    // Before the keys go: echo copies still being written then delete themselves instead.
+    await this.#copier?.drop(id)
     // Every block this object owns — committed, or staged by an append a crash cut short — and
     // every segment sits under its key prefix; blocks it reads from its sources are theirs.
     await Promise.all(

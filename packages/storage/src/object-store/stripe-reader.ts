@@ -4,6 +4,7 @@ import type { Backend } from '../backend.js'
 import { StorageError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { EchoCache } from '../read/echo-cache.js'
+import type { EchoCopier } from '../read/echo-copier.js'
 import type { HedgedReads } from '../read/hedged-reads.js'
 import { readBlock } from './block-io.js'
 import type { CodecPool } from './codec-pool.js'
@@ -64,6 +65,8 @@ export interface StripeReadContext {
   readonly reads?: HedgedReads
   /** Verified data blocks in memory: read from it when there, offered what was read. */
   readonly echoes?: EchoCache
+  /** Echo copies on other backends: made of blocks that became hot in `echoes`, read when a block's backend is slow. */
+  readonly copier?: EchoCopier
 }
 
 /**
@@ -86,10 +89,17 @@ export async function readStripeData(stripe: StripeRecord, first: number, last: 
   const ids = stripe.blocks.map((ref) => (echoes && ref ? EchoCache.idOf(ref) : undefined))
   const known: (Uint8Array | undefined)[] = new Array(stripe.blocks.length)
   if (echoes) for (const i of wanted) known[i] = ids[i] === undefined ? undefined : echoes.get(ids[i])
+  // A block read from memory is hot: it gets its echo copies if it has none yet (the copier's queue is bounded).
+  const copier = ctx.copier
+  if (copier) for (const i of wanted) if (known[i]) copier.offer(stripe.blocks[i]!, known[i])
   if (wanted.every((i) => known[i] !== undefined)) return wanted.map((i) => known[i]!)
-  const order = (ctx.reads ? ctx.reads.rank(stripe) : stripe.blocks.map((_, i) => i)).filter((i) => known[i] === undefined)
+  // Data blocks whose backend is predicted slow are read from an echo copy on a faster one, if any;
+  // a copy that fails is not the manifest's block, so it is not reported as a fault.
+  const view: StripeRecord = copier ? { ...stripe, blocks: stripe.blocks.map((ref, i) => (ref && i < k ? copier.source(ref) : ref)) } : stripe
+  const readCtx = view === stripe || !ctx.onFault ? ctx : { ...ctx, onFault: (f: BlockFault) => view.blocks[f.block] === stripe.blocks[f.block] && ctx.onFault!(f) }
+  const order = (ctx.reads ? ctx.reads.rank(view) : stripe.blocks.map((_, i) => i)).filter((i) => known[i] === undefined)
   const initial = wanted.length === k ? order.slice(0, k - wanted.filter((i) => known[i]).length) : wanted.filter((i) => known[i] === undefined)
-  const blocks = await gather(stripe, wanted, order, initial, known, ctx)
+  const blocks = await gather(view, wanted, order, initial, known, readCtx)
   let out: Uint8Array[]
   if (wanted.every((i) => blocks[i] !== undefined)) out = wanted.map((i) => blocks[i]!)
   else {
@@ -97,7 +107,11 @@ export async function readStripeData(stripe: StripeRecord, first: number, last: 
     const full = codec.reconstruct(blocks, { dataOnly: true })
     out = wanted.map((i) => full[i]!)
   }
-  if (echoes) wanted.forEach((i, n) => known[i] === undefined && ids[i] && echoes.offer(ids[i], ctx.objectId, out[n]!))
+  if (echoes) {
+    wanted.forEach((i, n) => {
+      if (known[i] === undefined && ids[i] && echoes.offer(ids[i], ctx.objectId, out[n]!)) copier?.offer(stripe.blocks[i]!, out[n]!)
+    })
+  }
   return out
 }
 

@@ -99,18 +99,19 @@ export class EchoCache {
   /**
    * Offers a verified block that `objectId` read: cached on its second offer (or at once when
    * `prefetched`), copied when it is a view of a larger buffer so the budget counts what it holds.
+   * Resolves whether a read made it hot just now (cached, not prefetched).
    */
-  offer(id: string, objectId: string, bytes: Uint8Array, prefetched = false): void {
+  offer(id: string, objectId: string, bytes: Uint8Array, prefetched = false): boolean {
     const present = this.#entries.get(id)
     if (present) {
       this.#own(id, objectId, present)
-      return
+      return false
     }
-    if (bytes.byteLength > this.maxBytes) return
+    if (bytes.byteLength > this.maxBytes) return false
     if (!prefetched && this.#doorkeeperEntries > 0 && !this.#seen.delete(id)) {
       this.#seen.add(id)
       if (this.#seen.size > this.#doorkeeperEntries) this.#seen.delete(this.#seen.values().next().value!)
-      return
+      return false
     }
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.from(bytes)
     const entry: Entry = { bytes: own, owners: new Set(), prefetched }
@@ -119,6 +120,7 @@ export class EchoCache {
     this.#bytes += own.byteLength
     if (prefetched) this.#counts.prefetched++
     while (this.#bytes > this.maxBytes) this.#drop(this.#entries.keys().next().value!, 'evicted')
+    return !prefetched
   }
 
   /** Drops every block `objectId` read (its deletion, termination or expiry). */

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type { StripeRecord } from '../object-store/manifest.js'
 import { BackendLatency, type BackendLatencySnapshot } from './backend-latency.js'
+import type { EchoCopyStats } from './echo-copier.js'
 import { resolveHedgeOptions, type HedgeOptions, type ResolvedHedgeOptions } from './hedge-options.js'
 
 /** What an object store's stripe reads did so far ({@link HedgedReads.stats}); JSON. */
@@ -28,6 +29,8 @@ export interface ReadStats {
   readonly extraReadRatio: number
   /** Per backend, what reads are ranked and hedged by. */
   readonly backends: readonly BackendLatencySnapshot[]
+  /** Echo copies on other backends, when the store makes them. */
+  readonly echoCopies?: EchoCopyStats
 }
 
 /** What one stripe read reports when it ends. */
@@ -87,6 +90,11 @@ export class HedgedReads {
    */
   noteLate(backend: string, elapsedMs: number): void {
     if (this.latency.late(backend) >= 2) this.latency.fail(backend, elapsedMs)
+  }
+
+  /** Whether reads of `backend` are predicted slow (data blocks on it are read around). */
+  isSlow(backend: string): boolean {
+    return this.options.enabled && this.latency.predictedMs(backend) > this.#slowMs()
   }
 
   /** Predicted latency past which a data block is read around: twice the typical one plus `parityPenaltyMs`. */
