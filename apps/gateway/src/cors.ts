@@ -1,4 +1,4 @@
-import { RufhHeader, TESSERA_ERROR_HEADER, TESSERA_RECONCILIATION_HEADER, TESSERA_SHA256_HEADER, TESSERA_WINNER_HEADER, TusHeader } from '@tessera/protocol'
+import { RufhHeader, TESSERA_ERROR_HEADER, TESSERA_READ_SESSION_HEADER, TESSERA_RECONCILIATION_HEADER, TESSERA_SHA256_HEADER, TESSERA_WINNER_HEADER, TusHeader } from '@tessera/protocol'
 import type { Logger } from '@tessera/storage'
 import type { NextFunction, Request, Response } from 'express'
 import type { CorsConfig } from './cors-config.js'
@@ -6,7 +6,7 @@ import { sendError } from './error-response.js'
 import { GatewayError } from './errors.js'
 
 /** Every header of the wire contract, both directions: all of tus 1.0 and its extensions, the resumable-upload draft's, all of Tessera's. */
-const WIRE_HEADERS = [...Object.values(TusHeader), ...Object.values(RufhHeader), TESSERA_ERROR_HEADER, TESSERA_WINNER_HEADER, TESSERA_RECONCILIATION_HEADER, TESSERA_SHA256_HEADER]
+const WIRE_HEADERS = [...Object.values(TusHeader), ...Object.values(RufhHeader), TESSERA_ERROR_HEADER, TESSERA_WINNER_HEADER, TESSERA_RECONCILIATION_HEADER, TESSERA_SHA256_HEADER, TESSERA_READ_SESSION_HEADER]
 
 /** `upload-offset` → `Upload-Offset`, as the headers are usually written. */
 const canonical = (names: readonly string[]): string => [...new Set(names)].map((n) => n.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase())).join(', ')

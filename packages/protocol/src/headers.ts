@@ -55,6 +55,13 @@ export const TesseraReconciliation = { sha256: 'sha256', partitions: 'partitions
  */
 export const TESSERA_SHA256_HEADER = 'tessera-sha256'
 
+/**
+ * Request header naming a client's read session (any token, ≤ 200 characters): the gateway's
+ * prefetcher learns what a session reads after what (docs/read-path.md); without it, the client's
+ * address is the session.
+ */
+export const TESSERA_READ_SESSION_HEADER = 'tessera-read-session'
+
 /** The tus extensions, by their protocol names. */
 export type TusExtension =
   | 'creation'

@@ -1,6 +1,6 @@
 export { ProtocolError } from './errors.js'
 export type { ProtocolErrorCode } from './errors.js'
-export { PATCH_CONTENT_TYPE, STATUS_CHECKSUM_MISMATCH, TESSERA_ERROR_HEADER, TESSERA_RECONCILIATION_HEADER, TESSERA_SHA256_HEADER, TESSERA_WINNER_HEADER, TUS_VERSION, TesseraReconciliation, TusHeader } from './headers.js'
+export { PATCH_CONTENT_TYPE, STATUS_CHECKSUM_MISMATCH, TESSERA_ERROR_HEADER, TESSERA_READ_SESSION_HEADER, TESSERA_RECONCILIATION_HEADER, TESSERA_SHA256_HEADER, TESSERA_WINNER_HEADER, TUS_VERSION, TesseraReconciliation, TusHeader } from './headers.js'
 export type { TusExtension } from './headers.js'
 export { parseNonNegativeInteger } from './integer.js'
 export { decodeBase64, encodeBase64 } from './base64.js'

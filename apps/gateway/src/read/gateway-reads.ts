@@ -1,3 +1,4 @@
+import { TESSERA_READ_SESSION_HEADER } from '@tessera/protocol'
 import { join } from 'node:path'
 import { EchoCache, FileEchoMap, type EchoCacheStats, type Logger, type ObjectStore, type ObjectStoreOptions, type ReadPlan, type ReadStats } from '@tessera/storage'
 import type { Request } from 'express'
@@ -7,7 +8,7 @@ import type { GatewayConfig } from '../config.js'
 import type { ReadConfig } from './read-config.js'
 
 /** Request header naming a client's read session (reads correlated for prefetch); default the client's address. */
-export const READ_SESSION_HEADER = 'tessera-read-session'
+export const READ_SESSION_HEADER = TESSERA_READ_SESSION_HEADER
 
 /** Time between two `read path` summary log lines (only when something was read). */
 const SUMMARY_INTERVAL_MS = 60_000
