@@ -2,6 +2,7 @@
 // changes what is stored.
 import assert from 'node:assert/strict'
 import { mkdir, rm, writeFile, readFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { basename, dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { OCTET, TUS, bytes, create, download, head, listFiles, offsetOf, patch, rawRequest, startGateway, upload, type TestGateway } from './helpers/gateway.js'
@@ -285,5 +286,32 @@ describe('bad input', () => {
 
   test('no bad input was logged as a server error', () => {
     assert.deepEqual(gw.log.errors, [])
+  })
+
+  test('an error answered before a small body was read waits for the body: the client reads the answer, the connection stays usable', async () => {
+    const url = await create(gw, { 'Upload-Length': '100000' })
+    const path = new URL(url).pathname
+    const socket = connect(gw.port, '127.0.0.1')
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+    let text = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (d: string) => (text += d))
+    const answers = async (n: number): Promise<string[]> => {
+      for (let i = 0; i < 200 && (text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length < n; i++) await new Promise((r) => setTimeout(r, 10))
+      return text.match(/HTTP\/1\.1 \d{3}[^]*?\r\n\r\n/g) ?? []
+    }
+    // A PATCH at the wrong offset (409 before any byte is read), its 60 000 bytes sent in pieces after the head.
+    socket.write(`PATCH ${path} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 7\r\nContent-Length: 60000\r\n\r\n`)
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      socket.write(bytes(10_000, i))
+    }
+    const [first] = await answers(1)
+    assert.match(first ?? '', /^HTTP\/1\.1 409/)
+    assert.doesNotMatch(first ?? '', /connection: close/i, 'the body was read: the connection is kept')
+    socket.write(`HEAD ${path} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n\r\n`)
+    const all = await answers(2)
+    socket.destroy()
+    assert.match(all[1] ?? '', /^HTTP\/1\.1 200[^]*upload-offset: 0/i, 'the next request on the same connection is answered; nothing was stored')
   })
 })
