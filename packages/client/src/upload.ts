@@ -59,6 +59,8 @@ const RATE_WINDOW_MS = 1000
 const GAP_WEIGHT = 0.3
 /** A DELETE of a lost partial may take this long before it is given up (the gateway's expiry reclaims it), ms. */
 const TERMINATE_TIMEOUT_MS = 5000
+/** The signal of requests nothing aborts but their own timeout (a cancelled upload's DELETEs). */
+const NEVER_ABORTED = new AbortController().signal
 /** Split a partition whose rest would take more than this many `targetPartitionMs` at its recent rate. */
 const SPLIT_FACTOR = 3
 /** The rate a split is judged by is measured over at least this long, ms. */
@@ -125,6 +127,8 @@ export class Upload extends UploadEmitter implements RunnerContext {
   #terminations: Promise<void>[] = []
   #terminated = 0
   #terminateFailed = 0
+  /** `cancel()` was called: the run discards what it made before `done` settles. */
+  #cancelled = false
   // Sequential mode: the whole-file hash advances as bytes are acknowledged in order.
   #seqHash: Hash | undefined
   #hashedUpTo = 0
@@ -141,7 +145,7 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.endpoints = options.endpoints
     this.#signal = this.#combined()
     this.streamedPatchBytes = ports.transport.streamsBodies ? Number.POSITIVE_INFINITY : options.chunkBytes
-    this.tus = new TusClient(ports.transport, { headers: options.headers, stallTimeoutMs: options.stallTimeoutMs, signal: () => this.#signal, ...(options.getToken && { token: new BearerToken(options.getToken) }) })
+    this.tus = this.#tusClient(() => this.#signal)
     this.#models = options.session?.models ?? new Map()
     this.#partitioner = new Partitioner(options)
     this.#concurrency = new ConcurrencyController({ initial: options.initialConcurrency, min: options.minConcurrency, max: options.maxConcurrency })
@@ -178,6 +182,22 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.#signal = this.#combined()
     this.#queue?.start()
     paused.resolve()
+  }
+
+  /**
+   * Cancels for good, as @uppy/tus does when a file is removed: aborts (`done` rejects with
+   * `CLIENT_ERR_ABORTED`) and, before `done` settles, terminates (tus DELETE) the partials and the
+   * upload the servers hold for it and deletes its resume state, so a later run starts afresh.
+   * Resolves once that is done; after `done` resolved (the upload finished) it changes nothing. A
+   * server that cannot be reached keeps its partials until they expire there.
+   */
+  cancel(): Promise<void> {
+    this.#cancelled = true
+    this.abort()
+    return this.done.then(
+      () => {},
+      () => {},
+    )
   }
 
   /** Aborts: `done` rejects with `CLIENT_ERR_ABORTED`; the resume state is kept for a later run. */
@@ -375,8 +395,9 @@ export class Upload extends UploadEmitter implements RunnerContext {
       return result
     } catch (err) {
       this.#stopAll(err)
-      // What was acknowledged is on disk so a re-run resumes it.
+      // What was acknowledged is on disk so a re-run resumes it — unless cancelled.
       await this.#state?.settled()
+      if (this.#cancelled) await this.#discard()
       throw this.#abort.signal.aborted ? this.abortError() : err
     } finally {
       await source.close().catch(() => {})
@@ -632,6 +653,23 @@ export class Upload extends UploadEmitter implements RunnerContext {
 
   #combined(): AbortSignal {
     return AbortSignal.any([this.#abort.signal, this.#pause.signal, this.#stop.signal])
+  }
+
+  /** The tus client of this upload's requests, aborted by `signal`. */
+  #tusClient(signal: () => AbortSignal): TusClient {
+    const o = this.options
+    return new TusClient(this.#ports.transport, { headers: o.headers, stallTimeoutMs: o.stallTimeoutMs, signal, ...(o.getToken && { token: new BearerToken(o.getToken) }) })
+  }
+
+  /**
+   * After `cancel()`: DELETEs every upload of the partitions (bounded by TERMINATE_TIMEOUT_MS each,
+   * failures ignored) on a client the cancel's abort does not cut short, then the resume state.
+   */
+  async #discard(): Promise<void> {
+    const tus = this.#tusClient(() => NEVER_ABORTED)
+    const urls = this.#partitions.flatMap((p) => (p.url === undefined ? [] : [p.url]))
+    await Promise.all(urls.map((url) => tus.terminate(url, AbortSignal.timeout(TERMINATE_TIMEOUT_MS)).catch(() => false)))
+    await this.#state?.delete()
   }
 
   #snapshot(): ResumeState {

@@ -159,13 +159,13 @@ export default class Tessera<M extends Meta, B extends Body> extends BasePlugin<
 
   #onRemoved = (file: UppyFile<M, B>): void => this.#drop(file.id)
 
-  /** Stops a file's upload for good (removed, cancelled); its partials on the gateway expire there. */
+  /** Stops a file's upload for good (removed, cancelled): its partials on the gateway are terminated and its resume state deleted, as @uppy/tus terminates its upload. */
   #drop(id: string): void {
     const running = this.#running.get(id)
     if (!running) return
     running.dropped = true
     running.waiting.abort()
-    running.upload?.abort()
+    void running.upload?.cancel()
     this.#running.delete(id)
   }
 }
