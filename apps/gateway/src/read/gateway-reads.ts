@@ -84,10 +84,11 @@ export class GatewayReads {
   /** JSON for `GET /_tessera/read`. */
   status(): ReadStatus {
     const p = this.#prefetcher
+    const echoes = this.echoes?.stats() ?? null
     return {
       reads: this.#storeOrThrow().readStats(),
-      echoes: this.echoes?.stats() ?? null,
-      prefetch: p && this.echoes ? { ...p.stats(), threshold: this.config.prefetchThreshold, precision: this.echoes.stats().prefetchPrecision } : null,
+      echoes,
+      prefetch: p && echoes ? { ...p.stats(), threshold: this.config.prefetchThreshold, precision: echoes.prefetchPrecision } : null,
       load: this.#load.snapshot(),
     }
   }
