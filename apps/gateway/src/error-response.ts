@@ -9,6 +9,7 @@ const STATUS: Record<GatewayErrorCode, readonly [number, WireErrorCode]> = {
   GATEWAY_ERR_UNSUPPORTED_VERSION: [412, WireErrorCode.unsupportedVersion],
   GATEWAY_ERR_INVALID_HEADER: [400, WireErrorCode.invalidHeader],
   GATEWAY_ERR_INCONSISTENT_LENGTH: [400, WireErrorCode.invalidHeader],
+  GATEWAY_ERR_UPLOAD_COMPLETE: [400, WireErrorCode.invalidHeader],
   GATEWAY_ERR_UNSUPPORTED_CHECKSUM: [400, WireErrorCode.unsupportedChecksum],
   GATEWAY_ERR_OFFSET_MISMATCH: [409, WireErrorCode.offsetMismatch],
   GATEWAY_ERR_INVALID_CONCAT: [400, WireErrorCode.invalidConcat],

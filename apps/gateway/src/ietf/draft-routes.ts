@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { sendError } from '../error-response.js'
 import { GatewayError } from '../errors.js'
 import type { TusContext } from '../tus/context.js'
+import type { UploadRecord } from '../upload-record.js'
 import { createUpload } from '../tus/create-upload.js'
 import { uploadState } from '../tus/head-handler.js'
 import { appendToUpload, type Declaration } from '../tus/patch-handler.js'
@@ -30,21 +31,24 @@ export function draftRoutes(ctx: TusContext): express.Router {
   const route = (byMethod: Readonly<Record<string, Handler>>) => async (req: Request, res: Response, next: NextFunction) => {
     const handler = byMethod[req.method]
     if (!handler || !isDraftRequest(req)) return next()
+    let fields: DraftFields | undefined
     try {
-      await handler(ctx, req, res, draftFields(req))
+      fields = draftFields(req)
+      await handler(ctx, req, res, fields)
     } catch (err) {
-      if (!res.headersSent) answerError(res, err, req)
-      else res.destroy()
-      if (!(err instanceof GatewayError)) ctx.deps.log.error({ err, method: req.method, url: req.originalUrl }, 'draft request failed')
+      answerError(res, err, req, fields)
     }
   }
-  const answerError = (res: Response, err: unknown, req: Request): void => {
-    if (err instanceof GatewayError && err.code === 'GATEWAY_ERR_OFFSET_MISMATCH') {
-      const expected = Number(err.headers['Upload-Offset'])
+  // The draft's problem documents where it names one; every other error as the tus routes answer it.
+  const answerError = (res: Response, err: unknown, req: Request, fields: DraftFields | undefined): void => {
+    const code = !res.headersSent && err instanceof GatewayError ? err.code : undefined
+    if (code === 'GATEWAY_ERR_OFFSET_MISMATCH') {
+      const expected = Number((err as GatewayError).headers['Upload-Offset'])
       res.set('Upload-Offset', String(expected))
-      return sendProblem(res, 409, 'mismatchingOffset', err.message, { 'expected-offset': expected, 'provided-offset': draftFields(req).offset ?? -1 })
+      return sendProblem(res, 409, 'mismatchingOffset', (err as Error).message, { 'expected-offset': expected, 'provided-offset': fields?.offset ?? -1 })
     }
-    if (err instanceof GatewayError && err.code === 'GATEWAY_ERR_INCONSISTENT_LENGTH') return sendProblem(res, 400, 'inconsistentLength', err.message)
+    if (code === 'GATEWAY_ERR_INCONSISTENT_LENGTH') return sendProblem(res, 400, 'inconsistentLength', (err as Error).message)
+    if (code === 'GATEWAY_ERR_UPLOAD_COMPLETE') return sendProblem(res, 400, 'completedUpload', (err as Error).message)
     sendError(res, err, ctx.deps.log, { method: req.method, url: req.originalUrl })
   }
   router.all(base, route({ POST: create }))
@@ -72,7 +76,7 @@ async function create(ctx: TusContext, req: Request, res: Response, fields: Draf
   const location = ctx.url(req, record.id)
   const limit = uploadLimit(ctx.deps.config, fields.version, record, 0, ctx.deps.now())
   sendUploadResumptionSupported(res, { Location: location, [RufhHeader.interopVersion]: String(fields.version), ...(limit !== '' && { [RufhHeader.limit]: limit }) })
-  const written = content ? await appendToUpload(ctx, req, record.id, 0, NOTHING, completion(fields)) : { record, offset: 0 }
+  const written = content ? await appendToUpload(ctx, req, record.id, 0, () => NOTHING, completion(fields)) : { record, offset: 0 }
   res.set('Location', location)
   setDraftState(res, ctx.deps.config, fields.version, written.record, written.offset, ctx.deps.now())
   if (!req.readableEnded) res.set('Connection', 'close')
@@ -96,23 +100,33 @@ async function append(ctx: TusContext, req: Request, res: Response, fields: Draf
   }
   if (fields.offset === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Upload-Offset is required')
   if (fields.complete === undefined) throw new GatewayError('GATEWAY_ERR_INVALID_HEADER', 'Upload-Complete is required')
-  const before = await uploadState(ctx, req, id)
-  if (isComplete(before.record, before.offset)) {
-    if (!hasContent(req, fields)) return sendProblem(res, 400, 'completedUpload', `upload ${id} is already complete`)
-    throw new GatewayError('GATEWAY_ERR_INCONSISTENT_LENGTH', `upload ${id} is complete at ${before.offset} bytes; nothing can be appended`)
-  }
-  const ending = fields.complete && fields.contentLength !== undefined ? fields.offset + fields.contentLength : undefined
-  const known = before.record.length ?? fields.length
-  if (ending !== undefined && known !== undefined && ending !== known) {
-    throw new GatewayError('GATEWAY_ERR_INCONSISTENT_LENGTH', `the upload's length is ${known} bytes, the ${fields.contentLength} bytes at ${fields.offset} that complete it make ${ending}`)
-  }
-  if (fields.contentLength !== undefined && known !== undefined && fields.offset + fields.contentLength > known) {
-    throw new GatewayError('GATEWAY_ERR_INCONSISTENT_LENGTH', `${fields.contentLength} bytes at ${fields.offset} go past the upload's length of ${known} bytes`)
-  }
-  const written = await appendToUpload(ctx, req, id, fields.offset, { length: ending ?? fields.length, digest: undefined }, completion(fields))
+  const claimed = fields.offset
+  const written = await appendToUpload(ctx, req, id, claimed, (record, offset) => appendDeclaration(req, fields, claimed, record, offset), completion(fields))
   setDraftState(res, ctx.deps.config, fields.version, written.record, written.offset, ctx.deps.now())
   if (!req.readableEnded) res.set('Connection', 'close')
   res.status(204).end()
+}
+
+/**
+ * What an append declares about the upload as it is under its lock: its length, where the request
+ * says so (`Upload-Length`, or `Upload-Complete: ?1` with a `Content-Length`). Refuses (nothing is
+ * stored) an append to a complete upload and content that contradicts or passes the known length.
+ */
+function appendDeclaration(req: Request, fields: DraftFields, claimed: number, record: UploadRecord, offset: number): Declaration {
+  const { id } = record
+  if (isComplete(record, offset)) {
+    if (!hasContent(req, fields)) throw new GatewayError('GATEWAY_ERR_UPLOAD_COMPLETE', `upload ${id} is already complete`)
+    throw new GatewayError('GATEWAY_ERR_INCONSISTENT_LENGTH', `upload ${id} is complete at ${offset} bytes; nothing can be appended`)
+  }
+  const ending = fields.complete && fields.contentLength !== undefined ? claimed + fields.contentLength : undefined
+  const known = record.length ?? fields.length
+  if (ending !== undefined && known !== undefined && ending !== known) {
+    throw new GatewayError('GATEWAY_ERR_INCONSISTENT_LENGTH', `the upload's length is ${known} bytes, the ${fields.contentLength} bytes at ${claimed} that complete it make ${ending}`)
+  }
+  if (fields.contentLength !== undefined && known !== undefined && claimed + fields.contentLength > known) {
+    throw new GatewayError('GATEWAY_ERR_INCONSISTENT_LENGTH', `${fields.contentLength} bytes at ${claimed} go past the upload's length of ${known} bytes`)
+  }
+  return { length: ending ?? fields.length, digest: undefined }
 }
 
 /** No declaration before the content. */

@@ -21,7 +21,7 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
   const declared = declarationOf(req)
   checksumHeader(req)
   // Trailers exist only once the whole body arrived (Node parses them last).
-  const { record, offset } = await appendToUpload(ctx, req, req.params['id'] as string, claimed, declared, () => declarationOf(trailersOf(req)))
+  const { record, offset } = await appendToUpload(ctx, req, req.params['id'] as string, claimed, () => declared, () => declarationOf(trailersOf(req)))
   res.set('Upload-Offset', String(offset))
   setExpires(res, record, offset)
   if (!req.readableEnded) res.set('Connection', 'close')
@@ -32,11 +32,19 @@ export async function handlePatch(ctx: TusContext, req: Request, res: Response):
  * Appends the request's body to upload `id` at `claimed` for the request's principal, holding the
  * upload's lock — tus PATCH and the resumable-upload draft's append alike: 404/410 for an upload it
  * may not see, 403 on a final, 409 (with the upload's `Upload-Offset`) when `claimed` is not its
- * offset. `declared` is applied before the body; `after`, asked once the whole body has arrived,
- * may declare more (a length in trailers, a length the body's end settles), applied under the same
- * lock exactly as an empty length-declaring PATCH right after this one would be.
+ * offset. `before` says what the request declares, given the upload and its offset under the lock
+ * (it may refuse by throwing); that is applied before the body. `after`, asked once the whole body
+ * has arrived, may declare more (a length in trailers, a length the body's end settles), applied
+ * under the same lock exactly as an empty length-declaring PATCH right after this one would be.
  */
-export async function appendToUpload(ctx: TusContext, req: Request, id: string, claimed: number, declared: Declaration, after: (written: StoredBody) => Declaration): Promise<StoredBody> {
+export async function appendToUpload(
+  ctx: TusContext,
+  req: Request,
+  id: string,
+  claimed: number,
+  before: (record: UploadRecord, offset: number) => Declaration,
+  after: (written: StoredBody) => Declaration,
+): Promise<StoredBody> {
   const who = principalOf(req)
   // Deliberately read twice: this read, outside the lock, answers 404/410 without queueing for the
   // lock and expires a lapsed upload (under the lock our own hold exempts it from expiry, see
@@ -51,7 +59,7 @@ export async function appendToUpload(ctx: TusContext, req: Request, id: string, 
       throw new GatewayError('GATEWAY_ERR_OFFSET_MISMATCH', `Upload-Offset is ${claimed} but the upload is at ${current}`, { headers: { 'Upload-Offset': String(current) } })
     }
     // Saved before the body: a settled length and the moved expiry hold even if the write fails early.
-    record = { ...settle(ctx, record, declared, current), expiresAt: ctx.expiresAt() }
+    record = { ...settle(ctx, record, before(record, current), current), expiresAt: ctx.expiresAt() }
     await ctx.deps.records.set(id, record)
     const written = await writeBody(ctx, req, record, current, stop)
     // A stopped store may not have taken all of the body.
