@@ -9,7 +9,7 @@ import { resolveObjectStoreOptions, type ObjectStoreOptions, type ResolvedObject
 import { EchoCopier } from '../read/echo-copier.js'
 import { HedgedReads, type ReadStats } from '../read/hedged-reads.js'
 import { readRange } from './read-range.js'
-import { prefetchStripe, type BlockFault } from './stripe-reader.js'
+import { prefetchStripe, type BlockFault, type StripeReadContext } from './stripe-reader.js'
 
 /** What {@link ObjectStore.stat} reports. */
 export interface ObjectStat {
@@ -142,16 +142,10 @@ export class ObjectStore {
     }
     options.onPlan?.(planOf(manifest.stripes, start, end))
     return readRange(manifest.stripes, start, end, {
-      objectId: id,
-      backends: this.#backendsById,
-      codecs: this.codecs,
-      blockTimeoutMs: this.options.blockTimeoutMs,
+      ...this.#readContext(id, options.signal),
       readAheadStripes: this.options.readAheadStripes,
-      logger: this.options.logger,
-      reads: this.#reads,
       ...(options.echoes && this.options.echoes && { echoes: this.options.echoes, ...(this.#copier && { copier: this.#copier }) }),
       ...(options.onFault && { onFault: options.onFault }),
-      ...(options.signal && { signal: options.signal }),
     })
   }
 
@@ -166,20 +160,23 @@ export class ObjectStore {
     if (!manifest) return 0
     const first = options.firstStripe ?? 0
     const last = Math.min(manifest.stripes.length, first + (options.stripes ?? 1))
+    const ctx = this.#readContext(id, options.signal)
     let bytes = 0
-    for (let s = first; s < last; s++) {
-      bytes += await prefetchStripe(manifest.stripes[s]!, echoes, {
-        objectId: id,
-        stripeIndex: s,
-        backends: this.#backendsById,
-        codecs: this.codecs,
-        blockTimeoutMs: this.options.blockTimeoutMs,
-        logger: this.options.logger,
-        reads: this.#reads,
-        ...(options.signal && { signal: options.signal }),
-      })
-    }
+    for (let s = first; s < last; s++) bytes += await prefetchStripe(manifest.stripes[s]!, echoes, { ...ctx, stripeIndex: s })
     return bytes
+  }
+
+  /** What every stripe read of object `id` is given: the backends, codecs, deadline, logger and the shared hedging state. */
+  #readContext(id: string, signal: AbortSignal | undefined): Omit<StripeReadContext, 'stripeIndex'> {
+    return {
+      objectId: id,
+      backends: this.#backendsById,
+      codecs: this.codecs,
+      blockTimeoutMs: this.options.blockTimeoutMs,
+      logger: this.options.logger,
+      reads: this.#reads,
+      ...(signal && { signal }),
+    }
   }
 
   /** What reads did so far: blocks read and needed, hedges, reads around failures, each backend's learned latency. */
