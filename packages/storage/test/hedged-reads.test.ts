@@ -120,6 +120,7 @@ describe('hedged reads', () => {
     const reading = collect(await r.store.read('a', { signal: stop.signal }))
     setTimeout(() => stop.abort(), 50)
     await assert.rejects(reading, { code: 'STORAGE_ERR_ABORTED' })
+    assert.ok(r.store.readStats().cancelled >= 1, 'the stalled read was cancelled')
   })
 
   test('invalid hedge options are refused naming the option', async () => {
