@@ -8,13 +8,13 @@
 //
 // Writes bench/results/uppy-browser.json and .md (packages/uppy/README.md).
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { launchChromium, staticSite, type Asset } from '../packages/client/test/helpers/chromium.js'
+import { launchChromium, staticSite } from '../packages/client/test/helpers/chromium.js'
+import { UPPY_IMPORT_MAP, uppySite } from '../packages/uppy/test/helpers/uppy-site.js'
 import { startGateway } from './lib/gateway.js'
 import { machineAfter, machineBefore } from './lib/machine.js'
 import { stopChild } from './lib/proc.js'
@@ -22,7 +22,6 @@ import { sha256Url, writeSeededFile } from './lib/seeded-file.js'
 import { median, parseBytes, round } from './lib/stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const require = createRequire(import.meta.url)
 const { values } = parseArgs({ options: { size: { type: 'string', default: '256MiB' }, rounds: { type: 'string', default: '3' } } })
 const SIZE = parseBytes(values.size)
 const ROUNDS = Number(values.rounds)
@@ -32,7 +31,7 @@ type Variant = (typeof VARIANTS)[number]
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <input type="file" id="file">
-<script type="importmap">{ "imports": { "@uppy/core": "/uppy-core.mjs", "@tessera/client/browser": "/tessera.js" } }</script>
+${UPPY_IMPORT_MAP}
 <script type="module">
   import { Uppy, Tus } from '/uppy.min.mjs'
   import Tessera from '/plugin/index.js'
@@ -51,19 +50,6 @@ const PAGE = `<!doctype html>
   window.ready = true
 </script>`
 
-async function assets(): Promise<Record<string, Asset>> {
-  const js = (body: string | Buffer): Asset => ({ type: 'text/javascript', body })
-  const out: Record<string, Asset> = {
-    '/': { type: 'text/html; charset=utf-8', body: PAGE },
-    '/uppy.min.mjs': js(await readFile(join(dirname(require.resolve('uppy/package.json')), 'dist/uppy.min.mjs'))),
-    '/uppy-core.mjs': js(`export { BasePlugin, Uppy, Uppy as default } from '/uppy.min.mjs'`),
-    '/tessera.js': js(await readFile(join(here, '../packages/client/dist/browser/tessera.js'))),
-  }
-  const plugin = join(here, '../packages/uppy/dist')
-  for (const name of await readdir(plugin)) if (name.endsWith('.js')) out[`/plugin/${name}`] = js(await readFile(join(plugin, name)))
-  return out
-}
-
 interface Sample {
   readonly round: number
   readonly variant: Variant
@@ -79,7 +65,7 @@ const data = await mkdtemp(join(tmpdir(), 'tessera-bench-uppy-'))
 const gateway = await startGateway(join(data, 'gw'), ['--log-level', 'warn'])
 const file = join(data, 'bench.bin')
 const expected = await writeSeededFile(file, SIZE, 256)
-const site = await staticSite(await assets())
+const site = await staticSite(await uppySite(PAGE))
 const browser = await launchChromium()
 const samples: Sample[] = []
 try {

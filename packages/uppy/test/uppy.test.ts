@@ -3,19 +3,14 @@
 // resumed through Golden Retriever, and an endpoint that stalls every PATCH rescued by a hedge. Every
 // upload is downloaded in Node and compared byte for byte.
 import assert from 'node:assert/strict'
-import { readFile, readdir } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { startFaultProxy, type FaultProxy } from '@tessera/fault-proxy'
 import { SignJWT } from 'jose'
 import type { Browser, Page } from 'playwright-core'
 import { bytes, download, sha256, startGateway, type Gateway } from '../../client/test/helpers.js'
-import { chromiumMissing, launchChromium, staticSite, type Asset } from '../../client/test/helpers/chromium.js'
+import { chromiumMissing, launchChromium, staticSite } from '../../client/test/helpers/chromium.js'
+import { UPPY_IMPORT_MAP, uppySite } from './helpers/uppy-site.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const require = createRequire(import.meta.url)
 const MiB = 1024 * 1024
 
 // Small partitions, so a file of a few MiB has several and a pause or reload lands mid-file.
@@ -31,7 +26,7 @@ const NO_HEDGES = { ...SMALL, hedging: false }
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>@tessera/uppy test</title>
-<script type="importmap">{ "imports": { "@uppy/core": "/uppy-core.mjs", "@tessera/client/browser": "/tessera.js" } }</script>
+${UPPY_IMPORT_MAP}
 <script type="module">
   import { Uppy, GoldenRetriever } from '/uppy.min.mjs'
   import Tessera from '/plugin/index.js'
@@ -57,6 +52,8 @@ const PAGE = `<!doctype html>
   window.addFiles = (files) => {
     for (const f of files) window.uppy.addFile({ name: f.name, type: 'application/octet-stream', data: makeFile(f.size, f.seed, f.name), meta: { note: f.note ?? '' } })
   }
+  // Resolves once the gateway has acknowledged at least \`bytes\` of a file.
+  window.acked = (bytes) => new Promise((resolve) => window.uppy.on('upload-progress', (_file, p) => p.bytesUploaded >= bytes && resolve()))
   window.summary = (result) => ({
     successful: result.successful.map((f) => ({ name: f.name, url: f.response.uploadURL, size: f.size })),
     failed: result.failed.map((f) => ({ name: f.name, error: String(f.error) })),
@@ -65,26 +62,22 @@ const PAGE = `<!doctype html>
   window.ready = true
 </script>`
 
+/** What the page offers its tests (PAGE's script); `uppy` is Uppy itself. */
+interface UppyPage {
+  newUppy(o: { endpoints: string[]; options?: object; goldenRetriever?: boolean; token?: string }): void
+  addFiles(files: Array<{ name: string; size: number; seed: number; note?: string }>): void
+  acked(bytes: number): Promise<void>
+  summary(result: unknown): Summary
+  uppy: any
+  events: Summary['events']
+  tokenCalls: number
+}
+
 /** What the page hands back after an Uppy upload. */
 interface Summary {
   readonly successful: Array<{ name: string; url: string; size: number }>
   readonly failed: Array<{ name: string; error: string }>
   readonly events: Array<{ name: string; at: number; file?: string; bytesUploaded?: number; bytesTotal?: number; url?: string; error?: string }>
-}
-
-/** The files the site serves: the page, Uppy's bundle (and a module naming its core for the plugin's import), the client bundle, the plugin. */
-async function assets(): Promise<Record<string, Asset>> {
-  const js = (body: string | Buffer): Asset => ({ type: 'text/javascript', body })
-  const uppyBundle = join(dirname(require.resolve('uppy/package.json')), 'dist/uppy.min.mjs')
-  const out: Record<string, Asset> = {
-    '/': { type: 'text/html; charset=utf-8', body: PAGE },
-    '/uppy.min.mjs': js(await readFile(uppyBundle)),
-    '/uppy-core.mjs': js(`export { BasePlugin, Uppy, Uppy as default } from '/uppy.min.mjs'`),
-    '/tessera.js': js(await readFile(join(here, '../../client/dist/browser/tessera.js'))),
-    '/page-file.js': js(await readFile(join(here, '../../client/test/fixtures/page-file.js'))),
-  }
-  for (const name of await readdir(join(here, '../dist'))) if (name.endsWith('.js')) out[`/plugin/${name}`] = js(await readFile(join(here, '../dist', name)))
-  return out
 }
 
 describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMissing, timeout: 240_000 }, () => {
@@ -94,7 +87,7 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
   const proxies: FaultProxy[] = []
   before(async () => {
     gw = await startGateway()
-    site = await staticSite(await assets())
+    site = await staticSite(await uppySite(PAGE))
     browser = await launchChromium()
   })
   after(async () => {
@@ -132,7 +125,7 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
     const page = await openPage()
     try {
       const r: Summary = await page.evaluate(async ({ endpoint, options, files }) => {
-        const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: { upload(): Promise<unknown> }; summary: (r: unknown) => Summary }
+        const w = window as unknown as UppyPage
         w.newUppy({ endpoints: [endpoint], options })
         w.addFiles(files)
         return w.summary(await w.uppy.upload())
@@ -162,13 +155,13 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
     const page = await openPage()
     try {
       const r = await page.evaluate(async ({ endpoint, options, size }) => {
-        const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: any; summary: (r: unknown) => Summary; events: Summary['events'] }
+        const w = window as unknown as UppyPage
         w.newUppy({ endpoints: [endpoint], options })
         w.addFiles([{ name: 'paused.bin', size, seed: 41 }])
         const id = w.uppy.getFiles()[0].id
         const result = w.uppy.upload()
         // Pause once a first partition is acknowledged, hold for 1.5 s, resume.
-        await new Promise<void>((resolve) => w.uppy.on('upload-progress', (_f: unknown, p: { bytesUploaded: number }) => p.bytesUploaded > 0 && resolve()))
+        await w.acked(1)
         w.uppy.pauseResume(id)
         const pausedAt = performance.now()
         const ackedAtPause = w.uppy.getFile(id).progress.bytesUploaded
@@ -199,11 +192,11 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
     const page = await openPage()
     try {
       const before = await page.evaluate(async ({ endpoint, options, size }) => {
-        const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: any }
+        const w = window as unknown as UppyPage
         w.newUppy({ endpoints: [endpoint], options, goldenRetriever: true })
         w.addFiles([{ name: 'reloaded.bin', size, seed: 51 }])
         void w.uppy.upload()
-        await new Promise<void>((resolve) => w.uppy.on('upload-progress', (_f: unknown, p: { bytesUploaded: number }) => p.bytesUploaded >= 1024 * 1024 && resolve()))
+        await w.acked(1024 * 1024)
         await new Promise((resolve) => setTimeout(resolve, 1000)) // Golden Retriever saves its state throttled
         return w.uppy.getFiles()[0].progress.bytesUploaded as number
       }, { endpoint: url, options: NO_HEDGES, size })
@@ -213,7 +206,7 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
       await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true)
       const sentBefore = proxy.endpoint('gw').stats().bytesUp
       const r = await page.evaluate(async ({ endpoint, options }) => {
-        const w = window as unknown as { newUppy: (o: unknown) => void; uppy: any; summary: (r: unknown) => Summary; events: Summary['events'] }
+        const w = window as unknown as UppyPage
         w.newUppy({ endpoints: [endpoint], options, goldenRetriever: true })
         await new Promise<void>((resolve) => (w.events.some((e) => e.name === 'restored') ? resolve() : w.uppy.once('restored', () => resolve())))
         // What Uppy's Dashboard does when the user confirms the restore: Golden Retriever restarts the upload.
@@ -239,7 +232,7 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
     try {
       const started = Date.now()
       const r: Summary = await page.evaluate(async ({ endpoints, options, size }) => {
-        const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: { upload(): Promise<unknown> }; summary: (r: unknown) => Summary }
+        const w = window as unknown as UppyPage
         w.newUppy({ endpoints, options })
         w.addFiles([{ name: 'hedged.bin', size, seed: 61 }])
         return w.summary(await w.uppy.upload())
@@ -263,7 +256,7 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
       const token = await new SignJWT({ sub: 'uppy-user' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret))
       const run = (withToken: string | undefined) =>
         page.evaluate(async ({ endpoint, options, token }) => {
-          const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: { upload(): Promise<unknown> }; summary: (r: unknown) => Summary; tokenCalls: number }
+          const w = window as unknown as UppyPage
           w.newUppy({ endpoints: [endpoint], options, token })
           w.addFiles([{ name: 'owned.bin', size: 2 * 1024 * 1024 + 3, seed: 71 }])
           return { ...w.summary(await w.uppy.upload()), tokenCalls: w.tokenCalls }
@@ -289,11 +282,11 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
     const page = await openPage()
     try {
       const r = await page.evaluate(async ({ endpoint, options, size }) => {
-        const w = window as unknown as { newUppy: (o: unknown) => void; addFiles: (f: unknown) => void; uppy: any; summary: (r: unknown) => Summary; events: Summary['events'] }
+        const w = window as unknown as UppyPage
         w.newUppy({ endpoints: [endpoint], options })
         w.addFiles([{ name: 'removed.bin', size, seed: 91 }])
         void w.uppy.upload()
-        await new Promise<void>((resolve) => w.uppy.on('upload-progress', (_f: unknown, p: { bytesUploaded: number }) => p.bytesUploaded >= 1024 * 1024 && resolve()))
+        await w.acked(1024 * 1024)
         w.uppy.removeFile(w.uppy.getFiles()[0].id)
         const errors = w.events.filter((e) => e.name === 'upload-error').length
         await new Promise((resolve) => setTimeout(resolve, 500))
