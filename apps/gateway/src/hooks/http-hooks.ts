@@ -1,7 +1,7 @@
 import type { UploadMetadata } from '@tessera/protocol'
 import type { Logger } from '@tessera/storage'
 import type { Request } from 'express'
-import { principalOf } from '../auth/principal.js'
+import { ownerField, principalOf } from '../auth/principal.js'
 import { GatewayError } from '../errors.js'
 import type { UploadDraft, UploadEvent, UploadLifecycle, UploadProgress } from '../lifecycle/upload-lifecycle.js'
 import { LruMap } from '../reconciliation/lru-map.js'
@@ -57,9 +57,8 @@ export class HttpHooks {
   async preCreate(draft: UploadDraft): Promise<UploadMetadata> {
     let answer: HookResponse
     try {
-      const who = principalOf(draft.request)
-      const owner = who.kind === 'subject' ? who.sub : undefined
-      answer = await this.#send(hookRequestBody('pre-create', { id: '', length: draft.length, offset: 0, metadata: draft.metadata, concat: draft.concat, owner }, draft.request))
+      const owner = ownerField(principalOf(draft.request))
+      answer = await this.#send(hookRequestBody('pre-create', { id: '', length: draft.length, offset: 0, metadata: draft.metadata, concat: draft.concat, ...owner }, draft.request))
     } catch (err) {
       throw new GatewayError('GATEWAY_ERR_HOOK_FAILED', `the server's pre-create hook failed (${(err as Error).message}); no upload was created`, { cause: err })
     }

@@ -9,16 +9,19 @@ import { collectedCounter } from './collected-counter.js'
  */
 export function registerReadMetrics(store: ObjectStore, registry: Registry): void {
   const registers = [registry]
-  const total = (name: string, help: string, read: () => number): void => {
-    collectedCounter(registry, name, help, [], () => [[{}, read()]])
+  /** One counter per `[name, field, help]`, each sample `stats()[field]` at scrape time. */
+  const totals = <S>(stats: () => S, metrics: readonly (readonly [string, NumberField<S>, string])[]): void => {
+    for (const [name, field, help] of metrics) collectedCounter(registry, name, help, [], () => [[{}, stats()[field] as number]])
   }
-  total('tessera_read_stripes_total', 'Stripe reads finished (successfully or not).', () => store.readStats().stripes)
-  total('tessera_read_blocks_needed_total', 'Blocks those stripe reads needed (k, or fewer for a range inside one stripe).', () => store.readStats().blocksNeeded)
-  total('tessera_read_blocks_total', 'Block reads started (needed, hedges and replacements).', () => store.readStats().blocksRead)
-  total('tessera_read_hedges_total', "Block reads started because another was late against its backend's latency.", () => store.readStats().hedges)
-  total('tessera_read_hedges_denied_total', 'Late blocks the hedge budget allowed no hedge for.', () => store.readStats().hedgesDenied)
-  total('tessera_read_replacements_total', 'Block reads started because another was missing, unreadable or corrupt.', () => store.readStats().replacements)
-  total('tessera_read_decoded_stripes_total', 'Stripes rebuilt from parity rather than read from their data blocks.', () => store.readStats().decoded)
+  totals(() => store.readStats(), [
+    ['tessera_read_stripes_total', 'stripes', 'Stripe reads finished (successfully or not).'],
+    ['tessera_read_blocks_needed_total', 'blocksNeeded', 'Blocks those stripe reads needed (k, or fewer for a range inside one stripe).'],
+    ['tessera_read_blocks_total', 'blocksRead', 'Block reads started (needed, hedges and replacements).'],
+    ['tessera_read_hedges_total', 'hedges', "Block reads started because another was late against its backend's latency."],
+    ['tessera_read_hedges_denied_total', 'hedgesDenied', 'Late blocks the hedge budget allowed no hedge for.'],
+    ['tessera_read_replacements_total', 'replacements', 'Block reads started because another was missing, unreadable or corrupt.'],
+    ['tessera_read_decoded_stripes_total', 'decoded', 'Stripes rebuilt from parity rather than read from their data blocks.'],
+  ])
   new Gauge({
     name: 'tessera_backend_read_predicted_seconds',
     help: 'Latency the next block read from the backend is predicted to take (what reads are ranked by).',
@@ -32,11 +35,13 @@ export function registerReadMetrics(store: ObjectStore, registry: Registry): voi
 
   const echoes = store.options.echoes
   if (!echoes) return
-  total('tessera_echo_hits_total', 'Block reads served from the echo cache.', () => echoes.stats().hits)
-  total('tessera_echo_misses_total', 'Block reads that had to go to the backends.', () => echoes.stats().misses)
-  total('tessera_echo_evicted_total', 'Echoed blocks dropped to stay within the byte budget.', () => echoes.stats().evicted)
-  total('tessera_echo_invalidated_total', 'Echoed blocks dropped because their object was deleted.', () => echoes.stats().invalidated)
-  total('tessera_echo_prefetched_total', 'Blocks the prefetcher stored before any read asked for them.', () => echoes.stats().prefetched)
+  totals(() => echoes.stats(), [
+    ['tessera_echo_hits_total', 'hits', 'Block reads served from the echo cache.'],
+    ['tessera_echo_misses_total', 'misses', 'Block reads that had to go to the backends.'],
+    ['tessera_echo_evicted_total', 'evicted', 'Echoed blocks dropped to stay within the byte budget.'],
+    ['tessera_echo_invalidated_total', 'invalidated', 'Echoed blocks dropped because their object was deleted.'],
+    ['tessera_echo_prefetched_total', 'prefetched', 'Blocks the prefetcher stored before any read asked for them.'],
+  ])
   new Gauge({
     name: 'tessera_echo_bytes',
     help: 'Bytes of blocks the echo cache holds now.',
@@ -46,3 +51,6 @@ export function registerReadMetrics(store: ObjectStore, registry: Registry): voi
     },
   })
 }
+
+/** The keys of `S` whose values are numbers. */
+type NumberField<S> = { [K in keyof S]: S[K] extends number ? K : never }[keyof S]
