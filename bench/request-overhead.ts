@@ -11,7 +11,6 @@
 //
 // Without a gateway that takes `--auth jwt` the JWT variants are left out (and the report says so).
 // Writes bench/results/request-overhead.json and .md (docs/performance.md).
-import { createHmac } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
@@ -19,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { JWT_FLAGS, hsToken } from '../packages/client/test/helpers/jwt.js'
 import { type StartedGateway, startGateway } from './lib/gateway.js'
 import { machineAfter, machineBefore } from './lib/machine.js'
 import { cpuSeconds, stopChild } from './lib/proc.js'
@@ -30,7 +30,6 @@ const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7'
 const ROUNDS = Number(values.rounds)
 const PATCHES = Number(values.patches)
 const PATCH_BYTES = parseBytes(values['patch-bytes'])
-const SECRET = 'bench-request-overhead-hs256-secret-0123456789'
 const TUS = { 'Tus-Resumable': '1.0.0' }
 
 interface Variant {
@@ -38,21 +37,12 @@ interface Variant {
   readonly flags: readonly string[]
   readonly jwt: boolean
 }
-const JWT_FLAGS = ['--auth', 'jwt', '--jwt-secret', SECRET]
 const ALL: readonly Variant[] = [
   { name: 'base', flags: ['--metrics=false'], jwt: false },
   { name: 'metrics', flags: [], jwt: false },
   { name: 'jwt', flags: ['--metrics=false', ...JWT_FLAGS], jwt: true },
   { name: 'both', flags: JWT_FLAGS, jwt: true },
 ]
-
-/** An HS256 JWT for `sub`, valid for an hour (what an identity provider would hand the client). */
-function token(sub: string): string {
-  const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url')
-  const now = Math.floor(Date.now() / 1000)
-  const unsigned = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, iat: now, exp: now + 3600 })}`
-  return `${unsigned}.${createHmac('sha256', SECRET).update(unsigned).digest('base64url')}`
-}
 
 /** One request on `agent`; resolves status, headers and ms from sending to the end of the answer. */
 function exchange(agent: Agent, url: string, method: string, headers: Record<string, string>, body?: Uint8Array): Promise<{ status: number; location?: string; ms: number }> {
@@ -113,7 +103,7 @@ try {
       skipped.push(`${variant.name}: the gateway did not start with ${JWT_FLAGS.slice(0, 2).join(' ')} (${String((err as Error).message).split('\n')[0]})`)
       return undefined
     })
-    if (gateway) lanes.push({ variant, gateway, agent: new Agent({ keepAlive: true, maxSockets: 1 }), auth: variant.jwt ? { Authorization: `Bearer ${token('bench-user')}` } : {} })
+    if (gateway) lanes.push({ variant, gateway, agent: new Agent({ keepAlive: true, maxSockets: 1 }), auth: variant.jwt ? { Authorization: `Bearer ${hsToken('bench-user')}` } : {} })
   }
   // Round 0 warms every gateway up (JIT, first stripes, the key import) and is not reported.
   for (let r = 0; r <= ROUNDS; r++) {
