@@ -4,12 +4,11 @@
 // origin uploads and reads the answer; a page of another origin fails cleanly, and so does either
 // reading an operator route.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { chromium } from 'playwright-core'
+import { chromiumMissing as noBrowser, launchChromium } from '../../../packages/client/test/helpers/chromium.js'
 import * as protocol from '@tessera/protocol'
 import { loadConfig } from '../src/config.js'
 import { startDurabilityGateway, type DurabilityGateway } from './helpers/durability-gateway.js'
@@ -108,10 +107,6 @@ describe('CORS', { timeout: 60_000 }, () => {
   })
 })
 
-const CHROMIUM = process.env['TESSERA_CHROMIUM'] ?? '/usr/bin/chromium'
-const noBrowser = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium)`
-if (noBrowser && process.env['CI']) throw new Error(`browser tests must run in CI: ${noBrowser}`)
-
 /** A page server on a port of its own: another origin than the gateway's. */
 async function site(): Promise<{ origin: string; server: Server }> {
   const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>site</title>'))
@@ -132,7 +127,7 @@ describe('CORS in headless Chromium', { skip: noBrowser, timeout: 60_000 }, () =
     const allowed = await site()
     const other = await site()
     const gw = await start(['--cors-origins', allowed.origin])
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+    const browser = await launchChromium()
     try {
       const run = async (origin: string): Promise<PageOutcome> => {
         const page = await browser.newPage()

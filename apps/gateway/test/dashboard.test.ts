@@ -6,9 +6,9 @@
 // TESSERA_DASHBOARD_SCREENSHOT=<png> saves a screenshot of the final state (docs/dashboard.png).
 // Skips (with the reason) where the browser is missing, except in CI.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { chromiumMissing as missing, launchChromium } from '../../../packages/client/test/helpers/chromium.js'
 import { startDurabilityGateway, type DurabilityGateway } from './helpers/durability-gateway.js'
 import { TUS, bytes, idOf, patch, stalledPatch, type StalledPatch } from './helpers/gateway.js'
 import { createAttempt, postFinal } from './helpers/reconciliation.js'
@@ -28,12 +28,8 @@ declare const document: {
   readonly body: PageNode
 }
 
-const CHROMIUM = process.env['TESSERA_CHROMIUM'] ?? '/usr/bin/chromium'
 const SCREENSHOT = process.env['TESSERA_DASHBOARD_SCREENSHOT']
 const TOKEN = 'dashboard-test-operator-token'
-const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium)`
-if (missing && process.env['CI']) throw new Error(`browser tests must run in CI: ${missing}`)
-if (missing) console.log(`dashboard tests skipped: ${missing}`)
 
 describe('operator dashboard files', { timeout: 30_000 }, () => {
   test('the page, its script and uPlot are public static files under the CSP (no data in them); its directory form redirects; other methods 405', async () => {
@@ -74,10 +70,7 @@ describe('operator dashboard in headless Chromium', { skip: missing, timeout: 12
 
   before(async () => {
     gw = await startDurabilityGateway(['--block-size', '4KiB', '--operator-token', TOKEN, '--probe-interval', '200ms', '--health-window', '1s', '--evaluate-interval', '1s', '--scrub-interval', '1s'])
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launchChromium()
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
     page.on('console', (msg) => {
