@@ -39,8 +39,7 @@ export class JwtVerifier {
   async verify(token: string): Promise<Principal> {
     let sub: unknown
     try {
-      const verified = typeof this.#key === 'function' ? await jwtVerify(token, this.#key, this.#options) : await jwtVerify(token, this.#key, this.#options)
-      sub = verified.payload.sub
+      sub = (await jwtVerify(token, this.#key, this.#options)).payload.sub
     } catch (err) {
       throw rejection(err, this.#remote)
     }
