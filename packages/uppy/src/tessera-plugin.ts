@@ -65,24 +65,25 @@ export default class Tessera<M extends Meta, B extends Body> extends BasePlugin<
   }
 
   override install(): void {
-    this.uppy.setState({ capabilities: { ...this.uppy.getState().capabilities, resumableUploads: true } })
-    this.uppy.addUploader(this.#handleUpload)
-    this.uppy.on('upload-pause', this.#onPause)
-    this.uppy.on('pause-all', this.#onPauseAll)
-    this.uppy.on('resume-all', this.#onResumeAll)
-    this.uppy.on('cancel-all', this.#onCancelAll)
-    this.uppy.on('file-removed', this.#onRemoved)
+    this.#plug(true)
   }
 
   override uninstall(): void {
-    this.uppy.setState({ capabilities: { ...this.uppy.getState().capabilities, resumableUploads: false } })
-    this.uppy.removeUploader(this.#handleUpload)
-    this.uppy.off('upload-pause', this.#onPause)
-    this.uppy.off('pause-all', this.#onPauseAll)
-    this.uppy.off('resume-all', this.#onResumeAll)
-    this.uppy.off('cancel-all', this.#onCancelAll)
-    this.uppy.off('file-removed', this.#onRemoved)
+    this.#plug(false)
     this.#onCancelAll()
+  }
+
+  /** Installs (`on`) or removes the uploader, its capability and its listeners — one list for both. */
+  #plug(on: boolean): void {
+    this.uppy.setState({ capabilities: { ...this.uppy.getState().capabilities, resumableUploads: on } })
+    if (on) this.uppy.addUploader(this.#handleUpload)
+    else this.uppy.removeUploader(this.#handleUpload)
+    const listen = on ? this.uppy.on.bind(this.uppy) : this.uppy.off.bind(this.uppy)
+    listen('upload-pause', this.#onPause)
+    listen('pause-all', this.#onPauseAll)
+    listen('resume-all', this.#onResumeAll)
+    listen('cancel-all', this.#onCancelAll)
+    listen('file-removed', this.#onRemoved)
   }
 
   #handleUpload = async (fileIDs: string[]): Promise<void> => {
