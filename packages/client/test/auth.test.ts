@@ -164,9 +164,11 @@ describe('TusClient: a 401 on OPTIONS, HEAD and DELETE is retried once with a fr
   })
 
   test('a getToken that throws or gives no token: CLIENT_ERR_UNAUTHORIZED', async () => {
+    const transport = new NodeHttpTransport()
     for (const getToken of [() => Promise.reject(new Error('signed out')), () => 'two words', () => 42 as unknown as string]) {
-      const tus = new TusClient(new NodeHttpTransport(), { headers: {}, stallTimeoutMs: 5000, signal: () => new AbortController().signal, token: new BearerToken(getToken) })
+      const tus = new TusClient(transport, { headers: {}, stallTimeoutMs: 5000, signal: () => new AbortController().signal, token: new BearerToken(getToken) })
       await assert.rejects(tus.capabilities(base), (err: unknown) => err instanceof ClientError && err.code === 'CLIENT_ERR_UNAUTHORIZED')
     }
+    await transport.close()
   })
 })
