@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, describe, test } from 'node:test'
-import { ObjectStore, type Backend, type BlockFault, type ObjectStoreOptions } from '../src/index.js'
-import { BLOCK, STRIPE, bytes, chunks, collect, readAll, rig, type Rig } from './store-rig.js'
+import { EchoCache, ObjectStore, type Backend, type BlockFault, type BlockRead, type ObjectStoreOptions } from '../src/index.js'
+import { BLOCK, STRIPE, bytes, chunks, collect, put, readAll, rig, type Rig } from './store-rig.js'
 
 const rigs: Rig[] = []
 after(async () => Promise.all(rigs.map((r) => r.close())))
@@ -242,4 +242,24 @@ describe('ObjectStore', () => {
     for await (const c of await store.read('big')) digest.update(c)
     assert.equal(digest.digest('hex'), createHash('sha256').update(data).digest('hex'))
   })
+})
+
+test('onBlockRead is told of every block read started on a backend, not of echo hits', async () => {
+  const echoes = new EchoCache({ maxBytes: 1 << 20, doorkeeperEntries: 0 })
+  const reads: BlockRead[] = []
+  const r = await rig({ store: { echoes, onBlockRead: (read) => reads.push(read) } })
+  try {
+    const data = bytes(2 * STRIPE, 71)
+    await put(r.store, 'obj', data)
+    assert.deepEqual(await collect(await r.store.read('obj', { echoes: true })), data)
+    const manifest = (await r.manifests.get('obj'))!
+    const expected = manifest.stripes.flatMap((s, si) => s.blocks.slice(0, 4).map((b, i) => `${si}.${i}@${b!.backend}`)).sort()
+    assert.deepEqual(reads.map((x) => `${x.stripe}.${x.block}@${x.backend}`).sort(), expected)
+    assert.ok(reads.every((x) => x.objectId === 'obj'))
+    reads.length = 0
+    assert.deepEqual(await collect(await r.store.read('obj', { echoes: true })), data)
+    assert.deepEqual(reads, [], 'a second read is served from memory')
+  } finally {
+    await r.close()
+  }
 })

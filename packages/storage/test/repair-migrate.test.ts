@@ -62,3 +62,66 @@ test('migrating a block that no longer reads intact regenerates it onto the targ
     await r.close()
   }
 })
+
+test('with drainReadsMs, a move deletes the old block only once the reads that loaded the old manifest have ended; they read it, not around it', async () => {
+  const r = await rig({ whole: true, store: { readAheadStripes: 1 } })
+  try {
+    const data = bytes(3 * STRIPE, 57)
+    await put(r.store, 'obj', data)
+    const stripe = (await r.manifests.get('obj'))!.stripes[2]!
+    const target = r.faulty.find((b) => !stripe.blocks.some((x) => x?.backend === b.id))!.id
+    const from = stripe.blocks[1]!
+    const faults: unknown[] = []
+    // A read that loaded the manifest before the move and is paused after its first chunk (stripe 0):
+    // stripe 2 is still to be read from the old manifest (read-ahead 1 keeps it from starting).
+    const reader = await r.store.read('obj', { onFault: (f) => faults.push(f) })
+    const first = await reader.next()
+    assert.equal(first.done, false)
+    let moved = false
+    const move = migrateBlock(r.store, 'obj', 2, 1, target, { drainReadsMs: 10_000 }).then((res) => {
+      moved = true
+      return res
+    })
+    // The copy is committed but the old block must wait: poll until the manifest names the target.
+    for (let i = 0; i < 200 && (await r.manifests.get('obj'))!.stripes[2]!.blocks[1]!.backend !== target; i++) await new Promise((res) => setTimeout(res, 5))
+    assert.equal((await r.manifests.get('obj'))!.stripes[2]!.blocks[1]!.backend, target)
+    await new Promise((res) => setTimeout(res, 50))
+    assert.equal(moved, false, 'the move waits for the running read')
+    assert.notEqual(await r.fs.find((b) => b.id === from.backend)!.stat(from.key), undefined)
+    const rest: Uint8Array[] = [first.value as Uint8Array]
+    for (let c = await reader.next(); !c.done; c = await reader.next()) rest.push(c.value)
+    assert.deepEqual(Buffer.concat(rest), data)
+    const result = await move
+    assert.equal(result.readsDrained, true)
+    assert.equal(result.deletedOld, true)
+    assert.deepEqual(faults, [], 'the old read found every block where its manifest said')
+    assert.equal(await r.fs.find((b) => b.id === from.backend)!.stat(from.key), undefined)
+    assert.deepEqual(await readAll(r.store, 'obj'), data)
+  } finally {
+    await r.close()
+  }
+})
+
+test('drainReadsMs is a bound: a read left open past it does not keep the old block', async () => {
+  const r = await rig({ whole: true })
+  try {
+    const data = bytes(2 * STRIPE, 58)
+    await put(r.store, 'obj', data)
+    const stripe = (await r.manifests.get('obj'))!.stripes[0]!
+    const target = r.faulty.find((b) => !stripe.blocks.some((x) => x?.backend === b.id))!.id
+    const reader = await r.store.read('obj')
+    await reader.next()
+    const result = await migrateBlock(r.store, 'obj', 0, 3, target, { drainReadsMs: 30 })
+    assert.equal(result.readsDrained, false)
+    assert.equal(result.deletedOld, true)
+    await reader.return(undefined)
+    // A stream never iterated read nothing, and is not waited for.
+    const idle = await r.store.read('obj')
+    const again = await migrateBlock(r.store, 'obj', 0, 3, stripe.blocks[3]!.backend, { drainReadsMs: 60_000 })
+    assert.equal(again.readsDrained, true)
+    await idle.return(undefined)
+    assert.deepEqual(await readAll(r.store, 'obj'), data)
+  } finally {
+    await r.close()
+  }
+})

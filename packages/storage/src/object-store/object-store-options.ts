@@ -6,6 +6,7 @@ import type { EchoCache } from '../read/echo-cache.js'
 import type { FileEchoMap } from '../read/echo-map.js'
 import { resolveHedgeOptions, type HedgeOptions } from '../read/hedge-options.js'
 import type { ManifestStore } from './manifest-store.js'
+import type { BlockRead } from './stripe-reader.js'
 
 /** Options of {@link ObjectStore.open}. */
 export interface ObjectStoreOptions {
@@ -47,9 +48,15 @@ export interface ObjectStoreOptions {
    * in `map` (persisted; purging an object drops its entries and its copies). Default none.
    */
   readonly echoCopies?: { readonly map: FileEchoMap; readonly copies: number }
+  /**
+   * Told of every block read a stripe read starts on a backend (not echo hits): what a heat map
+   * of the blocks that load each backend is built from (the gateway's rebalancing). Called on the
+   * read path: keep it cheap, never throw. Default none.
+   */
+  readonly onBlockRead?: (read: BlockRead) => void
 }
 
-export type ResolvedObjectStoreOptions = Required<Omit<ObjectStoreOptions, 'echoes' | 'echoCopies'>> & Pick<ObjectStoreOptions, 'echoes' | 'echoCopies'>
+export type ResolvedObjectStoreOptions = Required<Omit<ObjectStoreOptions, 'echoes' | 'echoCopies' | 'onBlockRead'>> & Pick<ObjectStoreOptions, 'echoes' | 'echoCopies' | 'onBlockRead'>
 
 export const defaultObjectStoreOptions = Object.freeze({
   dataBlocks: 4,
@@ -74,6 +81,7 @@ export function resolveObjectStoreOptions(options: ObjectStoreOptions): Resolved
   if (!Array.isArray(backends) || backends.length < width) {
     throw invalidOption('backends', `an array of at least dataBlocks + parityBlocks = ${width} backends`, Array.isArray(backends) ? `${backends.length} backends` : backends)
   }
+  if (options.onBlockRead !== undefined && typeof options.onBlockRead !== 'function') throw invalidOption('onBlockRead', 'a function', options.onBlockRead)
   const ids = new Set(backends.map((b) => b.id))
   if (ids.size !== backends.length) {
     throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `Expected \`backends\` to have distinct ids, got ${backends.map((b) => b.id).join(', ')}`)
@@ -91,6 +99,7 @@ export function resolveObjectStoreOptions(options: ObjectStoreOptions): Resolved
     logger: options.logger ?? silentLogger,
     hedge: resolveHedgeOptions(options.hedge),
     ...(options.echoes && { echoes: options.echoes }),
+    ...(options.onBlockRead && { onBlockRead: options.onBlockRead }),
     ...(options.echoCopies && { echoCopies: { map: options.echoCopies.map, copies: integerOption('echoCopies.copies', options.echoCopies.copies, 1, 16) } }),
   }
 }

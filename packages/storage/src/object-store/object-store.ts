@@ -9,6 +9,7 @@ import { resolveObjectStoreOptions, type ObjectStoreOptions, type ResolvedObject
 import { EchoCopier } from '../read/echo-copier.js'
 import { HedgedReads, type ReadStats } from '../read/hedged-reads.js'
 import { readRange } from './read-range.js'
+import { OpenReads } from './open-reads.js'
 import { prefetchStripe, type BlockFault, type StripeReadContext } from './stripe-reader.js'
 
 /** What {@link ObjectStore.stat} reports. */
@@ -74,6 +75,7 @@ export class ObjectStore {
   /** Learned backend latencies, the hedge budget and the read counters all reads share. */
   readonly #reads: HedgedReads
   readonly #copier: EchoCopier | undefined
+  readonly #open = new OpenReads()
 
   private constructor(
     readonly options: ResolvedObjectStoreOptions,
@@ -141,12 +143,35 @@ export class ObjectStore {
       throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', `range [${start}, ${end}) is outside object ${id} of ${length} bytes`)
     }
     options.onPlan?.(planOf(manifest.stripes, start, end))
-    return readRange(manifest.stripes, start, end, {
-      ...this.#readContext(id, options.signal),
-      readAheadStripes: this.options.readAheadStripes,
-      ...(options.echoes && this.options.echoes && { echoes: this.options.echoes, ...(this.#copier && { copier: this.#copier }) }),
-      ...(options.onFault && { onFault: options.onFault }),
-    })
+    return this.#counted(
+      id,
+      readRange(manifest.stripes, start, end, {
+        ...this.#readContext(id, options.signal),
+        readAheadStripes: this.options.readAheadStripes,
+        ...(options.echoes && this.options.echoes && { echoes: this.options.echoes, ...(this.#copier && { copier: this.#copier }) }),
+        ...(options.onFault && { onFault: options.onFault }),
+      }),
+    )
+  }
+
+  /**
+   * Resolves true once every read of `id` running now — a {@link read} stream being iterated, a
+   * {@link prefetch} — has ended, or false after `timeoutMs` with some still running. Reads started
+   * later loaded a later manifest. What a move waits for before it deletes the block it replaced
+   * (`migrateBlock`'s `drainReadsMs`), so that no read finds its block gone.
+   */
+  readsSettled(id: string, timeoutMs: number): Promise<boolean> {
+    return this.#open.settled(id, timeoutMs)
+  }
+
+  /** `inner`, counted as a read of `id` from its first `next()` to its end (a stream never iterated read nothing). */
+  async *#counted(id: string, inner: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
+    const end = this.#open.begin(id)
+    try {
+      yield* inner
+    } finally {
+      end()
+    }
   }
 
   /**
@@ -161,9 +186,14 @@ export class ObjectStore {
     const first = options.firstStripe ?? 0
     const last = Math.min(manifest.stripes.length, first + (options.stripes ?? 1))
     const ctx = this.#readContext(id, options.signal)
-    let bytes = 0
-    for (let s = first; s < last; s++) bytes += await prefetchStripe(manifest.stripes[s]!, echoes, { ...ctx, stripeIndex: s })
-    return bytes
+    const end = this.#open.begin(id)
+    try {
+      let bytes = 0
+      for (let s = first; s < last; s++) bytes += await prefetchStripe(manifest.stripes[s]!, echoes, { ...ctx, stripeIndex: s })
+      return bytes
+    } finally {
+      end()
+    }
   }
 
   /** What every stripe read of object `id` is given: the backends, codecs, deadline, logger and the shared hedging state. */
@@ -175,6 +205,7 @@ export class ObjectStore {
       blockTimeoutMs: this.options.blockTimeoutMs,
       logger: this.options.logger,
       reads: this.#reads,
+      ...(this.options.onBlockRead && { onBlockRead: this.options.onBlockRead }),
       ...(signal && { signal }),
     }
   }

@@ -20,6 +20,15 @@ export interface BlockFault {
   readonly code?: string
 }
 
+/** A block read started on a backend ({@link ObjectStoreOptions.onBlockRead}). */
+export interface BlockRead {
+  readonly objectId: string
+  readonly stripe: number
+  readonly block: number
+  /** Where it is read: the manifest's backend, or the backend of the block's echo copy. */
+  readonly backend: string
+}
+
 /** Why a block could not be used, and the storage code behind it. */
 export interface BlockProblem {
   readonly kind: BlockFault['kind']
@@ -67,6 +76,8 @@ export interface StripeReadContext {
   readonly echoes?: EchoCache
   /** Echo copies on other backends: made of blocks that became hot in `echoes`, read when a block's backend is slow. */
   readonly copier?: EchoCopier
+  /** Told of each block read started on a backend. */
+  readonly onBlockRead?: (read: BlockRead) => void
 }
 
 /**
@@ -193,7 +204,10 @@ function gather(
       if (why === 'hedge') outcome.hedges++
       if (why === 'replacement') outcome.replacements++
       const backend = stripe.blocks[index]?.backend
-      if (backend !== undefined) reads?.latency.start(backend)
+      if (backend !== undefined) {
+        reads?.latency.start(backend)
+        ctx.onBlockRead?.({ objectId: ctx.objectId, stripe: ctx.stripeIndex, block: index, backend })
+      }
       const began = now()
       const r: Running = { overdue: false, late: false, timer: undefined }
       running.set(index, r)

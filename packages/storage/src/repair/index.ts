@@ -1,7 +1,7 @@
 export { regenerateBlocks } from './regenerate-blocks.js'
 export type { RegenerateOptions, RegenerateResult, RegeneratedBlock } from './regenerate-blocks.js'
 export { BlockMigration, migrateBlock } from './migrate-block.js'
-export type { MigrationResult } from './migrate-block.js'
+export type { MigrationOptions, MigrationResult } from './migrate-block.js'
 export { addParity, dropParity } from './parity.js'
 export type { AddParityOptions, DropParityOptions, ParityChange } from './parity.js'
 export { scrub } from './scrub.js'

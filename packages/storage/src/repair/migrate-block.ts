@@ -17,7 +17,24 @@ export interface MigrationResult {
   readonly via: 'copy' | 'regenerate'
   /** The old block was deleted (false for a block inside a segment, or of a shared stripe). */
   readonly deletedOld: boolean
+  /**
+   * With `drainReadsMs`: every read of the object that was running at the commit had ended before
+   * the old block was deleted (false: some were still running after `drainReadsMs`; they read
+   * around the deleted block). True without the option.
+   */
+  readonly readsDrained: boolean
   readonly version: number
+}
+
+/** Options of {@link migrateBlock} and {@link BlockMigration.cleanup}. */
+export interface MigrationOptions {
+  readonly signal?: AbortSignal
+  /**
+   * Before deleting the old block, wait up to this long, ms, for the reads of the object running
+   * at the commit ({@link ObjectStore.readsSettled}): they loaded the manifest that still names the
+   * old block. 0 (default) deletes at once — such a read then finds it gone and reads around it.
+   */
+  readonly drainReadsMs?: number
 }
 
 /**
@@ -35,6 +52,7 @@ export class BlockMigration {
   #verified = false
   #version: number | undefined
   #deletedOld = false
+  #readsDrained = true
 
   private constructor(
     private readonly ctx: RepairContext,
@@ -117,9 +135,11 @@ export class BlockMigration {
     this.#version = committed.manifest.version
   }
 
-  /** Step 4: deletes the old block when it is safe to (see the class comment). */
-  async cleanup(): Promise<void> {
+  /** Step 4: deletes the old block when it is safe to (see the class comment), after the reads that may still read it (`drainReadsMs`). */
+  async cleanup(options: Pick<MigrationOptions, 'drainReadsMs'> = {}): Promise<void> {
     if (this.#version === undefined) throw new StorageError('STORAGE_ERR_INVALID_ARGUMENT', 'cleanup() before commit()')
+    const drainMs = options.drainReadsMs ?? 0
+    if (drainMs > 0) this.#readsDrained = await this.ctx.readsSettled(this.objectId, drainMs)
     const manifest = await this.ctx.manifests.get(this.objectId)
     if (!manifest) return
     this.#deletedOld = (await deleteReplaced(this.ctx, this.objectId, manifest, [this.from])).length > 0
@@ -127,18 +147,18 @@ export class BlockMigration {
 
   /** The outcome once all steps ran. */
   get result(): MigrationResult {
-    return { objectId: this.objectId, stripe: this.stripeIndex, block: this.blockIndex, from: this.from, to: this.to, via: 'copy', deletedOld: this.#deletedOld, version: this.#version ?? -1 }
+    return { objectId: this.objectId, stripe: this.stripeIndex, block: this.blockIndex, from: this.from, to: this.to, via: 'copy', deletedOld: this.#deletedOld, readsDrained: this.#readsDrained, version: this.#version ?? -1 }
   }
 }
 
 /**
  * Moves one block off its backend: copy → verify checksum → atomic manifest update → delete the old
- * block (see {@link BlockMigration}). A block that cannot be read intact is regenerated onto the
+ * block (see {@link BlockMigration}; with `drainReadsMs`, once the reads that may still read it have ended). A block that cannot be read intact is regenerated onto the
  * target from the other blocks instead ({@link regenerateBlocks}). A crash at any step leaves the
  * object readable (at worst an unreferenced copy or old block, swept with the object).
  * @throws StorageError as {@link BlockMigration} and {@link regenerateBlocks}.
  */
-export async function migrateBlock(store: ObjectStore, objectId: string, stripeIndex: number, blockIndex: number, targetBackend: string, options: { signal?: AbortSignal } = {}): Promise<MigrationResult> {
+export async function migrateBlock(store: ObjectStore, objectId: string, stripeIndex: number, blockIndex: number, targetBackend: string, options: MigrationOptions = {}): Promise<MigrationResult> {
   const migration = await BlockMigration.plan(store, objectId, stripeIndex, blockIndex, targetBackend)
   try {
     await migration.copy(options.signal)
@@ -146,10 +166,10 @@ export async function migrateBlock(store: ObjectStore, objectId: string, stripeI
     if (!isStorageError(err, 'STORAGE_ERR_CORRUPT', 'STORAGE_ERR_UNAVAILABLE', 'STORAGE_ERR_NOT_FOUND') || options.signal?.aborted) throw err
     const regenerated = await regenerateBlocks(store, objectId, stripeIndex, [blockIndex], { targetBackends: [targetBackend], ...(options.signal && { signal: options.signal }) })
     const to = regenerated.regenerated[0]!.ref
-    return { objectId, stripe: stripeIndex, block: blockIndex, from: migration.from, to, via: 'regenerate', deletedOld: regenerated.deleted.length > 0, version: regenerated.version }
+    return { objectId, stripe: stripeIndex, block: blockIndex, from: migration.from, to, via: 'regenerate', deletedOld: regenerated.deleted.length > 0, readsDrained: true, version: regenerated.version }
   }
   await migration.verify(options.signal)
   await migration.commit()
-  await migration.cleanup()
+  await migration.cleanup(options)
   return migration.result
 }

@@ -16,6 +16,8 @@ export interface RepairContext {
   readonly codecs: CodecPool
   readonly blockTimeoutMs: number
   readonly logger: Logger
+  /** {@link ObjectStore.readsSettled} of the store. */
+  readonly readsSettled: (objectId: string, timeoutMs: number) => Promise<boolean>
 }
 
 const contexts = new WeakMap<ObjectStore, RepairContext>()
@@ -32,6 +34,7 @@ export function repairContext(store: ObjectStore): RepairContext {
       codecs: store.codecs,
       blockTimeoutMs: o.blockTimeoutMs,
       logger: o.logger,
+      readsSettled: (objectId, timeoutMs) => store.readsSettled(objectId, timeoutMs),
     }
     contexts.set(store, ctx)
   }
