@@ -1,56 +1,22 @@
 import type { PriorityEntry } from '@tessera/predict'
-import { ScrubLedger, addParity, dropParity, isStorageError, migrateBlock, regenerateBlocks, scrub, type BlockFault, type Manifest } from '@tessera/storage'
+import { ScrubLedger, type BlockFault, type Manifest } from '@tessera/storage'
 import { every } from '../clock.js'
 import { DurabilityError, invalidArgument } from '../errors.js'
-import type { BackendHealthSnapshot, IoTotals } from '../health/health-monitor.js'
 import { runAs } from '../health/io-context.js'
 import { InProcessTaskQueue } from '../queue/in-process-task-queue.js'
 import type { TaskDescriptor, TaskQueue } from '../queue/task-queue.js'
-import { RiskTracker, type BackendRiskReport } from '../risk/risk-tracker.js'
+import { RiskTracker } from '../risk/risk-tracker.js'
 import type { DurabilityEvent } from './durability-event.js'
 import { resolveDurabilityOptions, type DurabilityOptions, type DurabilityPolicy, type ResolvedDurabilityOptions } from './durability-options.js'
-import { PRIORITY, fillingBackends, planPredictive, regenerateTask, type CapacityReading, type IndexedObject } from './plan.js'
+import type { DurabilityStatus, EvaluationReport, RebalanceReport } from './durability-status.js'
+import { BackendChoice } from './backend-choice.js'
+import { PRIORITY, planPredictive, regenerateTask, type IndexedObject } from './plan.js'
 import { RingSeries } from '../health/health-series.js'
-
-/** One backend in {@link DurabilityStatus}. */
-export interface BackendStatus extends Omit<BackendHealthSnapshot, 'series'> {
-  readonly risk: BackendRiskReport
-  /** Blocks the manifests place on it (as of the last evaluation). */
-  readonly blocks: number
-}
-
-/** {@link DurabilityEngine.status}: the operator's JSON. */
-export interface DurabilityStatus {
-  readonly policy: DurabilityPolicy
-  readonly running: boolean
-  readonly atMs: number
-  readonly evaluations: number
-  readonly lastEvaluationMs: number | null
-  readonly objects: number
-  readonly backends: readonly BackendStatus[]
-  /** The generation-priority list's head: riskiest objects first. */
-  readonly priority: readonly (PriorityEntry & { readonly parityBlocks: number })[]
-  readonly queue: { readonly waiting: number; readonly running: number; readonly paused: boolean }
-  /** Actions per kind and outcome since construction. */
-  readonly totals: Readonly<Record<string, Readonly<Record<string, number>>>>
-  /** Backend bytes and operations per purpose (foreground, probe, scrub, regenerate, migrate, …). */
-  readonly io: IoTotals
-  /** The latest actions, newest last. */
-  readonly recent: readonly DurabilityEvent[]
-}
-
-/** What one {@link DurabilityEngine.evaluate} did. */
-export interface EvaluationReport {
-  readonly atMs: number
-  readonly objects: number
-  /** Tasks the plan produced, and how many were new to the queue (the rest were deduplicated). */
-  readonly planned: number
-  readonly queued: number
-}
+import { RebalanceLog, type RebalanceStatus } from './rebalance-log.js'
+import { assertLoadReport, imbalanceOf, meanBusy, planRebalance, type LoadReport } from './rebalance-plan.js'
+import { executeTask, type TaskContext } from './task-handlers.js'
 
 const FAULT_KINDS = new Set(['missing', 'unreadable', 'corrupt'])
-/** Capacity readings kept per backend (one per evaluation): the trend of free space is drawn through them. */
-const CAPACITY_READINGS = 8
 /** Wait before re-queuing a task that found nowhere to write, ms: doubles per failure within these bounds. */
 const BACKOFF_MIN_MS = 30_000
 const BACKOFF_MAX_MS = 30 * 60_000
@@ -85,17 +51,18 @@ export class DurabilityEngine {
    * fail, and logged a warning each time.
    */
   readonly #backoff = new Map<string, { untilMs: number; delayMs: number }>()
-  /** Capacity readings per backend at the last evaluations, oldest first (for `fillingBackends`). */
-  readonly #capacity = new Map<string, CapacityReading[]>()
+  readonly #choice: BackendChoice
   #index = new Map<string, IndexedObject>()
   #priority: PriorityEntry[] = []
-  #blocksPerBackend = new Map<string, number>()
   #stops: (() => void)[] = []
   #running = false
   #stopped = false
   #evaluations = 0
   #lastEvaluationMs: number | null = null
   readonly #unsubscribe: () => void
+  readonly #rebalancing = new RebalanceLog()
+  /** What the task handlers see of the engine. */
+  readonly #tasks: TaskContext
 
   /** @throws DurabilityError `DURABILITY_ERR_INVALID_OPTION`. */
   constructor(options: DurabilityOptions) {
@@ -105,6 +72,16 @@ export class DurabilityEngine {
     this.queue = o.queue ?? new InProcessTaskQueue({ clock: o.clock, logger: o.logger })
     this.ledger = o.ledger ?? ScrubLedger.memory()
     this.#recent = new RingSeries(Math.max(1, o.recentActions))
+    this.#choice = new BackendChoice(o, this.risk)
+    this.#tasks = {
+      options: o,
+      ledger: this.ledger,
+      emit: (partial) => this.#emit(partial),
+      targets: () => this.#choice.targets(),
+      avoid: () => this.#choice.avoid(),
+      indexed: (objectId) => this.#index.get(objectId),
+      queueFaults: (objectId, stripe, faults, reason) => this.#queueFaults(objectId, stripe, faults, reason),
+    }
     this.queue.process((task) => this.#run(task))
     this.#unsubscribe = o.health.onWindow((records) => this.risk.observeWindow(records))
   }
@@ -188,10 +165,10 @@ export class DurabilityEngine {
       for (const s of manifest.stripes) for (const b of s.blocks) if (b) counts.set(b.backend, (counts.get(b.backend) ?? 0) + 1)
     }
     for (const id of this.#calmSince.keys()) if (!index.has(id)) this.#calmSince.delete(id)
-    const risks = this.#risks()
-    this.#readCapacity(now)
+    const risks = this.#choice.risks()
+    this.#choice.readCapacity(now)
     this.#index = index
-    this.#blocksPerBackend = counts
+    this.#choice.blocksPerBackend = counts
     this.#priority = this.risk.priority(index.values(), risks)
     this.#evaluations++
     this.#lastEvaluationMs = now
@@ -211,7 +188,7 @@ export class DurabilityEngine {
       maxBoostedObjects: o.maxBoostedObjects,
       maxTasks: o.maxTasksPerEvaluation,
       calmSince: this.#calmSince,
-      filling: this.#filling(risks),
+      filling: this.#choice.filling(risks),
     })
     let queued = 0
     for (const task of tasks) if (await this.#add(task)) queued++
@@ -225,11 +202,50 @@ export class DurabilityEngine {
     return this.#add({ kind: 'scrub', key: 'scrub', priority, bytes: o.scrubStripesPerPass * width * o.store.options.blockBytes, reason, payload: { limit: o.scrubStripesPerPass } })
   }
 
+  /**
+   * Load-predictive rebalancing, fed by the read path's forecast (seed 002): when a backend's
+   * imbalance score passes `rebalanceThreshold`, its hottest blocks move to the least loaded
+   * eligible backends ({@link planRebalance}) — at most `maxRebalanceMoves` per report, each block
+   * then left alone for `rebalanceCooldownMs` — as `rebalance` tasks through the same rate-limited
+   * queue as repair, below every durability task. Never onto a backend that is down, at risk or
+   * short of space. Not under policy `none`.
+   * @throws DurabilityError `DURABILITY_ERR_INVALID_ARGUMENT` for a malformed report.
+   */
+  async rebalance(load: LoadReport): Promise<RebalanceReport> {
+    assertLoadReport(load)
+    const o = this.options
+    const now = o.clock.now()
+    const mean = meanBusy(load)
+    const maxImbalance = Math.max(0, ...load.backends.map((b) => imbalanceOf(b.busy, mean)))
+    this.#rebalancing.round(maxImbalance)
+    if (this.#stopped || o.policy === 'none' || o.maxRebalanceMoves === 0 || maxImbalance <= o.rebalanceThreshold) return { atMs: now, maxImbalance, planned: 0, queued: 0 }
+    const manifests = new Map<string, Manifest>()
+    for (const id of new Set(load.hot.map((h) => h.objectId))) {
+      const m = await o.store.options.manifests.get(id)
+      if (m && !m.deleted) manifests.set(id, m)
+    }
+    const cooling = this.#rebalancing.coolingAt(now)
+    const tasks = planRebalance({ load, manifests, ineligible: new Set(this.#choice.avoid()), cooling, threshold: o.rebalanceThreshold, maxMoves: o.maxRebalanceMoves })
+    let queued = 0
+    for (const task of tasks) {
+      if (!(await this.#add(task))) continue
+      queued++
+      this.#rebalancing.planned(task.key.slice('rebalance:'.length), now + o.rebalanceCooldownMs)
+    }
+    return { atMs: now, maxImbalance, planned: tasks.length, queued }
+  }
+
+  /** What rebalancing did so far (also in {@link status}). */
+  rebalanceStatus(): RebalanceStatus {
+    const o = this.options
+    return this.#rebalancing.status({ threshold: o.rebalanceThreshold, maxMovesPerRound: o.maxRebalanceMoves, cooldownMs: o.rebalanceCooldownMs })
+  }
+
   /** The operator's view (JSON): per-backend health and risk, the priority list's head, the queue, recent actions. */
   status(): DurabilityStatus {
     const o = this.options
     const health = o.health.snapshot()
-    const risks = this.#risks()
+    const risks = this.#choice.risks()
     return {
       policy: o.policy,
       running: this.#running,
@@ -237,17 +253,14 @@ export class DurabilityEngine {
       evaluations: this.#evaluations,
       lastEvaluationMs: this.#lastEvaluationMs,
       objects: this.#index.size,
-      backends: health.backends.map(({ series: _s, ...b }) => ({ ...b, risk: risks.get(b.backend)!, blocks: this.#blocksPerBackend.get(b.backend) ?? 0 })),
+      backends: health.backends.map(({ series: _s, ...b }) => ({ ...b, risk: risks.get(b.backend)!, blocks: this.#choice.blocksPerBackend.get(b.backend) ?? 0 })),
       priority: this.#priority.slice(0, o.statusTopN).map((e) => ({ ...e, parityBlocks: Math.max(0, ...(this.#index.get(e.objectId)?.manifest.stripes.map((s) => s.parityBlocks) ?? [0])) })),
       queue: { waiting: this.queue.size, running: this.queue.pending, paused: this.queue.isPaused },
       totals: structuredClone(this.#totals),
       io: health.io,
       recent: this.#recent.toArray(),
+      rebalancing: this.rebalanceStatus(),
     }
-  }
-
-  #risks(): Map<string, BackendRiskReport> {
-    return this.risk.backendRisks(this.options.health.backendIds)
   }
 
   async #add(task: TaskDescriptor): Promise<boolean> {
@@ -274,7 +287,7 @@ export class DurabilityEngine {
     const blocks = faults.filter((f) => f.block < stripe.blocks.length && (stripe.blocks[f.block]?.backend ?? null) === f.backend).map((f) => f.block)
     if (blocks.length > 0) {
       const p = this.#priority.find((e) => e.objectId === objectId)?.probability ?? 0
-      await this.#add(regenerateTask(objectId, stripeIndex, stripe, blocks, reason, p, this.options.policy === 'predictive' ? this.#avoid() : []))
+      await this.#add(regenerateTask(objectId, stripeIndex, stripe, blocks, reason, p, this.options.policy === 'predictive' ? this.#choice.avoid() : []))
     }
     if (this.options.policy === 'predictive') {
       for (const f of faults) if (f.kind === 'corrupt' && f.backend !== null) await this.#suspect(f.backend)
@@ -315,58 +328,6 @@ export class DurabilityEngine {
     })
   }
 
-  /** Backends not to place new blocks on: down, risk ≥ the migration threshold, or short of free space (now or within the horizon). */
-  #avoid(risks = this.#risks()): string[] {
-    const full = this.#short(new Set())
-    return [...risks.values()].filter((r) => r.unavailable || r.probability >= this.options.migrateRiskThreshold || full.has(r.backend)).map((r) => r.backend)
-  }
-
-  /**
-   * Backends short of free space now (their last probe) or within the horizon (the trend through the
-   * readings of the last evaluations), with the blocks to move off each (none when nobody has room).
-   */
-  #short(excluded: ReadonlySet<string>): Map<string, number> {
-    const now = this.options.clock.now()
-    const history = new Map<string, CapacityReading[]>()
-    for (const b of this.options.health.snapshot().backends) {
-      const c = b.capacity
-      if (!c || c.totalBytes === null || c.freeBytes === null) continue
-      history.set(b.backend, [...(this.#capacity.get(b.backend) ?? []), { atMs: now, totalBytes: c.totalBytes, freeBytes: c.freeBytes }])
-    }
-    return fillingBackends(history, {
-      now,
-      horizonMs: this.risk.horizonMs,
-      minFreeFraction: this.options.minFreeFraction,
-      blockBytes: this.options.store.options.blockBytes,
-      excluded,
-    })
-  }
-
-  /** {@link #short}, excluding down and risky backends from those that could take the blocks. */
-  #filling(risks: ReadonlyMap<string, BackendRiskReport>): Map<string, number> {
-    return this.#short(new Set([...risks.values()].filter((r) => r.unavailable || r.probability >= this.options.migrateRiskThreshold).map((r) => r.backend)))
-  }
-
-  /** Appends each backend's capacity at its last probe (kept: the last {@link CAPACITY_READINGS}). */
-  #readCapacity(now: number): void {
-    for (const b of this.options.health.snapshot().backends) {
-      const c = b.capacity
-      if (!c || c.totalBytes === null || c.freeBytes === null) continue
-      const readings = this.#capacity.get(b.backend) ?? []
-      readings.push({ atMs: now, totalBytes: c.totalBytes, freeBytes: c.freeBytes })
-      if (readings.length > CAPACITY_READINGS) readings.shift()
-      this.#capacity.set(b.backend, readings)
-    }
-  }
-
-  /** Backends by preference for new blocks: safe ones by risk then load, then risky-or-full-but-up ones; never down ones. */
-  #targets(): string[] {
-    const risks = this.#risks()
-    const avoid = new Set(this.#avoid(risks))
-    const order = [...risks.values()].filter((r) => !r.unavailable).sort((a, b) => a.probability - b.probability || (this.#blocksPerBackend.get(a.backend) ?? 0) - (this.#blocksPerBackend.get(b.backend) ?? 0))
-    return [...order.filter((r) => !avoid.has(r.backend)), ...order.filter((r) => avoid.has(r.backend))].map((r) => r.backend)
-  }
-
   #deferIfNowhere(key: string, err: unknown): void {
     const code = (err as { code?: string } | undefined)?.code
     if (code !== 'STORAGE_ERR_WRITE_QUORUM' && code !== 'DURABILITY_ERR_NO_TARGET') return
@@ -378,7 +339,7 @@ export class DurabilityEngine {
     // Scrub passes take the same lock among themselves: two would read the same oldest stripes.
     const objectId = typeof task.payload.objectId === 'string' ? task.payload.objectId : task.kind === 'scrub' ? '\0scrub' : undefined
     const go = (): Promise<void> =>
-      runAs(task.kind, () => this.#execute(task)).then(
+      runAs(task.kind, () => executeTask(task, this.#tasks)).then(
         () => void this.#backoff.delete(task.key),
         (err: unknown) => {
           this.#deferIfNowhere(task.key, err)
@@ -398,99 +359,6 @@ export class DurabilityEngine {
     }
   }
 
-  async #execute(task: TaskDescriptor): Promise<void> {
-    const o = this.options
-    const p = task.payload
-    const base = { reason: task.reason, ...(typeof p.objectId === 'string' && { objectId: p.objectId }) }
-    try {
-      switch (task.kind) {
-        case 'regenerate':
-          return await this.#regenerate(task, base)
-        case 'migrate':
-          return await this.#migrate(task, base)
-        case 'add-parity': {
-          const objectId = p.objectId as string
-          const changes = await addParity(o.store, objectId, { parityBlocks: p.parityBlocks as number, targetBackends: this.#targets() })
-          const targets = changes.flatMap((c) => c.added.map((a) => a.ref.backend))
-          if (changes.length === 0) return this.#emit({ action: 'add-parity', outcome: 'skipped', ...base, reason: 'already-at-parity' })
-          this.#emit({ action: 'add-parity', outcome: 'done', ...base, targets: [...new Set(targets)], risk: p.objectRisk as number, detail: { stripes: changes.length, to: p.parityBlocks as number, blocks: targets.length } })
-          return
-        }
-        case 'drop-parity': {
-          const changes = await dropParity(o.store, p.objectId as string, { parityBlocks: p.parityBlocks as number })
-          if (changes.length === 0) return this.#emit({ action: 'drop-parity', outcome: 'skipped', ...base, reason: 'already-at-base' })
-          this.#emit({ action: 'drop-parity', outcome: 'done', ...base, risk: p.objectRisk as number, detail: { stripes: changes.length, to: p.parityBlocks as number, deleted: changes.reduce((n, c) => n + c.deleted.length, 0) } })
-          return
-        }
-        case 'scrub':
-          return await this.#scrub(task)
-      }
-    } catch (err) {
-      const code = isStorageError(err) ? err.code : ((err as { code?: string }).code ?? 'UNKNOWN')
-      if (code === 'STORAGE_ERR_NOT_FOUND') return this.#emit({ action: task.kind, outcome: 'skipped', ...base, reason: 'object-gone' })
-      this.#emit({ action: task.kind, outcome: 'failed', ...base, code, ...(typeof p.stripe === 'number' && { stripe: p.stripe }), ...(typeof p.block === 'number' && { block: p.block }) })
-      throw err
-    }
-  }
-
-  async #regenerate(task: TaskDescriptor, base: { reason: string; objectId?: string }): Promise<void> {
-    const p = task.payload
-    const objectId = p.objectId as string
-    const s = p.stripe as number
-    const manifest = await this.options.store.options.manifests.get(objectId)
-    const stripe = manifest && !manifest.deleted ? manifest.stripes[s] : undefined
-    const planned = (p.blocks as { index: number; backend: string | null }[]) ?? []
-    const still = stripe ? planned.filter((b) => b.index < stripe.blocks.length && (stripe.blocks[b.index]?.backend ?? null) === b.backend).map((b) => b.index) : []
-    if (still.length === 0) return this.#emit({ action: 'regenerate', outcome: 'skipped', ...base, stripe: s, reason: 'already-repaired' })
-    const options = this.options.policy === 'predictive' ? { targetBackends: this.#targets() } : {}
-    const result = await regenerateBlocks(this.options.store, objectId, s, still, options)
-    for (const r of result.regenerated) {
-      this.#emit({ action: 'regenerate', outcome: 'done', ...base, stripe: s, block: r.block, backend: planned.find((b) => b.index === r.block)?.backend ?? null, targets: [r.ref.backend], risk: task.priority - PRIORITY.regenerate, detail: { verifiedBy: r.verifiedBy, rejected: r.rejected.length } })
-    }
-  }
-
-  async #migrate(task: TaskDescriptor, base: { reason: string; objectId?: string }): Promise<void> {
-    const p = task.payload
-    const objectId = p.objectId as string
-    const s = p.stripe as number
-    const block = p.block as number
-    const where = { stripe: s, block, backend: p.backend as string, risk: p.backendRisk as number }
-    const manifest = await this.options.store.options.manifests.get(objectId)
-    const stripe = manifest && !manifest.deleted ? manifest.stripes[s] : undefined
-    const ref = stripe?.blocks[block]
-    if (!stripe || !ref || ref.backend !== p.backend || ref.key !== p.key) return this.#emit({ action: 'migrate', outcome: 'skipped', ...base, ...where, reason: 'block-moved' })
-    const inStripe = new Set(stripe.blocks.map((b) => b?.backend))
-    const avoid = new Set(this.#avoid())
-    const target = this.#targets().find((id) => !inStripe.has(id) && !avoid.has(id))
-    if (!target) {
-      this.#emit({ action: 'migrate', outcome: 'failed', ...base, ...where, code: 'DURABILITY_ERR_NO_TARGET' })
-      return
-    }
-    const result = await migrateBlock(this.options.store, objectId, s, block, target)
-    this.#emit({ action: 'migrate', outcome: 'done', ...base, ...where, targets: [result.to.backend], detail: { via: result.via, deletedOld: result.deletedOld } })
-  }
-
-  async #scrub(task: TaskDescriptor): Promise<void> {
-    const o = this.options
-    const report = await scrub(o.store, { ledger: this.ledger, limit: task.payload.limit as number, now: () => o.clock.now(), repair: false })
-    const byStripe = new Map<string, { objectId: string; stripe: number; faults: { block: number; backend: string | null; kind: string }[] }>()
-    for (const f of report.faults) {
-      const backend = this.#index.get(f.objectId)?.manifest.stripes[f.stripe]?.blocks[f.block]?.backend ?? (await this.#backendOf(f.objectId, f.stripe, f.block))
-      o.health.recordFault({ backend, kind: f.problem })
-      const key = `${f.objectId}#${f.stripe}`
-      const entry = byStripe.get(key) ?? { objectId: f.objectId, stripe: f.stripe, faults: [] }
-      entry.faults.push({ block: f.block, backend, kind: f.problem })
-      byStripe.set(key, entry)
-    }
-    this.#emit({ action: 'scrub', outcome: 'done', reason: task.reason, detail: { verified: report.verified, faults: report.faults.length } })
-    for (const { objectId, stripe, faults } of byStripe.values()) await this.#queueFaults(objectId, stripe, faults, `scrub-${faults[0]!.kind}`)
-  }
-
-  async #backendOf(objectId: string, stripe: number, block: number): Promise<string | null> {
-    const m: Manifest | undefined = await this.options.store.options.manifests.get(objectId)
-    return m?.stripes[stripe]?.blocks[block]?.backend ?? null
-  }
-
   #count(kind: string, outcome: string): void {
     const t = (this.#totals[kind] ??= {})
     t[outcome] = (t[outcome] ?? 0) + 1
@@ -500,6 +368,7 @@ export class DurabilityEngine {
     const event: DurabilityEvent = { atMs: this.options.clock.now(), ...partial }
     if (event.outcome !== 'observed' || event.action !== 'fault') this.#count(event.action, event.outcome)
     else this.#count('fault', event.reason)
+    this.#rebalancing.observe(event)
     this.#recent.push(event)
     const log = this.options.logger
     if (event.outcome === 'failed') log.warn(event, 'durability action')

@@ -60,6 +60,21 @@ export interface DurabilityOptions {
   readonly riskWarmupSamples?: number
   /** Forecaster factory for the risk models. Default Holt. */
   readonly createForecaster?: () => Forecaster
+  /**
+   * Imbalance score (busy / mean busy − 1, from the read path's load forecast) above which a
+   * backend's hottest blocks move to the least loaded backends ({@link DurabilityEngine.rebalance}), > 0.
+   * Default 1: a backend forecast twice as busy as the mean.
+   */
+  readonly rebalanceThreshold?: number
+  /** Rebalancing moves planned per load report at most, ≥ 0; 0 turns rebalancing off. Default 4. */
+  readonly maxRebalanceMoves?: number
+  /** How long a block planned to move is not planned again, ms (no ping-pong, no move storms). Default 600 000. */
+  readonly rebalanceCooldownMs?: number
+  /**
+   * How long a rebalancing move waits, once committed, for the reads of the object still running
+   * on the old manifest before it deletes the old block, ms (`migrateBlock`'s `drainReadsMs`). Default 10 000.
+   */
+  readonly rebalanceDrainMs?: number
   /** Actions kept for {@link DurabilityEngine.status}. Default 200. */
   readonly recentActions?: number
   /** Entries of the priority list in {@link DurabilityEngine.status}. Default 20. */
@@ -80,6 +95,10 @@ export const defaultDurabilityOptions = Object.freeze({
   maxBoostedObjects: 1000,
   maxTasksPerEvaluation: 10_000,
   riskWarmupSamples: 6,
+  rebalanceThreshold: 1,
+  maxRebalanceMoves: 4,
+  rebalanceCooldownMs: 600_000,
+  rebalanceDrainMs: 10_000,
   recentActions: 200,
   statusTopN: 20,
 })
@@ -125,6 +144,10 @@ export function resolveDurabilityOptions(options: DurabilityOptions): ResolvedDu
     riskWarmupSamples: numberOption('riskWarmupSamples', o.riskWarmupSamples, 2, 1_000_000, true),
     risk: o.risk,
     createForecaster: o.createForecaster,
+    rebalanceThreshold: numberOption('rebalanceThreshold', o.rebalanceThreshold, Number.MIN_VALUE, Number.MAX_SAFE_INTEGER),
+    maxRebalanceMoves: numberOption('maxRebalanceMoves', o.maxRebalanceMoves, 0, 10_000, true),
+    rebalanceCooldownMs: numberOption('rebalanceCooldownMs', o.rebalanceCooldownMs, 0, Number.MAX_SAFE_INTEGER),
+    rebalanceDrainMs: numberOption('rebalanceDrainMs', o.rebalanceDrainMs, 0, Number.MAX_SAFE_INTEGER),
     recentActions: numberOption('recentActions', o.recentActions, 0, 100_000, true),
     statusTopN: numberOption('statusTopN', o.statusTopN, 0, 100_000, true),
   }

@@ -3,8 +3,8 @@ import type { Manifest, StripeRecord } from '@tessera/storage'
 import type { BackendRiskReport } from '../risk/risk-tracker.js'
 import type { TaskDescriptor } from '../queue/task-queue.js'
 
-/** Priority bands: a known loss before a predicted one, before verification, before giving space back. */
-export const PRIORITY = Object.freeze({ regenerate: 3, predicted: 2, scrub: 1, drop: 0 })
+/** Priority bands: a known loss before a predicted one, before verification, before moving load (0.5–0.99, hottest first), before giving space back. */
+export const PRIORITY = Object.freeze({ regenerate: 3, predicted: 2, scrub: 1, rebalance: 0.5, drop: 0 })
 
 /** A live object and its manifest. */
 export interface IndexedObject {

@@ -309,5 +309,5 @@ export class HealthMonitor implements OpSink {
 
 function emptyTotals(): IoTotals {
   const z = () => ({ ops: 0, bytesRead: 0, bytesWritten: 0 })
-  return { foreground: z(), probe: z(), scrub: z(), regenerate: z(), migrate: z(), 'add-parity': z(), 'drop-parity': z() }
+  return { foreground: z(), probe: z(), scrub: z(), regenerate: z(), migrate: z(), 'add-parity': z(), 'drop-parity': z(), rebalance: z() }
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 
 /** Who a backend operation runs for: foreground traffic, or a kind of background work. */
-export type IoPurpose = 'foreground' | 'probe' | 'scrub' | 'regenerate' | 'migrate' | 'add-parity' | 'drop-parity'
+export type IoPurpose = 'foreground' | 'probe' | 'scrub' | 'regenerate' | 'migrate' | 'add-parity' | 'drop-parity' | 'rebalance'
 
 const purpose = new AsyncLocalStorage<IoPurpose>()
 

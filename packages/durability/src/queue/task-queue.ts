@@ -1,7 +1,7 @@
 import { invalidArgument } from '../errors.js'
 
-/** The kinds of background work. */
-export type TaskKind = 'regenerate' | 'migrate' | 'add-parity' | 'drop-parity' | 'scrub'
+/** The kinds of background work (`rebalance`: a hot block moved off an overloaded backend). */
+export type TaskKind = 'regenerate' | 'migrate' | 'add-parity' | 'drop-parity' | 'scrub' | 'rebalance'
 
 /** JSON values: what a task payload may hold, so a queue can serialise it (Redis, a file). */
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json }
@@ -63,7 +63,7 @@ export interface TaskQueue {
   onOutcome(listener: (outcome: TaskOutcome) => void): () => void
 }
 
-const KINDS: readonly TaskKind[] = ['regenerate', 'migrate', 'add-parity', 'drop-parity', 'scrub']
+const KINDS: readonly TaskKind[] = ['regenerate', 'migrate', 'add-parity', 'drop-parity', 'scrub', 'rebalance']
 
 /** Checks a descriptor is well-formed and JSON-serialisable. @throws DurabilityError `DURABILITY_ERR_INVALID_ARGUMENT`. */
 export function assertTask(task: TaskDescriptor): void {

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, wholeBlocksOnly, type Backend, type Manifest } from '@tessera/storage'
+import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, wholeBlocksOnly, type Backend, type Manifest, type ObjectStoreOptions } from '@tessera/storage'
 import { HealthMonitor, ManualClock, type HealthMonitorOptions } from '../../src/index.js'
 
 export const BLOCK = 4096
@@ -39,7 +39,7 @@ export interface Rig {
 }
 
 /** `width` (default 8) backends b0…, a 4+2 store of 4 KiB blocks, stored whole; backends in `almostFull` (a live set) report 1 % free. */
-export async function rig(options: { width?: number; health?: HealthMonitorOptions; almostFull?: ReadonlySet<string> } = {}): Promise<Rig> {
+export async function rig(options: { width?: number; health?: HealthMonitorOptions; almostFull?: ReadonlySet<string>; store?: Pick<ObjectStoreOptions, 'onBlockRead'> } = {}): Promise<Rig> {
   const width = options.width ?? 8
   const root = await mkdtemp(join(tmpdir(), 'tessera-durability-'))
   const clock = new ManualClock(1_000_000)
@@ -49,7 +49,7 @@ export async function rig(options: { width?: number; health?: HealthMonitorOptio
   const medium = (b: Backend): Backend => ({ ...wholeBlocksOnly(b), capacity: async (o) => (options.almostFull?.has(b.id) ? { totalBytes: 100_000_000, freeBytes: 1_000_000 } : b.capacity(o)) })
   const faulty = fs.map((b, i) => new FaultyBackend(medium(b), { seed: i + 1 }))
   const manifests = await FileManifestStore.open({ dir: join(root, 'meta') })
-  const store = await ObjectStore.open({ backends: faulty.map((b) => health.wrap(b)), manifests, dataBlocks: 4, parityBlocks: 2, blockBytes: BLOCK, blockTimeoutMs: 2000 })
+  const store = await ObjectStore.open({ backends: faulty.map((b) => health.wrap(b)), manifests, dataBlocks: 4, parityBlocks: 2, blockBytes: BLOCK, blockTimeoutMs: 2000, ...options.store })
   const readAll = async (id: string): Promise<Buffer> => {
     const parts: Uint8Array[] = []
     for await (const c of await store.read(id)) parts.push(c)
