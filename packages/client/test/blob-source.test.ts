@@ -1,6 +1,8 @@
-// The browser's File/Blob source, run on Node's own Blob and WebCrypto: a partition is digested by
-// WebCrypto (the engine's incremental hash never sees its bytes) up to WEBCRYPTO_DIGEST_MAX_BYTES,
-// by the engine above it or when a whole-file hash needs the bytes; bodies are the Blob's slices.
+// The browser's File/Blob source, run on Node's own Blob and WebCrypto (Node has no Web Workers, so
+// this is the calling-thread digest; the worker one is tested in Chromium, browser.test.ts): a
+// partition is digested by WebCrypto (the engine's incremental hash never sees its bytes) up to
+// WEBCRYPTO_DIGEST_MAX_BYTES, by the engine above it or when a whole-file hash needs the bytes;
+// bodies are the Blob's slices.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { test } from 'node:test'

@@ -2,11 +2,13 @@
 // playwright-core) against a real gateway child process: a File built in the page is uploaded
 // cross-origin and downloaded in Node byte-identical; an upload stopped mid-way resumes after a
 // page reload from its IndexedDB state, and from the localStorage state an earlier version left;
-// a file past 1 GiB picked in an <input type=file> uploads with the page's memory bounded.
+// a file past 1 GiB picked in an <input type=file> uploads with the page's memory bounded; a File's
+// partitions are digested in Web Workers (the page's thread reads none of their bytes), as Node's
+// crypto digests them, and on the page's thread where a Content-Security-Policy forbids the worker.
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -21,6 +23,7 @@ const MiB = 1024 * 1024
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
+<!--policy-->
 <title>tessera browser test</title>
 <input type="file" id="file">
 <script type="module">
@@ -87,8 +90,54 @@ const PAGE = `<!doctype html>
       return { error: err.code + ": " + err.message, sent, acked, state: await stateKeys(), resume }
     }
   }
+  // SHA-256 (hex) of the ranges of makeFile(size, seed), or of the File picked in <input id=file>,
+  // by blobSource(file, options).digest, all at once; counts the Workers started and the Blob reads
+  // on the page's thread meanwhile.
+  window.digestRanges = async ({ size, seed, ranges, options, fromInput }) => {
+    const file = fromInput ? document.getElementById('file').files[0] : window.makeFile(size, seed, 'data.bin')
+    const counts = { workersStarted: 0, pageReads: 0 }
+    const PageWorker = window.Worker
+    const arrayBuffer = Blob.prototype.arrayBuffer
+    window.Worker = class extends PageWorker {
+      constructor(...args) {
+        counts.workersStarted++
+        super(...args)
+      }
+    }
+    Blob.prototype.arrayBuffer = function () {
+      counts.pageReads++
+      return arrayBuffer.call(this)
+    }
+    try {
+      const source = tessera.blobSource(file, options)
+      const settled = await Promise.allSettled(ranges.map(([start, end]) => source.digest(start, end)))
+      const hex = (d) => [...d].map((b) => b.toString(16).padStart(2, '0')).join('')
+      const results = settled.map((r) => (r.status === 'fulfilled' ? { sha256: hex(r.value) } : { error: r.reason.code }))
+      return { results, ...counts, cores: navigator.hardwareConcurrency }
+    } finally {
+      window.Worker = PageWorker
+      Blob.prototype.arrayBuffer = arrayBuffer
+    }
+  }
   window.tesseraReady = true
 </script>`
+/** {@link PAGE} under a Content-Security-Policy that allows no worker. */
+const PAGE_NO_WORKERS = PAGE.replace('<!--policy-->', `<meta http-equiv="Content-Security-Policy" content="worker-src 'none'">`)
+
+/** What the page's digestRanges() answers. */
+interface DigestResult {
+  /** Per range: its SHA-256, hex, or the error code its digest rejected with. */
+  readonly results: Array<{ sha256?: string; error?: string }>
+  readonly workersStarted: number
+  /** `Blob.prototype.arrayBuffer` calls on the page's thread. */
+  readonly pageReads: number
+  /** `navigator.hardwareConcurrency`. */
+  readonly cores: number
+}
+
+function digestInPage(page: Page, args: { size?: number; seed?: number; ranges: Array<[number, number]>; options?: { digestInWorkers: boolean }; fromInput?: true }): Promise<DigestResult> {
+  return page.evaluate((a) => (window as unknown as { digestRanges: (a: unknown) => Promise<DigestResult> }).digestRanges(a), args)
+}
 
 async function openPage(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage()
@@ -170,6 +219,7 @@ describe('browser bundle in headless Chromium', { skip: missing, timeout: 120_00
     gw = await startGateway()
     site = await staticSite({
       '/': { type: 'text/html; charset=utf-8', body: PAGE },
+      '/no-workers': { type: 'text/html; charset=utf-8', body: PAGE_NO_WORKERS },
       '/tessera.js': { type: 'text/javascript', body: await readFile(BUNDLE) },
       '/page-file.js': { type: 'text/javascript', body: await readFile(PAGE_FILE) },
     })
@@ -233,6 +283,66 @@ describe('browser bundle in headless Chromium', { skip: missing, timeout: 120_00
       assert.deepEqual(first.state, { idb: [], local: [first.state.local[0]!] }, JSON.stringify(first.state))
     } finally {
       await page.close()
+    }
+  })
+
+  test("a File's partitions are digested in Web Workers: Node's SHA-256 of every range, none of their bytes read on the page", async () => {
+    const size = 9 * MiB + 77
+    const data = bytes(size, 24)
+    // More ranges at once than workers: the pool queues the rest. Odd offsets, an empty range, the whole file.
+    const ranges: Array<[number, number]> = [[0, size], [1, 2 * MiB + 1], [size - 5, size], [7, 7], [3 * MiB, 5 * MiB + 3], [MiB, 2 * MiB], [0, 1], [4 * MiB + 1, 9 * MiB]]
+    const expected = ranges.map(([start, end]) => ({ sha256: sha256(data.subarray(start, end)) }))
+    const page = await openPage(browser, site.url)
+    try {
+      const inWorkers = await digestInPage(page, { size, seed: 24, ranges })
+      assert.deepEqual(inWorkers.results, expected)
+      assert.equal(inWorkers.pageReads, 0, 'the workers read the ranges themselves')
+      assert.ok(inWorkers.workersStarted >= 1 && inWorkers.workersStarted <= Math.min(4, inWorkers.cores), `${inWorkers.workersStarted} workers on ${inWorkers.cores} cores`)
+
+      const onPage = await digestInPage(page, { size, seed: 24, ranges, options: { digestInWorkers: false } })
+      assert.deepEqual(onPage.results, expected)
+      assert.deepEqual([onPage.workersStarted, onPage.pageReads], [0, ranges.length])
+    } finally {
+      await page.close()
+    }
+  })
+
+  test('where a Content-Security-Policy forbids workers, the page digests the ranges itself — the same SHA-256', async () => {
+    const size = 3 * MiB + 1
+    const ranges: Array<[number, number]> = [[0, size], [5, 2 * MiB], [MiB, MiB + 9]]
+    const page = await openPage(browser, `${site.url}no-workers`)
+    try {
+      const expected = ranges.map(([start, end]) => ({ sha256: sha256(bytes(size, 25).subarray(start, end)) }))
+      // The policy's refusal arrives as the workers' error event: the ranges handed to them come back.
+      const first = await digestInPage(page, { size, seed: 25, ranges })
+      assert.deepEqual(first.results, expected)
+      assert.ok(first.workersStarted >= 1 && first.workersStarted <= Math.min(4, first.cores), String(first.workersStarted))
+      assert.equal(first.pageReads, ranges.length)
+      const later = await digestInPage(page, { size, seed: 25, ranges })
+      assert.deepEqual(later.results, expected)
+      assert.deepEqual([later.workersStarted, later.pageReads], [0, ranges.length], 'the pool gave up: no worker is tried again')
+    } finally {
+      await page.close()
+    }
+  })
+
+  test('in a worker, a range past the end of the File is CLIENT_ERR_SOURCE_SHORT, and a File gone from disk CLIENT_ERR_SOURCE', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tessera-browser-gone-'))
+    const page = await openPage(browser, site.url)
+    try {
+      const path = join(dir, 'gone.bin')
+      await writeFile(path, bytes(2 * MiB, 26))
+      await page.setInputFiles('#file', path)
+      const before = await digestInPage(page, { ranges: [[0, 2 * MiB + 1], [MiB, 2 * MiB]], fromInput: true })
+      assert.deepEqual(before.results, [{ error: 'CLIENT_ERR_SOURCE_SHORT' }, { sha256: sha256(bytes(2 * MiB, 26).subarray(MiB)) }])
+      assert.equal(before.pageReads, 0)
+      await rm(path)
+      const gone = await digestInPage(page, { ranges: [[0, MiB]], fromInput: true })
+      assert.deepEqual(gone.results, [{ error: 'CLIENT_ERR_SOURCE' }])
+      assert.equal(gone.pageReads, 0)
+    } finally {
+      await page.close()
+      await rm(dir, { recursive: true, force: true })
     }
   })
 

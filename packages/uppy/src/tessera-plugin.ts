@@ -1,13 +1,13 @@
-import { upload, type Upload, type UploadOptions, type UploadResult } from '@tessera/client/browser'
+import { upload, type BrowserUploadOptions, type Upload, type UploadResult } from '@tessera/client/browser'
 import { BasePlugin, type Body, type DefinePluginOpts, type Meta, type PluginOpts, type Uppy, type UppyFile } from '@uppy/core'
 import { uploadMetadata } from './file-metadata.js'
 import { FileSlots } from './file-slots.js'
 
-/** What `@tessera/client`'s `upload()` takes that the plugin sets per file itself. */
+/** What `@tessera/client`'s browser `upload()` takes that the plugin sets per file itself. */
 type PerFile = 'metadata' | 'fingerprint' | 'size' | 'signal' | 'headers'
 
 /** Options of the {@link Tessera} plugin: `@tessera/client`'s upload options, plus what Uppy users know from @uppy/tus. */
-export interface TesseraOptions<M extends Meta, B extends Body> extends PluginOpts, Omit<UploadOptions, PerFile> {
+export interface TesseraOptions<M extends Meta, B extends Body> extends PluginOpts, Omit<BrowserUploadOptions, PerFile> {
   /** Gateways sharing storage (`https://…/files`); partitions are spread across them and hedged. Required. */
   endpoints: readonly string[]
   /** Headers on every request of a file's upload (e.g. `authorization`), or a function of the file. Default none. */

@@ -1,7 +1,8 @@
 // @tessera/uppy in headless Chromium with Uppy's own core (the `uppy` package's prebuilt bundle)
-// against a real gateway child process: three files in one batch, pause and resume, a page reload
-// resumed through Golden Retriever, and an endpoint that stalls every PATCH rescued by a hedge. Every
-// upload is downloaded in Node and compared byte for byte.
+// against a real gateway child process: three files in one batch (their partitions digested in the
+// client's workers), pause and resume, a page reload resumed through Golden Retriever, and an
+// endpoint that stalls every PATCH rescued by a hedge. Every upload is downloaded in Node and
+// compared byte for byte.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { startFaultProxy, type FaultProxy } from '@tessera/fault-proxy'
@@ -32,6 +33,15 @@ ${UPPY_IMPORT_MAP}
   import Tessera from '/plugin/index.js'
   import { makeFile } from '/page-file.js'
   window.makeFile = makeFile
+  // Workers the page starts: the client's digest workers, reached through the plugin's import of its bundle.
+  window.workersStarted = 0
+  const PageWorker = window.Worker
+  window.Worker = class extends PageWorker {
+    constructor(...args) {
+      window.workersStarted++
+      super(...args)
+    }
+  }
   // One Uppy with the Tessera uploader; every event of interest is recorded in window.events.
   // token: what the plugin's getToken() hands the client (counted in window.tokenCalls).
   window.newUppy = ({ endpoints, options, goldenRetriever, token }) => {
@@ -58,6 +68,7 @@ ${UPPY_IMPORT_MAP}
     successful: result.successful.map((f) => ({ name: f.name, url: f.response.uploadURL, size: f.size })),
     failed: result.failed.map((f) => ({ name: f.name, error: String(f.error) })),
     events: window.events,
+    workersStarted: window.workersStarted,
   })
   window.ready = true
 </script>`
@@ -78,6 +89,8 @@ interface Summary {
   readonly successful: Array<{ name: string; url: string; size: number }>
   readonly failed: Array<{ name: string; error: string }>
   readonly events: Array<{ name: string; at: number; file?: string; bytesUploaded?: number; bytesTotal?: number; url?: string; error?: string }>
+  /** Workers the page has started so far. */
+  readonly workersStarted: number
 }
 
 describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMissing, timeout: 240_000 }, () => {
@@ -116,7 +129,7 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
     assert.deepEqual(await download(url), { sha256: sha256(bytes(size, seed)), size })
   }
 
-  test('three files in one batch: each stored byte-identical, with its Uppy meta, progress reported to the end', async () => {
+  test('three files in one batch: each stored byte-identical, with its Uppy meta, progress reported to the end; their partitions digested in workers', async () => {
     const files = [
       { name: 'a.bin', size: 3 * MiB + 17, seed: 31, note: 'first' },
       { name: 'b.bin', size: 1, seed: 32 },
@@ -132,6 +145,7 @@ describe('@tessera/uppy in headless Chromium with Uppy core', { skip: chromiumMi
       }, { endpoint: gw.url, options: SMALL, files })
       assert.deepEqual(r.failed, [])
       assert.deepEqual(r.successful.map((f) => f.name).sort(), ['a.bin', 'b.bin', 'c.bin'])
+      assert.ok(r.workersStarted >= 1 && r.workersStarted <= 4, `${r.workersStarted} digest workers for three files`)
       assert.deepEqual(r.events.filter((e) => e.name === 'upload-start').flatMap((e) => (e as unknown as { files: string[] }).files).sort(), ['a.bin', 'b.bin', 'c.bin'])
       for (const f of files) {
         const done = r.successful.find((s) => s.name === f.name)!

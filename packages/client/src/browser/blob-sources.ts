@@ -3,6 +3,7 @@ import type { HashFactory, RandomAccessSource, SequentialSource } from '../ports
 import { short } from '../partition.js'
 import { toHex } from '../resume-state.js'
 import { chunkedSource } from '../sequential-source.js'
+import { sharedDigestWorkerPool, type DigestWorkerPool } from './digest-worker-pool.js'
 
 const READ_PIECE_BYTES = 1024 * 1024
 
@@ -12,17 +13,30 @@ const READ_PIECE_BYTES = 1024 * 1024
  */
 export const WEBCRYPTO_DIGEST_MAX_BYTES = 16 * 1024 * 1024
 
+/** Options of {@link blobSource}. */
+export interface BlobSourceOptions {
+  /**
+   * Digest partitions in Web Workers (the page's pool, at most min(4, `navigator.hardwareConcurrency`)),
+   * which read the range themselves: nothing of it is read, copied or hashed on the page's thread.
+   * False: read and digest them on the calling thread (Chromium runs `crypto.subtle.digest` on the
+   * caller's thread). Where a worker cannot start (no Workers, a CSP without `worker-src blob:`)
+   * the calling thread does it anyway. Default true.
+   */
+  readonly digestInWorkers?: boolean
+}
+
 /**
- * A `File` or `Blob`. Partitions are digested by WebCrypto (`digest`: native SHA-256 off the main
- * thread, ranges up to {@link WEBCRYPTO_DIGEST_MAX_BYTES}; where the page is not a secure context
- * there is none, and the engine hashes `read` pieces itself); `read` yields
+ * A `File` or `Blob`. Partitions are digested by WebCrypto (`digest`: native SHA-256 of ranges up to
+ * {@link WEBCRYPTO_DIGEST_MAX_BYTES}, in a Web Worker unless `digestInWorkers` is false; where the
+ * page is not a secure context there is none, and the engine hashes `read` pieces itself); `read` yields
  * `slice(start, end).arrayBuffer()` in pieces of 1 MiB (memory holds one piece per read); bodies
  * are sent as the Blob's own slices (`blob`: fetch reads them from disk, no copy passes through the
  * page). A File that changed on disk fails the read or the send. Fingerprint of a File: name, size,
  * lastModified and type (what a reload of the same file picks again); a plain Blob has none (pass
  * `fingerprint` to resume it).
  */
-export function blobSource(blob: Blob): RandomAccessSource {
+export function blobSource(blob: Blob, options: BlobSourceOptions = {}): RandomAccessSource {
+  const workers = options.digestInWorkers === false ? undefined : sharedDigestWorkerPool()
   const fingerprint = typeof File !== 'undefined' && blob instanceof File ? `file:${blob.name}:${blob.size}:${blob.lastModified}:${blob.type}` : undefined
   return {
     kind: 'random',
@@ -42,12 +56,15 @@ export function blobSource(blob: Blob): RandomAccessSource {
       }
     },
     blob: (start: number, end: number) => blob.slice(start, end),
-    digest: (start: number, end: number) => (globalThis.crypto?.subtle && end - start <= WEBCRYPTO_DIGEST_MAX_BYTES ? webCryptoDigest(blob, start, end) : undefined),
+    digest: (start: number, end: number) => (globalThis.crypto?.subtle && end - start <= WEBCRYPTO_DIGEST_MAX_BYTES ? webCryptoDigest(blob, start, end, workers) : undefined),
     close: async () => {},
   }
 }
 
-async function webCryptoDigest(blob: Blob, start: number, end: number): Promise<Uint8Array> {
+/** WebCrypto's SHA-256 of the range: in a worker of `workers` where it can run one, else on this thread. */
+async function webCryptoDigest(blob: Blob, start: number, end: number, workers: DigestWorkerPool | undefined): Promise<Uint8Array> {
+  const inWorker = await workers?.digest(blob, start, end)
+  if (inWorker) return inWorker
   let bytes: ArrayBuffer
   try {
     bytes = await blob.slice(start, end).arrayBuffer()

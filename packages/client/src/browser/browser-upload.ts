@@ -2,13 +2,22 @@ import { ClientError } from '../errors.js'
 import { resolveUploadOptions, type UploadOptions } from '../options.js'
 import type { HashFactory, UploadSource } from '../ports.js'
 import { Upload } from '../upload.js'
-import { WEBCRYPTO_DIGEST_MAX_BYTES, blobSource, bytesSource, streamSource } from './blob-sources.js'
+import { WEBCRYPTO_DIGEST_MAX_BYTES, blobSource, bytesSource, streamSource, type BlobSourceOptions } from './blob-sources.js'
 import { FetchTransport } from './fetch-transport.js'
 import { defaultBrowserStateStore } from './indexeddb-state-store.js'
 import { loadWasmSha256 } from './wasm-sha256.js'
 
 /** What a browser can upload: a File or Blob, bytes, a web ReadableStream, or any {@link UploadSource}. */
 export type BrowserUploadInput = Blob | Uint8Array | ReadableStream<Uint8Array> | UploadSource
+
+/** Options of the browser's {@link upload}: the portable {@link UploadOptions}, plus how a File's partitions are digested. */
+export interface BrowserUploadOptions extends UploadOptions {
+  /**
+   * Digest a File's or Blob's partitions in Web Workers, off the page's main thread (see
+   * {@link BlobSourceOptions.digestInWorkers}); false: on it. Default true.
+   */
+  readonly digestInWorkers?: boolean
+}
 
 /**
  * Default PATCH body size in browsers, bytes: each body is one Blob sent whole (see
@@ -21,12 +30,16 @@ export const BROWSER_CHUNK_BYTES = 2 * 1024 * 1024
  * hash-wasm SHA-256 (loaded before the first byte is read), resume state in IndexedDB
  * ({@link defaultBrowserStateStore}), `Date.now`. `chunkBytes` defaults to {@link BROWSER_CHUNK_BYTES},
  * `maxPartitionBytes` to {@link WEBCRYPTO_DIGEST_MAX_BYTES} (a File's partitions up to it are
- * digested by WebCrypto, natively and off the main thread; larger ones by hash-wasm on it).
+ * digested by WebCrypto in a Web Worker, off the main thread; larger ones by hash-wasm on it).
  * @throws ClientError `CLIENT_ERR_INVALID_OPTION` synchronously for invalid options; every other
  *   error rejects `done`.
  */
-export function upload(input: BrowserUploadInput, options: UploadOptions): Upload {
+export function upload(input: BrowserUploadInput, options: BrowserUploadOptions): Upload {
   const o = resolveUploadOptions({ ...options, chunkBytes: options.chunkBytes ?? BROWSER_CHUNK_BYTES, maxPartitionBytes: options.maxPartitionBytes ?? Math.max(WEBCRYPTO_DIGEST_MAX_BYTES, typeof options.minPartitionBytes === 'number' ? options.minPartitionBytes : 0) })
+  const { digestInWorkers } = options // resolveUploadOptions checked `options` is an object and returns only its own fields
+  if (digestInWorkers !== undefined && typeof digestInWorkers !== 'boolean') {
+    throw new ClientError('CLIENT_ERR_INVALID_OPTION', `Expected \`digestInWorkers\` to be a boolean, got \`${String(digestInWorkers)}\` (${typeof digestInWorkers})`)
+  }
   let sha256: HashFactory | undefined
   // The engine asks for hashes only after the source is open, and the source opens after this loaded.
   const hash: HashFactory =
@@ -38,7 +51,7 @@ export function upload(input: BrowserUploadInput, options: UploadOptions): Uploa
   return Upload.start(
     async () => {
       sha256 ??= await loadWasmSha256()
-      return openSource(input, o.size, hash)
+      return openSource(input, o.size, hash, { digestInWorkers })
     },
     o,
     {
@@ -50,8 +63,8 @@ export function upload(input: BrowserUploadInput, options: UploadOptions): Uploa
   )
 }
 
-function openSource(input: BrowserUploadInput, size: number | undefined, hash: HashFactory): UploadSource {
-  if (typeof Blob !== 'undefined' && input instanceof Blob) return blobSource(input)
+function openSource(input: BrowserUploadInput, size: number | undefined, hash: HashFactory, blobOptions: BlobSourceOptions): UploadSource {
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return blobSource(input, blobOptions)
   if (input instanceof Uint8Array) return bytesSource(input, hash)
   if (typeof ReadableStream !== 'undefined' && input instanceof ReadableStream) return streamSource(input, size)
   if (typeof input === 'object' && input !== null && ((input as UploadSource).kind === 'random' || (input as UploadSource).kind === 'sequential')) return input as UploadSource
