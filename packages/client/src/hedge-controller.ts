@@ -1,5 +1,6 @@
 import type { Attempt } from './attempt.js'
 import { planHedges, type EndpointView, type PartitionView } from './hedge-scheduler.js'
+import type { PeerSample } from './laggard.js'
 import type { HedgeHooks, TrackedRun } from './runner-context.js'
 import type { Clock, Timers } from './ports.js'
 import type { UploadEventMap } from './upload-events.js'
@@ -36,6 +37,8 @@ export interface HedgeHost {
 export class HedgeController implements HedgeHooks {
   readonly #runs = new Set<TrackedRun>()
   readonly #reserved = new Map<Attempt, number>()
+  /** The partitions completed so far: what a laggard is judged against. */
+  readonly #peers: PeerSample[] = []
   #endedBytes = 0
   readonly #loop: TickLoop
   /** Hedges started / that won their partition. */
@@ -85,8 +88,9 @@ export class HedgeController implements HedgeHooks {
     this.#endedBytes += a.sent
   }
 
-  won(a: Attempt): void {
+  won(a: Attempt, endedMs: number): void {
     if (a.hedge) this.wonCount += 1
+    this.#peers.push({ bytes: a.sent, startedMs: a.startedMs, endedMs })
   }
 
   /** One round: score, decide, start hedges. Public so tests can drive it with their own clock. */
@@ -111,6 +115,7 @@ export class HedgeController implements HedgeHooks {
       committedBytes: this.committedBytes(),
       threshold: this.host.threshold,
       budgetFraction: this.host.budgetFraction,
+      peers: this.#peers,
     })
     this.budgetBytes = round.budgetBytes
     for (const [view, score] of round.scores) (view as Attempt).lastRisk = score.risk
@@ -135,6 +140,7 @@ export class HedgeController implements HedgeHooks {
         dead: plan.risk.dead,
         miss: plan.risk.miss,
         deadlineMs: plan.deadlineMs,
+        laggard: plan.laggard,
         budgetBytes: round.budgetBytes,
         committedBytes: this.committedBytes(),
       })

@@ -1,4 +1,5 @@
 import { FailureModel, ThroughputModel, attemptRisk, decideHedges, resolveAttemptRiskOptions, type AttemptRisk } from '@tessera/predict'
+import { isLaggard, type PeerSample } from './laggard.js'
 
 /** What the scheduler knows of one endpoint: its models (fed by finished attempts) and its healthy progress gap. */
 export interface EndpointView {
@@ -51,6 +52,8 @@ export interface HedgeInputs {
   readonly committedBytes: number
   readonly threshold: number
   readonly budgetFraction: number
+  /** The upload's completed partitions, for laggard judgement ({@link isLaggard}). Default none. */
+  readonly peers?: readonly PeerSample[]
 }
 
 /** One hedge to start. */
@@ -63,6 +66,8 @@ export interface HedgePlan {
   readonly deadlineMs: number
   /** Bytes the hedge will send (the whole partition: a hedge is a new partial from offset 0). */
   readonly hedgeBytes: number
+  /** Chosen as a laggard behind its finished peers ({@link isLaggard}), whatever its modelled risk. */
+  readonly laggard: boolean
 }
 
 /** Scores of every running attempt, and the hedges chosen. */
@@ -239,16 +244,19 @@ export function commonSilenceMs(partitions: readonly PartitionView[], now: numbe
 export function planHedges(inputs: HedgeInputs): HedgeRound {
   const { now } = inputs
   const scores = new Map<AttemptView, { risk: AttemptRisk; deadlineMs: number }>()
-  const candidates: { risk: number; hedgeBytes: number; attempt: AttemptView; detail: AttemptRisk; deadlineMs: number; partition: PartitionView }[] = []
+  const candidates: { risk: number; hedgeBytes: number; attempt: AttemptView; detail: AttemptRisk; deadlineMs: number; partition: PartitionView; laggard: boolean }[] = []
   const common = commonSilenceMs(inputs.partitions, now)
   for (const p of inputs.partitions) {
     for (const a of p.running) {
       // Judged without the silence every running attempt shares — a pause of this process or of the
       // one server behind every endpoint, which no hedge can outrun: neither stalled nor late for it.
-      const s = scoreAttempt(common > 0 ? { ...a, startedMs: a.startedMs + common, lastProgressMs: a.lastProgressMs + common } : a, inputs.models(a.endpoint), now)
+      const own = common > 0 ? { ...a, startedMs: a.startedMs + common, lastProgressMs: a.lastProgressMs + common } : a
+      const s = scoreAttempt(own, inputs.models(a.endpoint), now)
       scores.set(a, s)
       if (p.running.length === 1 && p.hedges < MAX_HEDGES_PER_PARTITION) {
-        candidates.push({ risk: s.risk.risk, hedgeBytes: 0, attempt: a, detail: s.risk, deadlineMs: s.deadlineMs, partition: p })
+        // A laggard is hedged as if certain to fail: its peers already showed what it should take.
+        const laggard = isLaggard(own, inputs.peers ?? [], now)
+        candidates.push({ risk: laggard ? 1 : s.risk.risk, hedgeBytes: 0, attempt: a, detail: s.risk, deadlineMs: s.deadlineMs, partition: p, laggard })
       }
     }
   }
@@ -283,6 +291,7 @@ export function planHedges(inputs: HedgeInputs): HedgeRound {
     risk: c.detail,
     deadlineMs: c.deadlineMs,
     hedgeBytes: c.partition.totalBytes,
+    laggard: c.laggard,
   }))
   return { scores, plans, abandon, budgetBytes, committedBytes: committed }
 }

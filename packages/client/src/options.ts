@@ -116,7 +116,7 @@ export interface UploadOptions {
    * it, so hedges send less than this × size + one partition. Default 0.05.
    */
   hedgeBudget?: number
-  /** Every in-flight attempt is scored this often, ms. Default 100. */
+  /** Every in-flight attempt is scored this often, ms. Default 50. */
   hedgeIntervalMs?: number
   /** Where resume state goes; `null` disables resume. Default (Node): a JSON file per upload in `TESSERA_STATE_DIR` or `~/.tessera`. */
   stateStore?: StateStore | null
@@ -165,7 +165,7 @@ export const defaultUploadOptions = Object.freeze({
   splitting: true,
   hedgeThreshold: 0.3,
   hedgeBudget: 0.05,
-  hedgeIntervalMs: 100,
+  hedgeIntervalMs: 50,
 })
 
 function describe(value: unknown): string {

@@ -529,9 +529,12 @@ export class PartitionRun implements TrackedRun {
     this.#leader = a
     p.url = a.url
     p.done = true
-    const durationMs = Math.max(1, ctx.clock() - a.startedMs)
-    if (!adopted) ctx.observe(a.endpoint, { ok: true, bytes: a.sent, durationMs, maxGapMs: a.maxGapMs, maxBodyGapMs: a.maxBodyGapMs })
-    if (a.hedge) ctx.hedges?.won(a)
+    const endedMs = ctx.clock()
+    const durationMs = Math.max(1, endedMs - a.startedMs)
+    if (!adopted) {
+      ctx.observe(a.endpoint, { ok: true, bytes: a.sent, durationMs, maxGapMs: a.maxGapMs, maxBodyGapMs: a.maxBodyGapMs })
+      ctx.hedges?.won(a, endedMs)
+    }
     const losers = [...this.running].filter((o) => o !== a)
     ctx.emit('attempt-done', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, url: a.url!, bytesSent: a.sent, durationMs, rateBps: (a.sent * 1000) / durationMs })
     ctx.emit('attempt-won', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, url: a.url!, hedge: a.hedge, losers: losers.length })

@@ -37,7 +37,8 @@ export interface HedgeHooks {
   sent(a: Attempt, bytes: number): void
   /** Attempt `a` ended (won, lost, failed, paused). */
   ended(a: Attempt): void
-  won(a: Attempt): void
+  /** Attempt `a` won its partition (ran by this run, its answer seen) at `endedMs`. */
+  won(a: Attempt, endedMs: number): void
 }
 
 /** Why a partition was split: the rate its cut PATCH got through and the time its rest would have taken at it, plus the cut's trigger. */

@@ -81,6 +81,11 @@ export interface HedgeStartEvent {
   readonly miss: number
   /** The hedged attempt's deadline (from its start), ms. */
   readonly deadlineMs: number
+  /**
+   * Hedged as a laggard: it ran far longer than the upload's partitions that finished beside it
+   * (docs/client.md, "Hedging"), whatever `risk` says.
+   */
+  readonly laggard: boolean
   /** Hedge budget of the upload and what is committed to hedges including this one, bytes. */
   readonly budgetBytes: number
   readonly committedBytes: number

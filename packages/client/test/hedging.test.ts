@@ -64,7 +64,7 @@ describe('hedging against the gateway', () => {
       assert.equal(victim.endpoint, sick.url)
       const hedge = ev['hedge-start'].find((e) => e.partition === victim.partition)
       assert.ok(hedge, 'a hedge of the stalled partition started')
-      assert.ok(hedge.risk >= 0.3)
+      assert.ok(hedge.laggard || hedge.risk >= 0.3, `hedged at risk ${hedge.risk}, not as a laggard`)
       if (!victim.hedge) {
         assert.equal(hedge.fromEndpoint, sick.url)
         assert.equal(hedge.toEndpoint, endpoints.length === 2 ? endpoints[1] : sick.url)
