@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseBoolean, parseDuration, parseSize } from './config-values.js'
-import type { DurabilityPolicy, ProbeMode } from '@tessera/durability'
+import { type DurabilityConfig, durabilityConfig } from './config-durability.js'
 import { defaultBullTaskQueueOptions } from '@tessera/cluster'
 import { isStorageError, resolveS3BackendOptions } from '@tessera/storage'
 import { type AuthConfig, parseAuthConfig } from './auth/auth-config.js'
@@ -98,31 +98,7 @@ export interface S3Config {
   readonly createBuckets: boolean
 }
 
-/** Background durability settings (`@tessera/durability`), as configured. */
-export interface DurabilityConfig {
-  /** `none` (track health only), `reactive` (repair what reads and scrubs find; default) or `predictive`. */
-  readonly policy: DurabilityPolicy
-  /** Time between evaluations (manifests re-read, risk and priority list refreshed, predictive plan), ms. Default 60 s. */
-  readonly evaluateIntervalMs: number
-  /** Health window: one aggregated sample per backend per window, ms. Default 60 s. */
-  readonly healthWindowMs: number
-  /** Active probe of every backend: `write` (put, read back, delete a tiny block; default), `stat` or `none`. */
-  readonly probe: ProbeMode
-  /** Time between active probes, ms. Default 30 s. */
-  readonly probeIntervalMs: number
-  /** Time between scrub passes, ms. Default 5 min. */
-  readonly scrubIntervalMs: number
-  /** Stripes re-read and verified per scrub pass. Default 64. */
-  readonly scrubStripesPerPass: number
-  /** Byte budget of all background work (repair, migration, parity, scrub), bytes per second. Default 16 MiB/s. */
-  readonly repairBytesPerSecond: number
-  /** Background tasks running at once. Default 1. */
-  readonly repairConcurrency: number
-  /** Parity blocks the predictive policy may add above `parityBlocks` per object (also capped by backends − k). Default 2. */
-  readonly maxExtraParity: number
-  /** JSON file recording when each stripe was last verified. Default `<dataDir>/meta/scrub-ledger.json`. */
-  readonly scrubLedger: string
-}
+export type { DurabilityConfig } from './config-durability.js'
 
 /** The path prefix of the operator endpoints; the tus base path may not live under it. */
 export const OPERATOR_PREFIX = '/_tessera'
@@ -155,6 +131,9 @@ const OPTIONS = {
   repairRate: { flag: 'repair-rate', env: 'TESSERA_REPAIR_RATE', help: 'bytes per second all background work may move, e.g. 16MiB (default 16MiB)' },
   repairConcurrency: { flag: 'repair-concurrency', env: 'TESSERA_REPAIR_CONCURRENCY', help: 'background tasks at once (default 1)' },
   maxExtraParity: { flag: 'max-extra-parity', env: 'TESSERA_MAX_EXTRA_PARITY', help: 'parity blocks predictive may add per object (default 2)' },
+  rebalanceThreshold: { flag: 'rebalance-threshold', env: 'TESSERA_REBALANCE_THRESHOLD', help: "imbalance score above which a backend's hottest blocks move to the least loaded ones; 0 = off (default 1)" },
+  rebalanceMoves: { flag: 'rebalance-moves', env: 'TESSERA_REBALANCE_MOVES', help: 'rebalancing moves planned per read-load window at most; 0 = off (default 4)' },
+  rebalanceCooldown: { flag: 'rebalance-cooldown', env: 'TESSERA_REBALANCE_COOLDOWN', help: 'a block planned to move is not planned again within (default 10m)' },
   scrubLedger: { flag: 'scrub-ledger', env: 'TESSERA_SCRUB_LEDGER', help: 'when each stripe was last verified (default DATA/meta/scrub-ledger.json)' },
   operatorToken: { flag: 'operator-token', env: 'TESSERA_OPERATOR_TOKEN', help: 'bearer token of /metrics, the dashboard data and /_tessera/* except live/ready (default none)' },
   corsOrigins: { flag: 'cors-origins', env: 'TESSERA_CORS_ORIGINS', help: "browser origins of the tus routes: '*' (default) or a comma-separated list such as https://app.example" },
@@ -179,9 +158,11 @@ const OPTIONS = {
   prefetchThreshold: { flag: 'prefetch-threshold', env: 'TESSERA_PREFETCH_THRESHOLD', help: 'P(next read) above which it is prefetched (default 0.6)' },
   prefetchStripes: { flag: 'prefetch-stripes', env: 'TESSERA_PREFETCH_STRIPES', help: 'stripes prefetched per predicted read (default 2)' },
   echoBackendCopies: { flag: 'echo-backend-copies', env: 'TESSERA_ECHO_BACKEND_COPIES', help: 'copies of each hot block on other backends, read when its own is slow (default 0)' },
+  loadWindow: { flag: 'load-window', env: 'TESSERA_LOAD_WINDOW', help: 'window of the per-backend read-load forecast and of rebalancing rounds (default 10s)' },
 } as const satisfies Record<string, { flag: string; env: string; help: string; boolean?: true }>
 
-type Key = keyof typeof OPTIONS
+/** The options of {@link loadConfig}. */
+export type Key = keyof typeof OPTIONS
 
 /** Whether an option is a switch: `--flag` alone means true (`--flag=false`, `true`/`false` in env and file). */
 const isSwitch = (o: (typeof OPTIONS)[Key]): boolean => 'boolean' in o && o.boolean
@@ -380,7 +361,8 @@ function redisConfig({ raw, parsed, duration, problems }: Pick<Readers, 'raw' | 
   return url === undefined ? undefined : { url, keyPrefix, repairLeaseMs, repairStalledCheckMs }
 }
 
-interface Readers {
+/** The option readers of {@link loadConfig}, for the parts of the configuration parsed in files of their own. */
+export interface Readers {
   readonly raw: (key: Key) => { value: string; from: string } | undefined
   readonly int: (key: Key, fallback: number, min: number, max: number) => number
   readonly parsed: <T>(key: Key, fallback: T, parse: (s: string) => T | undefined, expected: string) => T
@@ -389,22 +371,4 @@ interface Readers {
   readonly problems: string[]
   readonly cwd: string
   readonly dataDir: string
-}
-
-/** The durability part of {@link loadConfig}; problems go to the same list. */
-function durabilityConfig({ raw, int, parsed, duration, problems, cwd, dataDir }: Readers): DurabilityConfig {
-  const oneOf = <T extends string>(values: readonly T[]) => (s: string): T | undefined => (values as readonly string[]).includes(s) ? (s as T) : undefined
-  const policy = parsed('durability', 'reactive' as DurabilityPolicy, oneOf(['none', 'reactive', 'predictive'] as const), "'none', 'reactive' or 'predictive'")
-  const evaluateIntervalMs = duration('evaluateInterval', 60_000, 1, '60s')
-  const healthWindowMs = duration('healthWindow', 60_000, 1, '60s')
-  const probe = parsed('probe', 'write' as ProbeMode, oneOf(['write', 'stat', 'none'] as const), "'write', 'stat' or 'none'")
-  const probeIntervalMs = duration('probeInterval', 30_000, 1, '30s')
-  const scrubIntervalMs = duration('scrubInterval', 300_000, 1, '5m')
-  const scrubStripesPerPass = int('scrubStripes', 64, 1, 1_000_000)
-  const repairBytesPerSecond = parsed('repairRate', 16 * 1024 * 1024, parseSize, 'a size per second such as 16MiB')
-  if (repairBytesPerSecond <= 0) problems.push(`${raw('repairRate')!.from}: must be positive, got ${repairBytesPerSecond} bytes`)
-  const repairConcurrency = int('repairConcurrency', 1, 1, 64)
-  const maxExtraParity = int('maxExtraParity', 2, 0, 128)
-  const scrubLedger = resolve(cwd, raw('scrubLedger')?.value ?? join(dataDir, 'meta', 'scrub-ledger.json'))
-  return { policy, evaluateIntervalMs, healthWindowMs, probe, probeIntervalMs, scrubIntervalMs, scrubStripesPerPass, repairBytesPerSecond, repairConcurrency, maxExtraParity, scrubLedger }
 }

@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { DurabilityEngine, HealthMonitor, InProcessTaskQueue, type DurabilityStatus, type TaskQueue } from '@tessera/durability'
+import { DurabilityEngine, HealthMonitor, InProcessTaskQueue, type DurabilityStatus, type LoadReport, type RebalanceStatus, type TaskQueue } from '@tessera/durability'
 import { ScrubLedger, type Backend, type BlockFault, type Logger, type ObjectStore } from '@tessera/storage'
 import type { DurabilityConfig } from './config.js'
+import type { LoadRebalancer } from './read/gateway-reads.js'
 
 /** How long a failed background action keeps the health summary `degraded`. */
 const RECENT_FAILURE_MS = 15 * 60_000
@@ -48,10 +49,12 @@ export interface HealthSummary {
  * engine itself on the logger given here (info for actions and observed faults, warn for failures,
  * debug for skipped ones), so the gateway adds no second line.
  *
+ * The read path's load reports go to {@link rebalance} (the engine's load-predictive moves).
+ *
  * Built in two steps because the store needs the wrapped backends and the engine needs the store:
  * `open()` wraps, `attach(store)` builds the engine. Background work runs from `start()` to `stop()`.
  */
-export class GatewayDurability {
+export class GatewayDurability implements LoadRebalancer {
   readonly health: HealthMonitor
   /** The store's backends, wrapped so every call is observed. */
   readonly backends: readonly Backend[]
@@ -98,6 +101,10 @@ export class GatewayDurability {
       scrubIntervalMs: c.scrubIntervalMs,
       scrubStripesPerPass: c.scrubStripesPerPass,
       maxExtraParity: c.maxExtraParity,
+      // The engine wants a positive threshold; 0 (off) is no moves.
+      rebalanceThreshold: c.rebalanceThreshold || 1,
+      maxRebalanceMoves: c.rebalanceThreshold === 0 ? 0 : c.rebalanceMoves,
+      rebalanceCooldownMs: c.rebalanceCooldownMs,
     })
     // The engine records verification times in the ledger; a scrub pass is the moment to persist them.
     engine.onEvent((event) => {
@@ -124,6 +131,22 @@ export class GatewayDurability {
     } catch (err) {
       this.log.error({ err, fault }, 'a read fault could not be handed to the durability engine')
     }
+  }
+
+  /**
+   * The read path's load report of a window: handed to the engine's rebalancing while it runs
+   * (queued moves run in the background). Never throws into the read path.
+   */
+  rebalance(load: LoadReport): void {
+    const engine = this.#engine
+    if (!engine || !this.#running || this.rebalanceStatus() === null) return
+    engine.rebalance(load).catch((err: unknown) => this.log.error({ err }, 'the read load could not be handed to the rebalancing'))
+  }
+
+  /** What the rebalancing moves did (`GET /_tessera/read`); `null` when off (`--rebalance-threshold 0` or `--rebalance-moves 0`). */
+  rebalanceStatus(): RebalanceStatus | null {
+    const status = this.#engine?.rebalanceStatus()
+    return status && status.maxMovesPerRound > 0 ? status : null
   }
 
   /** Arms probes, evaluations and (unless policy `none`) scrub passes. */

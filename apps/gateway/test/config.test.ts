@@ -200,6 +200,9 @@ describe('loadConfig', () => {
       repairConcurrency: 1,
       maxExtraParity: 2,
       scrubLedger: resolve(dir, 'data', 'meta', 'scrub-ledger.json'),
+      rebalanceThreshold: 1,
+      rebalanceMoves: 4,
+      rebalanceCooldownMs: 600_000,
     })
     assert.equal(c.operatorToken, undefined)
     assert.equal(c.redis, undefined, 'embedded default: no Redis')
@@ -207,10 +210,10 @@ describe('loadConfig', () => {
 
   test('durability options from flags, environment and file', async () => {
     const file = join(dir, 'durability.json')
-    await writeFile(file, JSON.stringify({ durability: 'predictive', scrubStripes: 8, repairRate: '4MiB', maxExtraParity: 1, operatorToken: 'file-token-0123456789' }))
+    await writeFile(file, JSON.stringify({ durability: 'predictive', scrubStripes: 8, repairRate: '4MiB', maxExtraParity: 1, operatorToken: 'file-token-0123456789', rebalanceCooldown: '1m' }))
     const c = loadConfig(
-      ['--config', file, '--evaluate-interval', '30s', '--probe', 'stat', '--probe-interval', '5s', '--scrub-ledger', 'x/ledger.json'],
-      { TESSERA_SCRUB_INTERVAL: '1h', TESSERA_HEALTH_WINDOW: '2m', TESSERA_REPAIR_CONCURRENCY: '3' },
+      ['--config', file, '--evaluate-interval', '30s', '--probe', 'stat', '--probe-interval', '5s', '--scrub-ledger', 'x/ledger.json', '--rebalance-threshold', '2.5'],
+      { TESSERA_SCRUB_INTERVAL: '1h', TESSERA_HEALTH_WINDOW: '2m', TESSERA_REPAIR_CONCURRENCY: '3', TESSERA_REBALANCE_MOVES: '0' },
       dir,
     )
     assert.deepEqual(c.durability, {
@@ -225,6 +228,9 @@ describe('loadConfig', () => {
       repairConcurrency: 3,
       maxExtraParity: 1,
       scrubLedger: resolve(dir, 'x', 'ledger.json'),
+      rebalanceThreshold: 2.5,
+      rebalanceMoves: 0,
+      rebalanceCooldownMs: 60_000,
     })
     assert.equal(c.operatorToken, 'file-token-0123456789')
     assert.equal(loadConfig([], { TESSERA_DURABILITY: 'none' }, dir).durability.policy, 'none')

@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test'
 import { FaultyBackend, type Manifest } from '@tessera/storage'
 import { loadConfig } from '../src/config.js'
 import type { ReadStatus } from '../src/read/gateway-reads.js'
+import { startDurabilityGateway } from './helpers/durability-gateway.js'
 import { TUS, bytes, download, idOf, startGateway, upload, type TestGateway } from './helpers/gateway.js'
 
 const gateways: TestGateway[] = []
@@ -156,5 +157,24 @@ describe('read path', () => {
     assert.throws(() => loadConfig(['--echo-backend-copies', '1', '--echo-memory', '0'], {}), /--echo-backend-copies: .*--echo-memory/)
     assert.throws(() => loadConfig(['--echo-backend-copies', '1', '--redis-url', 'redis://127.0.0.1:6379'], {}), /--echo-backend-copies: not with --redis-url/)
     assert.equal(loadConfig(['--hedged-reads=false'], {}).read.hedgedReads, false)
+  })
+
+  test('rebalancing options: defaults, values, validation naming the option; GET /_tessera/read reports the moves (null when off)', async () => {
+    const defaults = loadConfig([], {})
+    assert.deepEqual([defaults.durability.rebalanceThreshold, defaults.durability.rebalanceMoves, defaults.durability.rebalanceCooldownMs, defaults.read.loadWindowMs], [1, 4, 600_000, 10_000])
+    const set = loadConfig(['--rebalance-threshold', '0.5', '--rebalance-moves', '8', '--rebalance-cooldown', '30s', '--load-window', '2s'], {})
+    assert.deepEqual([set.durability.rebalanceThreshold, set.durability.rebalanceMoves, set.durability.rebalanceCooldownMs, set.read.loadWindowMs], [0.5, 8, 30_000, 2000])
+    assert.throws(() => loadConfig(['--rebalance-threshold', '-1', '--rebalance-moves', 'x', '--rebalance-cooldown', 'soon', '--load-window', '50ms'], {}), (err: Error) =>
+      ['--rebalance-threshold', '--rebalance-moves', '--rebalance-cooldown', '--load-window'].every((f) => err.message.includes(f)))
+    const readStatus = async (origin: string): Promise<ReadStatus> => (await fetch(`${origin}/_tessera/read`)).json() as Promise<ReadStatus>
+    for (const [flags, expected] of [[[], [1, 4, 0, 0]], [['--rebalance-threshold', '0'], null]] as const) {
+      const gw = await startDurabilityGateway(flags)
+      try {
+        const r = (await readStatus(gw.origin)).rebalance
+        assert.deepEqual(r && [r.threshold, r.maxMovesPerRound, r.done, r.bytesMoved], expected)
+      } finally {
+        await gw.close()
+      }
+    }
   })
 })

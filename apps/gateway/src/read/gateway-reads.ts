@@ -1,7 +1,9 @@
 import { TESSERA_READ_SESSION_HEADER } from '@tessera/protocol'
 import { join } from 'node:path'
 import { EchoCache, FileEchoMap, type EchoCacheStats, type Logger, type ObjectStore, type ObjectStoreOptions, type ReadPlan, type ReadStats } from '@tessera/storage'
+import type { LoadReport, RebalanceStatus } from '@tessera/durability'
 import type { Request } from 'express'
+import { BlockHeat } from './block-heat.js'
 import { LoadForecast, type BackendLoad } from './load-forecast.js'
 import { Prefetcher, type PrefetcherStats } from './prefetcher.js'
 import type { GatewayConfig } from '../config.js'
@@ -12,8 +14,16 @@ export const READ_SESSION_HEADER = TESSERA_READ_SESSION_HEADER
 
 /** Time between two `read path` summary log lines (only when something was read). */
 const SUMMARY_INTERVAL_MS = 60_000
-/** Window of the per-backend load forecast. */
-const LOAD_WINDOW_MS = 10_000
+/** Hot blocks handed to the rebalancing per load window. */
+const HOT_BLOCKS = 256
+
+/** Where the read path's load goes to move hot blocks (the gateway's durability side). */
+export interface LoadRebalancer {
+  /** Takes one window's load report (never throws into the read path). */
+  rebalance(load: LoadReport): void
+  /** What the moves did; `null` when rebalancing is off. */
+  rebalanceStatus(): RebalanceStatus | null
+}
 
 /** `GET /_tessera/read`: what the read path did since the gateway started (JSON). */
 export interface ReadStatus {
@@ -23,8 +33,10 @@ export interface ReadStatus {
   readonly echoes: EchoCacheStats | null
   /** The prefetcher, with `threshold` and `precision` (prefetched blocks used / judged); `null` when off. */
   readonly prefetch: (PrefetcherStats & { readonly threshold: number; readonly precision: number }) | null
-  /** Per backend: reads per second, their forecast, busy share and imbalance score (10 s windows, 60 s ahead). */
+  /** Per backend: reads per second, their forecast, busy share and imbalance score (`--load-window` windows, 60 s ahead). */
   readonly load: { readonly horizonMs: number; readonly backends: readonly BackendLoad[] }
+  /** Load-predictive rebalancing: moves planned, done, failed, skipped, bytes moved; `null` when off (`--rebalance-threshold 0`). */
+  readonly rebalance: RebalanceStatus | null
 }
 
 /**
@@ -40,6 +52,8 @@ export class GatewayReads {
   #loadTimer: ReturnType<typeof setInterval> | undefined
   #lastStripes = 0
   readonly #load = new LoadForecast()
+  readonly #heat = new BlockHeat()
+  #rebalancer: LoadRebalancer | undefined
 
   private constructor(
     readonly config: ReadConfig,
@@ -55,19 +69,24 @@ export class GatewayReads {
     return new GatewayReads(config.read, log, map)
   }
 
-  /** What the object store is opened with for this read path. */
-  storeOptions(): Pick<ObjectStoreOptions, 'hedge' | 'echoes' | 'echoCopies'> {
+  /** What the object store is opened with for this read path (its block reads feed the heat of the blocks). */
+  storeOptions(): Pick<ObjectStoreOptions, 'hedge' | 'echoes' | 'echoCopies' | 'onBlockRead'> {
     return {
       hedge: { enabled: this.config.hedgedReads },
+      onBlockRead: (read) => this.#heat.record(read, performance.now()),
       ...(this.echoes && { echoes: this.echoes }),
       ...(this.echoMap && { echoCopies: { map: this.echoMap, copies: this.config.echoBackendCopies } }),
     }
   }
 
-  /** Binds the store opened with {@link storeOptions}; starts learning (prefetch needs echoes). Once. */
-  attach(store: ObjectStore): void {
+  /**
+   * Binds the store opened with {@link storeOptions}; starts learning (prefetch needs echoes). Each
+   * load window's forecast and hottest blocks then go to `rebalancer`, when given. Once.
+   */
+  attach(store: ObjectStore, rebalancer?: LoadRebalancer): void {
     if (this.#store) throw new Error('GatewayReads.attach called twice')
     this.#store = store
+    this.#rebalancer = rebalancer
     if (this.config.prefetch && this.echoes) {
       this.#prefetcher = new Prefetcher(store, this.echoes, { threshold: this.config.prefetchThreshold, stripes: this.config.prefetchStripes, now: () => performance.now(), log: this.log })
     }
@@ -90,6 +109,7 @@ export class GatewayReads {
       echoes,
       prefetch: p && echoes ? { ...p.stats(), threshold: this.config.prefetchThreshold, precision: echoes.prefetchPrecision } : null,
       load: this.#load.snapshot(),
+      rebalance: this.#rebalancer?.rebalanceStatus() ?? null,
     }
   }
 
@@ -99,13 +119,16 @@ export class GatewayReads {
     this.#timer = setInterval(() => this.#summary(), SUMMARY_INTERVAL_MS)
     this.#timer.unref()
     this.sampleLoad()
-    this.#loadTimer = setInterval(() => this.sampleLoad(), LOAD_WINDOW_MS)
+    this.#loadTimer = setInterval(() => this.sampleLoad(), this.config.loadWindowMs)
     this.#loadTimer.unref()
   }
 
-  /** Closes a load window now (the timer's; exposed for tests). */
+  /** Closes a load window now (the timer's; exposed for tests) and hands its forecast and the hottest blocks to the rebalancer. */
   sampleLoad(nowMs = performance.now()): void {
     this.#load.sample(nowMs, this.#storeOrThrow().readStats().backends)
+    const backends = this.#load.snapshot().backends
+    if (!this.#rebalancer || backends.length === 0) return
+    this.#rebalancer.rebalance({ backends: backends.map(({ backend, busy, predictedMs }) => ({ backend, busy, predictedMs })), hot: this.#heat.hottest(HOT_BLOCKS, nowMs) })
   }
 
   /** Stops the summary and waits for running prefetches (before the backends close). */
@@ -117,7 +140,7 @@ export class GatewayReads {
   }
 
   #summary(): void {
-    const { reads, echoes, prefetch } = this.status()
+    const { reads, echoes, prefetch, rebalance } = this.status()
     if (reads.stripes === this.#lastStripes) return
     this.#lastStripes = reads.stripes
     this.log.info(
@@ -130,6 +153,7 @@ export class GatewayReads {
         ...(echoes && { echoHitRate: echoes.hitRate, echoBytes: echoes.bytes }),
         ...(prefetch && { prefetchIssued: prefetch.issued, prefetchPrecision: prefetch.precision }),
         maxImbalance: Math.max(0, ...this.#load.snapshot().backends.map((b) => b.imbalance)),
+        ...(rebalance && { movesDone: rebalance.done, movesFailed: rebalance.failed, bytesMoved: rebalance.bytesMoved }),
       },
       'read path',
     )

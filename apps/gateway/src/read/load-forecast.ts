@@ -26,7 +26,8 @@ export interface BackendReadTotals {
  * Predictive load analysis of the read path (issue 11, the rebalancing part's input): per window,
  * each backend's block reads per second feed a {@link HoltForecaster}; the forecast times the
  * backend's predicted latency is its busy share, and its imbalance score the deviation of that
- * share from the backends' mean. Reported in `GET /_tessera/read`; nothing is moved on it yet.
+ * share from the backends' mean. Reported in `GET /_tessera/read`, and the input of the
+ * durability engine's rebalancing (`GatewayReads.sampleLoad`).
  */
 export class LoadForecast {
   readonly #forecasters = new Map<string, HoltForecaster>()

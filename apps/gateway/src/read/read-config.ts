@@ -1,4 +1,4 @@
-import { parseBoolean, parseSize } from '../config-values.js'
+import { parseBoolean, parseDuration, parseSize } from '../config-values.js'
 
 /** The read path's settings (`--hedged-reads`, `--echo-memory`, `--prefetch*`; docs/read-path.md). */
 export interface ReadConfig {
@@ -14,10 +14,12 @@ export interface ReadConfig {
   readonly prefetchStripes: number
   /** Echo copies of each hot block on other backends, 0…4 (needs echoes and the embedded default). Default 0. */
   readonly echoBackendCopies: number
+  /** Window of the per-backend read-load forecast, ms (each closes a rebalancing round), 100 ms…10 min. Default 10 s. */
+  readonly loadWindowMs: number
 }
 
 /** The options of {@link parseReadConfig}, as `config.ts` names them in its `OPTIONS` table. */
-export type ReadOptionKey = 'hedgedReads' | 'echoMemory' | 'prefetch' | 'prefetchThreshold' | 'prefetchStripes' | 'echoBackendCopies'
+export type ReadOptionKey = 'hedgedReads' | 'echoMemory' | 'prefetch' | 'prefetchThreshold' | 'prefetchStripes' | 'echoBackendCopies' | 'loadWindow'
 
 /** A raw option value and where it came from (a flag, a variable, a config field), as `config.ts` reads it. */
 export type RawReadOption = (key: ReadOptionKey) => { readonly value: string; readonly from: string } | undefined
@@ -38,6 +40,10 @@ export function parseReadConfig(raw: RawReadOption, problems: string[], clustere
     const n = Number(s.trim())
     return s.trim() !== '' && Number.isFinite(n) && n >= min && n <= max && (!integer || Number.isInteger(n)) ? n : undefined
   }
+  const durationWithin = (minMs: number, maxMs: number) => (s: string): number | undefined => {
+    const ms = parseDuration(s)
+    return ms !== undefined && ms >= minMs && ms <= maxMs ? ms : undefined
+  }
   const echoMemoryBytes = read('echoMemory', 256 * 1024 * 1024, parseSize, 'a size such as 256MiB (0 = no echoes)')
   const echoBackendCopies = read('echoBackendCopies', 0, within(0, 4, true), 'an integer from 0 to 4')
   const copies = raw('echoBackendCopies')
@@ -50,5 +56,6 @@ export function parseReadConfig(raw: RawReadOption, problems: string[], clustere
     prefetch: read('prefetch', true, parseBoolean, "'true' or 'false'"),
     prefetchThreshold: read('prefetchThreshold', 0.6, within(0.05, 1, false), 'a probability from 0.05 to 1'),
     prefetchStripes: read('prefetchStripes', 2, within(1, 64, true), 'an integer from 1 to 64'),
+    loadWindowMs: read('loadWindow', 10_000, durationWithin(100, 600_000), 'a duration from 100ms to 10m such as 10s'),
   }
 }
