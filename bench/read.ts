@@ -253,6 +253,8 @@ async function main(): Promise<void> {
   const reads = tessera.read!['reads'] as Record<string, number>
   const echoes = tessera.read!['echoes'] as Record<string, number>
   const prefetch = tessera.read!['prefetch'] as Record<string, number>
+  // With k + m = 6 backends every stripe holds a block on each: a move has nowhere to go, so these stay 0 here (docs/read-path.md).
+  const rebalance = tessera.read!['rebalance'] as Record<string, number> | null
   const read = {
     p50_s: p(tessera.samples, [1], 50),
     p99_s: p(tessera.samples, [1], 99),
@@ -271,6 +273,8 @@ async function main(): Promise<void> {
     hedges: reads['hedges'],
     hedges_denied: reads['hedgesDenied'],
     decoded_stripes: reads['decoded'],
+    rebalance_moves_done: rebalance?.['done'] ?? null,
+    rebalance_bytes_moved: rebalance?.['bytesMoved'] ?? null,
     cold_get_mb_s: round(tessera.coldMbPerSecond!, 1),
     cold_get_mb_s_tus_server: round(tus.coldMbPerSecond!, 1),
     cold_get_ratio_vs_tus_server: round(tessera.coldMbPerSecond! / tus.coldMbPerSecond!, 3),
