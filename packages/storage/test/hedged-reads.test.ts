@@ -84,6 +84,25 @@ describe('hedged reads', () => {
     assert.equal(s.extraReadRatio, (s.blocksRead - s.blocksNeeded) / s.blocksNeeded)
   })
 
+  test('reads late together with every other read of their stripe are neither hedged nor held against their backend', async () => {
+    // Every backend 40 ms slower at once, as when the gateway's machine stalls: each read runs past
+    // the 10 ms hedge delay, but none is later than the others, so none is the backend's fault.
+    const r = await setup({ blockTimeoutMs: 60_000, hedge: { floorMs: 10, initialMs: 10 } })
+    const data = bytes(STRIPE * 4, 31)
+    await put(r.store, 's', data)
+    for (const b of r.faulty) b.setFaults({ latencyMs: 40, ops: ['read'] })
+    assert.ok((await readAll(r.store, 's')).equals(data))
+    const s = r.store.readStats()
+    assert.deepEqual([s.hedges, s.hedgesDenied, s.decoded], [0, 0, 0])
+    assert.equal(s.blocksRead, s.blocksNeeded)
+    // A late read ends a healthy backend's late streak only by finishing in time; none was penalized to maxMs.
+    assert.ok(s.backends.every((b) => b.predictedMs < 1000), JSON.stringify(s.backends))
+    // One backend slower than the others is still hedged: its siblings end first.
+    r.faulty[await holder(r, 's', 0, 0)]!.setFaults({ latencyMs: 400, ops: ['read'] })
+    assert.ok((await readAll(r.store, 's')).equals(data))
+    assert.ok(r.store.readStats().hedges >= 1)
+  })
+
   test('out of budget, a stalled block is waited for until hedge.maxMs, then read around', async () => {
     const r = await setup({ blockTimeoutMs: 60_000, hedge: { initialMs: 20, maxMs: 200, burstBlocks: 1, maxExtraRatio: 0 } })
     const data = bytes(STRIPE * 3, 12)

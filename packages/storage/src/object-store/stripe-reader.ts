@@ -148,11 +148,18 @@ export async function prefetchStripe(stripe: StripeRecord, echoes: EchoCache, ct
 type Why = 'initial' | 'hedge' | 'replacement'
 
 interface Running {
+  readonly backend: string | undefined
+  /** When it started (`now()`). */
+  readonly began: number
   /** Past its hedge delay. */
   overdue: boolean
   /** Hedged: no longer counted on to complete the stripe (it may still win). */
   late: boolean
   timer: ReturnType<typeof setTimeout> | undefined
+  /** Reads of the stripe that had ended when this one started. */
+  readonly endedBefore: number
+  /** Past its hedge delay with every other read of the stripe: its delay restarts when one of them ends. */
+  stalled: boolean
 }
 
 /**
@@ -181,6 +188,8 @@ function gather(
   const readCtx = { ...ctx, signal }
   const outcome = { needed: initial.length, started: 0, hedges: 0, denied: 0, replacements: 0, cancelled: 0, decoded: false }
   let verified = blocks.filter((b) => b !== undefined).length
+  /** Reads of this stripe ended so far (any outcome). */
+  let ended = 0
 
   return new Promise((resolve, reject) => {
     let settled = false
@@ -208,12 +217,11 @@ function gather(
         reads?.latency.start(backend)
         ctx.onBlockRead?.({ objectId: ctx.objectId, stripe: ctx.stripeIndex, block: index, backend })
       }
-      const began = now()
-      const r: Running = { overdue: false, late: false, timer: undefined }
+      const r: Running = { backend, began: now(), overdue: false, late: false, timer: undefined, endedBefore: ended, stalled: false }
       running.set(index, r)
-      if (hedging && backend !== undefined) r.timer = setTimeout(() => onLate(index, backend, began), reads!.latency.hedgeDelayMs(backend))
+      if (hedging && backend !== undefined) rearm(index, r, reads!.latency.hedgeDelayMs(backend))
       readVerifiedBlock(stripe, index, readCtx).then(
-        (got) => onRead(index, got, now() - began),
+        (got) => onRead(index, got, now() - r.began),
         (err: unknown) => {
           if (!settled) finish(err)
         },
@@ -224,6 +232,8 @@ function gather(
       const r = running.get(index)
       clearTimeout(r?.timer)
       running.delete(index)
+      ended++
+      for (const [i, other] of running) if (other.stalled) rearm(i, other, reads!.latency.hedgeDelayMs(other.backend!))
       const backend = stripe.blocks[index]?.backend ?? null
       if (got instanceof Uint8Array) {
         blocks[index] = got
@@ -241,22 +251,39 @@ function gather(
         finish(new StorageError('STORAGE_ERR_UNRECOVERABLE', `stripe ${ctx.stripeIndex} of ${ctx.objectId} has ${verified} readable blocks of the ${k} needed`))
       }
     }
-    const onLate = (index: number, backend: string, began: number): void => {
+    const onLate = (index: number): void => {
       const r = running.get(index)
       if (settled || !r) return
+      const backend = r.backend!
+      const elapsed = now() - r.began
+      // Late together with every other read of the stripe (none has ended since it started): the
+      // gateway or its machine stalled, not this backend — a hedge would stall alike, and counting
+      // it late would take healthy backends out of the first k. Its hedge delay starts again when
+      // another read ends; alone, it is judged once it has run `maxMs` (every backend stalled).
+      if (!r.stalled && running.size > 1 && ended === r.endedBefore && elapsed < reads!.options.maxMs) {
+        rearm(index, r, reads!.options.maxMs - elapsed)
+        r.stalled = true
+        return
+      }
+      r.stalled = false
       r.overdue = true
-      reads!.noteLate(backend, now() - began)
+      reads!.noteLate(backend, elapsed)
       // Blocks to start so that, without this one, the stripe is still covered.
       const gap = k - verified - (live() - 1)
       if (gap > queue.length) return // nothing else can cover it: keep waiting (the block deadline still applies)
       if (gap > 0 && !reads!.takeHedges(gap)) {
         outcome.denied++
         // Out of budget: waited for until `maxMs`, then read around like a failed block.
-        r.timer = setTimeout(() => onOverdue(index), Math.max(0, reads!.options.maxMs - (now() - began)))
+        r.timer = setTimeout(() => onOverdue(index), Math.max(0, reads!.options.maxMs - elapsed))
         return
       }
       r.late = true
       fill('hedge')
+    }
+    const rearm = (index: number, r: Running, ms: number): void => {
+      clearTimeout(r.timer)
+      r.stalled = false
+      r.timer = setTimeout(() => onLate(index), ms)
     }
     const onOverdue = (index: number): void => {
       const r = running.get(index)
