@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { abortableStream, abortedError, raceAbort, throwIfAborted } from './abort.js'
 import type { Backend, BackendCallOptions, BackendCapacity, BlockBody, BlockStat, SegmentWriter } from './backend.js'
-import { FsSegmentWriter, readFileRange } from './fs-segment.js'
+import { FsReadHandles } from './fs-read-handles.js'
+import { FsSegmentWriter } from './fs-segment.js'
 import { assertBlockKey, assertBlockKeyPrefix, assertPutArguments, isBlockKeySegment } from './block-key.js'
 import { StorageError, isStorageError } from './errors.js'
 import { invalidOption } from './invalid-option.js'
@@ -69,7 +70,9 @@ const MKDIR_ATTEMPTS = 4
  *   upload's blocks in one directory); `delete` prunes directories it empties.
  * - A vanished root (the disk or directory was removed) stays dead: reads reject
  *   `STORAGE_ERR_NOT_FOUND`, `put`, `list` and `capacity` reject `STORAGE_ERR_UNAVAILABLE`, and
- *   nothing recreates the root; only `open()` creates it.
+ *   nothing recreates the root; only `open()` creates it. (A segment file's handle stays open up
+ *   to 2 s after its last range read, so for that long a range of a root removed from outside
+ *   may still read the bytes it held; every block read is checked against its checksum.)
  * - Errors: `STORAGE_ERR_NOT_FOUND` (ENOENT), `STORAGE_ERR_IO` (ENOSPC, EACCES, EIO, …),
  *   `STORAGE_ERR_INVALID_KEY` (bad key, or a name too long for the file system),
  *   `STORAGE_ERR_ABORTED` (with the signal's reason as `cause`). An error thrown by a streamed
@@ -82,6 +85,8 @@ export class FsBackend implements Backend {
   readonly root: string
   /** The fsync policy in force. */
   readonly fsync: FsyncPolicy
+  /** Segment files kept open between the range reads of their blocks. */
+  readonly #handles = new FsReadHandles()
 
   private constructor(options: ResolvedFsBackendOptions) {
     this.id = options.id
@@ -129,6 +134,7 @@ export class FsBackend implements Backend {
       throwIfAborted(signal, what) // the last moment the put can still leave no trace
       await rename(temp, file)
       renamed = true
+      this.#handles.forget(file)
       if (this.fsync === 'always') await fsyncDirectory(dir)
       return { bytes }
     } catch (err) {
@@ -165,7 +171,7 @@ export class FsBackend implements Backend {
     const what = `read ${length} bytes at ${offset} of ${JSON.stringify(key)} on ${this.id}`
     throwIfAborted(options.signal, what)
     try {
-      return await readFileRange(this.#pathOf(key), offset, length)
+      return await this.#handles.readRange(this.#pathOf(key), offset, length)
     } catch (err) {
       throw toStorageError(err, what, options.signal, 'STORAGE_ERR_NOT_FOUND')
     }
@@ -210,6 +216,7 @@ export class FsBackend implements Backend {
     const what = `delete ${JSON.stringify(key)} on ${this.id}`
     throwIfAborted(signal, what)
     try {
+      this.#handles.forget(this.#pathOf(key))
       await unlink(this.#pathOf(key))
     } catch (err) {
       const code = errno(err)

@@ -1,5 +1,4 @@
 import type { FileHandle } from 'node:fs/promises'
-import { open } from 'node:fs/promises'
 import { throwIfAborted } from './abort.js'
 import type { BackendCallOptions, SegmentWriter } from './backend.js'
 import { StorageError } from './errors.js'
@@ -37,22 +36,5 @@ export class FsSegmentWriter implements SegmentWriter {
   close(): Promise<void> {
     this.#closed ??= this.handle.close().catch(() => undefined)
     return this.#closed
-  }
-}
-
-/** Reads up to `length` bytes at `offset` of a file; fewer when the file ends before. */
-export async function readFileRange(path: string, offset: number, length: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r')
-  try {
-    const out = Buffer.allocUnsafe(length)
-    let done = 0
-    while (done < length) {
-      const { bytesRead } = await handle.read(out, done, length - done, offset + done)
-      if (bytesRead === 0) break
-      done += bytesRead
-    }
-    return done === length ? out : out.subarray(0, done)
-  } finally {
-    await handle.close()
   }
 }
