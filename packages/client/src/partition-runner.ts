@@ -1,6 +1,6 @@
 import { Attempt, type SplitRequest } from './attempt.js'
 import { ClientError, isRetriable } from './errors.js'
-import type { Partition } from './partition.js'
+import { hashedBody, type Partition, type PartitionData } from './partition.js'
 import { asClientError, isGone, isSuperseded, rebase, samePath, winnerPath, winnerProblem } from './partials.js'
 import { cutAttempt, digestRange } from './partition-split.js'
 import { sha256Base64 } from './resume-state.js'
@@ -305,6 +305,8 @@ export class PartitionRun implements TrackedRun {
       // end. One shorter than 2 × minPartitionBytes never could be (see `declare` below).
       a.deferred = ctx.splitting && !a.hedge && length !== undefined && length >= 2 * ctx.options.minPartitionBytes
       a.lengthDeclared = !a.deferred
+      // A partial created with its length carries its digest (hedges, small partitions).
+      if (!a.deferred && ctx.partitionsVerified) await this.#digest()
       url = await ctx.tus.create(
         a.endpoint,
         { length: a.deferred ? undefined : length, metadata: ctx.metadataFor(p, a.attempt, a.deferred), ...(ctx.concat && { concat: { type: ctx.concat } }) },
@@ -361,14 +363,16 @@ export class PartitionRun implements TrackedRun {
     }
     ctx.emit('attempt-start', { partition: p.index, attempt: a.attempt, endpoint: a.endpoint, offset, length: length ?? -1, url })
 
-    const streamed = ctx.partitionsVerified && p.sha256 !== undefined && length !== undefined && p.data.stream !== undefined
+    const streamed = ctx.partitionsVerified && length !== undefined && p.data.stream !== undefined
     for (;;) {
       await ctx.gate()
       if (a.lost) return
       await ctx.beforeSend?.(p, offset)
       // A streamed body is read as the socket drains; its bytes are not needed afterwards (they
       // matter only to the sequential mode's running hash, which never streams).
-      const { bytes, last } = streamed ? p.data.stream!(offset, ctx.streamedPatchBytes) : await p.data.chunk(offset, ctx.options.chunkBytes)
+      const chunk = streamed ? p.data.stream!(offset, ctx.streamedPatchBytes) : await p.data.chunk(offset, ctx.options.chunkBytes)
+      const { last } = chunk
+      let { bytes } = chunk
       if (bytes.length === 0 && length !== undefined) break
       const t = ctx.clock()
       const at = offset
@@ -393,6 +397,21 @@ export class PartitionRun implements TrackedRun {
       const declare = ends && length - offset < 2 * ctx.options.minPartitionBytes
       if (declare) a.lengthDeclared = true
       const trailed = ends && !declare && ctx.lengthTrailers
+      // The digest goes with this PATCH: known, or — a whole partition streamed from its start with
+      // its digest still open — taken from these very bytes as they go (read once, not twice).
+      let digest: string | (() => string) | undefined
+      if (declare || trailed) {
+        if (trailed && p.sha256 === undefined && offset === 0 && !(bytes instanceof Uint8Array) && bytes.length === length) {
+          const hashed = hashedBody(bytes, ctx.hash())
+          const data = p.data
+          bytes = hashed.body
+          digest = () => {
+            const sha256 = hashed.digest()
+            if (p.data === data) p.sha256 ??= sha256
+            return sha256
+          }
+        } else digest = await this.#digest()
+      }
       const cut = new AbortController()
       a.cutPatch = (reason) => cut.abort(reason)
       a.patchStartedMs = t
@@ -406,7 +425,7 @@ export class PartitionRun implements TrackedRun {
           onProgress: take,
           ...(ctx.checksum && bytes instanceof Uint8Array && { sha256Base64: sha256Base64(ctx.hash, bytes) }),
           ...(last && length === undefined && { uploadLength: offset + bytes.length }),
-          ...((declare || trailed) && { uploadLength: length, tesseraSha256: p.sha256 }),
+          ...(digest !== undefined && { uploadLength: length, tesseraSha256: digest }),
           ...(trailed && { declareInTrailers: true }),
         })
       } catch (err) {
@@ -451,8 +470,28 @@ export class PartitionRun implements TrackedRun {
   /** The partition is whole on deferred-length attempt `a`: declare its length and digest (the gateway verifies it now). */
   async #declare(a: Attempt, url: string, length: number): Promise<void> {
     a.lengthDeclared = true
-    await this.ctx.tus.patch(url, { offset: length, body: NOTHING, signal: a.controller.signal, uploadLength: length, tesseraSha256: this.p.sha256! })
+    await this.ctx.tus.patch(url, { offset: length, body: NOTHING, signal: a.controller.signal, uploadLength: length, tesseraSha256: await this.#digest() })
     a.progress(this.ctx.clock())
+  }
+
+  #digesting: { readonly data: PartitionData; readonly sha256: Promise<string> } | undefined
+
+  /**
+   * The partition's SHA-256 (base64): known, or read from the source now — once, however many ask
+   * (a partition cut with its digest left to its first attempt's stream, when a hedge, a resumed or
+   * adopted attempt or a header needs it first). Recomputed if a split replaced the data meanwhile.
+   */
+  async #digest(): Promise<string> {
+    const { ctx, p } = this
+    for (;;) {
+      if (p.sha256 !== undefined) return p.sha256
+      const data = p.data
+      if (this.#digesting?.data !== data) this.#digesting = { data, sha256: digestRange(ctx.hash, data, data.length!) }
+      const sha256 = await this.#digesting.sha256
+      if (p.data !== data) continue
+      p.sha256 ??= sha256
+      return p.sha256
+    }
   }
 
   /** The gateway named running attempt `a` the winner: it is complete there; stop waiting for its answer. */
@@ -496,7 +535,7 @@ export class PartitionRun implements TrackedRun {
       this.#lastFailed = w
       return
     }
-    const problem = winnerProblem(head, { length: p.data.length, partition: `${ctx.sessionId}/${p.index}`, offset: p.offset, sha256: p.sha256 })
+    const problem = winnerProblem(head, { length: p.data.length, partition: `${ctx.sessionId}/${p.index}`, offset: p.offset, sha256: p.sha256 ?? (ctx.partitionsVerified ? await this.#digest() : undefined) })
     if (problem !== undefined) throw invalid(problem)
     const length = head.offset
     w.acked = length

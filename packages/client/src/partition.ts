@@ -39,7 +39,11 @@ export interface Partition {
   readonly offset: number
   /** Its bytes; replaced by a shorter slice when the partition is split. */
   data: PartitionData
-  /** base64 SHA-256 of the partition's bytes, when known before sending (parallel mode); replaced at a split. */
+  /**
+   * base64 SHA-256 of the partition's bytes (parallel mode); replaced at a split. Undefined in
+   * sequential mode, and — until its first attempt has streamed it whole, or something needs it
+   * sooner — for a partition cut with `digest: 'as-sent'` (see {@link cutPartition}).
+   */
   sha256: string | undefined
   /** Endpoint index the partition was assigned to (round-robin). */
   readonly home: number
@@ -163,11 +167,11 @@ export function short(at: number, declared: number): ClientError {
   return new ClientError('CLIENT_ERR_SOURCE_SHORT', `the source ended after ${at} bytes, before its declared size of ${declared} bytes`)
 }
 
-/** A new partition's bytes as read from the source, and their SHA-256 (base64). */
+/** A new partition's bytes as read from the source, and their SHA-256 (base64; undefined when left to the sending). */
 export interface CutPartition {
   readonly data: PartitionData
   readonly length: number
-  readonly sha256: string
+  readonly sha256: string | undefined
   /** A stream of unknown size ended inside it: `length` is what it had. */
   readonly ended: boolean
 }
@@ -177,6 +181,9 @@ export interface CutPartition {
  * (`whole`, the whole-file hash, sees them too) — or has the source digest them itself where it can
  * (`RandomAccessSource.digest`: WebCrypto in browsers) and no whole-file hash is built. A random-access source is only read here (the
  * bytes are read again when sent); a sequential one is kept in memory until acknowledged.
+ * `digest: 'as-sent'` (a random-access source, no whole-file hash): nothing is read here; the
+ * partition's SHA-256 is taken from the bytes its first attempt streams (`hashedBody`, sent in
+ * trailers), so each byte is read from the source once.
  * @throws ClientError `CLIENT_ERR_SOURCE_SHORT` when a source of declared size ends early,
  *   `CLIENT_ERR_SOURCE` when a stream resumed from an earlier run is shorter than it was.
  */
@@ -184,10 +191,14 @@ export async function cutPartition(
   source: RandomAccessSource | SequentialSource,
   offset: number,
   length: number,
-  how: { readonly hash: Hash; readonly whole: Hash | undefined; readonly declaredSize: number | undefined; readonly resumed: boolean; readonly index: number },
+  how: { readonly hash: Hash; readonly whole: Hash | undefined; readonly declaredSize: number | undefined; readonly resumed: boolean; readonly index: number; readonly digest?: 'now' | 'as-sent' },
 ): Promise<CutPartition> {
   const { hash, whole } = how
   if (source.kind === 'random') {
+    // A source shorter than its size shows when the bytes are streamed (`exactRange`).
+    if (how.digest === 'as-sent' && !whole) {
+      return { data: new RangeData(source, offset, length), length, sha256: undefined, ended: false }
+    }
     // The platform's digest where the source has one and no whole-file hash needs the bytes too.
     const direct = whole ? undefined : source.digest?.(offset, offset + length)
     if (direct) return { data: new RangeData(source, offset, length), length, sha256: encodeBase64(await direct), ended: false }
@@ -209,6 +220,30 @@ export async function cutPartition(
   hash.update(bytes)
   whole?.update(bytes)
   return { data: new MemoryData(bytes), length: bytes.length, sha256: encodeBase64(hash.digest()), ended }
+}
+
+/**
+ * `body` hashed as the transport pulls it: `digest()` (base64) once every one of its bytes went
+ * through; before that it throws `CLIENT_ERR_SOURCE` (a transport calls it only after the body's
+ * end, so that would be a bug, never a wrong digest).
+ */
+export function hashedBody(body: StreamedBody, hash: Hash): { readonly body: StreamedBody; readonly digest: () => string } {
+  let seen = 0
+  let digest: string | undefined
+  async function* hashing(): AsyncGenerator<Uint8Array> {
+    for await (const piece of body.stream) {
+      hash.update(piece)
+      seen += piece.length
+      yield piece
+    }
+  }
+  return {
+    body: { length: body.length, stream: hashing() },
+    digest: () => {
+      if (seen !== body.length) throw new ClientError('CLIENT_ERR_SOURCE', `a body of ${body.length} bytes was digested after ${seen} of them`)
+      return (digest ??= encodeBase64(hash.digest()))
+    },
+  }
 }
 
 /** The next `length` bytes of a stream in one buffer; fewer only where it ended. */

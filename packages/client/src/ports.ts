@@ -24,9 +24,11 @@ export interface HttpRequest {
   readonly blob?: Blob
   /**
    * Trailer fields sent after an async-iterable body (lower-case names), which then goes chunked:
-   * `headers` must carry no `Content-Length`. Only for a transport with `sendsTrailers`.
+   * `headers` must carry no `Content-Length`. Only for a transport with `sendsTrailers`. A function
+   * is called once the body's last byte went to the socket, so a field may depend on the body (its
+   * digest, hashed as it was read); if it throws, the request fails with its error.
    */
-  readonly trailers?: Readonly<Record<string, string>>
+  readonly trailers?: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>)
   /** Called with the running count of body bytes sent, at most every few KiB. */
   readonly onUploadProgress?: (bytesSent: number) => void
   /**

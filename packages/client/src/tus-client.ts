@@ -76,8 +76,12 @@ export interface PatchRequest {
   readonly sha256Base64?: string
   /** Declares the length of a deferred-length upload with this PATCH. */
   readonly uploadLength?: number
-  /** With `uploadLength` on a deferred Tessera attempt: base64 SHA-256 of its full bytes, sent as `Tessera-Sha256`. */
-  readonly tesseraSha256?: string
+  /**
+   * With `uploadLength` on a deferred Tessera attempt: base64 SHA-256 of its full bytes, sent as
+   * `Tessera-Sha256`. In trailers it may be a function, called after the body's last byte (the
+   * digest of a body hashed as it is sent).
+   */
+  readonly tesseraSha256?: string | (() => string)
   /**
    * Sends `uploadLength` and `tesseraSha256` as trailers, after the body (chunked, no
    * `Content-Length`): they take effect only if the whole body arrived. Needs the server's
@@ -183,9 +187,12 @@ export class TusClient {
     if (req.sha256Base64 !== undefined) headers[TusHeader.uploadChecksum] = `sha256 ${req.sha256Base64}`
     const declared: Record<string, string> = {}
     if (req.uploadLength !== undefined) declared[TusHeader.uploadLength] = String(req.uploadLength)
-    if (req.tesseraSha256 !== undefined) declared[TESSERA_SHA256_HEADER] = req.tesseraSha256
-    const trailers = req.declareInTrailers === true && Object.keys(declared).length > 0 ? declared : undefined
-    if (trailers) headers['trailer'] = Object.keys(trailers).join(', ')
+    const digest = req.tesseraSha256
+    if (typeof digest === 'string') declared[TESSERA_SHA256_HEADER] = digest
+    const inTrailers = req.declareInTrailers === true && (Object.keys(declared).length > 0 || digest !== undefined)
+    if (typeof digest === 'function' && !inTrailers) throw new ClientError('CLIENT_ERR_INVALID_OPTION', `PATCH ${url}: a Tessera-Sha256 computed after the body goes only in trailers`)
+    const trailers = !inTrailers ? undefined : typeof digest === 'function' ? () => ({ ...declared, [TESSERA_SHA256_HEADER]: digest() }) : declared
+    if (trailers) headers['trailer'] = [...Object.keys(declared), ...(typeof digest === 'function' ? [TESSERA_SHA256_HEADER] : [])].join(', ')
     else Object.assign(headers, declared, { 'content-length': String(req.body.length) })
     const body = req.body instanceof Uint8Array ? slices([req.body]) : slices(req.body.stream)
     const blob = req.body instanceof Uint8Array ? undefined : req.body.blob

@@ -525,10 +525,15 @@ export class Upload extends UploadEmitter implements RunnerContext {
       const share = queue.pending + queue.size < level ? level - queue.pending - queue.size : level
       const sizing = stored ? undefined : this.#partitioner.next(this.#size === undefined ? undefined : this.#size - offset, share)
       const want = stored?.length ?? (this.#size === undefined ? Math.min(sizing!.bytes, o.streamPartitionMaxBytes) : sizing!.bytes)
-      const { data, length, sha256, ended } = await cutPartition(source, offset, want, { hash: this.hash(), whole, declaredSize: this.#size, resumed: stored !== undefined, index })
+      // Where its first attempt streams it with its digest in trailers, a new partition is hashed as
+      // sent (each byte read once); a resumed one now, to check the source against the earlier run.
+      const digest = this.lengthTrailers && !stored ? 'as-sent' : 'now'
+      const { data, length, sha256, ended } = await cutPartition(source, offset, want, { hash: this.hash(), whole, declaredSize: this.#size, resumed: stored !== undefined, index, digest })
       if (ended && length === 0 && position > 0) break
       this.#readBytes = offset + length
-      if (stored && stored.sha256 !== sha256) {
+      // A partition saved before its digest was known (hashed as sent) has none to compare: the
+      // gateway still checks the bytes it has against the digest of the bytes read now.
+      if (stored?.sha256 !== undefined && stored.sha256 !== sha256) {
         throw new ClientError('CLIENT_ERR_SOURCE', `the source changed since the earlier run: partition ${index} (${length} bytes at ${offset}) has another SHA-256`)
       }
       const p: Partition = { index, offset, data, sha256, home: index % this.endpoints.length, url: stored?.url, acked: stored?.done ? length : 0, done: stored?.done ?? false }
@@ -556,6 +561,9 @@ export class Upload extends UploadEmitter implements RunnerContext {
     if (stop) throw stop
     this.emit('progress', { bytesAcked: this.#bytesAcked, bytesTotal: this.#size, rateBps: this.#rate.bps })
 
+    // Every winner left its partition's digest (streamed, declared, checked); should one not have,
+    // it is read here rather than the final built on a hole.
+    for (const p of this.#partitions) p.sha256 ??= await digestRange(this.hash, p.data, p.data.length!)
     const partitionsDigest = this.#partitionsDigest()
     const digest = whole?.digest()
     const metadata = { ...o.metadata, ...(digest ? { [TesseraMetadataKey.sha256]: encodeBase64(digest) } : { [TesseraMetadataKey.partitionsSha256]: encodeBase64(partitionsDigest) }) }

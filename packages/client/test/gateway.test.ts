@@ -1,11 +1,12 @@
 // End to end against the real Tessera gateway (child process): parallel partials + final concatenation.
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { TesseraMetadataKey, parseMetadata } from '@tessera/protocol'
-import { upload, type UploadOptions, type UploadResult, type Upload } from '../src/index.js'
+import { bytesSource, upload, type RandomAccessSource, type UploadOptions, type UploadResult, type Upload } from '../src/index.js'
 import { bytes, download, partitionsDigest, sha256, startGateway, tempDir, type Gateway } from './helpers.js'
 import { countingTransport } from './helpers/fault-proxy.js'
 
@@ -53,7 +54,11 @@ describe('upload to the Tessera gateway', () => {
       const counting = countingTransport({ sendsTrailers })
       const u = upload(data, options({ transport: counting.transport, minPartitionBytes: MiB, initialPartitionBytes: 4 * MiB }))
       let partitions = 0
-      u.on('partition', () => (partitions += 1))
+      const digests = new Map<number, string>()
+      u.on('partition', (e) => {
+        partitions += 1
+        digests.set(e.offset, createHash('sha256').update(data.subarray(e.offset, e.offset + e.length)).digest('base64'))
+      })
       await check(u, data)
       assert.ok(partitions >= 2, `${partitions} partitions`)
       const patches = counting.requests.filter((r) => r.method === 'PATCH')
@@ -67,6 +72,9 @@ describe('upload to the Tessera gateway', () => {
           assert.equal(r.headers['content-length'], undefined)
           assert.deepEqual(Object.keys(r.trailers ?? {}), ['upload-length', 'tessera-sha256'])
         }
+        // Each partition's digest is the digest of exactly its bytes (taken as they were sent).
+        const trailed = patches.map((r) => (r.trailers as Record<string, string>)['tessera-sha256']).sort()
+        assert.deepEqual(trailed, [...digests.values()].sort())
       } else {
         assert.equal(patches.length, 2 * partitions)
         const declaring = patches.filter((r) => r.headers['content-length'] === '0')
@@ -76,6 +84,27 @@ describe('upload to the Tessera gateway', () => {
       }
     })
   }
+
+  test('a file source is read once: each partition is hashed as its PATCH streams it, its digest in trailers', async () => {
+    // 4 × 4 MiB: every partition may be split, so each is created with deferred length. (One under
+    // 2 × minPartitionBytes is created with its length and digest, read before its POST.)
+    const data = bytes(16 * MiB, 24)
+    const inner = bytesSource(data)
+    let read = 0
+    const source: RandomAccessSource = {
+      ...inner,
+      async *read(start: number, end: number) {
+        for await (const piece of inner.read(start, end)) {
+          read += piece.length
+          yield piece
+        }
+      },
+    }
+    // No hedges: a hedge reads its partition again, by design.
+    const u = upload(source, options({ hedging: false, minPartitionBytes: MiB, initialPartitionBytes: 4 * MiB }))
+    await check(u, data)
+    assert.equal(read, data.length, 'every byte read from the source once')
+  })
 
   test('64 MiB from a path: partitions spread over both endpoints, checksummed, final carries the partition-list digest', async () => {
     const data = bytes(64 * MiB, 3)

@@ -161,7 +161,7 @@ async function writeBody(client: ClientRequest, req: HttpRequest, arm: () => voi
     }
   }
   if (done || client.destroyed) return
-  if (req.trailers) client.addTrailers(req.trailers)
+  if (req.trailers) client.addTrailers(typeof req.trailers === 'function' ? req.trailers() : req.trailers)
   await Promise.race([new Promise<void>((resolve) => client.end(() => resolve())), ended])
   drained(sent)
 }

@@ -109,8 +109,9 @@ export interface TransportEdits {
 }
 
 /**
- * The real node:http transport, recording requests (as sent, after `edits.request`) and counting PATCH
- * body bytes pulled into them.
+ * The real node:http transport, recording requests (as sent, after `edits.request`; trailers given
+ * as a function recorded as the fields it returned when sent) and counting PATCH body bytes pulled
+ * into them.
  */
 export function countingTransport(edits: TransportEdits = {}): { transport: HttpTransport; patched: () => number; requests: HttpRequest[] } {
   const inner = new NodeHttpTransport()
@@ -127,8 +128,11 @@ export function countingTransport(edits: TransportEdits = {}): { transport: Http
       streamsBodies: edits.streamsBodies ?? inner.streamsBodies,
       sendsTrailers: edits.sendsTrailers ?? inner.sendsTrailers,
       request(original: HttpRequest) {
-        const req = edits.request?.(original) ?? original
-        requests.push(req)
+        const edited = edits.request?.(original) ?? original
+        const recorded: { -readonly [K in keyof HttpRequest]: HttpRequest[K] } = { ...edited }
+        requests.push(recorded)
+        const late = edited.trailers
+        const req: HttpRequest = typeof late === 'function' ? { ...edited, trailers: () => (recorded.trailers = late()) } : edited
         if (req.method !== 'PATCH' || req.body === undefined) return send(req)
         const body = req.body
         async function* counted(): AsyncGenerator<Uint8Array> {
