@@ -1,5 +1,6 @@
-import { ClientError } from '../errors.js'
 import type { HttpRequest, HttpResponse, HttpTransport } from '../ports.js'
+import { MAX_ERROR_BODY, aborted, requestBody, requestFailure, sendableHeaders, stallError } from './browser-request.js'
+import { StallTimer } from './stall-timer.js'
 
 /** Options of {@link FetchTransport}. */
 export interface FetchTransportOptions {
@@ -12,14 +13,14 @@ export interface FetchTransportOptions {
   readonly minBodyBytesPerSecond?: number
 }
 
-const MAX_ERROR_BODY = 4096
-
 /**
- * The browser {@link HttpTransport} on `fetch`. Streaming request bodies are not available
- * everywhere (Chromium only over HTTP/2, with `duplex: 'half'`), so each PATCH body is sent whole
- * as one Blob — the source File's own slice where there is one (`HttpRequest.blob`: read from disk
- * by the browser, not copied through the page), else gathered from the body's pieces: upload progress is reported when the body has been sent (the
- * response head arrived), not per byte, and the stall timer covers the body's send time at
+ * The browser {@link HttpTransport} on `fetch`: the default where there is no XMLHttpRequest (a
+ * worker, a service worker); elsewhere `XhrTransport` is, for its upload progress. Streaming request
+ * bodies are not available everywhere (Chromium only over HTTP/2, with `duplex: 'half'`), so each
+ * PATCH body is sent whole as one Blob — the source File's own slice where there is one
+ * (`HttpRequest.blob`: read from disk by the browser, not copied through the page), else gathered
+ * from the body's pieces: upload progress is reported when the body has been sent (the response
+ * head arrived), not per byte, and the stall timer covers the body's send time at
  * `minBodyBytesPerSecond`. The response head and every response byte re-arm it as in Node.
  *
  * fetch tells a refused connection from a broken one by nothing but a `TypeError`: a failure of a
@@ -38,32 +39,22 @@ export class FetchTransport implements HttpTransport {
   async request(req: HttpRequest): Promise<HttpResponse> {
     if (req.signal?.aborted) throw aborted(req)
     const controller = new AbortController()
-    let stalled = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const arm = (ms: number): void => {
-      clearTimeout(timer)
-      timer = setTimeout(() => {
-        stalled = true
-        controller.abort(stallError(req))
-      }, ms)
-    }
+    const timer = new StallTimer(() => controller.abort(stallError(req)))
     const onAbort = (): void => controller.abort(req.signal?.reason)
     req.signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      const body = req.blob ?? (req.body === undefined ? undefined : await gather(req.body))
-      arm(req.stallTimeoutMs + (body ? Math.ceil((body.size * 1000) / this.#minRate) : 0))
-      const headers = { ...req.headers }
-      delete headers['content-length'] // a forbidden header in browsers: the Blob sets it
+      const body = await requestBody(req)
+      timer.arm(req.stallTimeoutMs + (body ? Math.ceil((body.size * 1000) / this.#minRate) : 0))
       const res = await this.#fetch(req.url, {
         method: req.method,
-        headers,
+        headers: sendableHeaders(req),
         ...(body && { body }),
         signal: controller.signal,
         cache: 'no-store',
         redirect: 'follow',
       })
       if (body) req.onUploadProgress?.(body.size)
-      arm(req.stallTimeoutMs)
+      timer.arm(req.stallTimeoutMs)
       let text = ''
       if (res.body) {
         const reader = res.body.getReader()
@@ -71,7 +62,7 @@ export class FetchTransport implements HttpTransport {
         for (;;) {
           const { done, value } = await reader.read()
           if (done) break
-          arm(req.stallTimeoutMs)
+          timer.arm(req.stallTimeoutMs)
           if (text.length < MAX_ERROR_BODY) text += decoder.decode(value, { stream: true })
         }
       }
@@ -79,37 +70,14 @@ export class FetchTransport implements HttpTransport {
       res.headers.forEach((value, name) => (out[name.toLowerCase()] = value))
       return { status: res.status, headers: out, body: text.slice(0, MAX_ERROR_BODY) }
     } catch (err) {
-      if (stalled) throw stallError(req, err)
-      if (req.signal?.aborted) throw aborted(req, err)
-      if (err instanceof ClientError) throw err
-      const message = (err as Error).message
-      if (req.body === undefined) {
-        throw new ClientError('CLIENT_ERR_UNREACHABLE', `${req.method} ${req.url}: cannot reach ${new URL(req.url).origin} (${message})`, { cause: err })
-      }
-      throw new ClientError('CLIENT_ERR_NETWORK', `${req.method} ${req.url}: ${message}`, { cause: err })
+      // fetch tells nothing of where a request failed: one with a body may have reached the server.
+      throw requestFailure(req, err, { stalled: timer.stalled, reached: req.body !== undefined })
     } finally {
-      clearTimeout(timer)
+      timer.clear()
       req.signal?.removeEventListener('abort', onAbort)
     }
   }
 
   /** fetch keeps no pool of ours to close. */
   async close(): Promise<void> {}
-}
-
-async function gather(body: Uint8Array | AsyncIterable<Uint8Array>): Promise<Blob> {
-  if (body instanceof Uint8Array) return new Blob([body as Uint8Array<ArrayBuffer>])
-  const parts: Uint8Array<ArrayBuffer>[] = []
-  for await (const piece of body) parts.push(piece as Uint8Array<ArrayBuffer>)
-  return new Blob(parts)
-}
-
-function stallError(req: HttpRequest, cause?: unknown): ClientError {
-  return new ClientError('CLIENT_ERR_STALLED', `${req.method} ${req.url}: no progress for ${req.stallTimeoutMs} ms`, cause === undefined ? {} : { cause })
-}
-
-function aborted(req: HttpRequest, cause?: unknown): ClientError {
-  const reason = req.signal?.reason
-  if (reason instanceof ClientError) return reason
-  return new ClientError('CLIENT_ERR_ABORTED', `${req.method} ${req.url}: aborted`, cause === undefined ? {} : { cause })
 }
