@@ -60,6 +60,12 @@ export interface HttpTransport {
    * a browser) the transport gathers it in memory first, so the client keeps PATCHes ≤ `chunkBytes`.
    */
   readonly streamsBodies?: boolean
+  /**
+   * True when a request's {@link HttpRequest.blob} is sent as is, at any size, with
+   * `onUploadProgress` as its bytes go out (XMLHttpRequest): a verified partition whose source gives
+   * Blob slices then goes in one PATCH, as with `streamsBodies`.
+   */
+  readonly sendsBlobs?: boolean
   /** True when the transport sends {@link HttpRequest.trailers} (node:http; fetch cannot). */
   readonly sendsTrailers?: boolean
   request(req: HttpRequest): Promise<HttpResponse>

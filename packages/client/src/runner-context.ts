@@ -72,7 +72,10 @@ export interface RunnerContext {
    * length-declaring PATCH after it.
    */
   readonly lengthTrailers: boolean
-  /** Largest streamed PATCH: unbounded when the transport streams bodies, else `chunkBytes`. */
+  /**
+   * Largest streamed PATCH: unbounded when the transport streams bodies, or sends Blob bodies with
+   * progress and the source gives Blob slices (`sendsBlobs`); else `chunkBytes`.
+   */
   readonly streamedPatchBytes: number
   /** `partial` in parallel mode; undefined for the one upload of sequential mode. */
   readonly concat: 'partial' | undefined

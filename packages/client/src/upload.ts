@@ -84,7 +84,8 @@ export class Upload extends UploadEmitter implements RunnerContext {
   checksum = false
   partitionsVerified = false
   lengthTrailers = false
-  readonly streamedPatchBytes: number
+  /** Set once the source is open (see {@link RunnerContext.streamedPatchBytes}). */
+  streamedPatchBytes = 0
   concat: 'partial' | undefined = 'partial'
   sessionId = ''
   splitting = false
@@ -144,7 +145,6 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.hash = ports.hash
     this.endpoints = options.endpoints
     this.#signal = this.#combined()
-    this.streamedPatchBytes = ports.transport.streamsBodies ? Number.POSITIVE_INFINITY : options.chunkBytes
     this.tus = this.#tusClient(() => this.#signal)
     this.#models = options.session?.models ?? new Map()
     this.#partitioner = new Partitioner(options)
@@ -421,6 +421,8 @@ export class Upload extends UploadEmitter implements RunnerContext {
     this.#wholeFileSha256 = this.#mode === 'parallel' && (o.integrity === 'sha256' || !used.every((c) => c.capabilities.partitionList))
     this.splitting = this.#mode === 'parallel' && this.partitionsVerified && o.splitting && used.every((c) => c.capabilities.deferLength)
     this.lengthTrailers = this.splitting && this.#ports.transport.sendsTrailers === true && used.every((c) => c.capabilities.lengthTrailer)
+    const { transport } = this.#ports
+    this.streamedPatchBytes = transport.streamsBodies || (transport.sendsBlobs && source.kind === 'random' && source.blob !== undefined) ? Number.POSITIVE_INFINITY : o.chunkBytes
     if (this.#mode === 'sequential' && this.#size === undefined && !caps[0]!.capabilities.deferLength) {
       throw new ClientError('CLIENT_ERR_UNSUPPORTED_SERVER', `${caps[0]!.endpoint} supports neither concatenation nor creation-defer-length: a stream of unknown size cannot be uploaded; pass \`size\``)
     }

@@ -1,4 +1,4 @@
-// The browser bundle (dist/browser/tessera.js, fetch transport) in headless Chromium with a bearer
+// The browser bundle (dist/browser/tessera.js), with each of its transports (fetch, XMLHttpRequest), in headless Chromium with a bearer
 // token against a gateway child process with --auth jwt: `getToken` whose first token is refused at
 // once (POST: retried in place) or expires mid-partition (a PATCH refused at 256 KiB resumes there
 // after HEAD) — one refresh each, the download in Node byte-identical — and a static `headers` token.
@@ -23,8 +23,9 @@ const PAGE = `<!doctype html>
   import { makeFile } from '/page-file.js'
   // Uploads makeFile(size, seed). tokens: what getToken() gives, call by call (the last one
   // repeats). holdSecondPatchUntil (ms since the epoch): the first PATCH past offset 0 waits until then.
-  window.run = async ({ endpoint, size, seed, tokens, headers, holdSecondPatchUntil }) => {
-    const inner = new tessera.FetchTransport()
+  // kind: the transport, 'fetch' or 'xhr' — sendsBlobs is not passed on, so PATCHes stay ≤ chunkBytes with either.
+  window.run = async ({ kind, endpoint, size, seed, tokens, headers, holdSecondPatchUntil }) => {
+    const inner = kind === 'xhr' ? new tessera.XhrTransport() : new tessera.FetchTransport()
     const requests = []
     let held = false
     const transport = {
@@ -73,7 +74,7 @@ interface PageResult {
   readonly requests: { method: string; offset?: string; status?: number }[]
 }
 
-describe('browser bundle with a token against --auth jwt', { skip: chromiumMissing, timeout: 120_000 }, () => {
+for (const kind of ['fetch', 'xhr'] as const) describe(`browser bundle (${kind}) with a token against --auth jwt`, { skip: chromiumMissing, timeout: 120_000 }, () => {
   let gw: Gateway
   let site: { url: string; close: () => Promise<void> }
   let browser: Browser
@@ -98,7 +99,7 @@ describe('browser bundle with a token against --auth jwt', { skip: chromiumMissi
   })
 
   const run = (args: { size: number; seed: number; tokens?: string[]; headers?: Record<string, string>; holdSecondPatchUntil?: number }): Promise<PageResult> =>
-    page.evaluate((a) => (globalThis as unknown as { run: (a: unknown) => Promise<PageResult> }).run(a), { endpoint: gw.url, ...args })
+    page.evaluate((a) => (globalThis as unknown as { run: (a: unknown) => Promise<PageResult> }).run(a), { kind, endpoint: gw.url, ...args })
 
   async function assertStored(url: string, size: number, seed: number, token: string): Promise<void> {
     assert.deepEqual(await download(url, { authorization: `Bearer ${token}` }), { sha256: sha256(bytes(size, seed)), size })

@@ -1,11 +1,12 @@
 import { ClientError } from '../errors.js'
 import { resolveUploadOptions, type UploadOptions } from '../options.js'
-import type { HashFactory, UploadSource } from '../ports.js'
+import type { HashFactory, HttpTransport, UploadSource } from '../ports.js'
 import { Upload } from '../upload.js'
 import { WEBCRYPTO_DIGEST_MAX_BYTES, blobSource, bytesSource, streamSource, type BlobSourceOptions } from './blob-sources.js'
 import { FetchTransport } from './fetch-transport.js'
 import { defaultBrowserStateStore } from './indexeddb-state-store.js'
 import { loadWasmSha256 } from './wasm-sha256.js'
+import { XhrTransport } from './xhr-transport.js'
 
 /** What a browser can upload: a File or Blob, bytes, a web ReadableStream, or any {@link UploadSource}. */
 export type BrowserUploadInput = Blob | Uint8Array | ReadableStream<Uint8Array> | UploadSource
@@ -20,13 +21,21 @@ export interface BrowserUploadOptions extends UploadOptions {
 }
 
 /**
- * Default PATCH body size in browsers, bytes: each body is one Blob sent whole (see
- * {@link FetchTransport}), so smaller bodies mean finer progress and a shorter stall window.
+ * Default `chunkBytes` in browsers, bytes: the largest PATCH body read into the page's memory (a
+ * server that does not verify partition digests), and the largest PATCH of a verified partition
+ * where the transport reports no progress while a body goes out ({@link FetchTransport}: smaller
+ * bodies mean finer progress and a shorter stall window). With {@link XhrTransport} (`sendsBlobs`)
+ * a verified partition of a File goes in one PATCH, its Blob slice.
  */
 export const BROWSER_CHUNK_BYTES = 2 * 1024 * 1024
 
+/** {@link XhrTransport} where the page has XMLHttpRequest, else (a worker, a service worker) {@link FetchTransport}. */
+export function defaultBrowserTransport(): HttpTransport {
+  return typeof XMLHttpRequest === 'function' ? new XhrTransport() : new FetchTransport()
+}
+
 /**
- * Starts an upload (browser). Ports not given in `options` are bound here: {@link FetchTransport},
+ * Starts an upload (browser). Ports not given in `options` are bound here: {@link defaultBrowserTransport},
  * hash-wasm SHA-256 (loaded before the first byte is read), resume state in IndexedDB
  * ({@link defaultBrowserStateStore}), `Date.now`. `chunkBytes` defaults to {@link BROWSER_CHUNK_BYTES},
  * `maxPartitionBytes` to {@link WEBCRYPTO_DIGEST_MAX_BYTES} (a File's partitions up to it are
@@ -55,7 +64,7 @@ export function upload(input: BrowserUploadInput, options: BrowserUploadOptions)
     },
     o,
     {
-      transport: o.transport ?? new FetchTransport(),
+      transport: o.transport ?? defaultBrowserTransport(),
       hash,
       stateStore: o.stateStore === undefined ? defaultBrowserStateStore() : o.stateStore,
       clock: o.clock ?? Date.now,
