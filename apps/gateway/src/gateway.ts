@@ -61,8 +61,8 @@ export async function createGateway(config: GatewayConfig, log: Logger, options:
 async function assemble(config: GatewayConfig, log: Logger, raw: readonly Backend[], cluster: ClusterState | undefined, closeBackends: () => void): Promise<Gateway> {
   const durability = await GatewayDurability.open(config.durability, raw, log, cluster?.queue)
   const manifests = cluster?.manifests ?? (await FileManifestStore.open({ dir: join(config.dataDir, 'meta', 'manifests'), fsync: config.fsync }))
-  const records = cluster?.records ?? (await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads'), Number(process.env.XKV ?? 4096)))
-  const partitions = cluster?.partitions ?? (await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions'), Number(process.env.XKV ?? 4096)))
+  const records = cluster?.records ?? (await FileKvStore.open<UploadRecord>(join(config.dataDir, 'meta', 'uploads')))
+  const partitions = cluster?.partitions ?? (await FileKvStore.open<PartitionRecord>(join(config.dataDir, 'meta', 'partitions')))
   const events = await JsonlEventLog.open(config.reconciliationLog, log)
   const reads = await GatewayReads.open(config, log)
   const store = await ObjectStore.open({
