@@ -6,7 +6,11 @@
 //     cache smaller than the objects, so misses reach the backends);
 //   - plain: the same gateway with --hedged-reads=false --echo-memory 0 --prefetch=false;
 //   - tus-server: stock @tus/server + FileStore and its own GET route (no slowed backend: one
-//     directory). It may die on a GET (DESIGN.md); it is then restarted and the GET counted failed.
+//     directory). It may die on a GET (DESIGN.md); it is then restarted and the GET counted failed;
+//   - rebalance (a lane, in no ratio): the gateway on 8 directories for 4+2 — spare backends, as an
+//     operator who wants rebalancing runs it (with k + m every stripe has a block on each backend and
+//     no move is possible) — hedged reads, no echoes or prefetch (echo hits load no backend), the
+//     durability engine running as main.ts runs it, load windows of 1 s: its moves and imbalance.
 // The three run at once and every session is replayed against each in turn (same machine noise
 // for all). Then GETs of a large object not read before, Tessera (all on) vs @tus/server.
 //
@@ -19,6 +23,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { seededRandom } from '@tessera/predict'
@@ -43,7 +48,7 @@ const SEED = 11
 /** Cold GETs per server (the first is colder: the page cache has the file only from its upload). */
 const COLD_ROUNDS = 3
 
-type Name = 'tessera' | 'plain' | 'tus-server'
+type Name = 'tessera' | 'plain' | 'tus-server' | 'rebalance'
 interface Server {
   started: Started
   origin: string
@@ -57,11 +62,19 @@ interface Target {
 const readGateway = compileChild('read-gateway')
 const tusServer = compileChild('tus-server')
 const originOf = (s: Started): Server => ({ started: s, origin: new URL(s.match[1]!).origin })
-const gateway = (flags: string[]) => async (data: string) => originOf(await startChild(process.execPath, [readGateway, '--slow-ms', String(SLOW_MS), '--port', '0', '--data', data, ...flags], /listening: (http:\/\/\S+)/))
+const gateway = (flags: string[] | ((data: string) => string[])) => async (data: string) =>
+  originOf(await startChild(process.execPath, [readGateway, '--slow-ms', String(SLOW_MS), '--port', '0', '--data', data, ...(typeof flags === 'function' ? flags(data) : flags)], /listening: (http:\/\/\S+)/))
+/** Backends of the rebalancing lane: k + m + 2 directories. */
+const SPARE_WIDTH = 8
 const TARGETS: Target[] = [
   { name: 'tessera', describe: 'gateway 4+2, hedged reads, --echo-memory 16MiB, prefetch (threshold 0.6, 2 stripes)', start: gateway(['--echo-memory', '16MiB']) },
   { name: 'plain', describe: 'gateway 4+2, --hedged-reads=false --echo-memory 0 --prefetch=false', start: gateway(['--hedged-reads=false', '--echo-memory', '0', '--prefetch=false']) },
   { name: 'tus-server', describe: "@tus/server 2.4.5 + @tus/file-store, its own GET route", start: async (data) => originOf(await startChild(process.execPath, [tusServer, '--data', data], /listening: (http:\/\/\S+)/)) },
+  {
+    name: 'rebalance',
+    describe: `gateway 4+2 on ${SPARE_WIDTH} directories, hedged reads, --echo-memory 0 --prefetch=false, durability engine started, --load-window 1s (rebalancing defaults: threshold 1, 4 moves per window)`,
+    start: gateway((data) => ['--backends', Array.from({ length: SPARE_WIDTH }, (_, i) => join(data, `b${i}`)).join(','), '--echo-memory', '0', '--prefetch=false', '--load-window', '1s', '--durability']),
+  },
 ]
 
 /** The workload, the same for every target: per phase, sessions of object indexes. */
@@ -139,6 +152,32 @@ interface TargetResult {
   crashes: number
   read?: Record<string, unknown>
   coldMbPerSecond?: number
+  /** The rebalancing lane's status, polled every second and at the end. */
+  lane?: LaneStatus[]
+}
+
+/** What the rebalancing lane's `GET /_tessera/read` says at one moment: each backend's imbalance score, the moves. */
+interface LaneStatus {
+  readonly load: readonly { readonly backend: string; readonly imbalance: number }[]
+  readonly rebalance: { readonly planned: number; readonly done: number; readonly failed: number; readonly skipped: number; readonly bytesMoved: number }
+}
+
+async function status(r: Running): Promise<LaneStatus> {
+  const st = (await (await fetch(`${r.server.origin}/_tessera/read`)).json()) as { load: { backends: LaneStatus['load'] }; rebalance: LaneStatus['rebalance'] }
+  return { load: st.load.backends.map(({ backend, imbalance }) => ({ backend, imbalance })), rebalance: st.rebalance }
+}
+
+/**
+ * The lane's figures: moves and bytes at the end; the backend with the largest imbalance score
+ * before the first move was planned (the hot one; the last poll when none was), its score then and at the end.
+ */
+function laneFigures(polls: readonly LaneStatus[]): { done: number; failed: number; bytesMoved: number; hotBackend: string | null; before: number | null; after: number | null } {
+  const last = polls.at(-1)!
+  const beforeMoves = polls.filter((p) => p.rebalance.planned === 0)
+  let hot: { backend: string; imbalance: number } | undefined
+  for (const p of beforeMoves.length > 0 ? beforeMoves : [last]) for (const b of p.load) if (!hot || b.imbalance > hot.imbalance) hot = b
+  const after = hot && last.load.find((b) => b.backend === hot!.backend)
+  return { done: last.rebalance.done, failed: last.rebalance.failed, bytesMoved: last.rebalance.bytesMoved, hotBackend: hot?.backend ?? null, before: hot ? round(hot.imbalance, 3) : null, after: after ? round(after.imbalance, 3) : null }
 }
 
 /** A target being measured: its server (replaced when it died), the paths of the objects on it, its figures. */
@@ -197,9 +236,12 @@ async function measure(work: number[][][], coldFile: string): Promise<TargetResu
     const sha = bodies.map((b) => createHash('sha256').update(b).digest('hex'))
     for (const r of running) for (const body of bodies) r.paths.push(await upload(r.server.origin, body.length, body))
     const gateways = running.filter((r) => r.target.name !== 'tus-server')
+    const lane = running.find((r) => r.target.name === 'rebalance')!
+    const polls: LaneStatus[] = []
+    const poll = setInterval(() => void status(lane).then((st) => polls.push(st), () => undefined), 1000)
     let n = 0
     for (const [phase, list] of work.entries()) {
-      console.error(`read: phase ${phase + 1}${phase === 1 ? ` (backend 0 +${SLOW_MS} ms)` : ''}`)
+      console.error(`read: ${Math.round(performance.now() / 1000)} s phase ${phase + 1}${phase === 1 ? ` (backend 0 +${SLOW_MS} ms)` : ''}`)
       for (const g of gateways) g.server.started.child.kill(phase === 1 ? 'SIGUSR1' : 'SIGUSR2')
       const queue = list.flatMap((session) => running.map((r) => ({ session, r, id: `s${n++}` })))
       await Promise.all(
@@ -210,9 +252,18 @@ async function measure(work: number[][][], coldFile: string): Promise<TargetResu
         }),
       )
     }
+    clearInterval(poll)
+    // Moves planned in the last windows still run through the durability queue: up to 5 s for them.
+    for (let wait = 0; wait < 10; wait++) {
+      const st = await status(lane)
+      polls.push(st)
+      if (st.rebalance.planned <= st.rebalance.done + st.rebalance.failed + st.rebalance.skipped) break
+      await sleep(500)
+    }
+    lane.result.lane = polls
     const tessera = running.find((r) => r.target.name === 'tessera')!
     tessera.result.read = (await (await fetch(`${tessera.server.origin}/_tessera/read`)).json()) as Record<string, unknown>
-    const cold = running.filter((r) => r.target.name !== 'plain')
+    const cold = running.filter((r) => r.target.name === 'tessera' || r.target.name === 'tus-server')
     const rates = new Map<Running, number[]>(cold.map((r) => [r, []]))
     for (const r of cold) r.paths.push(await upload(r.server.origin, P.coldBytes, coldFile))
     for (let round = 0; round < COLD_ROUNDS; round++) {
@@ -253,8 +304,7 @@ async function main(): Promise<void> {
   const reads = tessera.read!['reads'] as Record<string, number>
   const echoes = tessera.read!['echoes'] as Record<string, number>
   const prefetch = tessera.read!['prefetch'] as Record<string, number>
-  // With k + m = 6 backends every stripe holds a block on each: a move has nowhere to go, so these stay 0 here (docs/read-path.md).
-  const rebalance = tessera.read!['rebalance'] as Record<string, number> | null
+  const moves = laneFigures(by('rebalance').lane!)
   const read = {
     p50_s: p(tessera.samples, [1], 50),
     p99_s: p(tessera.samples, [1], 99),
@@ -273,8 +323,12 @@ async function main(): Promise<void> {
     hedges: reads['hedges'],
     hedges_denied: reads['hedgesDenied'],
     decoded_stripes: reads['decoded'],
-    rebalance_moves_done: rebalance?.['done'] ?? null,
-    rebalance_bytes_moved: rebalance?.['bytesMoved'] ?? null,
+    rebalance_moves_done: moves.done,
+    rebalance_moves_failed: moves.failed,
+    rebalance_bytes_moved: moves.bytesMoved,
+    rebalance_hot_backend: moves.hotBackend,
+    rebalance_imbalance_before: moves.before,
+    rebalance_imbalance_after: moves.after,
     cold_get_mb_s: round(tessera.coldMbPerSecond!, 1),
     cold_get_mb_s_tus_server: round(tus.coldMbPerSecond!, 1),
     cold_get_ratio_vs_tus_server: round(tessera.coldMbPerSecond! / tus.coldMbPerSecond!, 3),
@@ -324,6 +378,8 @@ function markdown(o: { command: string; date: string; seconds: number; read: Rec
     `| echo hit rate (blocks) | ${r['hit_rate']} | | | | |`,
     `| prefetch precision (prefetched blocks used) | ${r['prefetch_precision']} (${r['prefetch_issued']} prefetches) | | | ${t['prefetch_precision']!.target} | ${met('prefetch_precision')} |`,
     `| extra blocks read / needed | ${r['extra_read_ratio']} (${r['hedges']} hedges, ${r['hedges_denied']} denied, ${r['decoded_stripes']} stripes decoded) | | | ${t['extra_read_ratio']!.target} | ${met('extra_read_ratio')} |`,
+    `| rebalancing lane (${SPARE_WIDTH} backends): moves done / failed, bytes moved | ${r['rebalance_moves_done']} / ${r['rebalance_moves_failed']}, ${formatBytes(r['rebalance_bytes_moved'] as number)} | | | | |`,
+    `| lane: imbalance score of the hot backend before the first move was planned → at the end | ${r['rebalance_imbalance_before']} → ${r['rebalance_imbalance_after']} | | | | |`,
     `| cold GET MB/s | ${r['cold_get_mb_s']} | | ${r['cold_get_mb_s_tus_server']} | | |`,
     `| cold GET vs @tus/server | ${r['cold_get_ratio_vs_tus_server']} | | | ${t['cold_get_ratio_vs_tus_server']!.target} | ${met('cold_get_ratio_vs_tus_server')} |`,
     '',
