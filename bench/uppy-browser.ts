@@ -1,6 +1,7 @@
 // A browser upload through Uppy: the same 256 MiB file, picked in an <input type=file>, uploaded by
-// Uppy 6 with @tessera/uppy (its default: partitions digested in Web Workers; and with
-// `digestInWorkers: false`, digested on the page's thread as before) and with @uppy/tus (its
+// Uppy 6 with @tessera/uppy (its default: partitions digested in Web Workers and sent through
+// XMLHttpRequest, one PATCH per partition; with `transport: new FetchTransport()`, the fetch transport
+// and its 2 MiB PATCHes of before; and with `digestInWorkers: false`, digested on the page's thread) and with @uppy/tus (its
 // defaults: one PATCH for the whole file) to one gateway, in headless Chromium, interleaved round by
 // round. Per upload: MB/s (the page's clock
 // around `uppy.upload()`) and the main thread's busy time (CDP `Performance.getMetrics`, TaskDuration:
@@ -32,9 +33,9 @@ const here = dirname(fileURLToPath(import.meta.url))
 const { values } = parseArgs({ options: { size: { type: 'string', default: '256MiB' }, rounds: { type: 'string', default: '3' }, trace: { type: 'boolean', default: false } } })
 const SIZE = parseBytes(values.size)
 const ROUNDS = Number(values.rounds)
-const VARIANTS = ['tessera', 'tessera-page-thread', 'tus'] as const
+const VARIANTS = ['tessera', 'tessera-fetch', 'tessera-page-thread', 'tus'] as const
 type Variant = (typeof VARIANTS)[number]
-const LABEL: Record<Variant, string> = { tessera: '@tessera/uppy', 'tessera-page-thread': '@tessera/uppy, `digestInWorkers: false`', tus: '@uppy/tus' }
+const LABEL: Record<Variant, string> = { tessera: '@tessera/uppy', 'tessera-fetch': '@tessera/uppy, `FetchTransport` (2 MiB PATCHes)', 'tessera-page-thread': '@tessera/uppy, `digestInWorkers: false`', tus: '@uppy/tus' }
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -43,10 +44,11 @@ ${UPPY_IMPORT_MAP}
 <script type="module">
   import { Uppy, Tus } from '/uppy.min.mjs'
   import Tessera from '/plugin/index.js'
+  import { FetchTransport } from '/tessera.js'
   window.run = async ({ variant, endpoint }) => {
     const uppy = new Uppy()
     if (variant === 'tus') uppy.use(Tus, { endpoint, removeFingerprintOnSuccess: true })
-    else uppy.use(Tessera, { endpoints: [endpoint], digestInWorkers: variant === 'tessera' })
+    else uppy.use(Tessera, { endpoints: [endpoint], digestInWorkers: variant !== 'tessera-page-thread', ...(variant === 'tessera-fetch' && { transport: new FetchTransport() }) })
     uppy.addFile({ name: 'bench.bin', type: 'application/octet-stream', data: document.getElementById('file').files[0] })
     const t = performance.now()
     const r = await uppy.upload()

@@ -16,14 +16,14 @@ interface TraceEvent {
 }
 
 /** Kinds of main-thread work, in the order a report lists them. */
-export const WORK_KINDS = ['reading Blobs into ArrayBuffers', 'WebCrypto SHA-256', 'fetch: requests, Blob bodies, responses', 'microtasks (native self time)', 'JavaScript', 'garbage collection', 'tasks (native self time)', 'other'] as const
+export const WORK_KINDS = ['reading Blobs into ArrayBuffers', 'WebCrypto SHA-256', 'requests (fetch, XHR), Blob bodies, responses', 'microtasks (native self time)', 'JavaScript', 'garbage collection', 'tasks (native self time)', 'other'] as const
 export type WorkKind = (typeof WORK_KINDS)[number]
 
 function kindOf(e: TraceEvent): WorkKind {
   const n = e.name
   if (n === 'SimpleWatcher::OnHandleReady' && e.args?.chrome_mojo_event_info?.watcher_notify_interface_tag?.endsWith('file_reader_loader.cc')) return 'reading Blobs into ArrayBuffers'
   if (n === 'DoDigest' || n === 'DoDigestReply') return 'WebCrypto SHA-256'
-  if (/^(ResourceFetcher|URLLoader|ThrottlingURLLoader|ResourceRequestSender|ResponseBodyLoader|BlobRegistry)/.test(n)) return 'fetch: requests, Blob bodies, responses'
+  if (/^(ResourceFetcher|URLLoader|ThrottlingURLLoader|ResourceRequestSender|ResponseBodyLoader|BlobRegistry|XHR|ThreadableLoader)/.test(n)) return 'requests (fetch, XHR), Blob bodies, responses'
   if (n === 'RunMicrotasks') return 'microtasks (native self time)'
   if (n === 'FunctionCall' || n === 'v8.callFunction' || n === 'EvaluateScript' || n === 'v8.compile' || n === 'V8.Execute') return 'JavaScript'
   if (n.startsWith('V8.GC') || n.includes('GC')) return 'garbage collection'
