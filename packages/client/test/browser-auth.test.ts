@@ -3,16 +3,13 @@
 // once (POST: retried in place) or expires mid-partition (a PATCH refused at 256 KiB resumes there
 // after HEAD) — one refresh each, the download in Node byte-identical — and a static `headers` token.
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import type { Browser, Page } from 'playwright-core'
-import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
-import { chromiumMissing, launchChromium, staticSite } from './helpers/chromium.js'
+import type { Page } from 'playwright-core'
+import { bytes, download, sha256, type Gateway } from './helpers.js'
+import { type BundlePage, openBundlePage } from './helpers/bundle-page.js'
+import { chromiumMissing } from './helpers/chromium.js'
 import { JWT_FLAGS, REFUSED_AT_256_KIB, hsToken } from './helpers/jwt.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
 const MiB = 1024 * 1024
 
 const PAGE = `<!doctype html>
@@ -75,28 +72,14 @@ interface PageResult {
 }
 
 for (const kind of ['fetch', 'xhr'] as const) describe(`browser bundle (${kind}) with a token against --auth jwt`, { skip: chromiumMissing, timeout: 120_000 }, () => {
+  let opened: BundlePage | undefined
   let gw: Gateway
-  let site: { url: string; close: () => Promise<void> }
-  let browser: Browser
   let page: Page
   before(async () => {
-    gw = await startGateway([...JWT_FLAGS, '--jwt-clock-skew', '0s'])
-    site = await staticSite({
-      '/': { type: 'text/html; charset=utf-8', body: PAGE },
-      '/tessera.js': { type: 'text/javascript', body: await readFile(join(here, '../dist/browser/tessera.js')) },
-      '/page-file.js': { type: 'text/javascript', body: await readFile(join(here, 'fixtures/page-file.js')) },
-    })
-    browser = await launchChromium()
-    page = await browser.newPage()
-    page.on('pageerror', (err) => console.log(`# page error: ${err.message}`))
-    await page.goto(site.url)
-    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true)
+    opened = await openBundlePage(PAGE, [...JWT_FLAGS, '--jwt-clock-skew', '0s'])
+    ;({ gw, page } = opened)
   })
-  after(async () => {
-    await browser?.close()
-    await site?.close()
-    await gw?.stop()
-  })
+  after(() => opened?.close())
 
   const run = (args: { size: number; seed: number; tokens?: string[]; headers?: Record<string, string>; holdSecondPatchUntil?: number }): Promise<PageResult> =>
     page.evaluate((a) => (globalThis as unknown as { run: (a: unknown) => Promise<PageResult> }).run(a), { kind, endpoint: gw.url, ...args })

@@ -6,16 +6,13 @@
 // progress — not after the whole body's allowance fetch needs — and the upload completes; a PATCH
 // aborted mid-body rejects with the signal's reason.
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import type { Browser, Page } from 'playwright-core'
-import { bytes, download, sha256, startGateway, type Gateway } from './helpers.js'
-import { chromiumMissing, launchChromium, staticSite } from './helpers/chromium.js'
+import type { Page } from 'playwright-core'
+import { bytes, download, sha256, type Gateway } from './helpers.js'
+import { type BundlePage, openBundlePage } from './helpers/bundle-page.js'
+import { chromiumMissing } from './helpers/chromium.js'
 import { faultProxy } from './helpers/fault-proxy.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
 const MiB = 1024 * 1024
 /**
  * A body black-holed mid-way must be larger than what the kernel takes in once the proxy stops
@@ -126,28 +123,14 @@ interface PatchResult {
 }
 
 describe('XhrTransport in headless Chromium', { skip: chromiumMissing, timeout: 180_000 }, () => {
+  let opened: BundlePage | undefined
   let gw: Gateway
-  let site: { url: string; close: () => Promise<void> }
-  let browser: Browser
   let page: Page
   before(async () => {
-    gw = await startGateway()
-    site = await staticSite({
-      '/': { type: 'text/html; charset=utf-8', body: PAGE },
-      '/tessera.js': { type: 'text/javascript', body: await readFile(join(here, '../dist/browser/tessera.js')) },
-      '/page-file.js': { type: 'text/javascript', body: await readFile(join(here, 'fixtures/page-file.js')) },
-    })
-    browser = await launchChromium()
-    page = await browser.newPage()
-    page.on('pageerror', (err) => console.log(`# page error: ${err.message}`))
-    await page.goto(site.url)
-    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true)
+    opened = await openBundlePage(PAGE)
+    ;({ gw, page } = opened)
   })
-  after(async () => {
-    await browser?.close()
-    await site?.close()
-    await gw?.stop()
-  })
+  after(() => opened?.close())
 
   const runUpload = (args: { endpoint: string; size: number; seed: number; options?: Record<string, unknown> }): Promise<UploadResult> =>
     page.evaluate((a) => (globalThis as unknown as { runUpload: (a: unknown) => Promise<UploadResult> }).runUpload(a), args)
