@@ -70,9 +70,9 @@ const MKDIR_ATTEMPTS = 4
  *   upload's blocks in one directory); `delete` prunes directories it empties.
  * - A vanished root (the disk or directory was removed) stays dead: reads reject
  *   `STORAGE_ERR_NOT_FOUND`, `put`, `list` and `capacity` reject `STORAGE_ERR_UNAVAILABLE`, and
- *   nothing recreates the root; only `open()` creates it. (A segment file's handle stays open up
- *   to 2 s after its last range read, so for that long a range of a root removed from outside
- *   may still read the bytes it held; every block read is checked against its checksum.)
+ *   nothing recreates the root; only `open()` creates it. (Range reads go through segment
+ *   handles kept open up to 2 s after their last read, each read checking with `fstat` that the
+ *   file still has a link: a file or root removed from outside is seen by the next read.)
  * - Errors: `STORAGE_ERR_NOT_FOUND` (ENOENT), `STORAGE_ERR_IO` (ENOSPC, EACCES, EIO, …),
  *   `STORAGE_ERR_INVALID_KEY` (bad key, or a name too long for the file system),
  *   `STORAGE_ERR_ABORTED` (with the signal's reason as `cause`). An error thrown by a streamed

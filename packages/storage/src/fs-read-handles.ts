@@ -16,6 +16,11 @@ interface Entry {
  * thread-pool round trips of every block read. At most `maxOpen` handles, each closed after
  * `idleMs` without a read; a file that is written, replaced or deleted through the backend is
  * {@link forget}ten first, so no read goes through a handle to bytes the path no longer names.
+ * One removed from outside — the file, or the whole root (an unmounted disk, an operator's rm) —
+ * is caught by the `fstat` each read makes beside it (no links left): the read then opens the path
+ * afresh and fails as the path does, so a vanished backend is seen by its next read, not once its
+ * hot segments idle out. (The `fstat` runs alongside the read: one thread-pool round trip, where
+ * open + read + close were three.)
  */
 export class FsReadHandles {
   /** Insertion order is recency: the first idle entry is the least recently used. */
@@ -31,23 +36,27 @@ export class FsReadHandles {
    * Rejects with the file system's error (ENOENT, EISDIR, …).
    */
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    const reused = this.#entries.has(path)
     const entry = this.#acquire(path)
+    let unlinked = false
     try {
       const handle = await entry.handle
-      const out = Buffer.allocUnsafe(length)
-      let done = 0
-      while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, offset + done)
-        if (bytesRead === 0) break
-        done += bytesRead
-      }
-      return done === length ? out : out.subarray(0, done)
+      const [stats, bytes] = await Promise.all([reused ? handle.stat() : undefined, readFully(handle, offset, length)])
+      unlinked = stats !== undefined && stats.nlink === 0
+      if (!unlinked) return bytes
     } catch (err) {
       this.forget(path)
       throw err
     } finally {
       this.#release(path, entry)
     }
+    this.forget(path)
+    return this.readRange(path, offset, length)
+  }
+
+  /** Stops reusing every handle (each closed now, or by the read still using it). */
+  clear(): void {
+    for (const path of [...this.#entries.keys()]) this.forget(path)
   }
 
   /** Stops reusing the handle of `path` (closed now, or by the read still using it). */
@@ -90,6 +99,18 @@ export class FsReadHandles {
     entry.timer = setTimeout(() => this.forget(path), this.idleMs)
     entry.timer.unref()
   }
+}
+
+/** Up to `length` bytes at `offset` of `handle`; fewer when the file ends before. */
+async function readFully(handle: FileHandle, offset: number, length: number): Promise<Uint8Array> {
+  const out = Buffer.allocUnsafe(length)
+  let done = 0
+  while (done < length) {
+    const { bytesRead } = await handle.read(out, done, length - done, offset + done)
+    if (bytesRead === 0) break
+    done += bytesRead
+  }
+  return done === length ? out : out.subarray(0, done)
 }
 
 function close(entry: Entry): void {

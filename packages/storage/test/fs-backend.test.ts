@@ -152,6 +152,18 @@ describe('FsBackend', () => {
     })
   })
 
+  for (const how of ['removed', 'replaced'] as const) {
+    test(`a root ${how} from outside while its block is read through a kept handle: the next range read fails NOT_FOUND`, async () => {
+      await withBackend({}, async (backend, root) => {
+        await backend.put('u/0-0', bytesOf(4096))
+        for (const at of [0, 1024]) assertBytes(await backend.readRange('u/0-0', at, 1024), bytesOf(4096).subarray(at, at + 1024))
+        await rm(root, { recursive: true })
+        if (how === 'replaced') await mkdir(root)
+        await assert.rejects(backend.readRange('u/0-0', 2048, 1024), code('STORAGE_ERR_NOT_FOUND'))
+      })
+    })
+  }
+
   test("fsync 'always' stores, replaces and deletes blocks", async () => {
     await withBackend({ fsync: 'always' }, async (backend) => {
       assert.equal(backend.fsync, 'always')
