@@ -33,14 +33,15 @@ export interface UploadsInFlight {
 export async function uploadsInFlight(ctx: TusContext, limit: number): Promise<UploadsInFlight> {
   const recent = [...ctx.lastWrites.entries()].reverse()
   const candidates = [...new Set([...ctx.inflight.keys(), ...recent.map(([id]) => id)])]
-  const lastWrite = new Map(recent)
   const read = await Promise.all(candidates.slice(0, limit).map(async (id): Promise<UploadInFlight | undefined> => {
     const record = await ctx.deps.records.get(id)
     if (!record || record.gone || record.concat?.type === 'final') return undefined
     const offset = (await ctx.deps.store.stat(id))?.length ?? 0
+    // Both read now, together: a request that let go of the lock during the reads above is no
+    // longer receiving and has its last write (read apart, the list once showed neither).
     const receiving = ctx.inflight.has(id)
+    const at = ctx.lastWrites.peek(id)
     if (!receiving && record.length !== undefined && offset >= record.length) return undefined
-    const at = lastWrite.get(id)
     return {
       id,
       offset,

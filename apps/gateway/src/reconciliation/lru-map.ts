@@ -11,6 +11,11 @@ export class LruMap<K, V> {
     return value
   }
 
+  /** The value of `key`, its place in the order unchanged. */
+  peek(key: K): V | undefined {
+    return this.#entries.get(key)
+  }
+
   /** Sets `key` (as just used); resolves the entry this evicted, if any. */
   set(key: K, value: V): V | undefined {
     this.#touch(key, value)
