@@ -1,4 +1,11 @@
-import type { AttemptView } from './hedge-scheduler.js'
+/** What the laggard rule reads of a running attempt (an `AttemptView`). */
+export interface RunningAttempt {
+  /** The partition's length, bytes. */
+  readonly totalBytes: number
+  readonly startedMs: number
+  /** Clock value of its last progress, ms. */
+  readonly lastProgressMs: number
+}
 
 /** A partition of this upload that completed: its winning attempt's body bytes and when it ran. */
 export interface PeerSample {
@@ -33,7 +40,7 @@ export interface PeerPace {
  * earlier partitions finished makes nobody a laggard) with at least half of `a`'s bytes (a short
  * resumed rest is mostly round trips). The slowest of them sets the pace.
  */
-export function peerPace(a: AttemptView, peers: readonly PeerSample[]): PeerPace | undefined {
+export function peerPace(a: RunningAttempt, peers: readonly PeerSample[]): PeerPace | undefined {
   let paceMs = 0
   let lastEndedMs = -Infinity
   let n = 0
@@ -52,7 +59,7 @@ export function peerPace(a: AttemptView, peers: readonly PeerSample[]): PeerPace
  * own start + the pace if it started later — and has been silent that long too: an attempt still
  * taking body slices is moving, and is left to the endpoint models.
  */
-export function isLaggard(a: AttemptView, peers: readonly PeerSample[], now: number): boolean {
+export function isLaggard(a: RunningAttempt, peers: readonly PeerSample[], now: number): boolean {
   const peer = peerPace(a, peers)
   if (!peer) return false
   const lagMs = Math.max(LAGGARD_MARGIN_MS, LAGGARD_LAG * peer.paceMs)

@@ -401,7 +401,8 @@ export class PartitionRun implements TrackedRun {
       // its digest still open — taken from these very bytes as they go (read once, not twice).
       let digest: string | (() => string) | undefined
       if (declare || trailed) {
-        if (trailed && p.sha256 === undefined && offset === 0 && !(bytes instanceof Uint8Array) && bytes.length === length) {
+        // (A trailed body ends the partition: from offset 0 it is the whole of it.)
+        if (trailed && p.sha256 === undefined && offset === 0 && !(bytes instanceof Uint8Array)) {
           const hashed = hashedBody(bytes, ctx.hash())
           const data = p.data
           bytes = hashed.body
@@ -535,7 +536,7 @@ export class PartitionRun implements TrackedRun {
       this.#lastFailed = w
       return
     }
-    const problem = winnerProblem(head, { length: p.data.length, partition: `${ctx.sessionId}/${p.index}`, offset: p.offset, sha256: p.sha256 ?? (ctx.partitionsVerified ? await this.#digest() : undefined) })
+    const problem = winnerProblem(head, { length: p.data.length, partition: `${ctx.sessionId}/${p.index}`, offset: p.offset, sha256: ctx.partitionsVerified ? await this.#digest() : p.sha256 })
     if (problem !== undefined) throw invalid(problem)
     const length = head.offset
     w.acked = length
@@ -568,6 +569,9 @@ export class PartitionRun implements TrackedRun {
     this.#leader = a
     p.url = a.url
     p.done = true
+    // A won partition has its digest (streamed, declared or checked on the way, so this reads
+    // nothing): the final's partition list and the resume state need it.
+    if (ctx.partitionsVerified) await this.#digest()
     const endedMs = ctx.clock()
     const durationMs = Math.max(1, endedMs - a.startedMs)
     if (!adopted) {

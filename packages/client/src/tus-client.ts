@@ -187,12 +187,13 @@ export class TusClient {
     if (req.sha256Base64 !== undefined) headers[TusHeader.uploadChecksum] = `sha256 ${req.sha256Base64}`
     const declared: Record<string, string> = {}
     if (req.uploadLength !== undefined) declared[TusHeader.uploadLength] = String(req.uploadLength)
-    const digest = req.tesseraSha256
-    if (typeof digest === 'string') declared[TESSERA_SHA256_HEADER] = digest
-    const inTrailers = req.declareInTrailers === true && (Object.keys(declared).length > 0 || digest !== undefined)
-    if (typeof digest === 'function' && !inTrailers) throw new ClientError('CLIENT_ERR_INVALID_OPTION', `PATCH ${url}: a Tessera-Sha256 computed after the body goes only in trailers`)
-    const trailers = !inTrailers ? undefined : typeof digest === 'function' ? () => ({ ...declared, [TESSERA_SHA256_HEADER]: digest() }) : declared
-    if (trailers) headers['trailer'] = [...Object.keys(declared), ...(typeof digest === 'function' ? [TESSERA_SHA256_HEADER] : [])].join(', ')
+    const late = typeof req.tesseraSha256 === 'function' ? req.tesseraSha256 : undefined
+    if (typeof req.tesseraSha256 === 'string') declared[TESSERA_SHA256_HEADER] = req.tesseraSha256
+    const names = [...Object.keys(declared), ...(late ? [TESSERA_SHA256_HEADER] : [])]
+    const inTrailers = req.declareInTrailers === true && names.length > 0
+    if (late && !inTrailers) throw new ClientError('CLIENT_ERR_INVALID_OPTION', `PATCH ${url}: a Tessera-Sha256 computed after the body goes only in trailers`)
+    const trailers = !inTrailers ? undefined : late ? () => ({ ...declared, [TESSERA_SHA256_HEADER]: late() }) : declared
+    if (trailers) headers['trailer'] = names.join(', ')
     else Object.assign(headers, declared, { 'content-length': String(req.body.length) })
     const body = req.body instanceof Uint8Array ? slices([req.body]) : slices(req.body.stream)
     const blob = req.body instanceof Uint8Array ? undefined : req.body.blob

@@ -563,9 +563,6 @@ export class Upload extends UploadEmitter implements RunnerContext {
     if (stop) throw stop
     this.emit('progress', { bytesAcked: this.#bytesAcked, bytesTotal: this.#size, rateBps: this.#rate.bps })
 
-    // Every winner left its partition's digest (streamed, declared, checked); should one not have,
-    // it is read here rather than the final built on a hole.
-    for (const p of this.#partitions) p.sha256 ??= await digestRange(this.hash, p.data, p.data.length!)
     const partitionsDigest = this.#partitionsDigest()
     const digest = whole?.digest()
     const metadata = { ...o.metadata, ...(digest ? { [TesseraMetadataKey.sha256]: encodeBase64(digest) } : { [TesseraMetadataKey.partitionsSha256]: encodeBase64(partitionsDigest) }) }

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test'
 import { FailureModel, ThroughputModel } from '@tessera/predict'
 import type { AttemptView, EndpointView } from '../src/hedge-scheduler.js'
 import { planHedges } from '../src/hedge-scheduler.js'
-import { LAGGARD_MARGIN_MS, isLaggard, peerPace, type PeerSample } from '../src/laggard.js'
+import { LAGGARD_LAG, LAGGARD_MARGIN_MS, LAGGARD_MIN_PEERS, isLaggard, peerPace, type PeerSample } from '../src/laggard.js'
 
 const MiB = 1024 * 1024
 const A = 'http://a/files'
@@ -40,23 +40,25 @@ describe('peerPace', () => {
 describe('isLaggard', () => {
   test('a silent attempt is a laggard once it is a lag past its last peer’s end, not before', () => {
     const a = running(0, 60)
-    const lag = Math.max(LAGGARD_MARGIN_MS, 150 / 4)
+    const lag = Math.max(LAGGARD_MARGIN_MS, 150 * LAGGARD_LAG)
     assert.equal(isLaggard(a, peers, 190 + lag - 1), false)
     assert.equal(isLaggard(a, peers, 190 + lag), true)
   })
 
   test('an attempt that started late is due its own start + the pace, not its peers’ end', () => {
     const late = running(120, 130)
-    assert.equal(isLaggard(late, peers, 120 + 150 + 49), false)
-    assert.equal(isLaggard(late, peers, 120 + 150 + 50), true)
+    const lag = Math.max(LAGGARD_MARGIN_MS, 150 * LAGGARD_LAG)
+    assert.equal(isLaggard(late, peers, 120 + 150 + lag - 1), false)
+    assert.equal(isLaggard(late, peers, 120 + 150 + lag), true)
   })
 
   test('an attempt still moving is no laggard, however late', () => {
     assert.equal(isLaggard(running(0, 990, 3 * MiB), peers, 1000), false)
   })
 
-  test('without two comparable peers nothing is a laggard', () => {
-    assert.equal(isLaggard(running(0, 0), peers.slice(0, 1), 10_000), false)
+  test('without enough comparable peers nothing is a laggard', () => {
+    assert.equal(isLaggard(running(0, 0), peers.slice(0, LAGGARD_MIN_PEERS - 1), 10_000), false)
+    assert.equal(isLaggard(running(0, 0), peers.slice(0, LAGGARD_MIN_PEERS), 10_000), true)
     assert.equal(isLaggard(running(0, 0), [], 10_000), false)
   })
 })
