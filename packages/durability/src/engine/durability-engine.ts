@@ -13,7 +13,7 @@ import { BackendChoice } from './backend-choice.js'
 import { PRIORITY, planPredictive, regenerateTask, type IndexedObject } from './plan.js'
 import { RingSeries } from '../health/health-series.js'
 import { RebalanceLog, type RebalanceStatus } from './rebalance-log.js'
-import { assertLoadReport, imbalanceOf, meanBusy, planRebalance, type LoadReport } from './rebalance-plan.js'
+import { assertLoadReport, blockKey, imbalanceOf, meanBusy, planRebalance, type LoadReport } from './rebalance-plan.js'
 import { executeTask, type TaskContext } from './task-handlers.js'
 
 const FAULT_KINDS = new Set(['missing', 'unreadable', 'corrupt'])
@@ -230,7 +230,8 @@ export class DurabilityEngine {
     for (const task of tasks) {
       if (!(await this.#add(task))) continue
       queued++
-      this.#rebalancing.planned(task.key.slice('rebalance:'.length), now + o.rebalanceCooldownMs)
+      const { objectId, stripe, block } = task.payload as { objectId: string; stripe: number; block: number }
+      this.#rebalancing.planned(blockKey(objectId, stripe, block), now + o.rebalanceCooldownMs)
     }
     return { atMs: now, maxImbalance, planned: tasks.length, queued }
   }

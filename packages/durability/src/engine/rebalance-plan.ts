@@ -84,14 +84,14 @@ export function planRebalance(input: RebalancePlanInput): TaskDescriptor[] {
     const ref = stripe?.blocks[h.block]
     const from = busy.get(h.backend)
     if (!stripe || !ref || ref.backend !== h.backend || from === undefined) continue
-    if (imbalanceOf(from, mean) <= input.threshold || input.cooling.has(blockKey(h.objectId, h.stripe, h.block))) continue
+    const imbalance = imbalanceOf(from, mean)
+    if (imbalance <= input.threshold || input.cooling.has(blockKey(h.objectId, h.stripe, h.block))) continue
     const inStripe = new Set(stripe.blocks.map((b) => b?.backend))
     const added = (id: string): number => (h.readsPerSecond * latency.get(id)!) / 1000
     const targets = [...busy.keys()]
       .filter((id) => !inStripe.has(id) && !input.ineligible.has(id) && imbalanceOf(busy.get(id)! + added(id), mean) <= input.threshold / 2)
       .sort((a, b) => busy.get(a)! + added(a) - (busy.get(b)! + added(b)) || (a < b ? -1 : 1))
     if (targets.length === 0) continue
-    const imbalance = imbalanceOf(from, mean)
     busy.set(h.backend, Math.max(0, from - added(h.backend)))
     busy.set(targets[0]!, busy.get(targets[0]!)! + added(targets[0]!))
     tasks.push({

@@ -1,4 +1,4 @@
-import { addParity, dropParity, isStorageError, migrateBlock, regenerateBlocks, scrub, type BlockRef, type ScrubLedger, type StripeRecord } from '@tessera/storage'
+import { addParity, dropParity, isStorageError, migrateBlock, regenerateBlocks, scrub, type ScrubLedger, type StripeRecord } from '@tessera/storage'
 import type { Json, TaskDescriptor } from '../queue/task-queue.js'
 import type { DurabilityEvent } from './durability-event.js'
 import type { ResolvedDurabilityOptions } from './durability-options.js'
@@ -80,25 +80,25 @@ async function move(task: TaskDescriptor, ctx: TaskContext, base: Base, candidat
   const p = task.payload
   const objectId = p.objectId as string
   const where = { stripe: p.stripe as number, block: p.block as number, backend: p.backend as string, ...extra }
-  const found = await plannedBlock(ctx, objectId, where.stripe, where.block, where.backend, p.key as string)
-  if (!found) return ctx.emit({ action: task.kind, outcome: 'skipped', ...base, ...where, reason: 'block-moved' })
-  const inStripe = new Set(found.stripe.blocks.map((b) => b?.backend))
+  const stripe = await plannedStripe(ctx, objectId, where.stripe, where.block, where.backend, p.key as string)
+  if (!stripe) return ctx.emit({ action: task.kind, outcome: 'skipped', ...base, ...where, reason: 'block-moved' })
+  const inStripe = new Set(stripe.blocks.map((b) => b?.backend))
   const avoid = new Set(ctx.avoid())
   const target = candidates.find((id) => !inStripe.has(id) && !avoid.has(id))
   if (!target) return ctx.emit({ action: task.kind, outcome: 'failed', ...base, ...where, code: 'DURABILITY_ERR_NO_TARGET' })
   ctx.options.logger.info({ kind: task.kind, objectId, stripe: where.stripe, block: where.block, from: where.backend, to: target }, 'block move started')
   const result = await migrateBlock(ctx.options.store, objectId, where.stripe, where.block, target, { drainReadsMs })
   const detail: Record<string, Json> = { via: result.via, deletedOld: result.deletedOld }
-  if (task.kind === 'rebalance') Object.assign(detail, { bytes: found.stripe.blockBytes, readsPerSecond: p.readsPerSecond as number, imbalance: p.imbalance as number, readsDrained: result.readsDrained })
+  if (task.kind === 'rebalance') Object.assign(detail, { bytes: stripe.blockBytes, readsPerSecond: p.readsPerSecond as number, imbalance: p.imbalance as number, readsDrained: result.readsDrained })
   ctx.emit({ action: task.kind, outcome: 'done', ...base, ...where, targets: [result.to.backend], detail })
 }
 
-/** The stripe and ref of a block if the live manifest still has it where the task found it. */
-async function plannedBlock(ctx: TaskContext, objectId: string, s: number, block: number, backend: string, key: string): Promise<{ stripe: StripeRecord; ref: BlockRef } | undefined> {
+/** The live stripe of a block if its manifest still has the block where the task found it. */
+async function plannedStripe(ctx: TaskContext, objectId: string, s: number, block: number, backend: string, key: string): Promise<StripeRecord | undefined> {
   const manifest = await ctx.options.store.options.manifests.get(objectId)
   const stripe = manifest && !manifest.deleted ? manifest.stripes[s] : undefined
   const ref = stripe?.blocks[block]
-  return stripe && ref && ref.backend === backend && ref.key === key ? { stripe, ref } : undefined
+  return ref && ref.backend === backend && ref.key === key ? stripe : undefined
 }
 
 async function addMoreParity(task: TaskDescriptor, ctx: TaskContext, base: Base): Promise<void> {
