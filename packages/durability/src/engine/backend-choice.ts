@@ -48,13 +48,19 @@ export class BackendChoice {
 
   /** Appends each backend's capacity at its last probe (kept: the last {@link CAPACITY_READINGS}). */
   readCapacity(now: number): void {
+    for (const [backend, reading] of this.#probed(now)) {
+      const readings = this.#capacity.get(backend) ?? []
+      readings.push(reading)
+      if (readings.length > CAPACITY_READINGS) readings.shift()
+      this.#capacity.set(backend, readings)
+    }
+  }
+
+  /** Each backend's capacity at its last probe, as a reading at `now` (backends that report none left out). */
+  *#probed(now: number): Generator<[string, CapacityReading]> {
     for (const b of this.options.health.snapshot().backends) {
       const c = b.capacity
-      if (!c || c.totalBytes === null || c.freeBytes === null) continue
-      const readings = this.#capacity.get(b.backend) ?? []
-      readings.push({ atMs: now, totalBytes: c.totalBytes, freeBytes: c.freeBytes })
-      if (readings.length > CAPACITY_READINGS) readings.shift()
-      this.#capacity.set(b.backend, readings)
+      if (c && c.totalBytes !== null && c.freeBytes !== null) yield [b.backend, { atMs: now, totalBytes: c.totalBytes, freeBytes: c.freeBytes }]
     }
   }
 
@@ -65,11 +71,7 @@ export class BackendChoice {
   #short(excluded: ReadonlySet<string>): Map<string, number> {
     const now = this.options.clock.now()
     const history = new Map<string, CapacityReading[]>()
-    for (const b of this.options.health.snapshot().backends) {
-      const c = b.capacity
-      if (!c || c.totalBytes === null || c.freeBytes === null) continue
-      history.set(b.backend, [...(this.#capacity.get(b.backend) ?? []), { atMs: now, totalBytes: c.totalBytes, freeBytes: c.freeBytes }])
-    }
+    for (const [backend, reading] of this.#probed(now)) history.set(backend, [...(this.#capacity.get(backend) ?? []), reading])
     return fillingBackends(history, {
       now,
       horizonMs: this.risk.horizonMs,
