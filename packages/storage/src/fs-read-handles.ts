@@ -38,25 +38,21 @@ export class FsReadHandles {
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     const reused = this.#entries.has(path)
     const entry = this.#acquire(path)
-    let unlinked = false
+    let read: [{ nlink: number } | undefined, Uint8Array]
     try {
       const handle = await entry.handle
-      const [stats, bytes] = await Promise.all([reused ? handle.stat() : undefined, readFully(handle, offset, length)])
-      unlinked = stats !== undefined && stats.nlink === 0
-      if (!unlinked) return bytes
+      read = await Promise.all([reused ? handle.stat() : undefined, readFully(handle, offset, length)])
     } catch (err) {
       this.forget(path)
       throw err
     } finally {
       this.#release(path, entry)
     }
+    const [stats, bytes] = read
+    if (stats?.nlink !== 0) return bytes
+    // No links left: removed from outside. A fresh open fails (or reads) as the path does now.
     this.forget(path)
     return this.readRange(path, offset, length)
-  }
-
-  /** Stops reusing every handle (each closed now, or by the read still using it). */
-  clear(): void {
-    for (const path of [...this.#entries.keys()]) this.forget(path)
   }
 
   /** Stops reusing the handle of `path` (closed now, or by the read still using it). */

@@ -22,11 +22,6 @@ export class OpenReads {
     }
   }
 
-  /** Reads of `objectId` running now. */
-  count(objectId: string): number {
-    return this.#byObject.get(objectId)?.size ?? 0
-  }
-
   /**
    * Resolves true once every read of `objectId` running at the call has ended (reads started later
    * are not waited for), or false after `timeoutMs` with some still running.
