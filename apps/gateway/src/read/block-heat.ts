@@ -1,5 +1,6 @@
 import type { HotBlock } from '@tessera/durability'
 import type { BlockRead } from '@tessera/storage'
+import { LruMap } from '../reconciliation/lru-map.js'
 
 /** Half-life of a block's read count, ms: a block read steadily at r/s settles at r · half-life / ln 2. */
 const HALF_LIFE_MS = 60_000
@@ -20,12 +21,12 @@ interface Heat {
  * read longest ago is forgotten. The rebalancing's input of hot blocks ({@link hottest}).
  */
 export class BlockHeat {
-  readonly #entries = new Map<string, Heat>()
+  readonly #entries: LruMap<string, Heat>
 
-  constructor(
-    /** Blocks remembered at most (≈ 150 bytes each). */
-    readonly maxEntries = 50_000,
-  ) {}
+  /** @param maxEntries Blocks remembered at most (≈ 150 bytes each). */
+  constructor(maxEntries = 50_000) {
+    this.#entries = new LruMap(maxEntries)
+  }
 
   /** Counts one block read at `nowMs` (monotonic ms). */
   record(read: BlockRead, nowMs: number): void {
@@ -34,25 +35,17 @@ export class BlockHeat {
     if (heat) {
       heat.score = decayed(heat, nowMs) + 1
       heat.atMs = nowMs
-      this.#entries.delete(id)
-      this.#entries.set(id, heat)
       return
     }
     this.#entries.set(id, { objectId: read.objectId, stripe: read.stripe, block: read.block, backend: read.backend, score: 1, atMs: nowMs })
-    if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!)
   }
 
   /** The `limit` hottest (block, backend) pairs at `nowMs`, hottest first, with their reads per second. */
   hottest(limit: number, nowMs: number): HotBlock[] {
-    return [...this.#entries.values()]
-      .map((h) => ({ objectId: h.objectId, stripe: h.stripe, block: h.block, backend: h.backend, readsPerSecond: (decayed(h, nowMs) * Math.LN2 * 1000) / HALF_LIFE_MS }))
+    return [...this.#entries.entries()]
+      .map(([, h]) => ({ objectId: h.objectId, stripe: h.stripe, block: h.block, backend: h.backend, readsPerSecond: (decayed(h, nowMs) * Math.LN2 * 1000) / HALF_LIFE_MS }))
       .sort((a, b) => b.readsPerSecond - a.readsPerSecond)
       .slice(0, limit)
-  }
-
-  /** Blocks remembered now. */
-  get size(): number {
-    return this.#entries.size
   }
 }
 
