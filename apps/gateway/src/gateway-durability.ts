@@ -139,14 +139,14 @@ export class GatewayDurability implements LoadRebalancer {
    */
   rebalance(load: LoadReport): void {
     const engine = this.#engine
-    if (!engine || !this.#running || this.rebalanceStatus() === null) return
+    if (!engine || !this.#running || engine.options.maxRebalanceMoves === 0) return
     engine.rebalance(load).catch((err: unknown) => this.log.error({ err }, 'the read load could not be handed to the rebalancing'))
   }
 
   /** What the rebalancing moves did (`GET /_tessera/read`); `null` when off (`--rebalance-threshold 0` or `--rebalance-moves 0`). */
   rebalanceStatus(): RebalanceStatus | null {
-    const status = this.#engine?.rebalanceStatus()
-    return status && status.maxMovesPerRound > 0 ? status : null
+    const engine = this.#engine
+    return engine && engine.options.maxRebalanceMoves > 0 ? engine.rebalanceStatus() : null
   }
 
   /** Arms probes, evaluations and (unless policy `none`) scrub passes. */
