@@ -7,7 +7,6 @@
 // names is on its backend, the move is done again or left cleanly, and deleting the uploads leaves
 // no block behind.
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +15,7 @@ import { after, test } from 'node:test'
 import { FileManifestStore, type Manifest } from '@tessera/storage'
 import { fsMedium } from '../src/testing/index.js'
 import { TUS, bytes, patch } from './helpers/gateway.js'
+import { isRunning, kill9, startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js'
 
 const CHILD = fileURLToPath(new URL('./helpers/rebalance-child.ts', import.meta.url))
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url))
@@ -23,8 +23,7 @@ const BLOCK = 4096
 const OBJECTS = 6
 const SIZE = 2 * 4 * BLOCK
 
-interface Running {
-  readonly child: ChildProcessWithoutNullStreams
+interface Running extends GatewayProcess {
   readonly origin: string
   /** The JSON log lines so far. */
   readonly logs: { msg: string; [field: string]: unknown }[]
@@ -32,31 +31,12 @@ interface Running {
 
 async function start(dataDir: string, dirs: readonly string[], moveDelayMs: number): Promise<Running> {
   const args = ['--import', 'tsx', CHILD, '--port', '0', '--data', dataDir, '--backends', dirs.join(','), '--block-size', '4KiB', '--echo-memory', '0', '--load-window', '300ms', '--rebalance-threshold', '0.5', '--rebalance-moves', '2', '--probe', 'none', '--log-level', 'info']
-  const child = spawn(process.execPath, args, { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TESSERA_TEST_MOVE_DELAY_MS: String(moveDelayMs) } })
   const logs: Running['logs'] = []
-  let pending = ''
-  let err = ''
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()))
-  const origin = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => {
-      pending += c.toString()
-      const lines = pending.split('\n')
-      pending = lines.pop()!
-      for (const line of lines) {
-        if (line.startsWith('{')) logs.push(JSON.parse(line) as Running['logs'][number])
-        const match = /^Tessera gateway listening: (http:\/\/127\.0\.0\.1:\d+)\/files$/.exec(line)
-        if (match) resolve(match[1]!)
-      }
-    })
-    child.once('exit', (code) => reject(new Error(`exited ${code} before listening: ${err}`)))
-  })
-  return { child, origin, logs }
-}
-
-async function kill9(run: Running): Promise<void> {
-  const exited = new Promise((resolve) => run.child.once('exit', resolve))
-  run.child.kill('SIGKILL')
-  await exited
+  const onLine = (line: string): void => {
+    if (line.startsWith('{')) logs.push(JSON.parse(line) as Running['logs'][number])
+  }
+  const run = await startGatewayProcess(args, { cwd: PACKAGE_DIR, env: { ...process.env, TESSERA_TEST_MOVE_DELAY_MS: String(moveDelayMs) }, onLine })
+  return { ...run, origin: new URL(run.endpoint).origin, logs }
 }
 
 /** Polls until `until()` holds; a hang guard (fails after `guardMs`), not a timing assertion. */
@@ -71,7 +51,7 @@ async function waitFor(what: string, until: () => boolean | Promise<boolean>, gu
 let running: Running | undefined
 let dataDir: string | undefined
 after(async () => {
-  if (running && running.child.exitCode === null && running.child.signalCode === null) await kill9(running)
+  if (isRunning(running)) await kill9(running!)
   if (dataDir) await rm(dataDir, { recursive: true, force: true })
 })
 

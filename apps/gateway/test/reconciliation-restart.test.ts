@@ -1,7 +1,6 @@
 // Reconciliation state survives kill -9: the gateway process (dist/main.js) is killed mid-way and
 // restarted on the same data directory — winners and losers are still known, hashes are rebuilt.
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,48 +9,24 @@ import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 import { bytes, download, head, idOf, listFiles, patch } from './helpers/gateway.js'
 import { createAttempt, postFinal, readEvents, sha256 } from './helpers/reconciliation.js'
+import { isRunning, kill9, startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js'
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 
-interface Running {
-  readonly child: ChildProcessWithoutNullStreams
-  readonly endpoint: string
-  /** Everything the process wrote to stdout so far (pino lines). */
-  readonly stdout: () => string
-}
-
-async function start(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN, '--port', '0', '--data', dataDir, '--block-size', '4KiB', '--log-level', 'info'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()))
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString()
-      const match = /Tessera gateway listening: (http:\/\/127\.0\.0\.1:\d+\/files)\n/.exec(out)
-      if (match) resolve(match[1]!)
-    })
-    child.once('exit', (code) => reject(new Error(`exited ${code} before listening: ${err}`)))
-  })
-  return { child, endpoint, stdout: () => out }
-}
-
-async function kill9(run: Running): Promise<void> {
-  const exited = new Promise((resolve) => run.child.once('exit', resolve))
-  run.child.kill('SIGKILL')
-  await exited
+async function start(dataDir: string): Promise<GatewayProcess> {
+  return startGatewayProcess([MAIN, '--port', '0', '--data', dataDir, '--block-size', '4KiB', '--log-level', 'info'])
 }
 
 describe('reconciliation across kill -9', () => {
   // Fails, not skips: a missing build would otherwise pass the suite with these checks unrun.
   before(() => assert.ok(existsSync(MAIN), 'dist/main.js is not built: run `npm run build` first'))
   let dataDir: string
-  let running: Running | undefined
+  let running: GatewayProcess | undefined
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'tessera-recon-'))
   })
   after(async () => {
-    if (running && running.child.exitCode === null && running.child.signalCode === null) await kill9(running)
+    if (isRunning(running)) await kill9(running!)
     await rm(dataDir, { recursive: true, force: true })
   })
 
