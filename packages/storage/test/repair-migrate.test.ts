@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { BlockMigration, migrateBlock } from '../src/index.js'
-import { STRIPE, bytes, put, readAll, rig } from './store-rig.js'
+import { STRIPE, bytes, put, readAll, rig, sparesOf } from './store-rig.js'
 
 // A crash is simulated by stopping after a step and opening a fresh store over the same directories
 // (a real kill -9 of a child process mid-migration is the gateway integration's test, next).
@@ -14,7 +14,7 @@ for (const [n, stopAfter] of STEPS.entries()) {
       const data = bytes(2 * STRIPE + 7, 31 + n)
       await put(r.store, 'obj', data)
       const stripe = (await r.manifests.get('obj'))!.stripes[0]!
-      const target = r.faulty.find((b) => !stripe.blocks.some((x) => x?.backend === b.id))!.id
+      const target = sparesOf(r, stripe)[0]!.id
       const from = stripe.blocks[2]!
       const m = await BlockMigration.plan(r.store, 'obj', 0, 2, target)
       const steps = [() => m.copy(), () => m.verify(), () => m.commit(), () => m.cleanup()]
@@ -51,7 +51,7 @@ test('migrating a block that no longer reads intact regenerates it onto the targ
     const data = bytes(STRIPE, 41)
     await put(r.store, 'obj', data)
     const stripe = (await r.manifests.get('obj'))!.stripes[0]!
-    const target = r.faulty.find((b) => !stripe.blocks.some((x) => x?.backend === b.id))!.id
+    const target = sparesOf(r, stripe)[0]!.id
     r.faulty.find((b) => b.id === stripe.blocks[0]!.backend)!.setFaults({ corruptRate: 1, ops: ['read'] })
     const result = await migrateBlock(r.store, 'obj', 0, 0, target)
     assert.equal(result.via, 'regenerate')
@@ -69,7 +69,7 @@ test('with drainReadsMs, a move deletes the old block only once the reads that l
     const data = bytes(3 * STRIPE, 57)
     await put(r.store, 'obj', data)
     const stripe = (await r.manifests.get('obj'))!.stripes[2]!
-    const target = r.faulty.find((b) => !stripe.blocks.some((x) => x?.backend === b.id))!.id
+    const target = sparesOf(r, stripe)[0]!.id
     const from = stripe.blocks[1]!
     const faults: unknown[] = []
     // A read that loaded the manifest before the move and is paused after its first chunk (stripe 0):
@@ -108,7 +108,7 @@ test('drainReadsMs is a bound: a read left open past it does not keep the old bl
     const data = bytes(2 * STRIPE, 58)
     await put(r.store, 'obj', data)
     const stripe = (await r.manifests.get('obj'))!.stripes[0]!
-    const target = r.faulty.find((b) => !stripe.blocks.some((x) => x?.backend === b.id))!.id
+    const target = sparesOf(r, stripe)[0]!.id
     const reader = await r.store.read('obj')
     await reader.next()
     const result = await migrateBlock(r.store, 'obj', 0, 3, target, { drainReadsMs: 30 })

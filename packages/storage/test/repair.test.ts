@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { FaultyBackend, ScrubLedger, isStorageError, regenerateBlocks, scrub, type Manifest, type ManifestStore, type StripeRecord } from '../src/index.js'
-import { BLOCK, STRIPE, bytes, chunks, put, readAll, rig } from './store-rig.js'
+import { BLOCK, STRIPE, bytes, chunks, put, readAll, rig, sparesOf } from './store-rig.js'
 
 const code = (c: string) => (err: unknown) => isStorageError(err) && err.code === c
 
@@ -40,7 +40,7 @@ test('a regenerated block that reads back wrong on its target is regenerated on 
     const data = bytes(2 * STRIPE, 11)
     await put(r.store, 'obj', data)
     const stripe = (await r.manifests.get('obj'))!.stripes[1]!
-    const spares = r.faulty.filter((b) => !stripe.blocks.some((x) => x?.backend === b.id))
+    const spares = sparesOf(r, stripe)
     const [bad, good] = spares as [FaultyBackend, FaultyBackend]
     // The bad target stores what it is given but corrupts every read: the re-derivation read-back mismatches.
     bad.setFaults({ corruptRate: 1, ops: ['read'] })

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, wholeBlocksOnly, type Backend, type ManifestStore, type ObjectStoreOptions } from '../src/index.js'
+import { FaultyBackend, FileManifestStore, FsBackend, ObjectStore, wholeBlocksOnly, type Backend, type ManifestStore, type ObjectStoreOptions, type StripeRecord } from '../src/index.js'
 import { bytesOf } from './describe-backend.js'
 
 export const BLOCK = 4096
@@ -70,4 +70,9 @@ export async function rig(options: { width?: number; whole?: boolean | readonly 
 export async function put(store: ObjectStore, id: string, data: Uint8Array): Promise<void> {
   await store.create(id)
   await store.append(id, chunks(data))
+}
+
+/** The rig's backends holding no block of `stripe`: where a block of it may be moved or regenerated. */
+export function sparesOf(r: Rig, stripe: StripeRecord): FaultyBackend[] {
+  return r.faulty.filter((b) => !stripe.blocks.some((x) => x?.backend === b.id))
 }
