@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse, HttpTransport } from '../ports.js'
-import { MAX_ERROR_BODY, aborted, requestBody, requestFailure, sendableHeaders, stallError } from './browser-request.js'
-import { StallTimer } from './stall-timer.js'
+import { MAX_ERROR_BODY, aborted, requestFailure, stallError } from '../request-failure.js'
+import { StallTimer } from '../stall-timer.js'
+import { requestBody, sendableHeaders } from './browser-request.js'
 
 /** Options of {@link FetchTransport}. */
 export interface FetchTransportOptions {
@@ -39,12 +40,12 @@ export class FetchTransport implements HttpTransport {
   async request(req: HttpRequest): Promise<HttpResponse> {
     if (req.signal?.aborted) throw aborted(req)
     const controller = new AbortController()
-    const timer = new StallTimer(() => controller.abort(stallError(req)))
+    const timer = new StallTimer(req.stallTimeoutMs, () => controller.abort(stallError(req)))
     const onAbort = (): void => controller.abort(req.signal?.reason)
     req.signal?.addEventListener('abort', onAbort, { once: true })
     try {
       const body = await requestBody(req)
-      timer.arm(req.stallTimeoutMs + (body ? Math.ceil((body.size * 1000) / this.#minRate) : 0))
+      timer.arm(body ? Math.ceil((body.size * 1000) / this.#minRate) : 0)
       const res = await this.#fetch(req.url, {
         method: req.method,
         headers: sendableHeaders(req),
@@ -54,7 +55,7 @@ export class FetchTransport implements HttpTransport {
         redirect: 'follow',
       })
       if (body) req.onUploadProgress?.(body.size)
-      timer.arm(req.stallTimeoutMs)
+      timer.arm()
       let text = ''
       if (res.body) {
         const reader = res.body.getReader()
@@ -62,7 +63,7 @@ export class FetchTransport implements HttpTransport {
         for (;;) {
           const { done, value } = await reader.read()
           if (done) break
-          timer.arm(req.stallTimeoutMs)
+          timer.arm()
           if (text.length < MAX_ERROR_BODY) text += decoder.decode(value, { stream: true })
         }
       }

@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse, HttpTransport } from '../ports.js'
-import { MAX_ERROR_BODY, aborted, requestBody, requestFailure, sendableHeaders } from './browser-request.js'
-import { StallTimer } from './stall-timer.js'
+import { MAX_ERROR_BODY, aborted, requestFailure } from '../request-failure.js'
+import { StallTimer, drainAllowanceMs } from '../stall-timer.js'
+import { requestBody, sendableHeaders } from './browser-request.js'
 
 /** Options of {@link XhrTransport}. */
 export interface XhrTransportOptions {
@@ -8,15 +9,12 @@ export interface XhrTransportOptions {
   readonly XMLHttpRequest?: typeof globalThis.XMLHttpRequest
   /**
    * The slowest link a body may drain at unseen, bytes/s: upload progress counts the bytes the
-   * browser handed to its socket, so once the whole body went out up to {@link SOCKET_BUFFER_BYTES}
+   * browser handed to its socket, so once the whole body went out up to a socket buffer (4 MiB)
    * of it may still sit in the kernel's buffers, and the stall timer allows `stallTimeoutMs` plus
-   * that much at this rate for the answer. Default 65536 (512 kbit/s).
+   * that much at this rate for the answer ({@link drainAllowanceMs}, node:http's rule). Default 65536 (512 kbit/s).
    */
   readonly minBodyBytesPerSecond?: number
 }
-
-/** What an operating system's socket send buffer holds at most (Linux `net.ipv4.tcp_wmem` max: 4 MiB), bytes. */
-export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 
 /**
  * The browser {@link HttpTransport} on XMLHttpRequest, the default where the page has one (the
@@ -51,7 +49,7 @@ export class XhrTransport implements HttpTransport {
     return new Promise<HttpResponse>((resolve, reject) => {
       let reached = false
       let sent = 0
-      const timer = new StallTimer(() => {
+      const timer = new StallTimer(req.stallTimeoutMs, () => {
         xhr.abort()
         fail(new Error('stalled'))
       })
@@ -69,7 +67,7 @@ export class XhrTransport implements HttpTransport {
       }
       const moved = (): void => {
         reached = true
-        timer.arm(req.stallTimeoutMs)
+        timer.arm()
       }
       req.signal?.addEventListener('abort', onAbort, { once: true })
       xhr.open(req.method, req.url)
@@ -90,7 +88,7 @@ export class XhrTransport implements HttpTransport {
             req.onUploadProgress?.(sent)
           }
           reached = true
-          timer.arm(req.stallTimeoutMs + Math.ceil((Math.min(body.size, SOCKET_BUFFER_BYTES) * 1000) / this.#minRate))
+          timer.arm(drainAllowanceMs(body.size, this.#minRate))
         }
       }
       xhr.onreadystatechange = () => {
@@ -102,7 +100,7 @@ export class XhrTransport implements HttpTransport {
         resolve({ status: xhr.status, headers: responseHeaders(xhr.getAllResponseHeaders()), body: xhr.responseText.slice(0, MAX_ERROR_BODY) })
       }
       xhr.onerror = () => fail(new Error('network error'))
-      timer.arm(req.stallTimeoutMs)
+      timer.arm()
       xhr.send(body ?? null)
     })
   }

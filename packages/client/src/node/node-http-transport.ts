@@ -2,6 +2,8 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { ClientError } from '../errors.js'
 import type { HttpRequest, HttpResponse, HttpTransport } from '../ports.js'
+import { MAX_ERROR_BODY, aborted, requestFailure, stallError } from '../request-failure.js'
+import { StallTimer, drainAllowanceMs } from '../stall-timer.js'
 
 /** Options of {@link NodeHttpTransport}. */
 export interface NodeHttpTransportOptions {
@@ -16,16 +18,12 @@ export interface NodeHttpTransportOptions {
   readonly keepAliveTimeoutMs?: number
   /**
    * The slowest link a body may drain at unseen, bytes/s: once the socket has taken the whole body,
-   * up to {@link SEND_BUFFER_BYTES} of it may still sit in kernel buffers, so the stall timer allows
+   * up to a socket buffer (4 MiB, `SEND_BUFFER_BYTES` in stall-timer.ts) of it may still sit in kernel buffers, so the stall timer allows
    * `stallTimeoutMs` + that much at this rate for the answer. Default 65536 (512 kbit/s).
    */
   readonly minBodyBytesPerSecond?: number
 }
 
-/** What a Linux socket's send buffer holds at most (`net.ipv4.tcp_wmem` max, default 4 MiB), bytes. */
-export const SEND_BUFFER_BYTES = 4 * 1024 * 1024
-
-const MAX_ERROR_BODY = 4096
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ETIMEDOUT', 'CONNECT_TIMEOUT'])
 
 /**
@@ -60,8 +58,6 @@ export class NodeHttpTransport implements HttpTransport {
     if (req.signal?.aborted) throw aborted(req)
     const tls = url.protocol === 'https:'
     const send = tls ? httpsRequest : httpRequest
-    let stalled = false
-    let timer: ReturnType<typeof setTimeout> | undefined
     const client: ClientRequest = send({
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port === '' ? (tls ? 443 : 80) : Number(url.port),
@@ -70,18 +66,12 @@ export class NodeHttpTransport implements HttpTransport {
       headers: req.headers,
       agent: tls ? this.#https : this.#http,
     })
-    const arm = (extraMs = 0): void => {
-      clearTimeout(timer)
-      timer = setTimeout(() => {
-        stalled = true
-        client.destroy(new ClientError('CLIENT_ERR_STALLED', `${req.method} ${req.url}: no progress for ${req.stallTimeoutMs} ms`))
-      }, req.stallTimeoutMs + extraMs)
-    }
+    const timer = new StallTimer(req.stallTimeoutMs, () => client.destroy(stallError(req)))
     const onAbort = (): void => {
       client.destroy(aborted(req))
     }
     req.signal?.addEventListener('abort', onAbort, { once: true })
-    arm()
+    timer.arm()
     client.on('socket', (socket) => {
       if (!socket.connecting) return
       const connectTimer = setTimeout(() => client.destroy(Object.assign(new Error('connect timeout'), { code: 'CONNECT_TIMEOUT' })), this.#o.connectTimeoutMs)
@@ -94,13 +84,13 @@ export class NodeHttpTransport implements HttpTransport {
         client.once('error', reject)
       })
       response.catch(() => {})
-      await writeBody(client, req, arm, (sent) => arm((Math.min(sent, SEND_BUFFER_BYTES) * 1000) / this.#o.minBodyBytesPerSecond), () => response)
+      await writeBody(client, req, () => timer.arm(), (sent) => timer.arm(drainAllowanceMs(sent, this.#o.minBodyBytesPerSecond)), () => response)
       const res = await response
-      arm()
+      timer.arm()
       let text = ''
       const decoder = new TextDecoder()
       for await (const chunk of res as AsyncIterable<Uint8Array>) {
-        arm()
+        timer.arm()
         if (text.length < MAX_ERROR_BODY) text += decoder.decode(chunk, { stream: true })
       }
       const headers: Record<string, string> = {}
@@ -110,16 +100,10 @@ export class NodeHttpTransport implements HttpTransport {
       return { status: res.statusCode ?? 0, headers, body: text.slice(0, MAX_ERROR_BODY) }
     } catch (err) {
       client.destroy()
-      if (stalled) throw new ClientError('CLIENT_ERR_STALLED', `${req.method} ${req.url}: no progress for ${req.stallTimeoutMs} ms`, { cause: err })
-      if (req.signal?.aborted) throw aborted(req, err)
-      if (err instanceof ClientError) throw err
       const code = (err as { code?: unknown }).code
-      if (typeof code === 'string' && UNREACHABLE.has(code)) {
-        throw new ClientError('CLIENT_ERR_UNREACHABLE', `${req.method} ${req.url}: cannot reach ${url.origin} (${code})`, { cause: err })
-      }
-      throw new ClientError('CLIENT_ERR_NETWORK', `${req.method} ${req.url}: ${typeof code === 'string' ? code : (err as Error).message}`, { cause: err })
+      throw requestFailure(req, err, { stalled: timer.stalled, reached: !(typeof code === 'string' && UNREACHABLE.has(code)) })
     } finally {
-      clearTimeout(timer)
+      timer.clear()
       req.signal?.removeEventListener('abort', onAbort)
     }
   }
@@ -164,10 +148,4 @@ async function writeBody(client: ClientRequest, req: HttpRequest, arm: () => voi
   if (req.trailers) client.addTrailers(typeof req.trailers === 'function' ? req.trailers() : req.trailers)
   await Promise.race([new Promise<void>((resolve) => client.end(() => resolve())), ended])
   drained(sent)
-}
-
-function aborted(req: HttpRequest, cause?: unknown): ClientError {
-  const reason = req.signal?.reason
-  if (reason instanceof ClientError) return reason
-  return new ClientError('CLIENT_ERR_ABORTED', `${req.method} ${req.url}: aborted`, cause === undefined ? {} : { cause })
 }
