@@ -27,16 +27,15 @@ interface Pending {
  */
 export class DigestWorkerPool {
   readonly #maxWorkers: number
-  readonly #idle: Worker[] = []
+  /** Idle workers, each with the timer that ends it, in the order they went idle. */
+  readonly #idle = new Map<Worker, ReturnType<typeof setTimeout>>()
   readonly #busy = new Map<Worker, Pending>()
   readonly #queue: Pending[] = []
-  readonly #idleTimers = new Map<Worker, ReturnType<typeof setTimeout>>()
   #url: string | undefined
   #failed = false
 
   /** @param maxWorkers workers at most, ≥ 1. */
   constructor(maxWorkers: number) {
-    if (!Number.isInteger(maxWorkers) || maxWorkers < 1) throw new ClientError('CLIENT_ERR_INVALID_OPTION', `Expected \`maxWorkers\` to be an integer from 1 and up, got \`${String(maxWorkers)}\` (${typeof maxWorkers})`)
     this.#maxWorkers = maxWorkers
   }
 
@@ -56,14 +55,22 @@ export class DigestWorkerPool {
 
   #pump(): void {
     while (this.#queue.length > 0 && !this.#failed) {
-      const worker = this.#idle.pop() ?? (this.#busy.size < this.#maxWorkers ? this.#spawn() : undefined)
+      const worker = this.#takeIdle() ?? (this.#busy.size < this.#maxWorkers ? this.#spawn() : undefined)
       if (!worker) return
-      clearTimeout(this.#idleTimers.get(worker))
-      this.#idleTimers.delete(worker)
       const pending = this.#queue.shift()!
       this.#busy.set(worker, pending)
       worker.postMessage(pending.job)
     }
+  }
+
+  /** The worker that went idle last (the warmest; the others may retire), its idle timer stopped. */
+  #takeIdle(): Worker | undefined {
+    const worker = [...this.#idle.keys()].at(-1)
+    if (worker) {
+      clearTimeout(this.#idle.get(worker))
+      this.#idle.delete(worker)
+    }
+    return worker
   }
 
   #spawn(): Worker | undefined {
@@ -89,8 +96,7 @@ export class DigestWorkerPool {
     if ('sha256' in reply) pending.resolve(new Uint8Array(reply.sha256))
     else if ('got' in reply) pending.reject(short(start + reply.got, blob.size))
     else pending.reject(new ClientError('CLIENT_ERR_SOURCE', `cannot read the file at ${start}: ${reply.error}`))
-    this.#idle.push(worker)
-    this.#idleTimers.set(
+    this.#idle.set(
       worker,
       setTimeout(() => this.#retire(worker), IDLE_MS),
     )
@@ -98,22 +104,17 @@ export class DigestWorkerPool {
   }
 
   #retire(worker: Worker): void {
-    const at = this.#idle.indexOf(worker)
-    if (at < 0) return
-    this.#idle.splice(at, 1)
-    this.#idleTimers.delete(worker)
-    worker.terminate()
+    if (this.#idle.delete(worker)) worker.terminate()
   }
 
   /** A worker failed to start or run: end them all, hand every job back (undefined), and stay failed. */
   #fail(): void {
     if (this.#failed) return
     this.#failed = true
-    for (const timer of this.#idleTimers.values()) clearTimeout(timer)
-    this.#idleTimers.clear()
-    for (const worker of [...this.#idle, ...this.#busy.keys()]) worker.terminate()
+    for (const timer of this.#idle.values()) clearTimeout(timer)
+    for (const worker of [...this.#idle.keys(), ...this.#busy.keys()]) worker.terminate()
     const handedBack = [...this.#busy.values(), ...this.#queue]
-    this.#idle.length = 0
+    this.#idle.clear()
     this.#busy.clear()
     this.#queue.length = 0
     for (const pending of handedBack) pending.resolve(undefined)
