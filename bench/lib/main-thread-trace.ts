@@ -52,7 +52,7 @@ export async function traceMainThread(cdp: CDPSession, action: () => Promise<voi
     if (list) list.push(e)
     else perThread.set(key, [e])
   }
-  let best = { totalS: 0, byKind: Object.fromEntries(WORK_KINDS.map((k) => [k, 0])) as Record<WorkKind, number> }
+  let best = { totalS: 0, byKind: noWork() }
   for (const list of perThread.values()) {
     const r = selfTimes(list)
     if (r.totalS > best.totalS) best = r
@@ -60,9 +60,14 @@ export async function traceMainThread(cdp: CDPSession, action: () => Promise<voi
   return best
 }
 
+/** Zero seconds of every {@link WorkKind}. */
+function noWork(): Record<WorkKind, number> {
+  return Object.fromEntries(WORK_KINDS.map((k) => [k, 0])) as Record<WorkKind, number>
+}
+
 /** Self time of each event (its duration less its children's), summed per kind; total = top-level events. */
 function selfTimes(list: TraceEvent[]): { totalS: number; byKind: Record<WorkKind, number> } {
-  const byKind = Object.fromEntries(WORK_KINDS.map((k) => [k, 0])) as Record<WorkKind, number>
+  const byKind = noWork()
   const sorted = [...list].sort((a, b) => a.ts - b.ts || b.dur! - a.dur!)
   const stack: TraceEvent[] = []
   let total = 0
