@@ -104,7 +104,7 @@ describe('load-predictive rebalancing', () => {
         { objectId: 'b', stripe: 0, block: 0, backend: 'z', readsPerSecond: 3 }, // the manifest has y there: stale
       ],
     }
-    const base = { load, manifests, ineligible: new Set<string>(), cooling: new Set<string>(), threshold: 1, maxMoves: 10 }
+    const base = { load, manifests, ineligible: new Set<string>(), cooling: new Set<string>(), receiving: new Set<string>(), threshold: 1, maxMoves: 10 }
     // Mean busy 2.5: h is at 2.6 (> 1), the others at or below 0; a target may reach 0.5 (busy 3.75).
     const tasks = planRebalance(base)
     assert.deepEqual(tasks.map((t) => [t.payload.objectId, t.payload.stripe, t.payload.block, t.payload.targets]), [
@@ -121,6 +121,7 @@ describe('load-predictive rebalancing', () => {
       ['rebalance:b:0:2', ['x']],
     ])
     assert.deepEqual(planRebalance({ ...base, cooling: new Set(['a:1:1']) }).map((t) => t.key), ['rebalance:a:0:0', 'rebalance:b:0:2'])
+    assert.deepEqual(planRebalance({ ...base, receiving: new Set(['h']) }), [], 'a backend a move was planned onto gives up nothing during its cooldown')
     // Hysteresis: a target takes a block only if it stays at or below half the threshold.
     const heavy = planRebalance({ ...base, load: { ...load, hot: [{ objectId: 'a', stripe: 1, block: 1, backend: 'h', readsPerSecond: 4 }] } })
     assert.deepEqual(heavy, [], 'a block whose reads would push every target past half the threshold stays')
@@ -178,6 +179,16 @@ describe('load-predictive rebalancing', () => {
       hot: Array.from({ length: 1 }, () => ({ objectId: hottest.id, stripe: hottest.stripe, block: hottest.block, backend: at.backend, readsPerSecond: 0.5 })),
     }
     assert.equal((await engine.rebalance(back)).queued, 0, 'a block in its cooldown is not moved again')
+    // Nor does its new backend give up another of its blocks meanwhile: a target is not the next source.
+    const others: { objectId: string; stripe: number; block: number }[] = []
+    for (const id of s.data.keys()) {
+      ;(await s.r.manifest(id)).stripes.forEach((st, i) => st.blocks.forEach((b, j) => {
+        if (b?.backend === at.backend && !(id === hottest.id && i === hottest.stripe && j === hottest.block)) others.push({ objectId: id, stripe: i, block: j })
+      }))
+    }
+    assert.ok(others.length > 0, `${at.backend} holds other blocks`)
+    const onTarget: LoadReport = { ...back, hot: others.map((o) => ({ ...o, backend: at.backend, readsPerSecond: 0.5 })) }
+    assert.equal((await engine.rebalance(onTarget)).queued, 0, 'the backend a move went to gives up nothing while it cools')
     await s.r.clock.advance(600_001)
     assert.equal((await engine.rebalance(back)).queued, 1, 'after the cooldown it may move again')
     await engine.idle()
@@ -195,7 +206,7 @@ describe('load-predictive rebalancing', () => {
     await none.stop()
 
     // Where the first move would go with every backend up: the lowest id outside the stripe (all idle ones tie).
-    const dry = planRebalance({ load, manifests: new Map(await Promise.all([...s.data.keys()].map(async (id) => [id, await s.r.manifest(id)] as const))), ineligible: new Set(), cooling: new Set(), threshold: 1, maxMoves: 8 })
+    const dry = planRebalance({ load, manifests: new Map(await Promise.all([...s.data.keys()].map(async (id) => [id, await s.r.manifest(id)] as const))), ineligible: new Set(), cooling: new Set(), receiving: new Set(), threshold: 1, maxMoves: 8 })
     const first = (dry[0]!.payload.targets as string[])[0]!
     const engine = new DurabilityEngine({ store: s.r.store, health: s.r.health, policy: 'reactive', clock: s.r.clock, maxRebalanceMoves: 8 })
     s.r.health.sample()

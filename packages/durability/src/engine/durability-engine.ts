@@ -224,14 +224,14 @@ export class DurabilityEngine {
       const m = await o.store.options.manifests.get(id)
       if (m && !m.deleted) manifests.set(id, m)
     }
-    const cooling = this.#rebalancing.coolingAt(now)
-    const tasks = planRebalance({ load, manifests, ineligible: new Set(this.#choice.avoid()), cooling, threshold: o.rebalanceThreshold, maxMoves: o.maxRebalanceMoves })
+    const { blocks: cooling, receiving } = this.#rebalancing.coolingAt(now)
+    const tasks = planRebalance({ load, manifests, ineligible: new Set(this.#choice.avoid()), cooling, receiving, threshold: o.rebalanceThreshold, maxMoves: o.maxRebalanceMoves })
     let queued = 0
     for (const task of tasks) {
       if (!(await this.#add(task))) continue
       queued++
-      const { objectId, stripe, block } = task.payload as { objectId: string; stripe: number; block: number }
-      this.#rebalancing.planned(blockKey(objectId, stripe, block), now + o.rebalanceCooldownMs)
+      const { objectId, stripe, block, targets } = task.payload as { objectId: string; stripe: number; block: number; targets: string[] }
+      this.#rebalancing.planned(blockKey(objectId, stripe, block), targets[0]!, now + o.rebalanceCooldownMs)
     }
     return { atMs: now, maxImbalance, planned: tasks.length, queued }
   }

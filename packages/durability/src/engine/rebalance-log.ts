@@ -26,17 +26,19 @@ export interface RebalanceStatus {
 /** The engine's rebalancing state: per-block cooldowns and the counters of {@link RebalanceStatus}. Internal. */
 export class RebalanceLog {
   readonly #cooling = new Map<string, number>()
+  /** Backends moves were planned onto, until when they give up no block. */
+  readonly #receiving = new Map<string, number>()
   #counts = { rounds: 0, lastMaxImbalance: 0, planned: 0, done: 0, failed: 0, skipped: 0, bytesMoved: 0 }
 
-  /** Blocks still cooling at `now` (expired ones are forgotten). */
-  coolingAt(now: number): Set<string> {
-    for (const [key, until] of this.#cooling) if (until <= now) this.#cooling.delete(key)
-    return new Set(this.#cooling.keys())
+  /** Blocks still cooling at `now`, and backends still receiving (expired ones are forgotten). */
+  coolingAt(now: number): { readonly blocks: Set<string>; readonly receiving: Set<string> } {
+    return { blocks: live(this.#cooling, now), receiving: live(this.#receiving, now) }
   }
 
-  /** A move of block `key` was queued: it cools until `untilMs`. */
-  planned(key: string, untilMs: number): void {
+  /** A move of block `key` onto backend `target` was queued: both cool until `untilMs`. */
+  planned(key: string, target: string, untilMs: number): void {
     this.#cooling.set(key, untilMs)
+    this.#receiving.set(target, Math.max(untilMs, this.#receiving.get(target) ?? 0))
     this.#counts.planned++
   }
 
@@ -60,4 +62,10 @@ export class RebalanceLog {
   status(settings: Pick<RebalanceStatus, 'threshold' | 'maxMovesPerRound' | 'cooldownMs'>): RebalanceStatus {
     return { ...settings, ...this.#counts, cooling: this.#cooling.size }
   }
+}
+
+/** The keys of `until` whose time has not come at `now`; the others are forgotten. */
+function live(until: Map<string, number>, now: number): Set<string> {
+  for (const [key, at] of until) if (at <= now) until.delete(key)
+  return new Set(until.keys())
 }

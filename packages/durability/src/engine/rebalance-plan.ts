@@ -40,6 +40,14 @@ export interface RebalancePlanInput {
   readonly ineligible: ReadonlySet<string>
   /** Blocks (`objectId:stripe:block`) that moved or were planned recently: not planned again. */
   readonly cooling: ReadonlySet<string>
+  /**
+   * Backends a move was planned onto recently: they give up no block meanwhile. The projection
+   * shifts a block's reads at their rate when planned, and a block read harder once it moved (the
+   * measured rate lags: heat counts reads as they happen) could push its new backend past the
+   * threshold — which then gave up other blocks (a cascade seen under load in
+   * rebalance-restart.test.ts). A target does not become the next source.
+   */
+  readonly receiving: ReadonlySet<string>
   /** Imbalance score (busy / mean busy − 1) above which a backend gives up hot blocks. > 0. */
   readonly threshold: number
   /** Moves planned at most. */
@@ -67,8 +75,10 @@ export function meanBusy(load: LoadReport): number {
  * block of its stripe. Each move shifts its reads in the projection (its reads/s × the backends'
  * predicted latencies), so a backend stops giving up blocks once projected at or below the
  * threshold, and a target takes a block only if it stays projected at or below half the
- * threshold — the band between the two is the hysteresis that keeps a target from becoming the
- * next source (and a moved block from moving straight back; per block there is also the cooldown).
+ * threshold — the band between the two is the hysteresis; and a backend planned as a target gives
+ * up nothing until its cooldown ends, in this round or the next (`receiving`), so a target never
+ * becomes the next source (and a moved block does not move straight back: per block there is also
+ * the cooldown).
  * Pure: the engine queues the tasks (`rebalance`, priority below every durability task).
  */
 export function planRebalance(input: RebalancePlanInput): TaskDescriptor[] {
@@ -78,12 +88,13 @@ export function planRebalance(input: RebalancePlanInput): TaskDescriptor[] {
   const latency = new Map(input.load.backends.map((b) => [b.backend, b.predictedMs]))
   const hot = [...input.load.hot].sort((a, b) => b.readsPerSecond - a.readsPerSecond)
   const tasks: TaskDescriptor[] = []
+  const receiving = new Set(input.receiving)
   for (const h of hot) {
     if (tasks.length >= input.maxMoves) break
     const stripe = input.manifests.get(h.objectId)?.stripes[h.stripe]
     const ref = stripe?.blocks[h.block]
     const from = busy.get(h.backend)
-    if (!stripe || !ref || ref.backend !== h.backend || from === undefined) continue
+    if (!stripe || !ref || ref.backend !== h.backend || from === undefined || receiving.has(h.backend)) continue
     const imbalance = imbalanceOf(from, mean)
     if (imbalance <= input.threshold || input.cooling.has(blockKey(h.objectId, h.stripe, h.block))) continue
     const inStripe = new Set(stripe.blocks.map((b) => b?.backend))
@@ -94,6 +105,7 @@ export function planRebalance(input: RebalancePlanInput): TaskDescriptor[] {
     if (targets.length === 0) continue
     busy.set(h.backend, Math.max(0, from - added(h.backend)))
     busy.set(targets[0]!, busy.get(targets[0]!)! + added(targets[0]!))
+    receiving.add(targets[0]!)
     tasks.push({
       kind: 'rebalance',
       key: `rebalance:${blockKey(h.objectId, h.stripe, h.block)}`,
